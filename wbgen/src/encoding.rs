@@ -1,0 +1,168 @@
+//! Nonlinear nibble encodings and the encoded XOR tables that combine them.
+//!
+//! Chow et al. 2002, §3.1 and §4: every value passed from one table to the next is split into
+//! 4-bit nibbles and each nibble goes through its own random bijection of {0..15} (the
+//! "output encoding" of the table that writes it and the "input decoding" of the table that
+//! reads it). XORs are never computed on plain values: a type IV table maps two encoded
+//! nibbles `(a, b)` to `enc_out(dec_a(a) ⊕ dec_b(b))`.
+
+use rand_core::Rng;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// A uniform integer in `0..n` (rejection sampling, no modulo bias).
+pub fn below(rng: &mut impl Rng, n: u32) -> u32 {
+    assert!(n > 0);
+    let zone = u32::MAX - (u32::MAX - n + 1) % n;
+    loop {
+        let v = rng.next_u32();
+        if v <= zone {
+            return v % n;
+        }
+    }
+}
+
+/// A random bijection of 4-bit values and its inverse.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Nibble {
+    fwd: [u8; 16],
+    inv: [u8; 16],
+}
+
+impl core::fmt::Debug for Nibble {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Nibble(..)")
+    }
+}
+
+impl Nibble {
+    /// The identity (used where a boundary is in the clear, e.g. standard-mode input).
+    pub fn identity() -> Self {
+        let fwd: [u8; 16] = core::array::from_fn(|i| i as u8);
+        Nibble { fwd, inv: fwd }
+    }
+
+    /// A uniformly random bijection (Fisher–Yates).
+    pub fn random(rng: &mut impl Rng) -> Self {
+        let mut fwd: [u8; 16] = core::array::from_fn(|i| i as u8);
+        for i in (1..16).rev() {
+            fwd.swap(i, below(rng, i as u32 + 1) as usize);
+        }
+        let mut inv = [0u8; 16];
+        for (i, &v) in fwd.iter().enumerate() {
+            inv[usize::from(v)] = i as u8;
+        }
+        Nibble { fwd, inv }
+    }
+
+    /// Encodes the low nibble of `x`.
+    pub fn encode(&self, x: u8) -> u8 {
+        self.fwd[usize::from(x & 0x0f)]
+    }
+
+    /// Decodes the low nibble of `x`.
+    pub fn decode(&self, x: u8) -> u8 {
+        self.inv[usize::from(x & 0x0f)]
+    }
+}
+
+/// `n` random nibble encodings.
+pub fn random_nibbles(rng: &mut impl Rng, n: usize) -> Vec<Nibble> {
+    (0..n).map(|_| Nibble::random(rng)).collect()
+}
+
+/// Encodes the bytes of `v` (little-endian, `encs.len() / 2` bytes) with one encoding per
+/// nibble: the high nibble of byte `k` with `encs[2k]`, the low nibble with `encs[2k + 1]`.
+pub fn encode_bytes(encs: &[Nibble], v: u128) -> Vec<u8> {
+    encs.chunks_exact(2)
+        .enumerate()
+        .map(|(k, pair)| {
+            let b = (v >> (8 * k)) as u8;
+            pair[0].encode(b >> 4) << 4 | pair[1].encode(b)
+        })
+        .collect()
+}
+
+/// Inverse of [`encode_bytes`] for one byte: decodes byte `b` encoded with `pair`.
+pub fn decode_byte(pair: &[Nibble], b: u8) -> u8 {
+    pair[0].decode(b >> 4) << 4 | pair[1].decode(b)
+}
+
+/// The type IV table `(a << 4) | b ↦ out(dec_a(a) ⊕ dec_b(b))` (value in the low nibble).
+pub fn xor_table(a: &Nibble, b: &Nibble, out: &Nibble) -> [u8; 256] {
+    core::array::from_fn(|i| out.encode(a.decode((i >> 4) as u8) ^ b.decode(i as u8)))
+}
+
+/// Builds the pairwise XOR tree that reduces `inputs` (each a vector of nibble encodings of
+/// equal length) to one vector under `final_out`. Levels are laid out in order, pairs
+/// `(0, 1), (2, 3), ...` within a level, nibbles in order within a pair, matching the
+/// runtime's evaluation order. Intermediate encodings are fresh and random.
+pub fn xor_tree(rng: &mut impl Rng, inputs: &[&[Nibble]], final_out: &[Nibble]) -> Vec<[u8; 256]> {
+    assert!(inputs.len().is_power_of_two() && inputs.len() >= 2);
+    let width = final_out.len();
+    let mut level: Vec<Vec<Nibble>> = inputs.iter().map(|v| v.to_vec()).collect();
+    let mut tables = Vec::new();
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len() / 2);
+        for pair in level.chunks_exact(2) {
+            let out = if level.len() == 2 {
+                final_out.to_vec()
+            } else {
+                random_nibbles(rng, width)
+            };
+            for k in 0..width {
+                tables.push(xor_table(&pair[0][k], &pair[1][k], &out[k]));
+            }
+            next.push(out);
+        }
+        level = next;
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn nibble_is_a_bijection() {
+        let mut rng = ChaCha20Rng::from_seed([3; 32]);
+        for _ in 0..100 {
+            let e = Nibble::random(&mut rng);
+            let mut seen = [false; 16];
+            for x in 0..16 {
+                seen[usize::from(e.encode(x))] = true;
+                assert_eq!(e.decode(e.encode(x)), x);
+            }
+            assert!(seen.iter().all(|&s| s));
+        }
+    }
+
+    #[test]
+    fn xor_table_xors_under_encodings() {
+        let mut rng = ChaCha20Rng::from_seed([4; 32]);
+        let (a, b, o) = (
+            Nibble::random(&mut rng),
+            Nibble::random(&mut rng),
+            Nibble::random(&mut rng),
+        );
+        let t = xor_table(&a, &b, &o);
+        for x in 0..16u8 {
+            for y in 0..16u8 {
+                let got = t[usize::from(a.encode(x) << 4 | b.encode(y))];
+                assert_eq!(o.decode(got), x ^ y);
+            }
+        }
+    }
+
+    #[test]
+    fn below_is_in_range_and_covers_it() {
+        let mut rng = ChaCha20Rng::from_seed([5; 32]);
+        let mut seen = [0u32; 7];
+        for _ in 0..7000 {
+            seen[below(&mut rng, 7) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
+    }
+}

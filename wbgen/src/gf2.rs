@@ -1,0 +1,161 @@
+//! Matrices over GF(2) of size up to 128 × 128: the *mixing bijections* of Chow et al. 2002,
+//! §3.2 ("linear transformations ... chosen at random, invertible").
+//!
+//! Vectors are bit strings in an integer: bit `i` of a `u128` is coordinate `i`. Byte `q` of a
+//! block or word occupies bits `8q..8q + 8` (little-endian byte order, least significant bit
+//! first), the same convention the encoders and tables use everywhere.
+
+use rand_core::Rng;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// An `n × n` matrix over GF(2); row `i` is a bit mask, so `(M x)_i = parity(row_i & x)`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct BitMatrix {
+    n: usize,
+    rows: Vec<u128>,
+}
+
+impl core::fmt::Debug for BitMatrix {
+    /// Only the size: matrices are encoding secrets.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "BitMatrix({n}×{n})", n = self.n)
+    }
+}
+
+fn mask(n: usize) -> u128 {
+    if n >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << n) - 1
+    }
+}
+
+impl BitMatrix {
+    /// The `n × n` identity.
+    pub fn identity(n: usize) -> Self {
+        assert!((1..=128).contains(&n), "matrix size must be 1..=128");
+        BitMatrix {
+            n,
+            rows: (0..n).map(|i| 1u128 << i).collect(),
+        }
+    }
+
+    /// The dimension `n`.
+    pub fn size(&self) -> usize {
+        self.n
+    }
+
+    /// `M x` for an `n`-bit vector `x` (higher bits of `x` are ignored).
+    pub fn mul_vec(&self, x: u128) -> u128 {
+        let x = x & mask(self.n);
+        self.rows.iter().enumerate().fold(0, |y, (i, row)| {
+            y | (u128::from((row & x).count_ones() & 1) << i)
+        })
+    }
+
+    /// The product `self · rhs` (apply `rhs` first).
+    pub fn mul(&self, rhs: &BitMatrix) -> BitMatrix {
+        assert_eq!(self.n, rhs.n, "matrix sizes differ");
+        let rows = self
+            .rows
+            .iter()
+            .map(|&row| {
+                (0..self.n)
+                    .filter(|j| row >> j & 1 == 1)
+                    .fold(0, |acc, j| acc ^ rhs.rows[j])
+            })
+            .collect();
+        BitMatrix { n: self.n, rows }
+    }
+
+    /// The block-diagonal matrix with `blocks` along the diagonal (all the same size).
+    pub fn block_diag(blocks: &[&BitMatrix]) -> BitMatrix {
+        let b = blocks.first().map_or(0, |m| m.n);
+        let n = b * blocks.len();
+        assert!((1..=128).contains(&n), "matrix size must be 1..=128");
+        let mut rows = Vec::with_capacity(n);
+        for (k, m) in blocks.iter().enumerate() {
+            assert_eq!(m.n, b, "blocks must be the same size");
+            rows.extend(m.rows.iter().map(|row| row << (b * k)));
+        }
+        BitMatrix { n, rows }
+    }
+
+    /// The inverse, by Gauss–Jordan elimination, or `None` if the matrix is singular.
+    pub fn inverse(&self) -> Option<BitMatrix> {
+        let n = self.n;
+        let mut a = self.rows.clone();
+        let mut inv = BitMatrix::identity(n).rows.clone();
+        for col in 0..n {
+            let pivot = (col..n).find(|&r| a[r] >> col & 1 == 1)?;
+            a.swap(col, pivot);
+            inv.swap(col, pivot);
+            for r in 0..n {
+                if r != col && a[r] >> col & 1 == 1 {
+                    a[r] ^= a[col];
+                    inv[r] ^= inv[col];
+                }
+            }
+        }
+        a.zeroize();
+        Some(BitMatrix { n, rows: inv })
+    }
+
+    /// A uniformly random invertible `n × n` matrix and its inverse (rejection sampling: a
+    /// random GF(2) matrix is invertible with probability about 0.29).
+    pub fn random_invertible(n: usize, rng: &mut impl Rng) -> (BitMatrix, BitMatrix) {
+        loop {
+            let m = BitMatrix {
+                n,
+                rows: (0..n)
+                    .map(|_| {
+                        (u128::from(rng.next_u64()) | u128::from(rng.next_u64()) << 64) & mask(n)
+                    })
+                    .collect(),
+            };
+            if let Some(inv) = m.inverse() {
+                return (m, inv);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn inverse_and_product() {
+        let mut rng = ChaCha20Rng::from_seed([1; 32]);
+        for n in [4, 8, 32, 128] {
+            let (m, inv) = BitMatrix::random_invertible(n, &mut rng);
+            assert_eq!(m.mul(&inv), BitMatrix::identity(n));
+            assert_eq!(inv.mul(&m), BitMatrix::identity(n));
+            for _ in 0..50 {
+                let x = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & mask(n);
+                assert_eq!(inv.mul_vec(m.mul_vec(x)), x);
+            }
+        }
+    }
+
+    #[test]
+    fn singular_matrix_has_no_inverse() {
+        let mut m = BitMatrix::identity(8);
+        m.rows[3] = m.rows[5];
+        assert!(m.inverse().is_none());
+    }
+
+    #[test]
+    fn block_diagonal_acts_bytewise() {
+        let mut rng = ChaCha20Rng::from_seed([2; 32]);
+        let (a, _) = BitMatrix::random_invertible(8, &mut rng);
+        let (b, _) = BitMatrix::random_invertible(8, &mut rng);
+        let d = BitMatrix::block_diag(&[&a, &b]);
+        for x in [0x0001u128, 0x1234, 0xff00, 0xabcd] {
+            let want = a.mul_vec(x & 0xff) | b.mul_vec(x >> 8) << 8;
+            assert_eq!(d.mul_vec(x), want);
+        }
+    }
+}

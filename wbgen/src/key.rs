@@ -1,0 +1,228 @@
+//! Key material on the administrator's side, the encryptor, and key-file export.
+
+use aes::Aes256;
+use cipher::{BlockCipherEncrypt, KeyInit};
+use rand_core::Rng;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use wbruntime::format::{FLAG_EXTERNAL_ENCODING, Header, write_container};
+use wbruntime::{Algorithm, KeyId, aes256 as layout};
+
+use crate::Error;
+use crate::external::ExternalEncoding;
+
+/// Whether ciphertext carries the secret external encoding F.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Ciphertext is `F(E_K(·))` per block: only the `wbgen` encryptor can produce it and the
+    /// key file's first round never sees a plain AES state. The default.
+    External,
+    /// Ciphertext is ordinary AES-256-CBC (OpenSSL and every other implementation interoperate).
+    Standard,
+}
+
+/// Identifies the key and version a key file belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyFileInfo {
+    /// The administrator's key identifier.
+    pub key_id: KeyId,
+    /// The key's rotation version.
+    pub key_version: u32,
+}
+
+/// A white-box key's secrets: the raw cipher key and, in external mode, the seed of its
+/// external encoding F. Zeroized on drop; `Debug` shows neither.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct KeyMaterial {
+    #[zeroize(skip)]
+    algorithm: Algorithm,
+    key: Vec<u8>,
+    external_seed: Option<[u8; 32]>,
+}
+
+impl core::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KeyMaterial")
+            .field("algorithm", &self.algorithm)
+            .field("mode", &self.mode())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Raw key length of each algorithm.
+pub const fn key_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::Aes256 => 32,
+        _ => 16,
+    }
+}
+
+impl KeyMaterial {
+    /// A fresh random key (and a fresh external encoding in [`Mode::External`]).
+    pub fn generate(algorithm: Algorithm, mode: Mode, rng: &mut impl Rng) -> Self {
+        let mut key = vec![0u8; key_len(algorithm)];
+        rng.fill_bytes(&mut key);
+        let external_seed = (mode == Mode::External).then(|| {
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            seed
+        });
+        KeyMaterial {
+            algorithm,
+            key,
+            external_seed,
+        }
+    }
+
+    /// Imports existing key bytes ("bring your own key"); a fresh external encoding is drawn
+    /// from `rng` in [`Mode::External`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] if `key` is not the algorithm's key length.
+    pub fn import(
+        algorithm: Algorithm,
+        key: &[u8],
+        mode: Mode,
+        rng: &mut impl Rng,
+    ) -> Result<Self, Error> {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let external_seed = (mode == Mode::External).then_some(seed);
+        seed.zeroize();
+        Self::from_parts(algorithm, key, external_seed)
+    }
+
+    /// Rebuilds key material from stored parts (the key store's representation).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] if `key` is not the algorithm's key length.
+    pub fn from_parts(
+        algorithm: Algorithm,
+        key: &[u8],
+        external_seed: Option<[u8; 32]>,
+    ) -> Result<Self, Error> {
+        let expected = key_len(algorithm);
+        if key.len() != expected {
+            return Err(Error::InvalidKeyLength {
+                expected,
+                found: key.len(),
+            });
+        }
+        Ok(KeyMaterial {
+            algorithm,
+            key: key.to_vec(),
+            external_seed,
+        })
+    }
+
+    /// The cipher.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// External or standard mode.
+    pub fn mode(&self) -> Mode {
+        if self.external_seed.is_some() {
+            Mode::External
+        } else {
+            Mode::Standard
+        }
+    }
+
+    /// The raw key bytes, for the key store only.
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The external-encoding seed, for the key store only.
+    pub fn external_seed(&self) -> Option<&[u8; 32]> {
+        self.external_seed.as_ref()
+    }
+
+    fn external(&self) -> Option<ExternalEncoding> {
+        self.external_seed.as_ref().map(ExternalEncoding::from_seed)
+    }
+
+    fn aes256(&self) -> Result<Aes256, Error> {
+        let key: &[u8; 32] =
+            self.key
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::InvalidKeyLength {
+                    expected: 32,
+                    found: self.key.len(),
+                })?;
+        Ok(Aes256::new(key.into()))
+    }
+
+    /// Encrypts `plaintext` in CBC mode with PKCS#7 padding under `iv`. In external mode each
+    /// ciphertext block is `F(E_K(P_i ⊕ C_{i-1}))` (and chaining uses those blocks); in
+    /// standard mode it is ordinary AES-256-CBC.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIv`]; [`Error::UnsupportedAlgorithm`] for SM4 until it is supported.
+    pub fn encrypt_cbc(&self, iv: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let iv: [u8; 16] = iv
+            .try_into()
+            .map_err(|_| Error::InvalidIv { len: iv.len() })?;
+        if self.algorithm != Algorithm::Aes256 {
+            return Err(Error::UnsupportedAlgorithm(self.algorithm));
+        }
+        let cipher = self.aes256()?;
+        let external = self.external();
+        let pad = 16 - plaintext.len() % 16;
+        let mut buf = Zeroizing::new(plaintext.to_vec());
+        buf.resize(plaintext.len() + pad, pad as u8);
+        let mut out = Vec::with_capacity(buf.len());
+        let mut prev = iv;
+        for chunk in buf.chunks_exact(16) {
+            let mut block = [0u8; 16];
+            for ((b, p), c) in block.iter_mut().zip(chunk).zip(prev) {
+                *b = p ^ c;
+            }
+            let mut ga = block.into();
+            cipher.encrypt_block(&mut ga);
+            block.zeroize();
+            let mut c: [u8; 16] = ga.into();
+            if let Some(f) = &external {
+                c = f.encode(&c);
+            }
+            out.extend_from_slice(&c);
+            prev = c;
+        }
+        Ok(out)
+    }
+
+    /// Compiles the key into a complete key file (the decryption tables), with fresh random
+    /// internal encodings drawn from `rng`: two calls give unrelated tables that decrypt the
+    /// same ciphertexts.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for SM4 until it is supported.
+    pub fn export_key_file(&self, info: KeyFileInfo, rng: &mut impl Rng) -> Result<Vec<u8>, Error> {
+        if self.algorithm != Algorithm::Aes256 {
+            return Err(Error::UnsupportedAlgorithm(self.algorithm));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&self.key);
+        let external = self.external();
+        let sections = crate::aes256::compile::compile(&key, external.as_ref(), rng);
+        let header = Header {
+            algorithm: Algorithm::Aes256,
+            flags: if external.is_some() {
+                FLAG_EXTERNAL_ENCODING
+            } else {
+                0
+            },
+            key_id: info.key_id,
+            key_version: info.key_version,
+        };
+        let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(3);
+        if let Some(input) = &sections.input {
+            list.push((layout::SECTION_INPUT, input));
+        }
+        list.push((layout::SECTION_ROUNDS, &sections.rounds));
+        list.push((layout::SECTION_FINAL, &sections.last));
+        Ok(write_container(&header, &list)?)
+    }
+}

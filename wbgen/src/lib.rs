@@ -1,0 +1,37 @@
+//! # wbgen: the administrator side of the white-box key toolkit
+//!
+//! Turns an AES-256 key into a *key file*: a randomised network of encoded lookup tables that
+//! `wbruntime` runs on untrusted devices to decrypt, without the key ever being there. Also
+//! encrypts secrets for such keys (CBC, PKCS#7), optionally under a secret external encoding
+//! that only the key file can undo.
+//!
+//! ```
+//! use wbgen::{KeyFileInfo, KeyMaterial, Mode, rng::os_rng};
+//! use wbruntime::{Algorithm, KeyId, WhiteboxKey};
+//!
+//! let mut rng = os_rng()?;
+//! let key = KeyMaterial::generate(Algorithm::Aes256, Mode::External, &mut rng);
+//! let iv = [7u8; 16];
+//! let ciphertext = key.encrypt_cbc(&iv, b"api-secret-123")?;
+//! let file = key.export_key_file(KeyFileInfo { key_id: KeyId([1; 16]), key_version: 1 }, &mut rng)?;
+//!
+//! // On the device: only the key file and the ciphertext.
+//! let wb = WhiteboxKey::parse(&file)?;
+//! let plaintext = wb.decrypt_cbc_to_vec(&iv, &ciphertext)?;
+//! assert_eq!(&plaintext[..], b"api-secret-123");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The table construction is documented where it is built, in `aes256::compile`.
+#![forbid(unsafe_code)]
+
+pub mod aes256;
+pub mod encoding;
+mod error;
+pub mod external;
+pub mod gf2;
+mod key;
+pub mod rng;
+
+pub use error::Error;
+pub use key::{KeyFileInfo, KeyMaterial, Mode, key_len};

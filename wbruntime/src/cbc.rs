@@ -1,0 +1,152 @@
+//! CBC chaining and constant-time PKCS#7 unpadding (NIST SP 800-38A §6.2; RFC 5652 §6.3).
+//!
+//! With external encoding the chaining is on the ciphertext blocks as stored, so
+//! `P_i = D_K(F⁻¹(C_i)) ⊕ C_{i-1}` with `C_0 = IV`: the tables compute `D_K ∘ F⁻¹` and this
+//! module does the rest, identically for both modes.
+
+use subtle::{Choice, ConstantTimeEq, ConstantTimeGreater};
+
+use crate::Error;
+
+/// Block length of AES and SM4.
+pub const BLOCK_LEN: usize = 16;
+
+/// CBC-decrypts `buf` in place with `decrypt_blocks` (which decrypts whole blocks in place,
+/// any number at once) and returns the unpadded length.
+///
+/// Any failure, whether an empty buffer, a length that is not a whole number of blocks, or bad
+/// padding, is the one opaque [`Error::DecryptionFailed`]; padding is checked in constant time.
+pub(crate) fn decrypt_in_place(
+    decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
+    iv: &[u8; BLOCK_LEN],
+    buf: &mut [u8],
+) -> Result<usize, Error> {
+    let (blocks, rest) = buf.as_chunks_mut::<BLOCK_LEN>();
+    if blocks.is_empty() || !rest.is_empty() {
+        return Err(Error::DecryptionFailed);
+    }
+    // Decrypt from the last block backwards in batches so that each batch's chaining value (the
+    // ciphertext block before it) is still intact when the batch is XORed; no copy of the
+    // ciphertext is needed.
+    const BATCH: usize = 64;
+    let mut end = blocks.len();
+    while end > 0 {
+        let start = end.saturating_sub(BATCH);
+        let chain_last = match start.checked_sub(1).and_then(|i| blocks.get(i)) {
+            Some(prev) => *prev,
+            None => *iv,
+        };
+        let Some(batch) = blocks.get_mut(start..end) else {
+            return Err(Error::DecryptionFailed);
+        };
+        // Keep the batch's own ciphertext for chaining inside the batch.
+        let mut chain = [[0u8; BLOCK_LEN]; BATCH];
+        for (c, b) in chain.iter_mut().zip(batch.iter()) {
+            *c = *b;
+        }
+        decrypt_blocks(batch);
+        for (i, b) in batch.iter_mut().enumerate() {
+            let prev = match i.checked_sub(1).and_then(|j| chain.get(j)) {
+                Some(c) => c,
+                None => &chain_last,
+            };
+            for (x, p) in b.iter_mut().zip(prev) {
+                *x ^= p;
+            }
+        }
+        end = start;
+    }
+    unpadded_len(buf).ok_or(Error::DecryptionFailed)
+}
+
+/// The length of `buf` without its PKCS#7 padding, or `None` if the padding is wrong.
+///
+/// Runs in time independent of the padding bytes' values: every one of the last 16 bytes is
+/// inspected and the verdict is combined with `subtle` before the one final branch.
+pub(crate) fn unpadded_len(buf: &[u8]) -> Option<usize> {
+    let tail_start = buf.len().checked_sub(BLOCK_LEN)?;
+    let tail = buf.get(tail_start..)?;
+    let n = *tail.last()?;
+    let mut ok: Choice = n.ct_gt(&0) & !n.ct_gt(&(BLOCK_LEN as u8));
+    for (i, &b) in tail.iter().enumerate() {
+        // Byte i of the tail is padding iff its distance from the end, 16 - i, is <= n.
+        let distance = (BLOCK_LEN - i) as u8;
+        let in_padding = !distance.ct_gt(&n);
+        ok &= !in_padding | b.ct_eq(&n);
+    }
+    if bool::from(ok) {
+        Some(buf.len() - usize::from(n))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_accepts_exactly_the_valid_forms() {
+        for n in 1..=16u8 {
+            let mut block = [0xa5u8; 16];
+            for b in &mut block[16 - usize::from(n)..] {
+                *b = n;
+            }
+            assert_eq!(unpadded_len(&block), Some(16 - usize::from(n)));
+            // Corrupt each padding byte in turn (every position of the padding).
+            for pos in 16 - usize::from(n)..15 {
+                let mut bad = block;
+                bad[pos] ^= 0x01;
+                assert_eq!(unpadded_len(&bad), None, "n={n} pos={pos}");
+            }
+        }
+        assert_eq!(unpadded_len(&[0u8; 16]), None);
+        assert_eq!(unpadded_len(&[17u8; 16]), None);
+        assert_eq!(unpadded_len(&[0xffu8; 16]), None);
+        assert_eq!(unpadded_len(&[1u8; 15]), None);
+        let mut two = [16u8; 32];
+        two[0] = 0;
+        assert_eq!(unpadded_len(&two), Some(16));
+    }
+
+    #[test]
+    fn chaining_matches_the_definition() {
+        // A toy "cipher" (XOR with a constant) makes the chaining checkable by hand, across the
+        // batch boundary (64 blocks) too.
+        let toy = |blocks: &mut [[u8; 16]]| {
+            for b in blocks {
+                for x in b.iter_mut() {
+                    *x ^= 0x5c;
+                }
+            }
+        };
+        let iv = [7u8; 16];
+        for nblocks in [1usize, 2, 63, 64, 65, 130] {
+            let mut plain: std::vec::Vec<u8> = (0..nblocks * 16 - 3).map(|i| i as u8).collect();
+            plain.extend_from_slice(&[3, 3, 3]);
+            // Encrypt: C_i = E(P_i ^ C_{i-1}) with E = the same XOR.
+            let mut ct = plain.clone();
+            let mut prev = iv;
+            for block in ct.chunks_mut(16) {
+                for (x, p) in block.iter_mut().zip(prev) {
+                    *x ^= p ^ 0x5c;
+                }
+                prev.copy_from_slice(block);
+            }
+            let len = decrypt_in_place(toy, &iv, &mut ct).unwrap();
+            assert_eq!(&ct[..len], &plain[..plain.len() - 3], "{nblocks} blocks");
+        }
+    }
+
+    #[test]
+    fn lengths_that_are_not_whole_blocks_fail_opaquely() {
+        let noop = |_: &mut [[u8; 16]]| {};
+        for len in [0usize, 1, 15, 17, 31] {
+            let mut buf = std::vec![16u8; len];
+            assert_eq!(
+                decrypt_in_place(noop, &[0; 16], &mut buf),
+                Err(Error::DecryptionFailed)
+            );
+        }
+    }
+}

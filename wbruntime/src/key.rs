@@ -1,0 +1,197 @@
+//! A loaded white-box key: the validated view of a key file and the decryption operations.
+
+use cipher::consts::{U1, U16};
+use cipher::{
+    Block, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockSizeUser,
+    ParBlocksSizeUser, inout::InOut,
+};
+
+use crate::Error;
+use crate::aes256;
+use crate::cbc::{self, BLOCK_LEN};
+use crate::format::{Algorithm, Container, Header, KeyId};
+
+#[derive(Clone, Copy)]
+enum Tables<'a> {
+    Aes256(aes256::Tables<'a>),
+}
+
+/// A white-box decryption key borrowed from the bytes of a key file.
+///
+/// Loading ([`WhiteboxKey::parse`]) validates the whole file and allocates nothing; every
+/// decryption afterwards reads the tables in place. The key holds no raw key material: only
+/// encoded tables, which `Debug` never prints.
+#[derive(Clone, Copy)]
+pub struct WhiteboxKey<'a> {
+    header: Header,
+    tables: Tables<'a>,
+}
+
+impl core::fmt::Debug for WhiteboxKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WhiteboxKey")
+            .field("algorithm", &self.header.algorithm)
+            .field("key_id", &self.header.key_id)
+            .field("key_version", &self.header.key_version)
+            .field("external_encoding", &self.header.external_encoding())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> WhiteboxKey<'a> {
+    /// Validates a key file (magic, version, length, digest, structure, table sizes) and
+    /// returns a key that decrypts with its tables in place.
+    ///
+    /// # Errors
+    /// Any of the key-file errors of [`Error`]; [`Error::UnsupportedAlgorithm`] for a file
+    /// whose algorithm this runtime cannot run.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let container = Container::parse(bytes)?;
+        let header = *container.header();
+        let tables = match header.algorithm {
+            Algorithm::Aes256 => Tables::Aes256(aes256::Tables::from_container(&container)?),
+            other => {
+                return Err(Error::UnsupportedAlgorithm {
+                    found: other.number(),
+                });
+            }
+        };
+        Ok(WhiteboxKey { header, tables })
+    }
+
+    /// Like [`parse`](Self::parse), and also checks that the file holds `expected`'s tables.
+    ///
+    /// # Errors
+    /// As `parse`, plus [`Error::AlgorithmMismatch`].
+    pub fn parse_for(bytes: &'a [u8], expected: Algorithm) -> Result<Self, Error> {
+        let container = Container::parse(bytes)?;
+        let found = container.header().algorithm;
+        if found != expected {
+            return Err(Error::AlgorithmMismatch {
+                requested: expected.number(),
+                found: found.number(),
+            });
+        }
+        Self::parse(bytes)
+    }
+
+    /// The cipher these tables decrypt.
+    pub const fn algorithm(&self) -> Algorithm {
+        self.header.algorithm
+    }
+
+    /// The administrator's key identifier.
+    pub const fn key_id(&self) -> KeyId {
+        self.header.key_id
+    }
+
+    /// The key's rotation version.
+    pub const fn key_version(&self) -> u32 {
+        self.header.key_version
+    }
+
+    /// Whether ciphertext must come from the `wbgen` encryptor (externally encoded blocks)
+    /// rather than from a standard implementation.
+    pub const fn external_encoding(&self) -> bool {
+        self.header.external_encoding()
+    }
+
+    /// Decrypts one block in place (ECB; the block cipher alone).
+    pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
+        match &self.tables {
+            Tables::Aes256(t) => aes256::soft::decrypt_block(t, block),
+        }
+    }
+
+    /// Decrypts any number of independent blocks in place (ECB on each).
+    pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        for block in blocks {
+            self.decrypt_block(block);
+        }
+    }
+
+    /// CBC-decrypts `buf` in place and strips PKCS#7 padding; returns the plaintext, a prefix
+    /// of `buf`. Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIv`] if `iv` is not 16 bytes; [`Error::DecryptionFailed`], one opaque
+    /// error, if `buf` is empty, not a whole number of blocks, or badly padded.
+    pub fn decrypt_cbc_in_place<'b>(
+        &self,
+        iv: &[u8],
+        buf: &'b mut [u8],
+    ) -> Result<&'b mut [u8], Error> {
+        let iv: &[u8; BLOCK_LEN] = iv
+            .try_into()
+            .map_err(|_| Error::InvalidIv { len: iv.len() })?;
+        let len = cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf)?;
+        Ok(buf.get_mut(..len).unwrap_or_default())
+    }
+
+    /// CBC-decrypts `ciphertext` into `out` and strips PKCS#7 padding; returns the plaintext
+    /// length. `out` must hold at least `ciphertext.len()` bytes (the padded length); on error
+    /// it holds no plaintext. Allocates nothing.
+    ///
+    /// # Errors
+    /// As [`decrypt_cbc_in_place`](Self::decrypt_cbc_in_place), plus
+    /// [`Error::BufferTooSmall`].
+    pub fn decrypt_cbc(
+        &self,
+        iv: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let needed = ciphertext.len();
+        let work = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        work.copy_from_slice(ciphertext);
+        match self.decrypt_cbc_in_place(iv, work) {
+            Ok(plain) => Ok(plain.len()),
+            Err(e) => {
+                zeroize::Zeroize::zeroize(work);
+                Err(e)
+            }
+        }
+    }
+
+    /// CBC-decrypts into a new zeroizing buffer.
+    ///
+    /// # Errors
+    /// As [`decrypt_cbc_in_place`](Self::decrypt_cbc_in_place).
+    #[cfg(feature = "alloc")]
+    pub fn decrypt_cbc_to_vec(
+        &self,
+        iv: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Error> {
+        let mut buf = zeroize::Zeroizing::new(ciphertext.to_vec());
+        let len = self.decrypt_cbc_in_place(iv, &mut buf)?.len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+/// The white-box key as a RustCrypto block cipher (decryption only), so it composes with the
+/// `cbc` crate and the other modes written against `cipher` 0.5.
+impl BlockSizeUser for WhiteboxKey<'_> {
+    type BlockSize = U16;
+}
+
+impl ParBlocksSizeUser for WhiteboxKey<'_> {
+    type ParBlocksSize = U1;
+}
+
+impl BlockCipherDecrypt for WhiteboxKey<'_> {
+    fn decrypt_with_backend(&self, f: impl BlockCipherDecClosure<BlockSize = Self::BlockSize>) {
+        f.call(self);
+    }
+}
+
+impl BlockCipherDecBackend for WhiteboxKey<'_> {
+    fn decrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
+        let mut b: [u8; BLOCK_LEN] = (*block.get_in()).into();
+        WhiteboxKey::decrypt_block(self, &mut b);
+        *block.get_out() = b.into();
+    }
+}

@@ -1,0 +1,47 @@
+//! # wbruntime: the device side of the white-box key toolkit
+//!
+//! Decrypts AES-256-CBC (PKCS#7) ciphertext with a *key file*: a network of randomised,
+//! encoded lookup tables compiled from the key by `wbgen`, so that the key itself is never on
+//! the device. See the repository's README.md for the product, FORMAT.md for the file layout
+//! and SECURITY.md for what the tables do and do not resist.
+//!
+//! * `no_std` core: [`WhiteboxKey::parse`] validates a key file held in any `&[u8]` and borrows
+//!   its tables in place; [`WhiteboxKey::decrypt_cbc_in_place`] and
+//!   [`WhiteboxKey::decrypt_cbc`] decrypt without allocating. The key also implements
+//!   `cipher::BlockCipherDecrypt`.
+//! * `alloc`: [`WhiteboxKey::decrypt_cbc_to_vec`] returns a `Zeroizing<Vec<u8>>`.
+//! * `std`: [`whitebox_decrypt`] — key directory, key file name, Base64 IV and ciphertext,
+//!   algorithm number (0 = AES-256, 1 = SM4) — the call business applications make.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wbruntime::Error> {
+//! let bytes = std::fs::read("keys/api-secret.wbkey").map_err(|_| wbruntime::Error::Io {
+//!     reason: wbruntime::IoReason::Other,
+//! })?;
+//! let key = wbruntime::WhiteboxKey::parse(&bytes)?;
+//! let mut buf = [0u8; 32]; // ciphertext, decrypted in place
+//! let plaintext = key.decrypt_cbc_in_place(&[0u8; 16], &mut buf)?;
+//! # let _ = plaintext; Ok(()) }
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod aes256;
+mod cbc;
+mod error;
+pub mod format;
+mod key;
+#[cfg(feature = "std")]
+mod std_api;
+
+pub use cbc::BLOCK_LEN;
+pub use error::{Error, IoReason};
+pub use format::{Algorithm, KeyId};
+pub use key::WhiteboxKey;
+#[cfg(feature = "std")]
+pub use std_api::{read_key_file, whitebox_decrypt};

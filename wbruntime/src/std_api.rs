@@ -1,0 +1,82 @@
+//! The application-facing call, `whitebox_decrypt`, and key-file loading (feature `std`).
+
+use std::path::Path;
+use std::vec::Vec;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
+
+use crate::format::MAX_FILE_LEN;
+use crate::{Algorithm, Error, IoReason, WhiteboxKey};
+
+/// Reads a key file from disk, refusing anything larger than a key file can be before reading
+/// it whole.
+///
+/// # Errors
+/// [`Error::Io`] with the reason.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+
+    let io = |e: std::io::Error| Error::Io {
+        reason: match e.kind() {
+            std::io::ErrorKind::NotFound => IoReason::NotFound,
+            std::io::ErrorKind::PermissionDenied => IoReason::PermissionDenied,
+            std::io::ErrorKind::IsADirectory => IoReason::IsADirectory,
+            _ => IoReason::Other,
+        },
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(Error::Io {
+            reason: IoReason::IsADirectory,
+        });
+    }
+    let mut bytes = Vec::new();
+    // Read at most one byte more than the limit, so an oversized file is detected without
+    // trusting the size that metadata reports.
+    file.take(MAX_FILE_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > MAX_FILE_LEN {
+        return Err(Error::Io {
+            reason: IoReason::TooLarge,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Decrypts a secret the way business applications do: the key file `key_file` in directory
+/// `key_dir`, a Base64 IV and ciphertext (CBC, PKCS#7), and the algorithm number
+/// (0 = AES-256, 1 = SM4). Returns the plaintext in a zeroizing buffer.
+///
+/// Arguments are checked before the file is read: an unknown algorithm, bad Base64 or an IV
+/// that is not 16 bytes fail without touching the disk.
+///
+/// # Errors
+/// Any [`Error`]; decryption failures of every kind are the one opaque
+/// [`Error::DecryptionFailed`].
+pub fn whitebox_decrypt(
+    key_dir: impl AsRef<Path>,
+    key_file: &str,
+    iv_b64: &str,
+    ciphertext_b64: &str,
+    algorithm: u32,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let algorithm = Algorithm::from_number(algorithm)?;
+    let iv = STANDARD
+        .decode(iv_b64.trim())
+        .map_err(|_| Error::InvalidBase64 { field: "iv" })?;
+    if iv.len() != crate::BLOCK_LEN {
+        return Err(Error::InvalidIv { len: iv.len() });
+    }
+    let ciphertext = STANDARD
+        .decode(ciphertext_b64.trim())
+        .map_err(|_| Error::InvalidBase64 {
+            field: "ciphertext",
+        })?;
+    let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
+    let key = WhiteboxKey::parse_for(&bytes, algorithm)?;
+    key.decrypt_cbc_to_vec(&iv, &ciphertext)
+}
