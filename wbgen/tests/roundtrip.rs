@@ -100,9 +100,11 @@ fn two_exports_of_one_key_differ_but_both_decrypt() {
     let a = material.export_key_file(INFO, &mut rng).unwrap();
     let b = material.export_key_file(INFO, &mut rng).unwrap();
     assert_eq!(a.len(), b.len());
-    // Every table section differs almost everywhere, not just somewhere.
+    // The tables agree only at chance level: 60% of the bytes are nibble-XOR entries (4-bit
+    // values, equal with probability 1/16), the rest 8-bit values (1/256), so about 4% of
+    // bytes coincide between independent exports (measured: 3.98%).
     let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
-    assert!(same < a.len() / 8, "{same} of {} bytes equal", a.len());
+    assert!(same * 20 < a.len(), "{same} of {} bytes equal", a.len());
     let ct = material.encrypt_cbc(&[3; 16], b"the same secret").unwrap();
     for file in [&a, &b] {
         let wb = WhiteboxKey::parse(file).unwrap();
@@ -128,14 +130,12 @@ fn exports_from_the_os_generator_differ() {
 
 #[test]
 fn key_file_sizes() {
+    // The sizes FORMAT.md states: header, directory, sections at 64-byte offsets, digest.
     let mut rng = common::rng(8);
     let (_, ext) = key_file(&[1; 32], Mode::External, &mut rng);
     let (_, std) = key_file(&[1; 32], Mode::Standard, &mut rng);
-    use wbruntime::aes256::{FINAL_LEN, INPUT_LEN, ROUNDS_LEN};
-    // Header, directory, padding to 64, sections, digest: a few hundred bytes of overhead.
-    assert!(ext.len() >= INPUT_LEN + ROUNDS_LEN + FINAL_LEN);
-    assert!(ext.len() < INPUT_LEN + ROUNDS_LEN + FINAL_LEN + 512);
-    assert!(std.len() >= ROUNDS_LEN + FINAL_LEN && std.len() < ROUNDS_LEN + FINAL_LEN + 512);
+    assert_eq!(ext.len(), 1_257_632);
+    assert_eq!(std.len(), 1_069_216);
 }
 
 #[test]

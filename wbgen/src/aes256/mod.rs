@@ -1,7 +1,8 @@
 //! AES-256: the white-box compiler and the reference arithmetic it needs.
 //!
-//! [`compile`](compile::compile) explains the table network and the encoding each table
-//! carries; `wbruntime::aes256` holds the layout shared with the runtime.
+//! The construction (from `docs/aes256-whitebox.md`):
+//!
+#![doc = include_str!("../../../docs/aes256-whitebox.md")]
 
 pub(crate) mod compile;
 pub mod field;
