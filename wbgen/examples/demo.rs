@@ -85,7 +85,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     match whitebox_decrypt(&dir, "demo.wbkey", &iv_b64, &ct_b64, 1) {
         Err(e) => println!(
-            "5. asking for SM4 with an AES-256 key file: error {}: {e}",
+            "5. the same call with algorithm 1 (SM4) is refused: error {}: {e}",
             e.code()
         ),
         Ok(_) => return Err("wrong algorithm was accepted".into()),

@@ -80,21 +80,27 @@ fn unsupported_and_mismatched_algorithm() {
         whitebox_decrypt(dir(), "good.wbkey", &iv_b64(), &ct_b64(), 7).unwrap_err(),
         Error::UnsupportedAlgorithm { found: 7 }
     );
-    // SM4 (1) is a valid algorithm number, but this file holds AES-256 tables.
+    // SM4 (1) is a defined algorithm number that this runtime cannot run yet.
     assert_eq!(
         whitebox_decrypt(dir(), "good.wbkey", &iv_b64(), &ct_b64(), 1).unwrap_err(),
-        Error::AlgorithmMismatch {
-            requested: 1,
-            found: 0
-        }
+        Error::UnsupportedAlgorithm { found: 1 }
     );
-    // A well-formed file that says SM4 is refused by this runtime until SM4 lands.
+    // A well-formed file that says SM4 is refused by this runtime until SM4 lands, and asking
+    // for AES-256 with it is a mismatch.
     let mut f = fixture().file.clone();
     f[10] = 1;
     reseal(&mut f);
     assert_eq!(
         WhiteboxKey::parse(&f).unwrap_err(),
         Error::UnsupportedAlgorithm { found: 1 }
+    );
+    std::fs::write(dir().join("sm4-labelled.wbkey"), &f).unwrap();
+    assert_eq!(
+        whitebox_decrypt(dir(), "sm4-labelled.wbkey", &iv_b64(), &ct_b64(), 0).unwrap_err(),
+        Error::AlgorithmMismatch {
+            requested: 0,
+            found: 1
+        }
     );
 }
 

@@ -70,6 +70,11 @@ impl Algorithm {
         self as u32
     }
 
+    /// Whether this build of the runtime can decrypt with this algorithm's tables.
+    pub const fn is_supported(self) -> bool {
+        matches!(self, Algorithm::Aes256)
+    }
+
     /// The algorithm with this number, or [`Error::UnsupportedAlgorithm`].
     pub const fn from_number(n: u32) -> Result<Self, Error> {
         match n {

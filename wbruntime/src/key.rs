@@ -62,8 +62,14 @@ impl<'a> WhiteboxKey<'a> {
     /// Like [`parse`](Self::parse), and also checks that the file holds `expected`'s tables.
     ///
     /// # Errors
-    /// As `parse`, plus [`Error::AlgorithmMismatch`].
+    /// As `parse`; [`Error::UnsupportedAlgorithm`] if this runtime cannot run `expected` at
+    /// all; [`Error::AlgorithmMismatch`] if the file holds another algorithm's tables.
     pub fn parse_for(bytes: &'a [u8], expected: Algorithm) -> Result<Self, Error> {
+        if !expected.is_supported() {
+            return Err(Error::UnsupportedAlgorithm {
+                found: expected.number(),
+            });
+        }
         let container = Container::parse(bytes)?;
         let found = container.header().algorithm;
         if found != expected {

@@ -15,9 +15,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wbruntime::Error> {
-//! let bytes = std::fs::read("keys/api-secret.wbkey").map_err(|_| wbruntime::Error::Io {
-//!     reason: wbruntime::IoReason::Other,
-//! })?;
+//! let bytes = wbruntime::read_key_file("keys/api-secret.wbkey".as_ref())?;
 //! let key = wbruntime::WhiteboxKey::parse(&bytes)?;
 //! let mut buf = [0u8; 32]; // ciphertext, decrypted in place
 //! let plaintext = key.decrypt_cbc_in_place(&[0u8; 16], &mut buf)?;

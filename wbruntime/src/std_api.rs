@@ -65,6 +65,11 @@ pub fn whitebox_decrypt(
     algorithm: u32,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let algorithm = Algorithm::from_number(algorithm)?;
+    if !algorithm.is_supported() {
+        return Err(Error::UnsupportedAlgorithm {
+            found: algorithm.number(),
+        });
+    }
     let iv = STANDARD
         .decode(iv_b64.trim())
         .map_err(|_| Error::InvalidBase64 { field: "iv" })?;

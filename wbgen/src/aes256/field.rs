@@ -5,7 +5,7 @@
 //! Computed rather than typed in, so there is no table to mistype; the known-answer tests
 //! against FIPS-197 and the RustCrypto `aes` crate check the result.
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x + 1.
 pub const fn gmul(mut a: u8, mut b: u8) -> u8 {
@@ -96,6 +96,7 @@ pub fn expand_key(key: &[u8; 32]) -> Zeroizing<[[u8; 16]; 15]> {
             temp = temp.map(|b| SBOX[usize::from(b)]);
         }
         w[i] = core::array::from_fn(|k| w[i - 8][k] ^ temp[k]);
+        temp.zeroize();
     }
     let mut rk = Zeroizing::new([[0u8; 16]; 15]);
     for (r, key) in rk.iter_mut().enumerate() {

@@ -1,0 +1,535 @@
+//! `wbbench`: a one-shot performance summary of the white-box toolkit.
+//!
+//! ```text
+//! cargo run --release -p benches --bin wbbench [-- --json] [--quick]
+//! ```
+//!
+//! In a single run it measures, with [`std::time::Instant`] on one thread:
+//!
+//! * the key file size of an AES-256 key in external and in standard mode;
+//! * table generation ([`KeyMaterial::export_key_file`]) and key file load + validation
+//!   ([`WhiteboxKey::parse`]) for both modes;
+//! * white-box CBC decryption ([`WhiteboxKey::decrypt_cbc`]) of a 64-byte secret and of 1 MiB,
+//!   for both modes;
+//! * the reference RustCrypto `aes::Aes256` + `cbc::Decryptor` decryption of the same 64 bytes
+//!   and 1 MiB, and the slowdown of the white-box against it.
+//!
+//! Every timing warms up first, then repeats batches of calls until at least 0.5 s have been
+//! spent (and a minimum number of samples taken, up to a cap), and reports the median per-call
+//! time of the batches (the best batch is in the JSON too). Before timing, and again on the
+//! output of the last timed call, every white-box result is compared with the reference
+//! plaintext: on any mismatch `wbbench` prints what differed and exits with status 1, so it can
+//! never report the speed of a wrong answer. `--quick` takes one short sample of everything (a
+//! smoke test for CI); `--json` prints one JSON object instead of the table. Unknown arguments
+//! exit with status 2.
+
+use std::error::Error;
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use aes::Aes256;
+use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::{BlockModeDecrypt, InnerIvInit, KeyInit};
+use serde_json::{Value, json};
+use wbgen::rng::os_rng;
+use wbgen::{KeyFileInfo, KeyMaterial, Mode};
+use wbruntime::{Algorithm, KeyId, WhiteboxKey};
+
+type BoxError = Box<dyn Error>;
+
+/// A white-box (or reference) decryption that did not return the expected plaintext.
+#[derive(Debug)]
+struct WrongResult(String);
+
+impl std::fmt::Display for WrongResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WRONG RESULT: {}; no timings reported", self.0)
+    }
+}
+
+impl Error for WrongResult {}
+
+const USAGE: &str = "usage: wbbench [--json] [--quick]
+
+  --json    print one JSON object instead of a table
+  --quick   one short sample of each measurement (CI smoke test)
+  --help    print this help";
+
+/// Size of the small secret, in plaintext bytes.
+const SECRET_LEN: usize = 64;
+/// Size of the bulk message, in plaintext bytes.
+const BULK_LEN: usize = 1 << 20;
+const IV: [u8; 16] = [0x24; 16];
+
+/// Command-line options.
+#[derive(Clone, Copy, Debug, Default)]
+struct Options {
+    json: bool,
+    quick: bool,
+}
+
+enum Parsed {
+    Run(Options),
+    Help,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut opts = Options::default();
+    for arg in args {
+        match arg.as_str() {
+            "--json" => opts.json = true,
+            "--quick" => opts.quick = true,
+            "-h" | "--help" => return Ok(Parsed::Help),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(Parsed::Run(opts))
+}
+
+/// How long and how often to repeat one measurement.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    /// Keep sampling until at least this much time has been spent...
+    min_time: Duration,
+    /// ...and at least this many samples have been taken...
+    min_samples: usize,
+    /// ...but never take more samples than this.
+    max_samples: usize,
+    /// Aim for each sample (a batch of calls) to last about this long.
+    sample_time: Duration,
+    /// Warm-up time before sampling (at least one call is always made).
+    warm_up: Duration,
+}
+
+impl Budget {
+    fn full() -> Self {
+        Budget {
+            min_time: Duration::from_millis(500),
+            min_samples: 10,
+            max_samples: 1000,
+            sample_time: Duration::from_millis(10),
+            warm_up: Duration::from_millis(100),
+        }
+    }
+
+    /// For calls that take hundreds of milliseconds each (table generation).
+    fn slow() -> Self {
+        Budget {
+            min_samples: 5,
+            ..Self::full()
+        }
+    }
+
+    fn quick() -> Self {
+        Budget {
+            min_time: Duration::ZERO,
+            min_samples: 1,
+            max_samples: 1,
+            sample_time: Duration::from_millis(1),
+            warm_up: Duration::ZERO,
+        }
+    }
+}
+
+/// The result of one measurement: per-call times.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    median: Duration,
+    best: Duration,
+    samples: usize,
+    calls: u64,
+}
+
+impl Timing {
+    fn json(&self) -> Value {
+        json!({
+            "median_ns": self.median.as_nanos() as u64,
+            "best_ns": self.best.as_nanos() as u64,
+            "samples": self.samples,
+            "calls": self.calls,
+        })
+    }
+}
+
+/// Times `f`: warm-up, then batches of calls sized to `budget.sample_time`, until the budget is
+/// spent; returns the median and best per-call time over the batches.
+fn measure<T>(budget: Budget, mut f: impl FnMut() -> T) -> Timing {
+    // Warm-up, which also estimates the cost of one call.
+    let start = Instant::now();
+    black_box(f());
+    let mut warm_calls: u32 = 1;
+    while start.elapsed() < budget.warm_up {
+        black_box(f());
+        warm_calls += 1;
+    }
+    let per_call = start.elapsed() / warm_calls;
+    let batch = if per_call.is_zero() {
+        1000
+    } else {
+        (budget.sample_time.as_nanos() / per_call.as_nanos()).clamp(1, 1_000_000) as u32
+    };
+
+    let mut samples = Vec::new();
+    let mut calls = 0u64;
+    let start = Instant::now();
+    while samples.len() < budget.max_samples
+        && (samples.len() < budget.min_samples || start.elapsed() < budget.min_time)
+    {
+        let t = Instant::now();
+        for _ in 0..batch {
+            black_box(f());
+        }
+        samples.push(t.elapsed() / batch);
+        calls += u64::from(batch);
+    }
+    samples.sort_unstable();
+    Timing {
+        median: samples[samples.len() / 2],
+        best: samples[0],
+        samples: samples.len(),
+        calls,
+    }
+}
+
+/// A deterministic, non-trivial plaintext of `len` bytes.
+fn plaintext(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8)
+        .collect()
+}
+
+/// Plaintext bytes per second, in MB/s (10^6 bytes).
+fn mb_per_s(bytes: usize, per_call: Duration) -> f64 {
+    bytes as f64 / per_call.as_secs_f64() / 1e6
+}
+
+/// Measurements of one mode (external or standard).
+struct ModeReport {
+    name: &'static str,
+    key_file_bytes: usize,
+    generate: Timing,
+    parse: Timing,
+    secret: Timing,
+    bulk: Timing,
+}
+
+impl ModeReport {
+    fn json(&self, slowdown: f64) -> Value {
+        json!({
+            "key_file_bytes": self.key_file_bytes,
+            "table_generation": self.generate.json(),
+            "key_file_parse": self.parse.json(),
+            "decrypt_64b": self.secret.json(),
+            "decrypt_1mib": self.bulk.json(),
+            "decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, self.bulk.median),
+            "slowdown_vs_reference_1mib": slowdown,
+        })
+    }
+}
+
+/// The reference: RustCrypto AES-256 in CBC mode over a standard-mode ciphertext.
+struct Reference {
+    cipher: Aes256,
+}
+
+impl Reference {
+    fn decrypt<'a>(&self, ciphertext: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], BoxError> {
+        let dec = cbc::Decryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &IV.into());
+        dec.decrypt_padded_b2b::<Pkcs7>(ciphertext, out)
+            .map_err(|_| "reference decryption failed (bad padding)".into())
+    }
+}
+
+/// Fails unless `got` is exactly `expected`.
+fn check(what: &str, got: &[u8], expected: &[u8]) -> Result<(), WrongResult> {
+    if got == expected {
+        return Ok(());
+    }
+    let first = got
+        .iter()
+        .zip(expected)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(expected.len()));
+    Err(WrongResult(format!(
+        "{what}: plaintext differs from the expected one \
+         ({} bytes vs {} expected, first difference at byte {first})",
+        got.len(),
+        expected.len()
+    )))
+}
+
+/// Measures one mode with a fresh key. `secret_plain` and `bulk_plain` are the reference
+/// decryptions of the two messages, which the white-box must reproduce exactly.
+fn measure_mode(
+    mode: Mode,
+    opts: Options,
+    secret_plain: &[u8],
+    bulk_plain: &[u8],
+) -> Result<ModeReport, BoxError> {
+    let name = match mode {
+        Mode::External => "external",
+        Mode::Standard => "standard",
+    };
+    let (budget, slow) = if opts.quick {
+        (Budget::quick(), Budget::quick())
+    } else {
+        (Budget::full(), Budget::slow())
+    };
+    let mut rng = os_rng()?;
+    let info = KeyFileInfo {
+        key_id: KeyId([1; 16]),
+        key_version: 1,
+    };
+    let key = KeyMaterial::generate(Algorithm::Aes256, mode, &mut rng);
+    let secret_ct = key.encrypt_cbc(&IV, secret_plain)?;
+    let bulk_ct = key.encrypt_cbc(&IV, bulk_plain)?;
+
+    let file = key.export_key_file(info, &mut rng)?;
+    let generate = measure(slow, || {
+        key.export_key_file(info, &mut rng).map(|f| f.len())
+    });
+    let parse = measure(budget, || WhiteboxKey::parse(black_box(&file)).is_ok());
+    let wb = WhiteboxKey::parse(&file)?;
+
+    let mut out = vec![0u8; bulk_ct.len()];
+    // Correctness first: never time a wrong answer.
+    let len = wb.decrypt_cbc(&IV, &secret_ct, &mut out)?;
+    check(&format!("{name} mode, 64 B"), &out[..len], secret_plain)?;
+    let len = wb.decrypt_cbc(&IV, &bulk_ct, &mut out)?;
+    check(&format!("{name} mode, 1 MiB"), &out[..len], bulk_plain)?;
+
+    let mut last = Ok(0);
+    let secret = measure(budget, || {
+        last = wb.decrypt_cbc(&IV, black_box(&secret_ct), &mut out);
+    });
+    let len = last?;
+    check(
+        &format!("{name} mode, 64 B (timed)"),
+        &out[..len],
+        secret_plain,
+    )?;
+    let bulk = measure(budget, || {
+        last = wb.decrypt_cbc(&IV, black_box(&bulk_ct), &mut out);
+    });
+    let len = last?;
+    check(
+        &format!("{name} mode, 1 MiB (timed)"),
+        &out[..len],
+        bulk_plain,
+    )?;
+
+    Ok(ModeReport {
+        name,
+        key_file_bytes: file.len(),
+        generate,
+        parse,
+        secret,
+        bulk,
+    })
+}
+
+fn build_description() -> String {
+    let profile = if cfg!(debug_assertions) {
+        "debug (debug assertions on: numbers are not representative)"
+    } else {
+        "release"
+    };
+    format!(
+        "wbbench {} ({profile}, {}-{}), single-threaded",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+    )
+}
+
+/// The CPU model, where the OS says (Linux `/proc/cpuinfo`).
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned())
+}
+
+/// Whether the reference `aes` crate can use hardware AES instructions on this CPU (it picks
+/// them at run time).
+fn reference_backend() -> &'static str {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if std::arch::is_x86_feature_detected!("aes") {
+            return "AES-NI";
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("aes") {
+            return "ARMv8 AES";
+        }
+    }
+    "software (no AES instructions detected)"
+}
+
+fn fmt_us(d: Duration) -> String {
+    format!("{:.3} µs", d.as_secs_f64() * 1e6)
+}
+
+fn fmt_ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn run(opts: Options) -> Result<(), BoxError> {
+    let secret_plain = plaintext(SECRET_LEN);
+    let bulk_plain = plaintext(BULK_LEN);
+
+    // The reference decrypts a standard-mode ciphertext; its output is the plaintext every
+    // white-box decryption must reproduce.
+    let mut rng = os_rng()?;
+    let std_key = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut rng);
+    let reference = Reference {
+        cipher: Aes256::new_from_slice(std_key.key_bytes())
+            .map_err(|_| "reference key has the wrong length")?,
+    };
+    let ref_secret_ct = std_key.encrypt_cbc(&IV, &secret_plain)?;
+    let ref_bulk_ct = std_key.encrypt_cbc(&IV, &bulk_plain)?;
+    let mut out = vec![0u8; ref_bulk_ct.len()];
+    let ref_secret_plain = reference.decrypt(&ref_secret_ct, &mut out)?.to_vec();
+    check("reference, 64 B", &ref_secret_plain, &secret_plain)?;
+    let ref_bulk_plain = reference.decrypt(&ref_bulk_ct, &mut out)?.to_vec();
+    check("reference, 1 MiB", &ref_bulk_plain, &bulk_plain)?;
+
+    let budget = if opts.quick {
+        Budget::quick()
+    } else {
+        Budget::full()
+    };
+    let ref_secret = measure(budget, || {
+        reference
+            .decrypt(black_box(&ref_secret_ct), &mut out)
+            .map(<[u8]>::len)
+            .is_ok()
+    });
+    let ref_bulk = measure(budget, || {
+        reference
+            .decrypt(black_box(&ref_bulk_ct), &mut out)
+            .map(<[u8]>::len)
+            .is_ok()
+    });
+    check(
+        "reference, 1 MiB (timed)",
+        reference.decrypt(&ref_bulk_ct, &mut out)?,
+        &bulk_plain,
+    )?;
+
+    let external = measure_mode(Mode::External, opts, &ref_secret_plain, &ref_bulk_plain)?;
+    let standard = measure_mode(Mode::Standard, opts, &ref_secret_plain, &ref_bulk_plain)?;
+    let modes = [external, standard];
+
+    let ref_bulk_mbs = mb_per_s(BULK_LEN, ref_bulk.median);
+    let slowdown = |t: Duration| t.as_secs_f64() / ref_bulk.median.as_secs_f64();
+
+    if opts.json {
+        let mut mode_values = serde_json::Map::new();
+        for m in &modes {
+            mode_values.insert(m.name.to_owned(), m.json(slowdown(m.bulk.median)));
+        }
+        let value = json!({
+            "build": build_description(),
+            "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+            "arch": std::env::consts::ARCH,
+            "os": std::env::consts::OS,
+            "cpu": cpu_model(),
+            "threads": 1,
+            "quick": opts.quick,
+            "algorithm": "AES-256-CBC, PKCS#7",
+            "statistic": "median per-call time over batches; best batch also given",
+            "secret_plaintext_bytes": SECRET_LEN,
+            "bulk_plaintext_bytes": BULK_LEN,
+            "results_verified": true,
+            "whitebox": Value::Object(mode_values),
+            "reference": {
+                "implementation": "aes::Aes256 + cbc::Decryptor",
+                "backend": reference_backend(),
+                "decrypt_64b": ref_secret.json(),
+                "decrypt_1mib": ref_bulk.json(),
+                "decrypt_1mib_mb_per_s": ref_bulk_mbs,
+            },
+        });
+        println!("{value}");
+        return Ok(());
+    }
+
+    println!("{}", build_description());
+    if let Some(cpu) = cpu_model() {
+        println!("cpu: {cpu}");
+    }
+    println!(
+        "AES-256-CBC (PKCS#7); median per-call time{}; MB = 10^6 bytes",
+        if opts.quick {
+            " (--quick: ONE sample each, rough)"
+        } else {
+            " over ≥ 0.5 s of batches after warm-up"
+        }
+    );
+    println!(
+        "all white-box results checked equal to the reference plaintext: \
+         64 B secret ({} B ciphertext), 1 MiB message",
+        ref_secret_ct.len()
+    );
+    println!();
+    println!(
+        "{:<34} {:>16} {:>16}",
+        "white-box", "external mode", "standard mode"
+    );
+    let row = |label: &str, f: &dyn Fn(&ModeReport) -> String| {
+        println!("{label:<34} {:>16} {:>16}", f(&modes[0]), f(&modes[1]));
+    };
+    row("key file size", &|m| format!("{} B", m.key_file_bytes));
+    row("table generation", &|m| fmt_ms(m.generate.median));
+    row("key file parse + validate", &|m| fmt_ms(m.parse.median));
+    row("decrypt 64 B secret", &|m| fmt_us(m.secret.median));
+    row("decrypt 1 MiB", &|m| fmt_ms(m.bulk.median));
+    row("decrypt 1 MiB throughput", &|m| {
+        format!("{:.2} MB/s", mb_per_s(BULK_LEN, m.bulk.median))
+    });
+    row("slowdown vs reference (1 MiB)", &|m| {
+        format!("{:.0}x", slowdown(m.bulk.median))
+    });
+    println!();
+    println!(
+        "reference: aes::Aes256 + cbc::Decryptor, backend {}",
+        reference_backend()
+    );
+    println!(
+        "{:<34} {:>16}",
+        "decrypt 64 B secret",
+        fmt_us(ref_secret.median)
+    );
+    println!("{:<34} {:>16}", "decrypt 1 MiB", fmt_ms(ref_bulk.median));
+    println!(
+        "{:<34} {:>16}",
+        "decrypt 1 MiB throughput",
+        format!("{ref_bulk_mbs:.2} MB/s")
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(opts)) => opts,
+        Ok(Parsed::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("wbbench: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wbbench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
