@@ -8,7 +8,7 @@ mod common;
 use common::{INFO, key_file, reference_encrypt};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{Rng, SeedableRng};
 use wbgen::{KeyMaterial, Mode};
 use wbruntime::{Algorithm, WhiteboxKey};
 
@@ -81,9 +81,10 @@ proptest! {
         let mode = if external { Mode::External } else { Mode::Standard };
         let (_, file) = key_file(&key, mode, &mut rng);
         let wb = WhiteboxKey::parse(&file).unwrap();
-        let mut blocks: Vec<[u8; 16]> = (0..nblocks)
-            .map(|i| core::array::from_fn(|j| (data_seed as usize ^ (i * 16 + j) * 31) as u8))
-            .collect();
+        let mut blocks = vec![[0u8; 16]; nblocks];
+        for b in &mut blocks {
+            rng.fill_bytes(b);
+        }
         let mut one_by_one = blocks.clone();
         wb.decrypt_blocks(&mut blocks);
         for b in &mut one_by_one {
