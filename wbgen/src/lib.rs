@@ -31,6 +31,7 @@ mod error;
 pub mod external;
 pub mod gf2;
 mod key;
+mod network;
 pub mod rng;
 
 pub use error::Error;

@@ -34,6 +34,8 @@ mod cbc;
 mod error;
 pub mod format;
 mod key;
+pub mod network;
+mod soft;
 #[cfg(feature = "std")]
 mod std_api;
 

@@ -46,7 +46,7 @@
 //! Every random choice is fresh per compilation, so two exports of one key share no table.
 
 use rand_core::Rng;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
 use wbruntime::aes256::{self as layout, INV_SHIFT, MIDDLE_ROUNDS, ROUNDS};
 
@@ -54,63 +54,7 @@ use super::field::{INV_MIX, INV_SBOX, decryption_round_keys, gmul};
 use crate::encoding::{Nibble, decode_byte, encode_bytes, random_nibbles, xor_tree};
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
-
-/// The encoding of the 16 state bytes entering a round: `N_q ∘ L_q` for each byte `q`.
-#[derive(Zeroize, ZeroizeOnDrop)]
-struct StateEncoding {
-    /// 32 nibble encodings: byte `q` uses `nibbles[2q]` (high) and `nibbles[2q + 1]` (low).
-    nibbles: Vec<Nibble>,
-    /// `L_q`, 8 × 8.
-    mix: Vec<BitMatrix>,
-    /// `L_q⁻¹`.
-    mix_inv: Vec<BitMatrix>,
-}
-
-impl StateEncoding {
-    fn random(rng: &mut impl Rng) -> Self {
-        let (mix, mix_inv) = (0..16)
-            .map(|_| BitMatrix::random_invertible(8, rng))
-            .unzip();
-        StateEncoding {
-            nibbles: random_nibbles(rng, 32),
-            mix,
-            mix_inv,
-        }
-    }
-
-    fn identity() -> Self {
-        StateEncoding {
-            nibbles: (0..32).map(|_| Nibble::identity()).collect(),
-            mix: (0..16).map(|_| BitMatrix::identity(8)).collect(),
-            mix_inv: (0..16).map(|_| BitMatrix::identity(8)).collect(),
-        }
-    }
-
-    fn byte_nibbles(&self, q: usize) -> &[Nibble] {
-        &self.nibbles[2 * q..2 * q + 2]
-    }
-
-    /// Decodes encoded state byte `q`: `L_q⁻¹(N_q⁻¹(e))`.
-    fn decode(&self, q: usize, e: u8) -> u8 {
-        self.mix_inv[q].mul_vec(u128::from(decode_byte(self.byte_nibbles(q), e))) as u8
-    }
-}
-
-/// Appends the 256 entries `f(0), ..., f(255)` of a byte-indexed table.
-fn push_table(out: &mut Vec<u8>, mut f: impl FnMut(u8) -> Vec<u8>) {
-    for x in 0..=255u8 {
-        let mut entry = f(x);
-        out.extend_from_slice(&entry);
-        entry.zeroize();
-    }
-}
-
-fn push_xors(out: &mut Vec<u8>, tables: Vec<[u8; 256]>) {
-    for mut t in tables {
-        out.extend_from_slice(&t);
-        t.zeroize();
-    }
-}
+use crate::network::{ByteEncodings, input_section, push_table, push_xors};
 
 /// The table sections of one compiled key, ready for the container writer.
 pub(crate) struct Sections {
@@ -137,12 +81,12 @@ pub(crate) fn compile(
 ) -> Sections {
     let dw = decryption_round_keys(key);
     // state[j - 1] is the encoding entering round j (j = 1..=14).
-    let states: Vec<StateEncoding> = (1..=ROUNDS)
+    let states: Vec<ByteEncodings> = (1..=ROUNDS)
         .map(|j| {
             if j == 1 && external.is_none() {
-                StateEncoding::identity()
+                ByteEncodings::identity(16)
             } else {
-                StateEncoding::random(rng)
+                ByteEncodings::random(16, rng)
             }
         })
         .collect();
@@ -172,31 +116,13 @@ pub(crate) fn compile(
     }
 }
 
-/// The input section: `mix` tables then their 15-XOR tree (see the module docs).
-fn input_section(f: &ExternalEncoding, first: &StateEncoding, rng: &mut impl Rng) -> Vec<u8> {
-    let l1 = BitMatrix::block_diag(&first.mix.iter().collect::<Vec<_>>());
-    let a = l1.mul(f.matrix_inverse());
-    let outs: Vec<Vec<Nibble>> = (0..16).map(|_| random_nibbles(rng, 32)).collect();
-    let mut out = Vec::with_capacity(layout::INPUT_LEN);
-    for (q, enc) in outs.iter().enumerate() {
-        push_table(&mut out, |b| {
-            let x = decode_byte(f.byte_nibbles(q), b);
-            encode_bytes(enc, a.mul_vec(u128::from(x) << (8 * q)))
-        });
-    }
-    let inputs: Vec<&[Nibble]> = outs.iter().map(Vec::as_slice).collect();
-    push_xors(&mut out, xor_tree(rng, &inputs, &first.nibbles));
-    debug_assert_eq!(out.len(), layout::INPUT_LEN);
-    out
-}
-
 /// Appends one middle round (`t2`, `x2`, `t3`, `x3`) with round key `k`, reading state encoded
 /// with `enc_in` and producing state encoded with `enc_out`.
 fn middle_round(
     out: &mut Vec<u8>,
     k: &[u8; 16],
-    enc_in: &StateEncoding,
-    enc_out: &StateEncoding,
+    enc_in: &ByteEncodings,
+    enc_out: &ByteEncodings,
     rng: &mut impl Rng,
 ) {
     let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4)

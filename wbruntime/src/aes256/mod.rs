@@ -22,6 +22,8 @@ pub(crate) mod soft;
 
 use crate::Error;
 use crate::format::Container;
+pub use crate::network::{ColumnXor, INPUT_LEN, Input, Xor32, Xor128, XorTable};
+use crate::network::{byte_tables, column_xors, entries, try_array};
 
 /// Number of AES-256 rounds.
 pub const ROUNDS: usize = 14;
@@ -37,22 +39,6 @@ pub const SECTION_FINAL: u32 = 0x0102;
 /// Every section kind an AES-256 key file may contain.
 pub const SECTIONS: [u32; 3] = [SECTION_INPUT, SECTION_ROUNDS, SECTION_FINAL];
 
-/// One nibble-XOR table: index `(a << 4) | b`, value in the low nibble.
-pub type XorTable = [u8; 256];
-/// The 8 nibble-XOR tables that XOR two encoded 32-bit words (nibble `2k` is the high nibble of
-/// byte `k`, nibble `2k + 1` its low nibble).
-pub type Xor32 = [XorTable; 8];
-/// The 32 nibble-XOR tables that XOR two encoded 128-bit blocks.
-pub type Xor128 = [XorTable; 32];
-/// The XOR tree of one column: `(v0 ^ v1) ^ (v2 ^ v3)`, tables in that order.
-pub type ColumnXor = [Xor32; 3];
-
-/// Bytes of the input section: 16 × 256 × 16 mixing entries, then 15 × 32 XOR tables.
-pub const INPUT_MIX_LEN: usize = 16 * 256 * 16;
-/// Bytes of the input section's XOR tables.
-pub const INPUT_XOR_LEN: usize = 15 * 32 * 256;
-/// Bytes of the input section.
-pub const INPUT_LEN: usize = INPUT_MIX_LEN + INPUT_XOR_LEN;
 /// Bytes of one byte→word table group (16 tables × 256 entries × 4 bytes).
 pub const WORD_TABLES_LEN: usize = 16 * 256 * 4;
 /// Bytes of one round's XOR tables (4 columns × 3 XORs × 8 nibbles × 256).
@@ -76,15 +62,6 @@ pub const INV_SHIFT: [usize; 16] = {
     }
     t
 };
-
-/// Tables that strip the external input encoding (see the module table).
-#[derive(Clone, Copy)]
-pub struct Input<'a> {
-    /// `mix[q][b]`: the 128-bit contribution of byte `q` of the encoded ciphertext.
-    pub mix: &'a [[[u8; 16]; 256]; 16],
-    /// Pairwise XOR tree over the 16 contributions: levels of 8, 4, 2, 1 XORs.
-    pub xor: &'a [Xor128; 15],
-}
 
 /// The tables of one middle round.
 #[derive(Clone, Copy)]
@@ -122,48 +99,6 @@ const fn bad_size(what: &'static str) -> Error {
     Error::Malformed { what }
 }
 
-/// Views `s` as `N` groups of 256 entries of `W` bytes, if its length is exactly that.
-fn entries<const W: usize, const N: usize>(s: &[u8]) -> Option<&[[[u8; W]; 256]; N]> {
-    let (entries, rest) = s.as_chunks::<W>();
-    if !rest.is_empty() {
-        return None;
-    }
-    let (tables, rest) = entries.as_chunks::<256>();
-    if !rest.is_empty() {
-        return None;
-    }
-    tables.try_into().ok()
-}
-
-/// Views `s` as `N` groups of `G` nibble-XOR tables, if its length is exactly that.
-fn xor_groups<const G: usize, const N: usize>(s: &[u8]) -> Option<&[[XorTable; G]; N]> {
-    let (tables, rest) = s.as_chunks::<256>();
-    if !rest.is_empty() {
-        return None;
-    }
-    let (groups, rest) = tables.as_chunks::<G>();
-    if !rest.is_empty() {
-        return None;
-    }
-    groups.try_into().ok()
-}
-
-fn column_xors(s: &[u8]) -> Option<&[ColumnXor; 4]> {
-    let (tables, rest) = s.as_chunks::<256>();
-    if !rest.is_empty() {
-        return None;
-    }
-    let (xors, rest) = tables.as_chunks::<8>();
-    if !rest.is_empty() {
-        return None;
-    }
-    let (columns, rest) = xors.as_chunks::<3>();
-    if !rest.is_empty() {
-        return None;
-    }
-    columns.try_into().ok()
-}
-
 impl<'a> Tables<'a> {
     /// Builds the view from a parsed container whose header says AES-256.
     ///
@@ -174,14 +109,10 @@ impl<'a> Tables<'a> {
             return Err(bad_size("unknown section for AES-256"));
         }
         let input = match (c.header().external_encoding(), c.section(SECTION_INPUT)) {
-            (true, Some(s)) if s.len() == INPUT_LEN => {
-                let (mix, xor) = s.split_at(INPUT_MIX_LEN);
-                Some(Input {
-                    mix: entries(mix).ok_or(bad_size("AES-256 input mix tables"))?,
-                    xor: xor_groups(xor).ok_or(bad_size("AES-256 input XOR tables"))?,
-                })
-            }
-            (true, _) => return Err(bad_size("AES-256 input section missing or wrong size")),
+            (true, Some(s)) => Some(
+                Input::from_section(s).ok_or(bad_size("AES-256 input section of wrong size"))?,
+            ),
+            (true, None) => return Err(bad_size("AES-256 input section missing")),
             (false, None) => None,
             (false, Some(_)) => return Err(bad_size("input section without external encoding")),
         };
@@ -205,7 +136,7 @@ impl<'a> Tables<'a> {
         .ok_or(bad_size("AES-256 round tables"))?;
         let last = c
             .section(SECTION_FINAL)
-            .and_then(|s| xor_groups::<16, 1>(s).map(|[t]| t))
+            .and_then(byte_tables)
             .ok_or(bad_size("AES-256 final section missing or wrong size"))?;
         Ok(Tables {
             input,
@@ -213,15 +144,4 @@ impl<'a> Tables<'a> {
             last: Final { t: last },
         })
     }
-}
-
-/// `[f(0), f(1), ..., f(N - 1)]`, or `None` if any call gives `None`. Allocation-free and
-/// panic-free (a stand-in for the unstable `core::array::try_from_fn`).
-fn try_array<T: Copy, const N: usize>(mut f: impl FnMut(usize) -> Option<T>) -> Option<[T; N]> {
-    let mut out = [None; N];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = Some(f(i)?);
-    }
-    let first = out.first().copied().flatten()?;
-    Some(out.map(|x| x.unwrap_or(first)))
 }
