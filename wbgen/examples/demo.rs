@@ -1,5 +1,6 @@
-//! End-to-end demo: create a white-box key, encrypt a secret, export the key file, and
-//! decrypt on the "device" side with nothing but the key file, IV and ciphertext.
+//! End-to-end demo, for AES-256 and for SM4: create a white-box key, encrypt a secret, export
+//! the key file, and decrypt on the "device" side with nothing but the key file, IV and
+//! ciphertext.
 //!
 //! ```text
 //! cargo run --release -p wbgen --example demo [-- OUTPUT_DIR]
@@ -36,10 +37,29 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ),
     };
     std::fs::create_dir_all(&dir)?;
+    for (algorithm, number, name) in [
+        (Algorithm::Aes256, 0, "AES-256"),
+        (Algorithm::Sm4, 1, "SM4"),
+    ] {
+        demo_one(&dir, algorithm, number, name)?;
+    }
+    if temporary {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    println!("\ndemo OK");
+    Ok(())
+}
 
+fn demo_one(
+    dir: &std::path::Path,
+    algorithm: Algorithm,
+    number: u32,
+    name: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n=== {name} ===");
     println!("== administrator side (trusted machine) ==");
     let mut rng = os_rng()?;
-    let key = KeyMaterial::generate(Algorithm::Aes256, Mode::External, &mut rng);
+    let key = KeyMaterial::generate(algorithm, Mode::External, &mut rng);
     let mut id = [0u8; 16];
     rng.fill_bytes(&mut id);
     let info = KeyFileInfo {
@@ -47,7 +67,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         key_version: 1,
     };
     println!(
-        "1. created AES-256 white-box key {} (external encoding on)",
+        "1. created {name} white-box key {} (external encoding on)",
         info.key_id
     );
 
@@ -63,36 +83,32 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let file = key.export_key_file(info, &mut rng)?;
     let gen_ms = t.elapsed().as_secs_f64() * 1e3;
-    let path = dir.join("demo.wbkey");
-    std::fs::write(&path, &file)?;
+    let file_name = format!("demo-{}.wbkey", name.to_lowercase());
+    std::fs::write(dir.join(&file_name), &file)?;
     println!(
-        "3. exported the decryption key file: {} ({} bytes, tables generated in {gen_ms:.1} ms)",
-        path.display(),
+        "3. exported the decryption key file {file_name} ({} bytes, tables generated in {gen_ms:.1} ms)",
         file.len()
     );
     drop(key); // the raw key is zeroized here; the device side never had it
 
     println!("== device side (untrusted machine: key file + IV + ciphertext only) ==");
     let t = Instant::now();
-    let plaintext = whitebox_decrypt(&dir, "demo.wbkey", &iv_b64, &ct_b64, 0)?;
+    let plaintext = whitebox_decrypt(dir, &file_name, &iv_b64, &ct_b64, number)?;
     let dec_ms = t.elapsed().as_secs_f64() * 1e3;
     println!(
-        "4. whitebox_decrypt(key dir, \"demo.wbkey\", iv, ciphertext, 0) -> {:?} ({dec_ms:.2} ms incl. loading and checking the key file)",
+        "4. whitebox_decrypt(key dir, {file_name:?}, iv, ciphertext, {number}) -> {:?} ({dec_ms:.2} ms incl. loading and checking the key file)",
         String::from_utf8_lossy(&plaintext)
     );
     if plaintext.as_slice() != secret {
         return Err("decrypted text differs from the secret".into());
     }
-    match whitebox_decrypt(&dir, "demo.wbkey", &iv_b64, &ct_b64, 1) {
+    let wrong = 1 - number;
+    match whitebox_decrypt(dir, &file_name, &iv_b64, &ct_b64, wrong) {
         Err(e) => println!(
-            "5. the same call with algorithm 1 (SM4) is refused: error {}: {e}",
+            "5. the same call with algorithm {wrong} is refused: error {}: {e}",
             e.code()
         ),
         Ok(_) => return Err("wrong algorithm was accepted".into()),
     }
-    if temporary {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    println!("demo OK");
     Ok(())
 }

@@ -40,6 +40,22 @@ impl BitMatrix {
         }
     }
 
+    /// The matrix of a linear map `f` on `n`-bit vectors, from its values on the unit vectors
+    /// (column `j` is `f(e_j)`). `f` must be linear; nothing else is checked.
+    pub fn from_linear(n: usize, f: impl Fn(u128) -> u128) -> Self {
+        assert!((1..=128).contains(&n), "matrix size must be 1..=128");
+        let columns: Vec<u128> = (0..n).map(|j| f(1u128 << j) & mask(n)).collect();
+        let rows = (0..n)
+            .map(|i| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .fold(0, |row, (j, col)| row | ((col >> i) & 1) << j)
+            })
+            .collect();
+        BitMatrix { n, rows }
+    }
+
     /// The dimension `n`.
     pub fn size(&self) -> usize {
         self.n
@@ -137,6 +153,15 @@ mod tests {
                 let x = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & mask(n);
                 assert_eq!(inv.mul_vec(m.mul_vec(x)), x);
             }
+        }
+    }
+
+    #[test]
+    fn from_linear_reproduces_the_map() {
+        let rot = |v: u128| u128::from((v as u32).rotate_left(5) ^ (v as u32));
+        let m = BitMatrix::from_linear(32, rot);
+        for x in [1u128, 0x8000_0000, 0xdead_beef, 0x1234_5678] {
+            assert_eq!(m.mul_vec(x), rot(x));
         }
     }
 

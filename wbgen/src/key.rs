@@ -3,10 +3,11 @@
 use aes::Aes256;
 use cipher::{BlockCipherEncrypt, KeyInit};
 use rand_core::Rng;
+use sm4::Sm4;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use wbruntime::format::{FLAG_EXTERNAL_ENCODING, Header, write_container};
-use wbruntime::{Algorithm, KeyId, aes256 as layout};
+use wbruntime::{Algorithm, KeyId};
 
 use crate::Error;
 use crate::external::ExternalEncoding;
@@ -143,32 +144,36 @@ impl KeyMaterial {
         self.external_seed.as_ref().map(ExternalEncoding::from_seed)
     }
 
-    fn aes256(&self) -> Result<Aes256, Error> {
-        let key: &[u8; 32] =
-            self.key
-                .as_slice()
-                .try_into()
-                .map_err(|_| Error::InvalidKeyLength {
-                    expected: 32,
-                    found: self.key.len(),
-                })?;
-        Ok(Aes256::new(key.into()))
+    /// The reference block cipher (RustCrypto) for the administrator's encryptor.
+    fn reference_cipher(&self) -> Result<RefCipher, Error> {
+        let bad_len = || Error::InvalidKeyLength {
+            expected: key_len(self.algorithm),
+            found: self.key.len(),
+        };
+        match self.algorithm {
+            Algorithm::Aes256 => {
+                let key: &[u8; 32] = self.key.as_slice().try_into().map_err(|_| bad_len())?;
+                Ok(RefCipher::Aes256(Box::new(Aes256::new(key.into()))))
+            }
+            Algorithm::Sm4 => {
+                let key: &[u8; 16] = self.key.as_slice().try_into().map_err(|_| bad_len())?;
+                Ok(RefCipher::Sm4(Box::new(Sm4::new(key.into()))))
+            }
+            other => Err(Error::UnsupportedAlgorithm(other)),
+        }
     }
 
     /// Encrypts `plaintext` in CBC mode with PKCS#7 padding under `iv`. In external mode each
     /// ciphertext block is `F(E_K(P_i ⊕ C_{i-1}))` (and chaining uses those blocks); in
-    /// standard mode it is ordinary AES-256-CBC.
+    /// standard mode it is ordinary AES-256-CBC or SM4-CBC.
     ///
     /// # Errors
-    /// [`Error::InvalidIv`]; [`Error::UnsupportedAlgorithm`] for SM4 until it is supported.
+    /// [`Error::InvalidIv`].
     pub fn encrypt_cbc(&self, iv: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
         let iv: [u8; 16] = iv
             .try_into()
             .map_err(|_| Error::InvalidIv { len: iv.len() })?;
-        if self.algorithm != Algorithm::Aes256 {
-            return Err(Error::UnsupportedAlgorithm(self.algorithm));
-        }
-        let cipher = self.aes256()?;
+        let cipher = self.reference_cipher()?;
         let external = self.external();
         let pad = 16 - plaintext.len() % 16;
         let mut buf = Zeroizing::new(plaintext.to_vec());
@@ -180,10 +185,8 @@ impl KeyMaterial {
             for ((b, p), c) in block.iter_mut().zip(chunk).zip(prev) {
                 *b = p ^ c;
             }
-            let mut ga = block.into();
-            cipher.encrypt_block(&mut ga);
+            let mut c = cipher.encrypt_block(&block);
             block.zeroize();
-            let mut c: [u8; 16] = ga.into();
             if let Some(f) = &external {
                 c = f.encode(&c);
             }
@@ -198,17 +201,11 @@ impl KeyMaterial {
     /// same ciphertexts.
     ///
     /// # Errors
-    /// [`Error::UnsupportedAlgorithm`] for SM4 until it is supported.
+    /// [`Error::Format`] if a format limit is exceeded (not for any supported algorithm).
     pub fn export_key_file(&self, info: KeyFileInfo, rng: &mut impl Rng) -> Result<Vec<u8>, Error> {
-        if self.algorithm != Algorithm::Aes256 {
-            return Err(Error::UnsupportedAlgorithm(self.algorithm));
-        }
-        let mut key = Zeroizing::new([0u8; 32]);
-        key.copy_from_slice(&self.key);
         let external = self.external();
-        let sections = crate::aes256::compile::compile(&key, external.as_ref(), rng);
         let header = Header {
-            algorithm: Algorithm::Aes256,
+            algorithm: self.algorithm,
             flags: if external.is_some() {
                 FLAG_EXTERNAL_ENCODING
             } else {
@@ -217,12 +214,49 @@ impl KeyMaterial {
             key_id: info.key_id,
             key_version: info.key_version,
         };
-        let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(3);
-        if let Some(input) = &sections.input {
-            list.push((layout::SECTION_INPUT, input));
+        match self.algorithm {
+            Algorithm::Aes256 => {
+                let mut key = Zeroizing::new([0u8; 32]);
+                key.copy_from_slice(&self.key);
+                let s = crate::aes256::compile::compile(&key, external.as_ref(), rng);
+                let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(3);
+                if let Some(input) = &s.input {
+                    list.push((wbruntime::aes256::SECTION_INPUT, input));
+                }
+                list.push((wbruntime::aes256::SECTION_ROUNDS, &s.rounds));
+                list.push((wbruntime::aes256::SECTION_FINAL, &s.last));
+                Ok(write_container(&header, &list)?)
+            }
+            Algorithm::Sm4 => {
+                let mut key = Zeroizing::new([0u8; 16]);
+                key.copy_from_slice(&self.key);
+                let s = crate::sm4::compile::compile(&key, external.as_ref(), rng);
+                let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(2);
+                if let Some(input) = &s.input {
+                    list.push((wbruntime::sm4::SECTION_INPUT, input));
+                }
+                list.push((wbruntime::sm4::SECTION_ROUNDS, &s.rounds));
+                Ok(write_container(&header, &list)?)
+            }
+            other => Err(Error::UnsupportedAlgorithm(other)),
         }
-        list.push((layout::SECTION_ROUNDS, &sections.rounds));
-        list.push((layout::SECTION_FINAL, &sections.last));
-        Ok(write_container(&header, &list)?)
+    }
+}
+
+/// The RustCrypto block ciphers the encryptor uses (boxed: they zeroize their round keys on
+/// drop, and a box is not moved around the stack).
+enum RefCipher {
+    Aes256(Box<Aes256>),
+    Sm4(Box<Sm4>),
+}
+
+impl RefCipher {
+    fn encrypt_block(&self, block: &[u8; 16]) -> [u8; 16] {
+        let mut b = (*block).into();
+        match self {
+            RefCipher::Aes256(c) => c.encrypt_block(&mut b),
+            RefCipher::Sm4(c) => c.encrypt_block(&mut b),
+        }
+        b.into()
     }
 }

@@ -33,6 +33,7 @@ pub mod gf2;
 mod key;
 mod network;
 pub mod rng;
+pub mod sm4;
 
 pub use error::Error;
 pub use key::{KeyFileInfo, KeyMaterial, Mode, key_len};

@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{key_file, rng};
+use common::{key_file, key_file_for, rng};
 use wbgen::{KeyMaterial, Mode};
 use wbruntime::format::reseal;
-use wbruntime::{Error, IoReason, WhiteboxKey, whitebox_decrypt};
+use wbruntime::{Algorithm, Error, IoReason, WhiteboxKey, whitebox_decrypt};
 
 const IV: [u8; 16] = [0x11; 16];
 const SECRET: &[u8] = b"sk-live-0123456789abcdef0123456789abcdef";
@@ -80,28 +80,34 @@ fn unsupported_and_mismatched_algorithm() {
         whitebox_decrypt(dir(), "good.wbkey", &iv_b64(), &ct_b64(), 7).unwrap_err(),
         Error::UnsupportedAlgorithm { found: 7 }
     );
-    // SM4 (1) is a defined algorithm number that this runtime cannot run yet.
     assert_eq!(
         whitebox_decrypt(dir(), "good.wbkey", &iv_b64(), &ct_b64(), 1).unwrap_err(),
-        Error::UnsupportedAlgorithm { found: 1 }
+        Error::AlgorithmMismatch {
+            requested: 1,
+            found: 0
+        }
     );
-    // A well-formed file that says SM4 is refused by this runtime until SM4 lands, and asking
-    // for AES-256 with it is a mismatch.
-    let mut f = fixture().file.clone();
-    f[10] = 1;
-    reseal(&mut f);
+    // An SM4 key file: decrypts as algorithm 1, refused as algorithm 0.
+    let (sm4, sm4_file) = key_file_for(Algorithm::Sm4, &[0x3a; 16], Mode::External, &mut rng(22));
+    std::fs::write(dir().join("sm4.wbkey"), &sm4_file).unwrap();
+    let ct = B64.encode(sm4.encrypt_cbc(&IV, SECRET).unwrap());
+    let plain = whitebox_decrypt(dir(), "sm4.wbkey", &iv_b64(), &ct, 1).unwrap();
+    assert_eq!(plain.as_slice(), SECRET);
     assert_eq!(
-        WhiteboxKey::parse(&f).unwrap_err(),
-        Error::UnsupportedAlgorithm { found: 1 }
-    );
-    std::fs::write(dir().join("sm4-labelled.wbkey"), &f).unwrap();
-    assert_eq!(
-        whitebox_decrypt(dir(), "sm4-labelled.wbkey", &iv_b64(), &ct_b64(), 0).unwrap_err(),
+        whitebox_decrypt(dir(), "sm4.wbkey", &iv_b64(), &ct, 0).unwrap_err(),
         Error::AlgorithmMismatch {
             requested: 0,
             found: 1
         }
     );
+    // AES-256 tables relabelled as SM4 (digest recomputed) do not fit SM4's layout.
+    let mut f = fixture().file.clone();
+    f[10] = 1;
+    reseal(&mut f);
+    assert!(matches!(
+        WhiteboxKey::parse(&f).unwrap_err(),
+        Error::Malformed { .. }
+    ));
 }
 
 #[test]

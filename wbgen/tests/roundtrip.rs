@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{INFO, key_file, reference_encrypt};
+use common::{INFO, key_file, key_file_for, reference_encrypt, reference_encrypt_sm4};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -71,7 +71,42 @@ proptest! {
     }
 
     #[test]
+    fn sm4_standard_mode_decrypts_reference_ciphertext(
+        key in any::<[u8; 16]>(),
+        iv in any::<[u8; 16]>(),
+        msg in prop::collection::vec(any::<u8>(), 0..=4096),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let (material, file) = key_file_for(Algorithm::Sm4, &key, Mode::Standard, &mut rng);
+        let ct = reference_encrypt_sm4(&key, &iv, &msg);
+        prop_assert_eq!(&material.encrypt_cbc(&iv, &msg).unwrap(), &ct);
+        let wb = WhiteboxKey::parse(&file).unwrap();
+        prop_assert_eq!(wb.algorithm(), Algorithm::Sm4);
+        let got = wb.decrypt_cbc_to_vec(&iv, &ct).unwrap();
+        prop_assert_eq!(got.as_slice(), msg.as_slice());
+    }
+
+    #[test]
+    fn sm4_external_mode_decrypts_wbgen_ciphertext(
+        key in any::<[u8; 16]>(),
+        iv in any::<[u8; 16]>(),
+        msg in prop::collection::vec(any::<u8>(), 0..=4096),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let (material, file) = key_file_for(Algorithm::Sm4, &key, Mode::External, &mut rng);
+        let ct = material.encrypt_cbc(&iv, &msg).unwrap();
+        prop_assert_ne!(&ct, &reference_encrypt_sm4(&key, &iv, &msg));
+        let wb = WhiteboxKey::parse(&file).unwrap();
+        prop_assert!(wb.external_encoding());
+        let got = wb.decrypt_cbc_to_vec(&iv, &ct).unwrap();
+        prop_assert_eq!(got.as_slice(), msg.as_slice());
+    }
+
+    #[test]
     fn multi_block_path_equals_block_by_block(
+        sm4 in any::<bool>(),
         key in any::<[u8; 32]>(),
         nblocks in prop::sample::select(vec![1usize, 2, 3, 63, 64, 65, 130]),
         data_seed in any::<u64>(),
@@ -79,7 +114,11 @@ proptest! {
     ) {
         let mut rng = ChaCha20Rng::seed_from_u64(data_seed);
         let mode = if external { Mode::External } else { Mode::Standard };
-        let (_, file) = key_file(&key, mode, &mut rng);
+        let (_, file) = if sm4 {
+            key_file_for(Algorithm::Sm4, &key[..16], mode, &mut rng)
+        } else {
+            key_file(&key, mode, &mut rng)
+        };
         let wb = WhiteboxKey::parse(&file).unwrap();
         let mut blocks = vec![[0u8; 16]; nblocks];
         for b in &mut blocks {
@@ -96,8 +135,14 @@ proptest! {
 
 #[test]
 fn two_exports_of_one_key_differ_but_both_decrypt() {
+    for algorithm in [Algorithm::Aes256, Algorithm::Sm4] {
+        two_exports_differ(algorithm);
+    }
+}
+
+fn two_exports_differ(algorithm: Algorithm) {
     let mut rng = common::rng(7);
-    let material = KeyMaterial::generate(Algorithm::Aes256, Mode::External, &mut rng);
+    let material = KeyMaterial::generate(algorithm, Mode::External, &mut rng);
     let a = material.export_key_file(INFO, &mut rng).unwrap();
     let b = material.export_key_file(INFO, &mut rng).unwrap();
     assert_eq!(a.len(), b.len());
@@ -105,7 +150,11 @@ fn two_exports_of_one_key_differ_but_both_decrypt() {
     // values, equal with probability 1/16), the rest 8-bit values (1/256), so about 4% of
     // bytes coincide between independent exports (measured: 3.98%).
     let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
-    assert!(same * 20 < a.len(), "{same} of {} bytes equal", a.len());
+    assert!(
+        same * 20 < a.len(),
+        "{algorithm:?}: {same} of {} bytes equal",
+        a.len()
+    );
     let ct = material.encrypt_cbc(&[3; 16], b"the same secret").unwrap();
     for file in [&a, &b] {
         let wb = WhiteboxKey::parse(file).unwrap();
@@ -137,6 +186,10 @@ fn key_file_sizes() {
     let (_, std) = key_file(&[1; 32], Mode::Standard, &mut rng);
     assert_eq!(ext.len(), 1_257_632);
     assert_eq!(std.len(), 1_069_216);
+    let (_, ext) = key_file_for(Algorithm::Sm4, &[1; 16], Mode::External, &mut rng);
+    let (_, std) = key_file_for(Algorithm::Sm4, &[1; 16], Mode::Standard, &mut rng);
+    assert_eq!(ext.len(), 1_171_616);
+    assert_eq!(std.len(), 983_200);
 }
 
 #[test]

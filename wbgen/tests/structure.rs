@@ -37,3 +37,30 @@ fn no_key_or_round_key_appears_in_the_file() {
         }
     }
 }
+
+#[test]
+fn no_sm4_key_or_round_key_appears_in_the_file() {
+    for (tag, mode) in [(32u8, Mode::Standard), (33, Mode::External)] {
+        let key: [u8; 16] = core::array::from_fn(|i| (i as u8).wrapping_mul(59) ^ tag);
+        let (_, file) = common::key_file_for(wbruntime::Algorithm::Sm4, &key, mode, &mut rng(tag));
+        assert!(!contains(&file, &key), "{mode:?}: raw key found");
+        let rk = wbgen::sm4::field::round_keys(&key);
+        // Round keys in order and reversed (decryption order), in both byte orders, as runs of
+        // four consecutive keys (16 bytes: a chance match is impossible in practice).
+        for w in rk.windows(4) {
+            for order in [false, true] {
+                let mut needle = Vec::new();
+                for k in w {
+                    needle.extend(if order {
+                        k.to_be_bytes()
+                    } else {
+                        k.to_le_bytes()
+                    });
+                }
+                assert!(!contains(&file, &needle), "{mode:?}: round keys found");
+                let rev: Vec<u8> = needle.iter().rev().copied().collect();
+                assert!(!contains(&file, &rev), "{mode:?}: round keys found");
+            }
+        }
+    }
+}

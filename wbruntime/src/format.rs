@@ -72,7 +72,7 @@ impl Algorithm {
 
     /// Whether this build of the runtime can decrypt with this algorithm's tables.
     pub const fn is_supported(self) -> bool {
-        matches!(self, Algorithm::Aes256)
+        matches!(self, Algorithm::Aes256 | Algorithm::Sm4)
     }
 
     /// The algorithm with this number, or [`Error::UnsupportedAlgorithm`].

@@ -7,13 +7,14 @@ use cipher::{
 };
 
 use crate::Error;
-use crate::aes256;
 use crate::cbc::{self, BLOCK_LEN};
 use crate::format::{Algorithm, Container, Header, KeyId};
+use crate::{aes256, sm4};
 
 #[derive(Clone, Copy)]
 enum Tables<'a> {
     Aes256(aes256::Tables<'a>),
+    Sm4(sm4::Tables<'a>),
 }
 
 /// A white-box decryption key borrowed from the bytes of a key file.
@@ -50,11 +51,7 @@ impl<'a> WhiteboxKey<'a> {
         let header = *container.header();
         let tables = match header.algorithm {
             Algorithm::Aes256 => Tables::Aes256(aes256::Tables::from_container(&container)?),
-            other => {
-                return Err(Error::UnsupportedAlgorithm {
-                    found: other.number(),
-                });
-            }
+            Algorithm::Sm4 => Tables::Sm4(sm4::Tables::from_container(&container)?),
         };
         Ok(WhiteboxKey { header, tables })
     }
@@ -106,6 +103,7 @@ impl<'a> WhiteboxKey<'a> {
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
         match &self.tables {
             Tables::Aes256(t) => aes256::soft::decrypt_block(t, block),
+            Tables::Sm4(t) => sm4::soft::decrypt_block(t, block),
         }
     }
 

@@ -35,6 +35,7 @@ mod error;
 pub mod format;
 mod key;
 pub mod network;
+pub mod sm4;
 mod soft;
 #[cfg(feature = "std")]
 mod std_api;

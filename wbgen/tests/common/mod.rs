@@ -24,11 +24,21 @@ pub const INFO: KeyFileInfo = KeyFileInfo {
     key_version: 1,
 };
 
-/// Compiles `key` into a key file in `mode`.
+/// Compiles an AES-256 `key` into a key file in `mode`.
 pub fn key_file(key: &[u8], mode: Mode, rng: &mut ChaCha20Rng) -> (KeyMaterial, Vec<u8>) {
+    key_file_for(Algorithm::Aes256, key, mode, rng)
+}
+
+/// Compiles `key` for `algorithm` into a key file in `mode`.
+pub fn key_file_for(
+    algorithm: Algorithm,
+    key: &[u8],
+    mode: Mode,
+    rng: &mut ChaCha20Rng,
+) -> (KeyMaterial, Vec<u8>) {
     let material = match mode {
-        Mode::Standard => KeyMaterial::from_parts(Algorithm::Aes256, key, None).unwrap(),
-        Mode::External => KeyMaterial::import(Algorithm::Aes256, key, Mode::External, rng).unwrap(),
+        Mode::Standard => KeyMaterial::from_parts(algorithm, key, None).unwrap(),
+        Mode::External => KeyMaterial::import(algorithm, key, Mode::External, rng).unwrap(),
     };
     let file = material.export_key_file(INFO, rng).unwrap();
     (material, file)
@@ -38,4 +48,10 @@ pub fn key_file(key: &[u8], mode: Mode, rng: &mut ChaCha20Rng) -> (KeyMaterial, 
 pub fn reference_encrypt(key: &[u8; 32], iv: &[u8; 16], msg: &[u8]) -> Vec<u8> {
     use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into()).encrypt_padded_vec::<Pkcs7>(msg)
+}
+
+/// Reference SM4-CBC-PKCS#7 encryption with the RustCrypto `sm4` and `cbc` crates.
+pub fn reference_encrypt_sm4(key: &[u8; 16], iv: &[u8; 16], msg: &[u8]) -> Vec<u8> {
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    cbc::Encryptor::<sm4::Sm4>::new(key.into(), iv.into()).encrypt_padded_vec::<Pkcs7>(msg)
 }
