@@ -1,6 +1,6 @@
 //! # wbgen: the administrator side of the white-box key toolkit
 //!
-//! Turns an AES-256 key into a *key file*: a randomised network of encoded lookup tables that
+//! Turns an AES-256 or SM4 key into a *key file*: a randomised network of encoded lookup tables that
 //! `wbruntime` runs on untrusted devices to decrypt, without the key ever being there. Also
 //! encrypts secrets for such keys (CBC, PKCS#7), optionally under a secret external encoding
 //! that only the key file can undo.
@@ -22,7 +22,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The table construction is documented where it is built, in `aes256::compile`.
+//! The table constructions are documented in the [`aes256`] and [`sm4`] modules and where each
+//! table is built.
 #![forbid(unsafe_code)]
 
 pub mod aes256;

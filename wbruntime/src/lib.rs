@@ -1,6 +1,6 @@
 //! # wbruntime: the device side of the white-box key toolkit
 //!
-//! Decrypts AES-256-CBC (PKCS#7) ciphertext with a *key file*: a network of randomised,
+//! Decrypts AES-256-CBC and SM4-CBC (PKCS#7) ciphertext with a *key file*: a network of randomised,
 //! encoded lookup tables compiled from the key by `wbgen`, so that the key itself is never on
 //! the device. See the repository's README.md for the product, FORMAT.md for the file layout
 //! and SECURITY.md for what the tables do and do not resist.
