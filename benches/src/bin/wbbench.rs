@@ -4,15 +4,16 @@
 //! cargo run --release -p benches --bin wbbench [-- --json] [--quick]
 //! ```
 //!
-//! In a single run it measures, with [`std::time::Instant`] on one thread:
+//! In a single run it measures, with [`std::time::Instant`] on one thread, for AES-256 and
+//! then for SM4:
 //!
-//! * the key file size of an AES-256 key in external and in standard mode;
+//! * the key file size of a key in external and in standard mode;
 //! * table generation ([`KeyMaterial::export_key_file`]) and key file load + validation
 //!   ([`WhiteboxKey::parse`]) for both modes;
 //! * white-box CBC decryption ([`WhiteboxKey::decrypt_cbc`]) of a 64-byte secret and of 1 MiB,
 //!   for both modes;
-//! * the reference RustCrypto `aes::Aes256` + `cbc::Decryptor` decryption of the same 64 bytes
-//!   and 1 MiB, and the slowdown of the white-box against it.
+//! * the reference RustCrypto decryption (`aes::Aes256` or `sm4::Sm4`, with `cbc::Decryptor`)
+//!   of the same 64 bytes and 1 MiB, and the slowdown of the white-box against it.
 //!
 //! Every timing warms up first, then repeats batches of calls until at least 0.5 s have been
 //! spent (and a minimum number of samples taken, up to a cap), and reports the median per-call
@@ -29,9 +30,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use aes::Aes256;
-use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockModeDecrypt, InnerIvInit, KeyInit};
+use cbc::cipher::block_padding::{self, Pkcs7};
+use cbc::cipher::consts::U16;
+use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, BlockSizeUser, InnerIvInit, KeyInit};
 use serde_json::{Value, json};
+use sm4::Sm4;
 use wbgen::rng::os_rng;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
 use wbruntime::{Algorithm, KeyId, WhiteboxKey};
@@ -204,6 +207,54 @@ fn mb_per_s(bytes: usize, per_call: Duration) -> f64 {
     bytes as f64 / per_call.as_secs_f64() / 1e6
 }
 
+/// The block ciphers measured, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cipher {
+    Aes256,
+    Sm4,
+}
+
+impl Cipher {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Cipher::Aes256 => Algorithm::Aes256,
+            Cipher::Sm4 => Algorithm::Sm4,
+        }
+    }
+
+    /// Section title of the table.
+    fn title(self) -> &'static str {
+        match self {
+            Cipher::Aes256 => "AES-256-CBC",
+            Cipher::Sm4 => "SM4-CBC",
+        }
+    }
+
+    /// The `algorithm` field of the JSON.
+    fn json_label(self) -> &'static str {
+        match self {
+            Cipher::Aes256 => "AES-256-CBC, PKCS#7",
+            Cipher::Sm4 => "SM4-CBC, PKCS#7",
+        }
+    }
+
+    fn reference_implementation(self) -> &'static str {
+        match self {
+            Cipher::Aes256 => "aes::Aes256 + cbc::Decryptor",
+            Cipher::Sm4 => "sm4::Sm4 + cbc::Decryptor",
+        }
+    }
+
+    /// What the reference runs on: the `aes` crate picks hardware AES instructions at run
+    /// time when the CPU has them; the `sm4` crate is portable Rust only.
+    fn reference_backend(self) -> &'static str {
+        match self {
+            Cipher::Aes256 => aes_backend(),
+            Cipher::Sm4 => "software (portable Rust, no hardware backend)",
+        }
+    }
+}
+
 /// Measurements of one mode (external or standard).
 struct ModeReport {
     name: &'static str,
@@ -228,16 +279,45 @@ impl ModeReport {
     }
 }
 
-/// The reference: RustCrypto AES-256 in CBC mode over a standard-mode ciphertext.
-struct Reference {
-    cipher: Aes256,
+/// The reference: RustCrypto AES-256 or SM4 in CBC mode over a standard-mode ciphertext (the
+/// key schedule is done once; boxed, as the two key schedules differ much in size).
+enum Reference {
+    Aes256(Box<Aes256>),
+    Sm4(Box<Sm4>),
+}
+
+/// CBC decryption (PKCS#7) under [`IV`] with a RustCrypto block cipher, buffer to buffer.
+fn reference_cbc<'a, C>(
+    cipher: &C,
+    ciphertext: &[u8],
+    out: &'a mut [u8],
+) -> Result<&'a [u8], block_padding::Error>
+where
+    C: BlockCipherDecrypt + BlockSizeUser<BlockSize = U16> + Clone,
+{
+    cbc::Decryptor::<C>::inner_iv_init(cipher.clone(), &IV.into())
+        .decrypt_padded_b2b::<Pkcs7>(ciphertext, out)
 }
 
 impl Reference {
+    fn new(cipher: Cipher, key: &[u8]) -> Result<Self, BoxError> {
+        let wrong_len = |_| -> BoxError { "reference key has the wrong length".into() };
+        match cipher {
+            Cipher::Aes256 => Aes256::new_from_slice(key)
+                .map(|c| Reference::Aes256(Box::new(c)))
+                .map_err(wrong_len),
+            Cipher::Sm4 => Sm4::new_from_slice(key)
+                .map(|c| Reference::Sm4(Box::new(c)))
+                .map_err(wrong_len),
+        }
+    }
+
     fn decrypt<'a>(&self, ciphertext: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], BoxError> {
-        let dec = cbc::Decryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &IV.into());
-        dec.decrypt_padded_b2b::<Pkcs7>(ciphertext, out)
-            .map_err(|_| "reference decryption failed (bad padding)".into())
+        match self {
+            Reference::Aes256(c) => reference_cbc(&**c, ciphertext, out),
+            Reference::Sm4(c) => reference_cbc(&**c, ciphertext, out),
+        }
+        .map_err(|_| "reference decryption failed (bad padding)".into())
     }
 }
 
@@ -259,9 +339,10 @@ fn check(what: &str, got: &[u8], expected: &[u8]) -> Result<(), WrongResult> {
     )))
 }
 
-/// Measures one mode with a fresh key. `secret_plain` and `bulk_plain` are the reference
-/// decryptions of the two messages, which the white-box must reproduce exactly.
+/// Measures one mode of `cipher` with a fresh key. `secret_plain` and `bulk_plain` are the
+/// reference decryptions of the two messages, which the white-box must reproduce exactly.
 fn measure_mode(
+    cipher: Cipher,
     mode: Mode,
     opts: Options,
     secret_plain: &[u8],
@@ -271,6 +352,7 @@ fn measure_mode(
         Mode::External => "external",
         Mode::Standard => "standard",
     };
+    let what = format!("{} white-box, {name} mode", cipher.title());
     let (budget, slow) = if opts.quick {
         (Budget::quick(), Budget::quick())
     } else {
@@ -281,7 +363,7 @@ fn measure_mode(
         key_id: KeyId([1; 16]),
         key_version: 1,
     };
-    let key = KeyMaterial::generate(Algorithm::Aes256, mode, &mut rng);
+    let key = KeyMaterial::generate(cipher.algorithm(), mode, &mut rng);
     let secret_ct = key.encrypt_cbc(&IV, secret_plain)?;
     let bulk_ct = key.encrypt_cbc(&IV, bulk_plain)?;
 
@@ -295,29 +377,21 @@ fn measure_mode(
     let mut out = vec![0u8; bulk_ct.len()];
     // Correctness first: never time a wrong answer.
     let len = wb.decrypt_cbc(&IV, &secret_ct, &mut out)?;
-    check(&format!("{name} mode, 64 B"), &out[..len], secret_plain)?;
+    check(&format!("{what}, 64 B"), &out[..len], secret_plain)?;
     let len = wb.decrypt_cbc(&IV, &bulk_ct, &mut out)?;
-    check(&format!("{name} mode, 1 MiB"), &out[..len], bulk_plain)?;
+    check(&format!("{what}, 1 MiB"), &out[..len], bulk_plain)?;
 
     let mut last = Ok(0);
     let secret = measure(budget, || {
         last = wb.decrypt_cbc(&IV, black_box(&secret_ct), &mut out);
     });
     let len = last?;
-    check(
-        &format!("{name} mode, 64 B (timed)"),
-        &out[..len],
-        secret_plain,
-    )?;
+    check(&format!("{what}, 64 B (timed)"), &out[..len], secret_plain)?;
     let bulk = measure(budget, || {
         last = wb.decrypt_cbc(&IV, black_box(&bulk_ct), &mut out);
     });
     let len = last?;
-    check(
-        &format!("{name} mode, 1 MiB (timed)"),
-        &out[..len],
-        bulk_plain,
-    )?;
+    check(&format!("{what}, 1 MiB (timed)"), &out[..len], bulk_plain)?;
 
     Ok(ModeReport {
         name,
@@ -326,6 +400,163 @@ fn measure_mode(
         parse,
         secret,
         bulk,
+    })
+}
+
+/// Everything measured for one block cipher: the reference and the two white-box modes.
+struct CipherReport {
+    cipher: Cipher,
+    secret_ct_len: usize,
+    ref_secret: Timing,
+    ref_bulk: Timing,
+    /// External mode, then standard mode.
+    modes: [ModeReport; 2],
+}
+
+impl CipherReport {
+    /// White-box 1 MiB time over reference 1 MiB time.
+    fn slowdown(&self, m: &ModeReport) -> f64 {
+        m.bulk.median.as_secs_f64() / self.ref_bulk.median.as_secs_f64()
+    }
+
+    fn whitebox_json(&self) -> Value {
+        let mut modes = serde_json::Map::new();
+        for m in &self.modes {
+            modes.insert(m.name.to_owned(), m.json(self.slowdown(m)));
+        }
+        Value::Object(modes)
+    }
+
+    fn reference_json(&self) -> Value {
+        json!({
+            "implementation": self.cipher.reference_implementation(),
+            "backend": self.cipher.reference_backend(),
+            "decrypt_64b": self.ref_secret.json(),
+            "decrypt_1mib": self.ref_bulk.json(),
+            "decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, self.ref_bulk.median),
+        })
+    }
+
+    fn print_table(&self) {
+        println!("== {} ==", self.cipher.title());
+        println!(
+            "{:<34} {:>16} {:>16}",
+            "white-box", "external mode", "standard mode"
+        );
+        let row = |label: &str, f: &dyn Fn(&ModeReport) -> String| {
+            println!(
+                "{label:<34} {:>16} {:>16}",
+                f(&self.modes[0]),
+                f(&self.modes[1])
+            );
+        };
+        row("key file size", &|m| format!("{} B", m.key_file_bytes));
+        row("table generation", &|m| fmt_ms(m.generate.median));
+        row("key file parse + validate", &|m| fmt_ms(m.parse.median));
+        row("decrypt 64 B secret", &|m| fmt_us(m.secret.median));
+        row("decrypt 1 MiB", &|m| fmt_ms(m.bulk.median));
+        row("decrypt 1 MiB throughput", &|m| {
+            format!("{:.2} MB/s", mb_per_s(BULK_LEN, m.bulk.median))
+        });
+        row("slowdown vs reference (1 MiB)", &|m| {
+            format!("{:.0}x", self.slowdown(m))
+        });
+        println!();
+        println!(
+            "reference: {}, backend {}",
+            self.cipher.reference_implementation(),
+            self.cipher.reference_backend()
+        );
+        println!(
+            "{:<34} {:>16}",
+            "decrypt 64 B secret",
+            fmt_us(self.ref_secret.median)
+        );
+        println!(
+            "{:<34} {:>16}",
+            "decrypt 1 MiB",
+            fmt_ms(self.ref_bulk.median)
+        );
+        println!(
+            "{:<34} {:>16}",
+            "decrypt 1 MiB throughput",
+            format!("{:.2} MB/s", mb_per_s(BULK_LEN, self.ref_bulk.median))
+        );
+    }
+}
+
+/// Measures `cipher`: the reference first (its output is the plaintext every white-box
+/// decryption must reproduce), then a fresh key in each mode.
+fn measure_cipher(
+    cipher: Cipher,
+    opts: Options,
+    secret_plain: &[u8],
+    bulk_plain: &[u8],
+) -> Result<CipherReport, BoxError> {
+    let title = cipher.title();
+    // The reference decrypts a standard-mode ciphertext.
+    let mut rng = os_rng()?;
+    let std_key = KeyMaterial::generate(cipher.algorithm(), Mode::Standard, &mut rng);
+    let reference = Reference::new(cipher, std_key.key_bytes())?;
+    let ref_secret_ct = std_key.encrypt_cbc(&IV, secret_plain)?;
+    let ref_bulk_ct = std_key.encrypt_cbc(&IV, bulk_plain)?;
+    let mut out = vec![0u8; ref_bulk_ct.len()];
+    let ref_secret_plain = reference.decrypt(&ref_secret_ct, &mut out)?.to_vec();
+    check(
+        &format!("{title} reference, 64 B"),
+        &ref_secret_plain,
+        secret_plain,
+    )?;
+    let ref_bulk_plain = reference.decrypt(&ref_bulk_ct, &mut out)?.to_vec();
+    check(
+        &format!("{title} reference, 1 MiB"),
+        &ref_bulk_plain,
+        bulk_plain,
+    )?;
+
+    let budget = if opts.quick {
+        Budget::quick()
+    } else {
+        Budget::full()
+    };
+    let ref_secret = measure(budget, || {
+        reference
+            .decrypt(black_box(&ref_secret_ct), &mut out)
+            .map(<[u8]>::len)
+            .is_ok()
+    });
+    let ref_bulk = measure(budget, || {
+        reference
+            .decrypt(black_box(&ref_bulk_ct), &mut out)
+            .map(<[u8]>::len)
+            .is_ok()
+    });
+    check(
+        &format!("{title} reference, 1 MiB (timed)"),
+        reference.decrypt(&ref_bulk_ct, &mut out)?,
+        bulk_plain,
+    )?;
+
+    let external = measure_mode(
+        cipher,
+        Mode::External,
+        opts,
+        &ref_secret_plain,
+        &ref_bulk_plain,
+    )?;
+    let standard = measure_mode(
+        cipher,
+        Mode::Standard,
+        opts,
+        &ref_secret_plain,
+        &ref_bulk_plain,
+    )?;
+    Ok(CipherReport {
+        cipher,
+        secret_ct_len: ref_secret_ct.len(),
+        ref_secret,
+        ref_bulk,
+        modes: [external, standard],
     })
 }
 
@@ -353,7 +584,7 @@ fn cpu_model() -> Option<String> {
 
 /// Whether the reference `aes` crate can use hardware AES instructions on this CPU (it picks
 /// them at run time).
-fn reference_backend() -> &'static str {
+fn aes_backend() -> &'static str {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("aes") {
@@ -381,57 +612,12 @@ fn run(opts: Options) -> Result<(), BoxError> {
     let secret_plain = plaintext(SECRET_LEN);
     let bulk_plain = plaintext(BULK_LEN);
 
-    // The reference decrypts a standard-mode ciphertext; its output is the plaintext every
-    // white-box decryption must reproduce.
-    let mut rng = os_rng()?;
-    let std_key = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut rng);
-    let reference = Reference {
-        cipher: Aes256::new_from_slice(std_key.key_bytes())
-            .map_err(|_| "reference key has the wrong length")?,
-    };
-    let ref_secret_ct = std_key.encrypt_cbc(&IV, &secret_plain)?;
-    let ref_bulk_ct = std_key.encrypt_cbc(&IV, &bulk_plain)?;
-    let mut out = vec![0u8; ref_bulk_ct.len()];
-    let ref_secret_plain = reference.decrypt(&ref_secret_ct, &mut out)?.to_vec();
-    check("reference, 64 B", &ref_secret_plain, &secret_plain)?;
-    let ref_bulk_plain = reference.decrypt(&ref_bulk_ct, &mut out)?.to_vec();
-    check("reference, 1 MiB", &ref_bulk_plain, &bulk_plain)?;
-
-    let budget = if opts.quick {
-        Budget::quick()
-    } else {
-        Budget::full()
-    };
-    let ref_secret = measure(budget, || {
-        reference
-            .decrypt(black_box(&ref_secret_ct), &mut out)
-            .map(<[u8]>::len)
-            .is_ok()
-    });
-    let ref_bulk = measure(budget, || {
-        reference
-            .decrypt(black_box(&ref_bulk_ct), &mut out)
-            .map(<[u8]>::len)
-            .is_ok()
-    });
-    check(
-        "reference, 1 MiB (timed)",
-        reference.decrypt(&ref_bulk_ct, &mut out)?,
-        &bulk_plain,
-    )?;
-
-    let external = measure_mode(Mode::External, opts, &ref_secret_plain, &ref_bulk_plain)?;
-    let standard = measure_mode(Mode::Standard, opts, &ref_secret_plain, &ref_bulk_plain)?;
-    let modes = [external, standard];
-
-    let ref_bulk_mbs = mb_per_s(BULK_LEN, ref_bulk.median);
-    let slowdown = |t: Duration| t.as_secs_f64() / ref_bulk.median.as_secs_f64();
+    let aes = measure_cipher(Cipher::Aes256, opts, &secret_plain, &bulk_plain)?;
+    let sm4 = measure_cipher(Cipher::Sm4, opts, &secret_plain, &bulk_plain)?;
 
     if opts.json {
-        let mut mode_values = serde_json::Map::new();
-        for m in &modes {
-            mode_values.insert(m.name.to_owned(), m.json(slowdown(m.bulk.median)));
-        }
+        // The AES-256 results stay at the top level (`algorithm`, `whitebox`, `reference`),
+        // where they were before SM4 was measured; SM4 has the same three fields under `sm4`.
         let value = json!({
             "build": build_description(),
             "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
@@ -440,18 +626,17 @@ fn run(opts: Options) -> Result<(), BoxError> {
             "cpu": cpu_model(),
             "threads": 1,
             "quick": opts.quick,
-            "algorithm": "AES-256-CBC, PKCS#7",
+            "algorithm": aes.cipher.json_label(),
             "statistic": "median per-call time over batches; best batch also given",
             "secret_plaintext_bytes": SECRET_LEN,
             "bulk_plaintext_bytes": BULK_LEN,
             "results_verified": true,
-            "whitebox": Value::Object(mode_values),
-            "reference": {
-                "implementation": "aes::Aes256 + cbc::Decryptor",
-                "backend": reference_backend(),
-                "decrypt_64b": ref_secret.json(),
-                "decrypt_1mib": ref_bulk.json(),
-                "decrypt_1mib_mb_per_s": ref_bulk_mbs,
+            "whitebox": aes.whitebox_json(),
+            "reference": aes.reference_json(),
+            "sm4": {
+                "algorithm": sm4.cipher.json_label(),
+                "whitebox": sm4.whitebox_json(),
+                "reference": sm4.reference_json(),
             },
         });
         println!("{value}");
@@ -463,7 +648,7 @@ fn run(opts: Options) -> Result<(), BoxError> {
         println!("cpu: {cpu}");
     }
     println!(
-        "AES-256-CBC (PKCS#7); median per-call time{}; MB = 10^6 bytes",
+        "AES-256-CBC and SM4-CBC (PKCS#7); median per-call time{}; MB = 10^6 bytes",
         if opts.quick {
             " (--quick: ONE sample each, rough)"
         } else {
@@ -473,43 +658,12 @@ fn run(opts: Options) -> Result<(), BoxError> {
     println!(
         "all white-box results checked equal to the reference plaintext: \
          64 B secret ({} B ciphertext), 1 MiB message",
-        ref_secret_ct.len()
+        aes.secret_ct_len
     );
-    println!();
-    println!(
-        "{:<34} {:>16} {:>16}",
-        "white-box", "external mode", "standard mode"
-    );
-    let row = |label: &str, f: &dyn Fn(&ModeReport) -> String| {
-        println!("{label:<34} {:>16} {:>16}", f(&modes[0]), f(&modes[1]));
-    };
-    row("key file size", &|m| format!("{} B", m.key_file_bytes));
-    row("table generation", &|m| fmt_ms(m.generate.median));
-    row("key file parse + validate", &|m| fmt_ms(m.parse.median));
-    row("decrypt 64 B secret", &|m| fmt_us(m.secret.median));
-    row("decrypt 1 MiB", &|m| fmt_ms(m.bulk.median));
-    row("decrypt 1 MiB throughput", &|m| {
-        format!("{:.2} MB/s", mb_per_s(BULK_LEN, m.bulk.median))
-    });
-    row("slowdown vs reference (1 MiB)", &|m| {
-        format!("{:.0}x", slowdown(m.bulk.median))
-    });
-    println!();
-    println!(
-        "reference: aes::Aes256 + cbc::Decryptor, backend {}",
-        reference_backend()
-    );
-    println!(
-        "{:<34} {:>16}",
-        "decrypt 64 B secret",
-        fmt_us(ref_secret.median)
-    );
-    println!("{:<34} {:>16}", "decrypt 1 MiB", fmt_ms(ref_bulk.median));
-    println!(
-        "{:<34} {:>16}",
-        "decrypt 1 MiB throughput",
-        format!("{ref_bulk_mbs:.2} MB/s")
-    );
+    for report in [&aes, &sm4] {
+        println!();
+        report.print_table();
+    }
     Ok(())
 }
 
