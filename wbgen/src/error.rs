@@ -1,11 +1,12 @@
-//! The generator's error type.
+//! The generator's error type (administrator side: compiler, encryptor, key store, CLI).
 
 use core::fmt;
 
 use wbruntime::Algorithm;
 
-/// Everything that can go wrong on the administrator's side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Everything that can go wrong on the administrator's side. Messages never contain key
+/// material, passphrases or plaintexts.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// Imported key material has the wrong length for the algorithm.
@@ -15,7 +16,7 @@ pub enum Error {
         /// Bytes given.
         found: usize,
     },
-    /// The generator cannot build tables for this algorithm yet.
+    /// The generator cannot build tables for this algorithm.
     UnsupportedAlgorithm(Algorithm),
     /// The IV given to the encryptor is not 16 bytes.
     InvalidIv {
@@ -26,17 +27,57 @@ pub enum Error {
     RandomnessUnavailable,
     /// Writing the key file failed (a format limit was exceeded).
     Format(wbruntime::Error),
+    /// A file-system operation on the key store or an output file failed.
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The operating system's reason.
+        kind: std::io::ErrorKind,
+    },
+    /// The passphrase does not open this key store.
+    WrongPassphrase,
+    /// No passphrase: `WBGEN_PASSPHRASE` is unset and there is no terminal to ask on.
+    PassphraseUnavailable,
+    /// The key store file is damaged or not a key store.
+    StoreCorrupt(&'static str),
+    /// The key store was written by a newer, incompatible version.
+    UnsupportedStoreVersion(u32),
+    /// No key with that id.
+    KeyNotFound,
+    /// The key is disabled: encrypt and export are refused.
+    KeyDisabled,
+    /// Another key already has that alias.
+    AliasTaken,
+    /// The key has no such version.
+    VersionNotFound(u32),
+    /// A command-line argument or input file is invalid (the text says which, never its
+    /// secret content).
+    InvalidArgument(String),
+    /// A destructive command needs explicit confirmation (`--yes`).
+    ConfirmationRequired,
 }
 
 impl Error {
-    /// Stable code, in the same numbering as `wbruntime::Error::code` (02xxxxxx = generator).
-    pub const fn code(&self) -> &'static str {
+    /// Stable code, in the same numbering as `wbruntime::Error::code` (02xxxxxx = generator
+    /// and key store).
+    pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidKeyLength { .. } => "02000001",
             Error::UnsupportedAlgorithm(_) => "02000002",
             Error::InvalidIv { .. } => "02000003",
             Error::RandomnessUnavailable => "02000004",
             Error::Format(e) => e.code(),
+            Error::Io { .. } => "02000005",
+            Error::WrongPassphrase => "02000006",
+            Error::PassphraseUnavailable => "02000007",
+            Error::StoreCorrupt(_) => "02000008",
+            Error::UnsupportedStoreVersion(_) => "02000009",
+            Error::KeyNotFound => "02000010",
+            Error::KeyDisabled => "02000011",
+            Error::AliasTaken => "02000012",
+            Error::VersionNotFound(_) => "02000013",
+            Error::InvalidArgument(_) => "02000014",
+            Error::ConfirmationRequired => "02000015",
         }
     }
 }
@@ -47,14 +88,29 @@ impl fmt::Display for Error {
             Error::InvalidKeyLength { expected, found } => {
                 write!(f, "key material must be {expected} bytes, got {found}")
             }
-            Error::UnsupportedAlgorithm(a) => {
-                write!(f, "the generator does not support {a:?} yet")
-            }
+            Error::UnsupportedAlgorithm(a) => write!(f, "the generator does not support {a:?}"),
             Error::InvalidIv { len } => write!(f, "the IV must be 16 bytes, got {len}"),
             Error::RandomnessUnavailable => {
                 f.write_str("the operating system's random number generator failed")
             }
             Error::Format(e) => write!(f, "cannot write key file: {e}"),
+            Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
+            Error::WrongPassphrase => f.write_str("wrong passphrase for this key store"),
+            Error::PassphraseUnavailable => {
+                f.write_str("no passphrase: set WBGEN_PASSPHRASE or run on a terminal to be asked")
+            }
+            Error::StoreCorrupt(what) => write!(f, "key store damaged: {what}"),
+            Error::UnsupportedStoreVersion(v) => {
+                write!(f, "key store version {v} is not supported by this wbgen")
+            }
+            Error::KeyNotFound => f.write_str("no key with that id"),
+            Error::KeyDisabled => f.write_str("the key is disabled (wbgen enable --key-id ...)"),
+            Error::AliasTaken => f.write_str("another key already has that alias"),
+            Error::VersionNotFound(v) => write!(f, "the key has no version {v}"),
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::ConfirmationRequired => {
+                f.write_str("deleting a key cannot be undone: repeat with --yes")
+            }
         }
     }
 }

@@ -32,6 +32,7 @@ mod error;
 pub mod external;
 pub mod gf2;
 mod key;
+pub mod keystore;
 mod network;
 pub mod rng;
 pub mod sm4;

@@ -1,0 +1,541 @@
+//! `wbgen`: the administrator's command-line tool — create, import, rotate and manage
+//! white-box keys in an encrypted key store, encrypt secrets, bind devices, and export key
+//! files.
+//!
+//! Output is JSON with the field names of the cloud KMS white-box service (`KeyId`,
+//! `CipherText`, ...), so existing scripts carry over. Errors are one line on standard error,
+//! `error <CODE>: <message>`, with a non-zero exit (1 for a failed operation, 2 for a usage
+//! error); codes are listed in README.md. This binary parses, calls the `wbgen` library and
+//! prints: it holds no cryptography of its own.
+#![forbid(unsafe_code)]
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use wbgen::keystore::{
+    Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, write_atomic,
+};
+use wbgen::{Error, KeyFileInfo, KeyMaterial, Mode, rng::os_rng};
+use wbruntime::Algorithm;
+
+/// Manage white-box keys: create, encrypt, bind, export.
+#[derive(Parser, Debug)]
+#[command(name = "wbgen", version, about)]
+struct Cli {
+    /// Key store directory [default: $WBGEN_KEYSTORE, else ./wbgen-keystore].
+    #[arg(long, global = true, value_name = "DIR")]
+    keystore: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AlgorithmArg {
+    #[value(name = "aes-256")]
+    Aes256,
+    #[value(name = "sm4")]
+    Sm4,
+}
+
+impl AlgorithmArg {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            AlgorithmArg::Aes256 => Algorithm::Aes256,
+            AlgorithmArg::Sm4 => Algorithm::Sm4,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a key with fresh random material.
+    Create {
+        /// aes-256 or sm4.
+        #[arg(long)]
+        algorithm: AlgorithmArg,
+        /// A unique name for the key.
+        #[arg(long)]
+        alias: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// No external encoding: ciphertext is ordinary CBC that any implementation can make.
+        #[arg(long)]
+        standard: bool,
+    },
+    /// Import existing key material ("bring your own key").
+    Import {
+        /// aes-256 or sm4.
+        #[arg(long)]
+        algorithm: AlgorithmArg,
+        /// A unique name for the key.
+        #[arg(long)]
+        alias: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The key as hex (64 digits for AES-256, 32 for SM4).
+        #[arg(
+            long,
+            conflicts_with = "key_file",
+            required_unless_present = "key_file"
+        )]
+        key_hex: Option<String>,
+        /// A file holding the raw key bytes (32 or 16).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// No external encoding.
+        #[arg(long)]
+        standard: bool,
+    },
+    /// Encrypt a secret with the key's newest version (CBC, PKCS#7).
+    Encrypt {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+        /// The secret, Base64.
+        #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+        plaintext_b64: Option<String>,
+        /// A file holding the secret.
+        #[arg(long = "in", value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// The IV, Base64 (default: 16 fresh random bytes).
+        #[arg(long)]
+        iv_b64: Option<String>,
+    },
+    /// Export the decryption key file (the tables) of a key version.
+    Export {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+        /// Where to write the key file.
+        #[arg(long, required_unless_present = "base64")]
+        out: Option<PathBuf>,
+        /// Print {"KeyId", "DecryptKey"} with the key file in Base64 instead of writing it.
+        #[arg(long)]
+        base64: bool,
+        /// The version to export (default: the newest).
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Replace the list of devices a key's exported files are bound to.
+    Fingerprints {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+        /// A device fingerprint (repeat for several).
+        #[arg(long = "set", value_name = "FP", conflicts_with_all = ["csv", "clear"], required_unless_present_any = ["csv", "clear"])]
+        set: Vec<String>,
+        /// A CSV file with the header `Device Fingerprint,Description`.
+        #[arg(long, value_name = "FILE", conflicts_with = "clear")]
+        csv: Option<PathBuf>,
+        /// Remove every binding.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// List the keys.
+    List,
+    /// Show one key.
+    Show {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+    },
+    /// Disable a key: encrypt and export are refused.
+    Disable {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+    },
+    /// Enable a disabled key.
+    Enable {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+    },
+    /// Delete a key and all its versions (cannot be undone).
+    Delete {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// New key material as a new version; encrypt then uses it, older versions stay exportable.
+    Rotate {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+/// Reads the passphrase from `WBGEN_PASSPHRASE`, else asks on the terminal.
+fn passphrase(new_store: bool) -> Result<Zeroizing<String>, Error> {
+    if let Ok(p) = std::env::var("WBGEN_PASSPHRASE") {
+        if p.is_empty() {
+            return Err(Error::InvalidArgument("WBGEN_PASSPHRASE is empty".into()));
+        }
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::PassphraseUnavailable);
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|_| Error::PassphraseUnavailable)
+    };
+    let first = ask("Key store passphrase: ")?;
+    if first.is_empty() {
+        return Err(Error::InvalidArgument("the passphrase is empty".into()));
+    }
+    if new_store && *ask("Repeat the passphrase for the new key store: ")? != *first {
+        return Err(Error::InvalidArgument("the passphrases differ".into()));
+    }
+    Ok(first)
+}
+
+fn algorithm_name(a: Algorithm) -> &'static str {
+    match a {
+        Algorithm::Sm4 => "SM4",
+        _ => "AES_256",
+    }
+}
+
+fn key_summary(rec: &KeyRecord) -> Value {
+    json!({
+        "KeyId": rec.key_id,
+        "Alias": rec.alias,
+        "Algorithm": rec.algorithm,
+        "CreateTime": rec.create_time,
+        "ExternalEncoding": rec.external_encoding,
+    })
+}
+
+fn key_details(rec: &KeyRecord) -> Value {
+    json!({
+        "KeyId": rec.key_id,
+        "Alias": rec.alias,
+        "Description": rec.description,
+        "Algorithm": rec.algorithm,
+        "CreateTime": rec.create_time,
+        "ExternalEncoding": rec.external_encoding,
+        "KeyState": rec.key_state,
+        "CurrentVersion": rec.current_version(),
+        "Versions": rec.versions.iter().map(|v| json!({"Version": v.version, "CreateTime": v.create_time})).collect::<Vec<_>>(),
+        "Fingerprints": rec.fingerprints,
+    })
+}
+
+fn read_file(path: &Path, what: &'static str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::Io {
+            op: what,
+            kind: e.kind(),
+        })
+}
+
+fn decode_b64(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    B64.decode(text.trim())
+        .map(Zeroizing::new)
+        .map_err(|_| Error::InvalidArgument(format!("{what} is not valid Base64")))
+}
+
+/// Parses the KMS device CSV: header `Device Fingerprint,Description`, one device per line.
+fn parse_device_csv(text: &str) -> Result<Vec<BoundDevice>, Error> {
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    let header = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('\u{feff}');
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    if cols.first() != Some(&"Device Fingerprint") {
+        return Err(Error::InvalidArgument(
+            "the CSV header must be `Device Fingerprint,Description`".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (fp, desc) = line.split_once(',').unwrap_or((line, ""));
+        let fp = fp.trim();
+        check_fingerprint(fp).map_err(|_| {
+            Error::InvalidArgument(format!("CSV line {}: invalid device fingerprint", i + 2))
+        })?;
+        out.push(BoundDevice {
+            fingerprint: fp.to_owned(),
+            description: desc.trim().trim_matches('"').to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+fn check_fingerprint(fp: &str) -> Result<(), Error> {
+    if fp.is_empty() || fp.len() > 256 || !fp.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Error::InvalidArgument(
+            "a device fingerprint must be 1 to 256 printable ASCII characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn kdf() -> KdfParams {
+    DEFAULT_KDF
+}
+
+fn run(cli: Cli) -> Result<Value, Error> {
+    let dir = cli
+        .keystore
+        .or_else(|| std::env::var_os("WBGEN_KEYSTORE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("wbgen-keystore"));
+    let store = KeyStore::new(dir);
+    let mut pass = passphrase;
+    match cli.command {
+        Command::Create {
+            algorithm,
+            alias,
+            description,
+            standard,
+        } => {
+            let mode = if standard {
+                Mode::Standard
+            } else {
+                Mode::External
+            };
+            let material = KeyMaterial::generate(algorithm.algorithm(), mode, &mut os_rng()?);
+            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.add_key(&material, &alias, &description)
+            })?;
+            Ok(key_summary(&rec))
+        }
+        Command::Import {
+            algorithm,
+            alias,
+            description,
+            key_hex,
+            key_file,
+            standard,
+        } => {
+            let key = match (key_hex, key_file) {
+                (Some(hex), _) => Zeroizing::new(decode_hex(&hex)?),
+                (None, Some(path)) => read_file(&path, "read the key file to import")?,
+                (None, None) => return Err(Error::InvalidArgument("no key given".into())),
+            };
+            let mode = if standard {
+                Mode::Standard
+            } else {
+                Mode::External
+            };
+            let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
+            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.add_key(&material, &alias, &description)
+            })?;
+            Ok(key_summary(&rec))
+        }
+        Command::Encrypt {
+            key_id,
+            plaintext_b64,
+            input,
+            iv_b64,
+        } => {
+            let plaintext = match (plaintext_b64, input) {
+                (Some(b64), _) => decode_b64(&b64, "the plaintext")?,
+                (None, Some(path)) => read_file(&path, "read the input file")?,
+                (None, None) => return Err(Error::InvalidArgument("no plaintext given".into())),
+            };
+            let iv = match iv_b64 {
+                Some(b64) => decode_b64(&b64, "the IV")?.to_vec(),
+                None => {
+                    let mut iv = vec![0u8; 16];
+                    getrandom::fill(&mut iv).map_err(|_| Error::RandomnessUnavailable)?;
+                    iv
+                }
+            };
+            let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
+                s.material(&key_id, None)
+            })?;
+            let ct = material.encrypt_cbc(&iv, &plaintext)?;
+            Ok(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "InitializationVector": B64.encode(&iv),
+                "CipherText": B64.encode(ct),
+            }))
+        }
+        Command::Export {
+            key_id,
+            out,
+            base64,
+            version,
+        } => {
+            let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
+                s.material(&key_id, version)
+            })?;
+            if !rec.fingerprints.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "this key is bound to devices, and binding key files to devices is not \
+                     supported by this version of wbgen; clear the binding \
+                     (wbgen fingerprints --clear) to export an unbound key file"
+                        .into(),
+                ));
+            }
+            let info = KeyFileInfo {
+                key_id: rec.id()?,
+                key_version: version,
+            };
+            let file = material.export_key_file(info, &mut os_rng()?)?;
+            if base64 {
+                return Ok(json!({
+                    "KeyId": rec.key_id,
+                    "KeyVersion": version,
+                    "Algorithm": algorithm_name(material.algorithm()),
+                    "DecryptKey": B64.encode(&file),
+                }));
+            }
+            let out = out.ok_or_else(|| Error::InvalidArgument("--out is required".into()))?;
+            let (dir, name) = split_path(&out)?;
+            write_atomic(&dir, &name, &file)?;
+            Ok(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "Algorithm": algorithm_name(material.algorithm()),
+                "KeyFile": out,
+                "Size": file.len(),
+            }))
+        }
+        Command::Fingerprints {
+            key_id,
+            set,
+            csv,
+            clear,
+        } => {
+            let devices = if clear {
+                Vec::new()
+            } else if let Some(path) = csv {
+                let bytes = read_file(&path, "read the CSV file")?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::InvalidArgument("the CSV file is not UTF-8".into()))?;
+                parse_device_csv(text)?
+            } else {
+                set.iter()
+                    .map(|fp| {
+                        check_fingerprint(fp)?;
+                        Ok(BoundDevice {
+                            fingerprint: fp.clone(),
+                            description: String::new(),
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?
+            };
+            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.set_fingerprints(&key_id, devices)
+            })?;
+            Ok(json!({
+                "KeyId": rec.key_id,
+                "Fingerprints": rec.fingerprints,
+                "Note": "the binding takes effect in key files exported after this change; files exported before are unchanged",
+            }))
+        }
+        Command::List => store.with(Access::Read, kdf(), &mut pass, |s| {
+            Ok(json!({
+                "Keys": s.keys().iter().map(|k| json!({
+                    "KeyId": k.key_id,
+                    "Alias": k.alias,
+                    "Algorithm": k.algorithm,
+                    "KeyState": k.key_state,
+                    "CurrentVersion": k.current_version(),
+                })).collect::<Vec<_>>()
+            }))
+        }),
+        Command::Show { key_id } => store.with(Access::Read, kdf(), &mut pass, |s| {
+            s.key(&key_id).map(key_details)
+        }),
+        Command::Disable { key_id } => set_state(&store, &key_id, KeyState::Disabled),
+        Command::Enable { key_id } => set_state(&store, &key_id, KeyState::Enabled),
+        Command::Delete { key_id, yes } => {
+            if !yes {
+                return Err(Error::ConfirmationRequired);
+            }
+            let rec = store.with(Access::Write, kdf(), &mut pass, |s| s.delete(&key_id))?;
+            Ok(json!({"KeyId": rec.key_id, "Deleted": true}))
+        }
+        Command::Rotate { key_id } => {
+            let mut rng = os_rng()?;
+            let (rec, version) = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.rotate(&key_id, &mut rng)
+            })?;
+            Ok(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "CreateTime": rec.versions.last().map(|v| v.create_time.clone()),
+                "Note": "encrypt now uses this version; export it with --version or by default; older versions stay exportable",
+            }))
+        }
+    }
+}
+
+fn set_state(store: &KeyStore, key_id: &str, state: KeyState) -> Result<Value, Error> {
+    let rec = store.with(Access::Write, kdf(), &mut passphrase, |s| {
+        s.set_state(key_id, state)
+    })?;
+    Ok(json!({"KeyId": rec.key_id, "KeyState": rec.key_state}))
+}
+
+fn split_path(path: &Path) -> Result<(PathBuf, String), Error> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::InvalidArgument("--out must name a file".into()))?
+        .to_owned();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name))
+}
+
+fn decode_hex(text: &str) -> Result<Vec<u8>, Error> {
+    hex::decode(text.trim())
+        .map_err(|_| Error::InvalidArgument("--key-hex is not valid hex".into()))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let err = Error::InvalidArgument(format!(
+                "{} (see wbgen --help)",
+                first.trim_start_matches("error: ")
+            ));
+            eprintln!("error {}: {err}", err.code());
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error {}: {e}", e.code());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,882 @@
+//! End-to-end tests of the command-line tools: they spawn the built `wbgen` and `wbdecrypt`
+//! binaries, as administrators and scripts do, and check every command, every error code, and
+//! the key store's behaviour under concurrency and crashes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::Value;
+
+const PASS: &str = "correct horse battery staple";
+const SECRET: &str = "IY9Ynrabcdj05YH1234LE370HOM";
+
+fn wbgen_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_wbgen"))
+}
+
+/// `wbdecrypt` lives in its own package (device side); it is built next to `wbgen` by
+/// `cargo test --workspace`, and built here if this test runs alone.
+fn wbdecrypt_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let path = wbgen_bin().with_file_name("wbdecrypt");
+        if !path.exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", "wbdecrypt"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "building wbdecrypt failed");
+        }
+        assert!(path.exists(), "wbdecrypt not found at {}", path.display());
+        path
+    })
+}
+
+/// A private scratch directory per test, under Cargo's target directory.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let p = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+    fn store(&self) -> PathBuf {
+        self.0.join("keystore")
+    }
+    fn keys(&self) -> PathBuf {
+        let k = self.0.join("keys");
+        std::fs::create_dir_all(&k).unwrap();
+        k
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wbgen_cmd(store: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(wbgen_bin());
+    c.arg("--keystore")
+        .arg(store)
+        .args(args)
+        .env("WBGEN_PASSPHRASE", PASS)
+        .env_remove("WBGEN_KEYSTORE")
+        .env_remove("WBGEN_FAILPOINT")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    wbgen_cmd(store, args).output().unwrap()
+}
+
+/// Runs `wbgen` and returns its JSON output; panics with stderr if it failed.
+fn ok(store: &Path, args: &[&str]) -> Value {
+    let out = run(store, args);
+    assert!(
+        out.status.success(),
+        "wbgen {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Asserts that a run failed with exactly one stderr line `error <code>: ...`.
+fn fails_with(out: &Output, code: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "expected error {code}, but it succeeded"
+    );
+    assert!(
+        stderr.starts_with(&format!("error {code}: ")),
+        "expected error {code}, got: {stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(out.stdout.is_empty(), "no output on error");
+    stderr
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("no {k} in {v}"))
+        .to_owned()
+}
+
+fn create(store: &Path, alg: &str, alias: &str, extra: &[&str]) -> String {
+    let mut args = vec!["create", "--algorithm", alg, "--alias", alias];
+    args.extend_from_slice(extra);
+    s(&ok(store, &args), "KeyId")
+}
+
+fn encrypt(store: &Path, id: &str, secret: &str) -> (String, String, u64) {
+    let v = ok(
+        store,
+        &[
+            "encrypt",
+            "--key-id",
+            id,
+            "--plaintext-b64",
+            &B64.encode(secret),
+        ],
+    );
+    (
+        s(&v, "InitializationVector"),
+        s(&v, "CipherText"),
+        v["KeyVersion"].as_u64().unwrap(),
+    )
+}
+
+fn wbdecrypt(dir: &Path, file: &str, iv: &str, ct: &str, alg: &str, extra: &[&str]) -> Output {
+    Command::new(wbdecrypt_bin())
+        .args(["--key-dir"])
+        .arg(dir)
+        .args([
+            "--key-file",
+            file,
+            "--iv",
+            iv,
+            "--ciphertext",
+            ct,
+            "--algorithm",
+            alg,
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn decrypts_to(dir: &Path, file: &str, iv: &str, ct: &str, alg: &str) -> String {
+    let out = wbdecrypt(dir, file, iv, ct, alg, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn lifecycle_create_encrypt_export_decrypt_both_algorithms_and_modes() {
+    let t = Scratch::new("lifecycle");
+    let keys = t.keys();
+    for (alg, num) in [("aes-256", "0"), ("sm4", "1")] {
+        for standard in [false, true] {
+            let alias = format!("{alg}-{standard}");
+            let extra: &[&str] = if standard { &["--standard"] } else { &[] };
+            let mut args = vec![
+                "create",
+                "--algorithm",
+                alg,
+                "--alias",
+                &alias,
+                "--description",
+                "test key",
+            ];
+            args.extend_from_slice(extra);
+            let created = ok(&t.store(), &args);
+            assert_eq!(
+                created["Algorithm"],
+                if alg == "sm4" { "SM4" } else { "AES_256" }
+            );
+            assert_eq!(created["ExternalEncoding"], !standard);
+            assert_eq!(s(&created, "Alias"), alias);
+            assert!(s(&created, "CreateTime").ends_with('Z'));
+            let id = s(&created, "KeyId");
+            let (iv, ct, version) = encrypt(&t.store(), &id, SECRET);
+            assert_eq!(version, 1);
+            assert_eq!(B64.decode(&iv).unwrap().len(), 16);
+            let file = format!("{alias}.wbkey");
+            let exported = ok(
+                &t.store(),
+                &[
+                    "export",
+                    "--key-id",
+                    &id,
+                    "--out",
+                    keys.join(&file).to_str().unwrap(),
+                ],
+            );
+            assert_eq!(exported["KeyVersion"], 1);
+            assert_eq!(decrypts_to(&keys, &file, &iv, &ct, num), SECRET);
+            // --base64 output of wbdecrypt, and --base64 export of the key file.
+            let out = wbdecrypt(&keys, &file, &iv, &ct, num, &["--base64"]);
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap(),
+                format!("{}\n", B64.encode(SECRET))
+            );
+            let b64 = ok(&t.store(), &["export", "--key-id", &id, "--base64"]);
+            assert_eq!(s(&b64, "KeyId"), id);
+            let bytes = B64.decode(s(&b64, "DecryptKey")).unwrap();
+            std::fs::write(keys.join("b64.wbkey"), bytes).unwrap();
+            assert_eq!(decrypts_to(&keys, "b64.wbkey", &iv, &ct, num), SECRET);
+        }
+    }
+}
+
+#[test]
+fn encrypt_from_file_with_given_iv_and_import_interoperates() {
+    let t = Scratch::new("import");
+    let keys = t.keys();
+    // A standard-mode imported key gives ordinary AES-256-CBC: compare with the reference.
+    let key = [0x42u8; 32];
+    let imported = ok(
+        &t.store(),
+        &[
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "byok",
+            "--key-hex",
+            &hex::encode(key),
+            "--standard",
+        ],
+    );
+    let id = s(&imported, "KeyId");
+    let input = t.0.join("secret.txt");
+    std::fs::write(&input, SECRET).unwrap();
+    let iv = [7u8; 16];
+    let v = ok(
+        &t.store(),
+        &[
+            "encrypt",
+            "--key-id",
+            &id,
+            "--in",
+            input.to_str().unwrap(),
+            "--iv-b64",
+            &B64.encode(iv),
+        ],
+    );
+    assert_eq!(s(&v, "InitializationVector"), B64.encode(iv));
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    let want = cbc::Encryptor::<aes::Aes256>::new(&key.into(), &iv.into())
+        .encrypt_padded_vec::<Pkcs7>(SECRET.as_bytes());
+    assert_eq!(B64.decode(s(&v, "CipherText")).unwrap(), want);
+    // Import from a raw key file (SM4, external mode).
+    let raw = t.0.join("sm4.key");
+    std::fs::write(&raw, [0x11u8; 16]).unwrap();
+    let id = s(
+        &ok(
+            &t.store(),
+            &[
+                "import",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "byok-sm4",
+                "--key-file",
+                raw.to_str().unwrap(),
+            ],
+        ),
+        "KeyId",
+    );
+    let (iv, ct, _) = encrypt(&t.store(), &id, SECRET);
+    ok(
+        &t.store(),
+        &[
+            "export",
+            "--key-id",
+            &id,
+            "--out",
+            keys.join("sm4.wbkey").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(decrypts_to(&keys, "sm4.wbkey", &iv, &ct, "1"), SECRET);
+    // Wrong key length, bad hex, missing key file.
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "import",
+                "--algorithm",
+                "aes-256",
+                "--alias",
+                "x",
+                "--key-hex",
+                "0011",
+            ],
+        ),
+        "02000001",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "import",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "x",
+                "--key-hex",
+                "zz",
+            ],
+        ),
+        "02000014",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "import",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "x",
+                "--key-file",
+                "/nonexistent",
+            ],
+        ),
+        "02000005",
+    );
+    // The store never holds the imported key in the clear.
+    let store = std::fs::read_to_string(t.store().join("store.json")).unwrap();
+    assert!(!store.contains(&hex::encode(key)) && !store.contains(&B64.encode(key)));
+    assert!(!store.contains(SECRET));
+}
+
+#[test]
+fn list_show_disable_enable_delete() {
+    let t = Scratch::new("manage");
+    let keys = t.keys();
+    let a = create(&t.store(), "aes-256", "alpha", &[]);
+    let b = create(&t.store(), "sm4", "beta", &["--description", "second"]);
+    let list = ok(&t.store(), &["list"]);
+    let listed: Vec<String> = list["Keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| s(k, "KeyId"))
+        .collect();
+    assert_eq!(listed, vec![a.clone(), b.clone()]);
+    let shown = ok(&t.store(), &["show", "--key-id", &b]);
+    assert_eq!(s(&shown, "Description"), "second");
+    assert_eq!(s(&shown, "KeyState"), "Enabled");
+    assert_eq!(shown["CurrentVersion"], 1);
+
+    assert_eq!(
+        s(&ok(&t.store(), &["disable", "--key-id", &a]), "KeyState"),
+        "Disabled"
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &["encrypt", "--key-id", &a, "--plaintext-b64", "aGk="],
+        ),
+        "02000011",
+    );
+    let out = keys.join("a.wbkey");
+    fails_with(
+        &run(
+            &t.store(),
+            &["export", "--key-id", &a, "--out", out.to_str().unwrap()],
+        ),
+        "02000011",
+    );
+    fails_with(&run(&t.store(), &["rotate", "--key-id", &a]), "02000011");
+    assert!(!out.exists(), "a disabled key exported nothing");
+    assert_eq!(
+        s(&ok(&t.store(), &["enable", "--key-id", &a]), "KeyState"),
+        "Enabled"
+    );
+    encrypt(&t.store(), &a, "works again");
+
+    fails_with(&run(&t.store(), &["delete", "--key-id", &a]), "02000015");
+    assert_eq!(
+        ok(&t.store(), &["delete", "--key-id", &a, "--yes"])["Deleted"],
+        true
+    );
+    fails_with(&run(&t.store(), &["show", "--key-id", &a]), "02000010");
+    fails_with(
+        &run(&t.store(), &["delete", "--key-id", &a, "--yes"]),
+        "02000010",
+    );
+    assert_eq!(
+        ok(&t.store(), &["list"])["Keys"].as_array().unwrap().len(),
+        1
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &["create", "--algorithm", "sm4", "--alias", "beta"],
+        ),
+        "02000012",
+    );
+}
+
+#[test]
+fn rotate_keeps_old_versions_decryptable() {
+    let t = Scratch::new("rotate");
+    let keys = t.keys();
+    let id = create(&t.store(), "aes-256", "rotating", &[]);
+    let (iv1, ct1, v1) = encrypt(&t.store(), &id, "version one secret");
+    let rotated = ok(&t.store(), &["rotate", "--key-id", &id]);
+    assert_eq!(rotated["KeyVersion"], 2);
+    let (iv2, ct2, v2) = encrypt(&t.store(), &id, "version two secret");
+    assert_eq!((v1, v2), (1, 2));
+    let k2 = keys.join("v2.wbkey");
+    let k1 = keys.join("v1.wbkey");
+    assert_eq!(
+        ok(
+            &t.store(),
+            &["export", "--key-id", &id, "--out", k2.to_str().unwrap()]
+        )["KeyVersion"],
+        2
+    );
+    assert_eq!(
+        ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                &id,
+                "--out",
+                k1.to_str().unwrap(),
+                "--version",
+                "1"
+            ]
+        )["KeyVersion"],
+        1
+    );
+    assert_eq!(
+        decrypts_to(&keys, "v2.wbkey", &iv2, &ct2, "0"),
+        "version two secret"
+    );
+    assert_eq!(
+        decrypts_to(&keys, "v1.wbkey", &iv1, &ct1, "0"),
+        "version one secret"
+    );
+    // The runtime is the same binary for both versions; the wrong version's file fails cleanly.
+    fails_with(
+        &wbdecrypt(&keys, "v2.wbkey", &iv1, &ct1, "0", &[]),
+        "01000011",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &["export", "--key-id", &id, "--base64", "--version", "9"],
+        ),
+        "02000013",
+    );
+    assert_eq!(
+        ok(&t.store(), &["show", "--key-id", &id])["Versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn fingerprints_set_csv_clear() {
+    let t = Scratch::new("fingerprints");
+    let id = create(&t.store(), "sm4", "bound", &[]);
+    let v = ok(
+        &t.store(),
+        &[
+            "fingerprints",
+            "--key-id",
+            &id,
+            "--set",
+            "fp-one",
+            "--set",
+            "fp-two",
+        ],
+    );
+    assert_eq!(v["Fingerprints"].as_array().unwrap().len(), 2);
+    assert!(s(&v, "Note").contains("exported after"));
+    let csv = t.0.join("devices.csv");
+    std::fs::write(
+        &csv,
+        "Device Fingerprint,Description\nfp-a,office laptop\r\nfp-b,\"build server\"\n\n",
+    )
+    .unwrap();
+    let v = ok(
+        &t.store(),
+        &[
+            "fingerprints",
+            "--key-id",
+            &id,
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(v["Fingerprints"][1]["Description"], "build server");
+    assert_eq!(
+        ok(&t.store(), &["show", "--key-id", &id])["Fingerprints"][0]["Fingerprint"],
+        "fp-a"
+    );
+    std::fs::write(&csv, "Fingerprint;Desc\nfp-a;x\n").unwrap();
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "fingerprints",
+                "--key-id",
+                &id,
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+        ),
+        "02000014",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "fingerprints",
+                "--key-id",
+                &id,
+                "--set",
+                "bad fp with spaces",
+            ],
+        ),
+        "02000014",
+    );
+    let v = ok(&t.store(), &["fingerprints", "--key-id", &id, "--clear"]);
+    assert!(v["Fingerprints"].as_array().unwrap().is_empty());
+    fails_with(
+        &run(&t.store(), &["fingerprints", "--key-id", &id]),
+        "02000014",
+    );
+}
+
+#[test]
+fn key_store_errors() {
+    let t = Scratch::new("store-errors");
+    let id = create(&t.store(), "aes-256", "k", &[]);
+    // Wrong passphrase.
+    let out = wbgen_cmd(
+        &t.store(),
+        &["encrypt", "--key-id", &id, "--plaintext-b64", "aGk="],
+    )
+    .env("WBGEN_PASSPHRASE", "not the passphrase")
+    .output()
+    .unwrap();
+    let err = fails_with(&out, "02000006");
+    assert!(!err.contains("not the passphrase"));
+    // No passphrase and no terminal.
+    let out = wbgen_cmd(&t.store(), &["rotate", "--key-id", &id])
+        .env_remove("WBGEN_PASSPHRASE")
+        .output()
+        .unwrap();
+    fails_with(&out, "02000007");
+    // Metadata commands need no passphrase.
+    let out = wbgen_cmd(&t.store(), &["list"])
+        .env_remove("WBGEN_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Unknown key, bad IV, bad Base64.
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "encrypt",
+                "--key-id",
+                "00000000-0000-4000-8000-000000000000",
+                "--plaintext-b64",
+                "aGk=",
+            ],
+        ),
+        "02000010",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "encrypt",
+                "--key-id",
+                &id,
+                "--plaintext-b64",
+                "aGk=",
+                "--iv-b64",
+                &B64.encode([0u8; 15]),
+            ],
+        ),
+        "02000003",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &["encrypt", "--key-id", &id, "--plaintext-b64", "***"],
+        ),
+        "02000014",
+    );
+    // Usage errors exit 2 with one line.
+    let out = run(&t.store(), &["create", "--algorithm", "aes-256"]);
+    fails_with(&out, "02000014");
+    assert_eq!(out.status.code(), Some(2));
+    fails_with(&run(&t.store(), &["frobnicate"]), "02000014");
+    // A store that is not a directory, a damaged store, a newer store.
+    let not_dir = t.0.join("file");
+    std::fs::write(&not_dir, "x").unwrap();
+    fails_with(
+        &run(&not_dir, &["create", "--algorithm", "sm4", "--alias", "x"]),
+        "02000005",
+    );
+    let path = t.store().join("store.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    fails_with(&run(&t.store(), &["list"]), "02000008");
+    std::fs::write(
+        &path,
+        good.replace("\"Version\": 1,\n  \"Kdf\"", "\"Version\": 99,\n  \"Kdf\""),
+    )
+    .unwrap();
+    fails_with(&run(&t.store(), &["list"]), "02000009");
+    // Edited sealed material is detected, not decrypted into garbage.
+    let v: Value = serde_json::from_str(&good).unwrap();
+    let sealed = s(&v["Keys"][0]["Versions"][0], "Material");
+    let mut bytes = B64.decode(&sealed).unwrap();
+    bytes[30] ^= 1;
+    std::fs::write(&path, good.replace(&sealed, &B64.encode(bytes))).unwrap();
+    fails_with(
+        &run(
+            &t.store(),
+            &["encrypt", "--key-id", &id, "--plaintext-b64", "aGk="],
+        ),
+        "02000008",
+    );
+    std::fs::write(&path, &good).unwrap();
+    encrypt(&t.store(), &id, "restored");
+}
+
+#[test]
+fn store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = Scratch::new("perms");
+    create(&t.store(), "aes-256", "k", &[]);
+    let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(t.store()), 0o700);
+    assert_eq!(mode(t.store().join("store.json")), 0o600);
+    assert_eq!(mode(t.store().join("store.lock")), 0o600);
+}
+
+#[test]
+fn wbdecrypt_error_codes() {
+    let t = Scratch::new("wbdecrypt-errors");
+    let keys = t.keys();
+    let id = create(&t.store(), "aes-256", "k", &[]);
+    let (iv, ct, _) = encrypt(&t.store(), &id, SECRET);
+    ok(
+        &t.store(),
+        &[
+            "export",
+            "--key-id",
+            &id,
+            "--out",
+            keys.join("k.wbkey").to_str().unwrap(),
+        ],
+    );
+    let good = std::fs::read(keys.join("k.wbkey")).unwrap();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(keys.join(name), bytes).unwrap();
+    write("notakey.wbkey", b"PK\x03\x04 definitely not a key file at all, long enough.......................................");
+    write("truncated.wbkey", &good[..good.len() - 100]);
+    let mut flipped = good.clone();
+    flipped[5000] ^= 1;
+    write("flipped.wbkey", &flipped);
+    let mut newer = good.clone();
+    newer[8] = 2;
+    write("newer.wbkey", &newer);
+    let mut malformed = good.clone();
+    malformed[14] = 1; // a reserved byte
+    wbruntime::format::reseal(&mut malformed);
+    write("malformed.wbkey", &malformed);
+
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        ("missing.wbkey", &iv, &ct, "0", "01000001"),
+        ("notakey.wbkey", &iv, &ct, "0", "01000002"),
+        ("newer.wbkey", &iv, &ct, "0", "01000003"),
+        ("truncated.wbkey", &iv, &ct, "0", "01000004"),
+        ("malformed.wbkey", &iv, &ct, "0", "01000005"),
+        ("flipped.wbkey", &iv, &ct, "0", "01000006"),
+        ("k.wbkey", &iv, &ct, "5", "01000007"),
+        ("k.wbkey", &iv, &ct, "1", "01000008"),
+        ("k.wbkey", "AAAA", &ct, "0", "01000009"),
+        ("k.wbkey", "!!", &ct, "0", "01000010"),
+        ("k.wbkey", &iv, "AAAAAAAAAAAAAAAAAAAAAA==", "0", "01000011"),
+    ];
+    for (file, iv, ct, alg, code) in cases {
+        let err = fails_with(&wbdecrypt(&keys, file, iv, ct, alg, &[]), code);
+        assert!(!err.contains(SECRET));
+    }
+    // Usage error.
+    let out = Command::new(wbdecrypt_bin())
+        .args(["--key-dir", "x"])
+        .output()
+        .unwrap();
+    fails_with(&out, "01000013");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(decrypts_to(&keys, "k.wbkey", &iv, &ct, "0"), SECRET);
+}
+
+#[test]
+fn concurrent_processes_lose_nothing() {
+    let t = Scratch::new("concurrency");
+    let keys = t.keys();
+    let shared = create(&t.store(), "aes-256", "shared", &[]);
+    let mut children = Vec::new();
+    for i in 0..6 {
+        let alias = format!("parallel-{i}");
+        children.push((
+            "create",
+            wbgen_cmd(
+                &t.store(),
+                &["create", "--algorithm", "sm4", "--alias", &alias],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        ));
+        children.push((
+            "rotate",
+            wbgen_cmd(&t.store(), &["rotate", "--key-id", &shared])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        children.push((
+            "encrypt",
+            wbgen_cmd(
+                &t.store(),
+                &[
+                    "encrypt",
+                    "--key-id",
+                    &shared,
+                    "--plaintext-b64",
+                    &B64.encode(format!("secret {i}")),
+                ],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        ));
+    }
+    let mut rotations = Vec::new();
+    let mut ciphertexts = Vec::new();
+    for (what, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        match what {
+            "rotate" => rotations.push(v["KeyVersion"].as_u64().unwrap()),
+            "encrypt" => ciphertexts.push(v),
+            _ => {}
+        }
+    }
+    // Every rotation got its own version: 2..=7, none lost, none duplicated.
+    rotations.sort_unstable();
+    assert_eq!(rotations, (2..=7).collect::<Vec<_>>());
+    let list = ok(&t.store(), &["list"]);
+    assert_eq!(list["Keys"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        ok(&t.store(), &["show", "--key-id", &shared])["CurrentVersion"],
+        7
+    );
+    // Every ciphertext decrypts with the key file of the version it names.
+    for (i, v) in ciphertexts.iter().enumerate() {
+        let version = v["KeyVersion"].as_u64().unwrap().to_string();
+        let name = format!("v{version}-{i}.wbkey");
+        ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                &shared,
+                "--version",
+                &version,
+                "--out",
+                keys.join(&name).to_str().unwrap(),
+            ],
+        );
+        let plain = decrypts_to(
+            &keys,
+            &name,
+            &s(v, "InitializationVector"),
+            &s(v, "CipherText"),
+            "0",
+        );
+        assert!(plain.starts_with("secret "), "{plain}");
+    }
+}
+
+#[test]
+fn a_write_interrupted_at_any_step_leaves_old_or_new_state() {
+    if !cfg!(debug_assertions) {
+        // Failpoints exist only in debug builds of wbgen (the test profile's default).
+        return;
+    }
+    let t = Scratch::new("crash");
+    let id = create(&t.store(), "aes-256", "crashy", &[]);
+    let (iv, ct, _) = encrypt(&t.store(), &id, "before the crash");
+    let mut expected_versions = 1;
+    for (step, committed) in [
+        ("after-create", false),
+        ("after-write", false),
+        ("after-fsync", false),
+        ("after-rename", true),
+    ] {
+        let out = wbgen_cmd(&t.store(), &["rotate", "--key-id", &id])
+            .env("WBGEN_FAILPOINT", step)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{step}: the process should have crashed"
+        );
+        if committed {
+            expected_versions += 1;
+        }
+        // The store still opens, with either the old or the new state, and works.
+        let shown = ok(&t.store(), &["show", "--key-id", &id]);
+        assert_eq!(
+            shown["CurrentVersion"], expected_versions,
+            "after a crash at {step}"
+        );
+        let keys = t.keys();
+        ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                &id,
+                "--version",
+                "1",
+                "--out",
+                keys.join("v1.wbkey").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            decrypts_to(&keys, "v1.wbkey", &iv, &ct, "0"),
+            "before the crash"
+        );
+    }
+    // The next successful write removes the temporary files the crashes left behind.
+    ok(&t.store(), &["rotate", "--key-id", &id]);
+    let leftovers: Vec<_> = std::fs::read_dir(t.store())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
