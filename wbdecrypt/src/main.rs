@@ -68,13 +68,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _ = &args.fingerprint;
-    let plaintext = match wbruntime::whitebox_decrypt(
+    let plaintext = match wbruntime::whitebox_decrypt_with_fingerprint(
         &args.key_dir,
         &args.key_file,
         &args.iv,
         &args.ciphertext,
         args.algorithm,
+        args.fingerprint.as_deref(),
     ) {
         Ok(p) => p,
         Err(e) => {

@@ -38,6 +38,16 @@ impl ExternalEncoding {
         ExternalEncoding { m, m_inv, nibbles }
     }
 
+    /// The identity: no external encoding, but an input stage all the same. Bound key files
+    /// in standard mode use it, so that the device mask has an input stage to be folded into.
+    pub fn identity() -> Self {
+        ExternalEncoding {
+            m: BitMatrix::identity(128),
+            m_inv: BitMatrix::identity(128),
+            nibbles: (0..32).map(|_| Nibble::identity()).collect(),
+        }
+    }
+
     /// `F(x) = N(M x)`.
     pub fn encode(&self, block: &[u8; 16]) -> [u8; 16] {
         let y = self.m.mul_vec(u128::from_le_bytes(*block));

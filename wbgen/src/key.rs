@@ -6,11 +6,13 @@ use rand_core::Rng;
 use sm4::Sm4;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use wbruntime::format::{FLAG_EXTERNAL_ENCODING, Header, write_container};
+use wbruntime::binding;
+use wbruntime::format::{FLAG_DEVICE_BOUND, FLAG_EXTERNAL_ENCODING, Header, write_container};
 use wbruntime::{Algorithm, KeyId};
 
 use crate::Error;
 use crate::external::ExternalEncoding;
+use crate::network::fold_input_mask;
 
 /// Whether ciphertext carries the secret external encoding F.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,49 +200,155 @@ impl KeyMaterial {
 
     /// Compiles the key into a complete key file (the decryption tables), with fresh random
     /// internal encodings drawn from `rng`: two calls give unrelated tables that decrypt the
-    /// same ciphertexts.
+    /// same ciphertexts. The file works on any device.
     ///
     /// # Errors
     /// [`Error::Format`] if a format limit is exceeded (not for any supported algorithm).
     pub fn export_key_file(&self, info: KeyFileInfo, rng: &mut impl Rng) -> Result<Vec<u8>, Error> {
-        let external = self.external();
+        self.export_bound_key_file(info, &[], rng)
+    }
+
+    /// Like [`export_key_file`](Self::export_key_file), bound to the devices with these
+    /// fingerprints (none: unbound). The first-stage tables are built for `c ⊕ M` with a
+    /// fresh random mask `M`, which the file carries only wrapped under each device's
+    /// fingerprint (`wbruntime::binding`): on any other device the runtime reports
+    /// `DeviceNotBound`, and even with that check removed the tables give garbage.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty fingerprint or more than
+    /// `wbruntime::binding::MAX_DEVICES` of them; [`Error::Format`].
+    pub fn export_bound_key_file(
+        &self,
+        info: KeyFileInfo,
+        fingerprints: &[&str],
+        rng: &mut impl Rng,
+    ) -> Result<Vec<u8>, Error> {
+        let mut devices: Vec<&str> = fingerprints.iter().map(|f| f.trim()).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        if devices.iter().any(|f| f.is_empty()) || devices.len() > binding::MAX_DEVICES {
+            return Err(Error::InvalidArgument(format!(
+                "a key file binds 1 to {} non-empty device fingerprints",
+                binding::MAX_DEVICES
+            )));
+        }
+        let bound = !devices.is_empty();
+        let external = match (self.external(), bound) {
+            (Some(f), _) => Some(f),
+            (None, true) => Some(ExternalEncoding::identity()),
+            (None, false) => None,
+        };
+        let mut flags = 0;
+        if self.external_seed.is_some() {
+            flags |= FLAG_EXTERNAL_ENCODING;
+        }
+        if bound {
+            flags |= FLAG_DEVICE_BOUND;
+        }
         let header = Header {
             algorithm: self.algorithm,
-            flags: if external.is_some() {
-                FLAG_EXTERNAL_ENCODING
-            } else {
-                0
-            },
+            flags,
             key_id: info.key_id,
             key_version: info.key_version,
         };
-        match self.algorithm {
+        let (mut input, tables): (Option<Vec<u8>>, Vec<Section>) = match self.algorithm {
             Algorithm::Aes256 => {
                 let mut key = Zeroizing::new([0u8; 32]);
                 key.copy_from_slice(&self.key);
-                let s = crate::aes256::compile::compile(&key, external.as_ref(), rng);
-                let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(3);
-                if let Some(input) = &s.input {
-                    list.push((wbruntime::aes256::SECTION_INPUT, input));
-                }
-                list.push((wbruntime::aes256::SECTION_ROUNDS, &s.rounds));
-                list.push((wbruntime::aes256::SECTION_FINAL, &s.last));
-                Ok(write_container(&header, &list)?)
+                let mut s = crate::aes256::compile::compile(&key, external.as_ref(), rng);
+                let tables = vec![
+                    (
+                        wbruntime::aes256::SECTION_ROUNDS,
+                        core::mem::take(&mut s.rounds),
+                    ),
+                    (
+                        wbruntime::aes256::SECTION_FINAL,
+                        core::mem::take(&mut s.last),
+                    ),
+                ];
+                (s.input.take(), tables)
             }
             Algorithm::Sm4 => {
                 let mut key = Zeroizing::new([0u8; 16]);
                 key.copy_from_slice(&self.key);
-                let s = crate::sm4::compile::compile(&key, external.as_ref(), rng);
-                let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(2);
-                if let Some(input) = &s.input {
-                    list.push((wbruntime::sm4::SECTION_INPUT, input));
-                }
-                list.push((wbruntime::sm4::SECTION_ROUNDS, &s.rounds));
-                Ok(write_container(&header, &list)?)
+                let mut s = crate::sm4::compile::compile(&key, external.as_ref(), rng);
+                let tables = vec![(
+                    wbruntime::sm4::SECTION_ROUNDS,
+                    core::mem::take(&mut s.rounds),
+                )];
+                (s.input.take(), tables)
             }
-            other => Err(Error::UnsupportedAlgorithm(other)),
+            other => return Err(Error::UnsupportedAlgorithm(other)),
+        };
+        let input_kind = match self.algorithm {
+            Algorithm::Sm4 => wbruntime::sm4::SECTION_INPUT,
+            _ => wbruntime::aes256::SECTION_INPUT,
+        };
+        let binding_section = if bound {
+            let mut mask = Zeroizing::new([0u8; 16]);
+            rng.fill_bytes(mask.as_mut());
+            if let Some(section) = input.as_mut() {
+                fold_input_mask(section, &mask);
+            }
+            Some(binding_section(&mask, &devices, info, rng))
+        } else {
+            None
+        };
+        let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(4);
+        if let Some(b) = &binding_section {
+            list.push((binding::SECTION_BINDING, b));
         }
+        if let Some(i) = &input {
+            list.push((input_kind, i));
+        }
+        for (kind, data) in &tables {
+            list.push((*kind, data));
+        }
+        let file = write_container(&header, &list);
+        input.zeroize();
+        for (_, mut t) in tables {
+            t.zeroize();
+        }
+        Ok(file?)
     }
+}
+
+/// A table section: its kind and bytes.
+type Section = (u32, Vec<u8>);
+
+/// The binding section: a fresh salt, then per device `tag ‖ (mask ⊕ kek)`, in a random
+/// order so that the position of an entry says nothing about the device.
+fn binding_section(
+    mask: &[u8; 16],
+    devices: &[&str],
+    info: KeyFileInfo,
+    rng: &mut impl Rng,
+) -> Vec<u8> {
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let mut entries: Vec<[u8; binding::ENTRY_LEN]> = devices
+        .iter()
+        .map(|fp| {
+            let d = binding::derive(&salt, fp, &info.key_id, info.key_version);
+            let mut e = [0u8; binding::ENTRY_LEN];
+            e[..16].copy_from_slice(&d.tag);
+            for ((o, m), k) in e[16..].iter_mut().zip(mask).zip(d.kek.iter()) {
+                *o = m ^ k;
+            }
+            e
+        })
+        .collect();
+    for i in (1..entries.len()).rev() {
+        entries.swap(i, crate::encoding::below(rng, i as u32 + 1) as usize);
+    }
+    let mut out = Vec::with_capacity(binding::HEADER_LEN + entries.len() * binding::ENTRY_LEN);
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0u8; 12]);
+    for e in &entries {
+        out.extend_from_slice(e);
+    }
+    out
 }
 
 /// The RustCrypto block ciphers the encryptor uses (boxed: they zeroize their round keys on

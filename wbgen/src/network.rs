@@ -2,7 +2,7 @@
 //! table writers, and the external-input stage.
 
 use rand_core::Rng;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use wbruntime::network::INPUT_LEN;
 
@@ -72,6 +72,20 @@ impl ByteEncodings {
     /// The block-diagonal matrix of all `L_q`, acting on the bytes as one vector.
     pub fn mix_matrix(&self) -> BitMatrix {
         BitMatrix::block_diag(&self.mix.iter().collect::<Vec<_>>())
+    }
+}
+
+/// Folds a device mask into an input section: afterwards table `q` maps `z` to what it
+/// mapped `z ⊕ mask[q]` to, so the section computes the same function of `c ⊕ mask` that it
+/// computed of `c` (see `wbruntime::binding`).
+pub(crate) fn fold_input_mask(section: &mut [u8], mask: &[u8; 16]) {
+    const TABLE: usize = 256 * 16;
+    for (table, &m) in section.chunks_exact_mut(TABLE).take(16).zip(mask) {
+        let old = Zeroizing::new(table.to_vec());
+        for (z, entry) in table.chunks_exact_mut(16).enumerate() {
+            let from = (z ^ usize::from(m)) * 16;
+            entry.copy_from_slice(&old[from..from + 16]);
+        }
     }
 }
 

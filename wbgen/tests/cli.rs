@@ -18,23 +18,38 @@ fn wbgen_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_wbgen"))
 }
 
-/// `wbdecrypt` lives in its own package (device side); it is built next to `wbgen` by
-/// `cargo test --workspace`, and built here if this test runs alone.
+/// A binary of another workspace package (`wbdecrypt`, `wbfingerprint`). Cargo builds only
+/// this package's binaries for its tests, so the test builds the other one (a quick no-op when
+/// it is up to date), with the test profile whose dependencies are already built.
+fn sibling_bin(name: &str, package: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "test",
+            "-p",
+            package,
+            "--bin",
+            name,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building {name} failed");
+    let path = wbgen_bin().with_file_name(name);
+    assert!(path.exists(), "{name} not found at {}", path.display());
+    path
+}
+
 fn wbdecrypt_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let path = wbgen_bin().with_file_name("wbdecrypt");
-        if !path.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "wbdecrypt"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .unwrap();
-            assert!(status.success(), "building wbdecrypt failed");
-        }
-        assert!(path.exists(), "wbdecrypt not found at {}", path.display());
-        path
-    })
+    BIN.get_or_init(|| sibling_bin("wbdecrypt", "wbdecrypt"))
+}
+
+fn wbfingerprint_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| sibling_bin("wbfingerprint", "fingerprint"))
 }
 
 /// A private scratch directory per test, under Cargo's target directory.
@@ -879,4 +894,102 @@ fn a_write_interrupted_at_any_step_leaves_old_or_new_state() {
         .filter(|n| n.contains(".tmp-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
+    let t = Scratch::new("binding");
+    let keys = t.keys();
+    let out = Command::new(wbfingerprint_bin()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let here = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    for (alg, num) in [("aes-256", "0"), ("sm4", "1")] {
+        let id = create(&t.store(), alg, &format!("bound-{alg}"), &[]);
+        let (iv, ct, _) = encrypt(&t.store(), &id, SECRET);
+        // Bound to this device among others: decrypts, with the fingerprint collected by the
+        // runtime itself.
+        ok(
+            &t.store(),
+            &[
+                "fingerprints",
+                "--key-id",
+                &id,
+                "--set",
+                "wbfp1-other",
+                "--set",
+                &here,
+            ],
+        );
+        let mine = format!("mine-{alg}.wbkey");
+        let v = ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                &id,
+                "--out",
+                keys.join(&mine).to_str().unwrap(),
+            ],
+        );
+        assert_eq!(v["BoundDevices"], 2);
+        assert_eq!(decrypts_to(&keys, &mine, &iv, &ct, num), SECRET);
+        // Bound only to other devices: DeviceNotBound, unless one of them is named.
+        ok(
+            &t.store(),
+            &[
+                "fingerprints",
+                "--key-id",
+                &id,
+                "--set",
+                "wbfp1-other",
+                "--set",
+                "wbfp1-third",
+            ],
+        );
+        let others = format!("others-{alg}.wbkey");
+        ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                &id,
+                "--out",
+                keys.join(&others).to_str().unwrap(),
+            ],
+        );
+        fails_with(&wbdecrypt(&keys, &others, &iv, &ct, num, &[]), "01000016");
+        let out = wbdecrypt(
+            &keys,
+            &others,
+            &iv,
+            &ct,
+            num,
+            &["--fingerprint", "wbfp1-third"],
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
+        // The file exported earlier still works here: binding changes only later exports.
+        assert_eq!(decrypts_to(&keys, &mine, &iv, &ct, num), SECRET);
+        // Cleared: exports are unbound again and work anywhere.
+        ok(&t.store(), &["fingerprints", "--key-id", &id, "--clear"]);
+        let open = format!("open-{alg}.wbkey");
+        assert_eq!(
+            ok(
+                &t.store(),
+                &[
+                    "export",
+                    "--key-id",
+                    &id,
+                    "--out",
+                    keys.join(&open).to_str().unwrap()
+                ]
+            )["BoundDevices"],
+            0
+        );
+        let out = wbdecrypt(&keys, &open, &iv, &ct, num, &["--fingerprint", "anything"]);
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
+    }
 }

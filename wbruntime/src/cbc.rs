@@ -4,6 +4,8 @@
 //! `P_i = D_K(F⁻¹(C_i)) ⊕ C_{i-1}` with `C_0 = IV`: the tables compute `D_K ∘ F⁻¹` and this
 //! module does the rest, identically for both modes.
 
+#![warn(clippy::indexing_slicing)]
+
 use subtle::{Choice, ConstantTimeEq, ConstantTimeGreater};
 
 use crate::Error;

@@ -62,6 +62,11 @@ pub enum Error {
         /// The number of bytes the output needs.
         needed: usize,
     },
+    /// This device's fingerprint could not be collected (needed for a bound key file).
+    FingerprintUnavailable,
+    /// The key file is bound to other devices: this device's fingerprint is not in its list.
+    /// (The code is the one the KMS tool shows for the same case.)
+    DeviceNotBound,
 }
 
 impl Error {
@@ -81,6 +86,8 @@ impl Error {
             Error::InvalidBase64 { .. } => "01000010",
             Error::DecryptionFailed => "01000011",
             Error::BufferTooSmall { .. } => "01000012",
+            Error::FingerprintUnavailable => "01000014",
+            Error::DeviceNotBound => "01000016",
         }
     }
 }
@@ -112,6 +119,12 @@ impl fmt::Display for Error {
             }
             Error::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
+            }
+            Error::FingerprintUnavailable => {
+                f.write_str("this device's fingerprint could not be collected")
+            }
+            Error::DeviceNotBound => {
+                f.write_str("the key file is not bound to this device (device not bound)")
             }
         }
     }

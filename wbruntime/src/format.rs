@@ -9,7 +9,7 @@
 //! 0       8     magic            89 57 42 4B 0D 0A 1A 0A  ("\x89WBK\r\n\x1a\n")
 //! 8       2     format_version   u16 LE, = 1
 //! 10      1     algorithm        0 = AES-256, 1 = SM4
-//! 11      1     flags            bit 0: external input encoding; other bits zero
+//! 11      1     flags            bit 0: external input encoding; bit 1: device bound; others zero
 //! 12      2     section_count    u16 LE, 1..=MAX_SECTIONS
 //! 14      2     reserved         zero
 //! 16      16    key_id           opaque identifier of the administrator's key
@@ -26,6 +26,8 @@
 //! Parsing checks magic, version, total length and digest before it interprets anything else,
 //! then every structural rule. The digest detects corruption; it is not a signature (anyone
 //! may rewrite a key file, and its security never rests on the format being secret).
+
+#![warn(clippy::indexing_slicing)]
 
 use sha2::{Digest, Sha256};
 
@@ -51,7 +53,10 @@ pub const MAX_FILE_LEN: usize = 64 << 20;
 
 /// Header flag: the tables expect externally encoded ciphertext blocks F(E_K(x)).
 pub const FLAG_EXTERNAL_ENCODING: u8 = 0b0000_0001;
-const KNOWN_FLAGS: u8 = FLAG_EXTERNAL_ENCODING;
+/// Header flag: the file is bound to devices; its first-stage tables expect a mask that only
+/// a bound device can unwrap from the binding section (see [`crate::binding`]).
+pub const FLAG_DEVICE_BOUND: u8 = 0b0000_0010;
+const KNOWN_FLAGS: u8 = FLAG_EXTERNAL_ENCODING | FLAG_DEVICE_BOUND;
 
 /// Block cipher whose decryption the tables compute. The numbers are the `algorithm`
 /// argument of `whitebox_decrypt` and the `algorithm` byte of the header.
@@ -154,6 +159,17 @@ impl Header {
     pub const fn external_encoding(&self) -> bool {
         self.flags & FLAG_EXTERNAL_ENCODING != 0
     }
+
+    /// Whether the file is bound to devices.
+    pub const fn device_bound(&self) -> bool {
+        self.flags & FLAG_DEVICE_BOUND != 0
+    }
+
+    /// Whether the tables start with an input stage: with external encoding, and on bound
+    /// files (whose mask is folded into the input stage).
+    pub const fn has_input_stage(&self) -> bool {
+        self.external_encoding() || self.device_bound()
+    }
 }
 
 /// A validated, borrowed view of a key file: header plus the sections it lists.
@@ -246,21 +262,24 @@ impl<'a> Container<'a> {
         if Sha256::digest(body).as_slice() != digest {
             return Err(Error::IntegrityCheckFailed);
         }
-        // 5. Header fields.
-        let algorithm = Algorithm::from_number(u32::from(body[10]))?;
-        let flags = body[11];
+        // 5. Header fields (the body is at least HEADER_LEN bytes: checked above).
+        let Some(fixed) = body.first_chunk::<HEADER_LEN>() else {
+            return Err(Error::Truncated);
+        };
+        let algorithm = Algorithm::from_number(u32::from(fixed[10]))?;
+        let flags = fixed[11];
         if flags & !KNOWN_FLAGS != 0 {
             return Err(malformed("unknown header flags"));
         }
         let count = usize::from(le_u16(body, 12));
-        if le_u16(body, 14) != 0 || le_u32(body, 36) != 0 || body[48..64].iter().any(|&b| b != 0) {
+        if le_u16(body, 14) != 0 || le_u32(body, 36) != 0 || fixed[48..].iter().any(|&b| b != 0) {
             return Err(malformed("reserved header bytes are not zero"));
         }
         if count == 0 || count > MAX_SECTIONS {
             return Err(malformed("section count out of range"));
         }
         let mut key_id = [0u8; 16];
-        key_id.copy_from_slice(&body[16..32]);
+        key_id.copy_from_slice(&fixed[16..32]);
         let header = Header {
             algorithm,
             flags,
@@ -272,7 +291,7 @@ impl<'a> Container<'a> {
         if dir_end > body.len() {
             return Err(Error::Truncated);
         }
-        let mut sections = [(0u32, &body[..0]); MAX_SECTIONS];
+        let mut sections: [(u32, &[u8]); MAX_SECTIONS] = [(0, &[]); MAX_SECTIONS];
         let mut cursor = dir_end;
         for (i, slot) in sections.iter_mut().take(count).enumerate() {
             let at = HEADER_LEN + i * SECTION_ENTRY_LEN;
@@ -285,17 +304,18 @@ impl<'a> Container<'a> {
             if !offset.is_multiple_of(SECTION_ALIGN) || offset < cursor {
                 return Err(malformed("section offset misaligned or out of order"));
             }
-            let end = offset
-                .checked_add(len)
-                .filter(|&end| end <= body.len())
-                .ok_or(malformed("section extends past the end of the file"))?;
-            if body[cursor..offset].iter().any(|&b| b != 0) {
+            let past_end = malformed("section extends past the end of the file");
+            let end = offset.checked_add(len).ok_or(past_end)?;
+            let data = body.get(offset..end).ok_or(past_end)?;
+            let padding = body.get(cursor..offset).ok_or(past_end)?;
+            if padding.iter().any(|&b| b != 0) {
                 return Err(malformed("non-zero padding between sections"));
             }
-            *slot = (kind, &body[offset..end]);
+            *slot = (kind, data);
             cursor = end;
         }
-        if body[cursor..].iter().any(|&b| b != 0) {
+        let tail = body.get(cursor..).unwrap_or_default();
+        if tail.iter().any(|&b| b != 0) {
             return Err(malformed("non-zero padding after the last section"));
         }
         if body.len() - cursor >= SECTION_ALIGN {

@@ -1,5 +1,7 @@
 //! A loaded white-box key: the validated view of a key file and the decryption operations.
 
+#![warn(clippy::indexing_slicing)]
+
 use cipher::consts::{U1, U16};
 use cipher::{
     Block, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockSizeUser,
@@ -7,6 +9,7 @@ use cipher::{
 };
 
 use crate::Error;
+use crate::binding::{Binding, SECTION_BINDING};
 use crate::cbc::{self, BLOCK_LEN};
 use crate::format::{Algorithm, Container, Header, KeyId};
 use crate::{aes256, sm4};
@@ -30,6 +33,9 @@ enum Tables<'a> {
 pub struct WhiteboxKey<'a> {
     header: Header,
     tables: Tables<'a>,
+    /// The device-binding mask XORed into every ciphertext block before the tables (bound
+    /// files only).
+    mask: Option<[u8; BLOCK_LEN]>,
 }
 
 impl core::fmt::Debug for WhiteboxKey<'_> {
@@ -39,25 +45,20 @@ impl core::fmt::Debug for WhiteboxKey<'_> {
             .field("key_id", &self.header.key_id)
             .field("key_version", &self.header.key_version)
             .field("external_encoding", &self.header.external_encoding())
+            .field("device_bound", &self.header.device_bound())
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> WhiteboxKey<'a> {
     /// Validates a key file (magic, version, length, digest, structure, table sizes) and
-    /// returns a key that decrypts with its tables in place.
+    /// returns a key that decrypts with its tables in place. For files bound to devices use
+    /// [`parse_on_device`](Self::parse_on_device).
     ///
     /// # Errors
-    /// Any of the key-file errors of [`Error`]; [`Error::UnsupportedAlgorithm`] for a file
-    /// whose algorithm this runtime cannot run.
+    /// Any of the key-file errors of [`Error`]; [`Error::DeviceNotBound`] for a bound file.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let container = Container::parse(bytes)?;
-        let header = *container.header();
-        let tables = match header.algorithm {
-            Algorithm::Aes256 => Tables::Aes256(aes256::Tables::from_container(&container)?),
-            Algorithm::Sm4 => Tables::Sm4(sm4::Tables::from_container(&container)?),
-        };
-        Ok(WhiteboxKey { header, tables })
+        Self::load(bytes, None, || Err::<&str, _>(Error::DeviceNotBound))
     }
 
     /// Like [`parse`](Self::parse), and also checks that the file holds `expected`'s tables.
@@ -66,20 +67,111 @@ impl<'a> WhiteboxKey<'a> {
     /// As `parse`; [`Error::UnsupportedAlgorithm`] if this runtime cannot run `expected` at
     /// all; [`Error::AlgorithmMismatch`] if the file holds another algorithm's tables.
     pub fn parse_for(bytes: &'a [u8], expected: Algorithm) -> Result<Self, Error> {
-        if !expected.is_supported() {
+        Self::load(bytes, Some(expected), || {
+            Err::<&str, _>(Error::DeviceNotBound)
+        })
+    }
+
+    /// Loads a key file on a device with this fingerprint: a bound file decrypts only if the
+    /// fingerprint is one it is bound to; an unbound file ignores the fingerprint.
+    ///
+    /// # Errors
+    /// As [`parse_for`](Self::parse_for) (with `expected = None`, no algorithm check);
+    /// [`Error::DeviceNotBound`] if the file is bound to other devices.
+    pub fn parse_on_device(
+        bytes: &'a [u8],
+        expected: Option<Algorithm>,
+        fingerprint: &str,
+    ) -> Result<Self, Error> {
+        Self::load(bytes, expected, || Ok::<_, Error>(fingerprint))
+    }
+
+    /// The general loader: `fingerprint` is called only if the file is bound, so that callers
+    /// collect the device fingerprint only when it is needed.
+    ///
+    /// # Errors
+    /// As [`parse_on_device`](Self::parse_on_device), plus whatever `fingerprint` returns.
+    pub fn load<F: AsRef<str>>(
+        bytes: &'a [u8],
+        expected: Option<Algorithm>,
+        fingerprint: impl FnOnce() -> Result<F, Error>,
+    ) -> Result<Self, Error> {
+        let (key, binding) = Self::load_tables(bytes, expected)?;
+        match binding {
+            None => Ok(key),
+            Some(b) => {
+                let fp = fingerprint()?;
+                let mask = b.mask(fp.as_ref(), &key.header.key_id, key.header.key_version)?;
+                Ok(WhiteboxKey {
+                    mask: Some(mask),
+                    ..key
+                })
+            }
+        }
+    }
+
+    /// Loads a bound file with the mask unwrapped from its first entry by any fingerprint,
+    /// without the tag check: with a wrong fingerprint the tables then decrypt to garbage,
+    /// which is what the tests show. Never for production use.
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse), except for the binding check.
+    #[cfg(feature = "test-hooks")]
+    pub fn parse_bypassing_binding_check(
+        bytes: &'a [u8],
+        fingerprint: &str,
+    ) -> Result<Self, Error> {
+        let (key, binding) = Self::load_tables(bytes, None)?;
+        let mask = binding
+            .map(|b| b.mask_unchecked(fingerprint, &key.header.key_id, key.header.key_version));
+        Ok(WhiteboxKey { mask, ..key })
+    }
+
+    fn load_tables(
+        bytes: &'a [u8],
+        expected: Option<Algorithm>,
+    ) -> Result<(Self, Option<Binding<'a>>), Error> {
+        if let Some(alg) = expected
+            && !alg.is_supported()
+        {
             return Err(Error::UnsupportedAlgorithm {
-                found: expected.number(),
+                found: alg.number(),
             });
         }
         let container = Container::parse(bytes)?;
-        let found = container.header().algorithm;
-        if found != expected {
+        let header = *container.header();
+        if let Some(alg) = expected
+            && header.algorithm != alg
+        {
             return Err(Error::AlgorithmMismatch {
-                requested: expected.number(),
-                found: found.number(),
+                requested: alg.number(),
+                found: header.algorithm.number(),
             });
         }
-        Self::parse(bytes)
+        let tables = match header.algorithm {
+            Algorithm::Aes256 => Tables::Aes256(aes256::Tables::from_container(&container)?),
+            Algorithm::Sm4 => Tables::Sm4(sm4::Tables::from_container(&container)?),
+        };
+        let binding = match (header.device_bound(), container.section(SECTION_BINDING)) {
+            (true, Some(s)) => Some(Binding::from_section(s)?),
+            (false, None) => None,
+            _ => {
+                return Err(Error::Malformed {
+                    what: "binding section does not match the device-bound flag",
+                });
+            }
+        };
+        let key = WhiteboxKey {
+            header,
+            tables,
+            mask: None,
+        };
+        Ok((key, binding))
+    }
+
+    /// Whether the file is bound to devices.
+    pub const fn device_bound(&self) -> bool {
+        self.header.device_bound()
     }
 
     /// The cipher these tables decrypt.
@@ -105,6 +197,11 @@ impl<'a> WhiteboxKey<'a> {
 
     /// Decrypts one block in place (ECB; the block cipher alone).
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
+        if let Some(mask) = &self.mask {
+            for (b, m) in block.iter_mut().zip(mask) {
+                *b ^= m;
+            }
+        }
         match &self.tables {
             Tables::Aes256(t) => aes256::soft::decrypt_block(t, block),
             Tables::Sm4(t) => sm4::soft::decrypt_block(t, block),

@@ -30,6 +30,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod aes256;
+pub mod binding;
 mod cbc;
 mod error;
 pub mod format;
@@ -45,4 +46,4 @@ pub use error::{Error, IoReason};
 pub use format::{Algorithm, KeyId};
 pub use key::WhiteboxKey;
 #[cfg(feature = "std")]
-pub use std_api::{read_key_file, whitebox_decrypt};
+pub use std_api::{read_key_file, whitebox_decrypt, whitebox_decrypt_with_fingerprint};

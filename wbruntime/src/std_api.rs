@@ -1,5 +1,7 @@
 //! The application-facing call, `whitebox_decrypt`, and key-file loading (feature `std`).
 
+#![warn(clippy::indexing_slicing)]
+
 use std::path::Path;
 use std::vec::Vec;
 
@@ -49,7 +51,8 @@ pub fn read_key_file(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// Decrypts a secret the way business applications do: the key file `key_file` in directory
 /// `key_dir`, a Base64 IV and ciphertext (CBC, PKCS#7), and the algorithm number
-/// (0 = AES-256, 1 = SM4). Returns the plaintext in a zeroizing buffer.
+/// (0 = AES-256, 1 = SM4). Returns the plaintext in a zeroizing buffer. A key file bound to
+/// devices decrypts only on them: this device's fingerprint is collected when needed.
 ///
 /// Arguments are checked before the file is read: an unknown algorithm, bad Base64 or an IV
 /// that is not 16 bytes fail without touching the disk.
@@ -63,6 +66,24 @@ pub fn whitebox_decrypt(
     iv_b64: &str,
     ciphertext_b64: &str,
     algorithm: u32,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    whitebox_decrypt_with_fingerprint(key_dir, key_file, iv_b64, ciphertext_b64, algorithm, None)
+}
+
+/// [`whitebox_decrypt`] with this device's fingerprint given explicitly (`None`: collect it
+/// from the machine, and only if the key file is bound).
+///
+/// # Errors
+/// As `whitebox_decrypt`; [`Error::DeviceNotBound`] if the key file is bound to other
+/// devices; [`Error::FingerprintUnavailable`] if the fingerprint was needed and could not be
+/// collected.
+pub fn whitebox_decrypt_with_fingerprint(
+    key_dir: impl AsRef<Path>,
+    key_file: &str,
+    iv_b64: &str,
+    ciphertext_b64: &str,
+    algorithm: u32,
+    fingerprint: Option<&str>,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let algorithm = Algorithm::from_number(algorithm)?;
     if !algorithm.is_supported() {
@@ -82,6 +103,11 @@ pub fn whitebox_decrypt(
             field: "ciphertext",
         })?;
     let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
-    let key = WhiteboxKey::parse_for(&bytes, algorithm)?;
+    let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
+        Some(fp) => Ok(Zeroizing::new(std::string::String::from(fp))),
+        None => fingerprint::current()
+            .map(|f| Zeroizing::new(std::string::String::from(f.as_str())))
+            .map_err(|_| Error::FingerprintUnavailable),
+    })?;
     key.decrypt_cbc_to_vec(&iv, &ciphertext)
 }

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
     Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, write_atomic,
 };
@@ -250,46 +251,6 @@ fn decode_b64(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
         .map_err(|_| Error::InvalidArgument(format!("{what} is not valid Base64")))
 }
 
-/// Parses the KMS device CSV: header `Device Fingerprint,Description`, one device per line.
-fn parse_device_csv(text: &str) -> Result<Vec<BoundDevice>, Error> {
-    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
-    let header = lines
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches('\u{feff}');
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    if cols.first() != Some(&"Device Fingerprint") {
-        return Err(Error::InvalidArgument(
-            "the CSV header must be `Device Fingerprint,Description`".into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (fp, desc) = line.split_once(',').unwrap_or((line, ""));
-        let fp = fp.trim();
-        check_fingerprint(fp).map_err(|_| {
-            Error::InvalidArgument(format!("CSV line {}: invalid device fingerprint", i + 2))
-        })?;
-        out.push(BoundDevice {
-            fingerprint: fp.to_owned(),
-            description: desc.trim().trim_matches('"').to_owned(),
-        });
-    }
-    Ok(out)
-}
-
-fn check_fingerprint(fp: &str) -> Result<(), Error> {
-    if fp.is_empty() || fp.len() > 256 || !fp.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(Error::InvalidArgument(
-            "a device fingerprint must be 1 to 256 printable ASCII characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn kdf() -> KdfParams {
     DEFAULT_KDF
 }
@@ -382,24 +343,22 @@ fn run(cli: Cli) -> Result<Value, Error> {
             let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
                 s.material(&key_id, version)
             })?;
-            if !rec.fingerprints.is_empty() {
-                return Err(Error::InvalidArgument(
-                    "this key is bound to devices, and binding key files to devices is not \
-                     supported by this version of wbgen; clear the binding \
-                     (wbgen fingerprints --clear) to export an unbound key file"
-                        .into(),
-                ));
-            }
             let info = KeyFileInfo {
                 key_id: rec.id()?,
                 key_version: version,
             };
-            let file = material.export_key_file(info, &mut os_rng()?)?;
+            let devices: Vec<&str> = rec
+                .fingerprints
+                .iter()
+                .map(|d| d.fingerprint.as_str())
+                .collect();
+            let file = material.export_bound_key_file(info, &devices, &mut os_rng()?)?;
             if base64 {
                 return Ok(json!({
                     "KeyId": rec.key_id,
                     "KeyVersion": version,
                     "Algorithm": algorithm_name(material.algorithm()),
+                    "BoundDevices": devices.len(),
                     "DecryptKey": B64.encode(&file),
                 }));
             }
@@ -412,6 +371,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 "Algorithm": algorithm_name(material.algorithm()),
                 "KeyFile": out,
                 "Size": file.len(),
+                "BoundDevices": devices.len(),
             }))
         }
         Command::Fingerprints {

@@ -30,7 +30,7 @@ pub const ROUNDS: usize = 14;
 /// Rounds built from type II / IV / III / IV tables (all but the last).
 pub const MIDDLE_ROUNDS: usize = ROUNDS - 1;
 
-/// Section kind: external-input decoding tables (present iff the external-encoding flag is set).
+/// Section kind: input-stage tables (present iff the external-encoding or device-bound flag is set).
 pub const SECTION_INPUT: u32 = 0x0100;
 /// Section kind: the 13 middle rounds.
 pub const SECTION_ROUNDS: u32 = 0x0101;
@@ -38,6 +38,12 @@ pub const SECTION_ROUNDS: u32 = 0x0101;
 pub const SECTION_FINAL: u32 = 0x0102;
 /// Every section kind an AES-256 key file may contain.
 pub const SECTIONS: [u32; 3] = [SECTION_INPUT, SECTION_ROUNDS, SECTION_FINAL];
+const SECTIONS_WITH_BINDING: [u32; 4] = [
+    SECTION_INPUT,
+    SECTION_ROUNDS,
+    SECTION_FINAL,
+    crate::binding::SECTION_BINDING,
+];
 
 /// Bytes of one byte→word table group (16 tables × 256 entries × 4 bytes).
 pub const WORD_TABLES_LEN: usize = 16 * 256 * 4;
@@ -105,16 +111,18 @@ impl<'a> Tables<'a> {
     /// # Errors
     /// [`Error::Malformed`] if a section is missing, unexpected, or of the wrong size.
     pub fn from_container(c: &Container<'a>) -> Result<Self, Error> {
-        if !c.has_only_sections(&SECTIONS) {
+        if !c.has_only_sections(&SECTIONS_WITH_BINDING) {
             return Err(bad_size("unknown section for AES-256"));
         }
-        let input = match (c.header().external_encoding(), c.section(SECTION_INPUT)) {
+        let input = match (c.header().has_input_stage(), c.section(SECTION_INPUT)) {
             (true, Some(s)) => Some(
                 Input::from_section(s).ok_or(bad_size("AES-256 input section of wrong size"))?,
             ),
             (true, None) => return Err(bad_size("AES-256 input section missing")),
             (false, None) => None,
-            (false, Some(_)) => return Err(bad_size("input section without external encoding")),
+            (false, Some(_)) => {
+                return Err(bad_size("input section in a file that has no input stage"));
+            }
         };
         let rounds = c
             .section(SECTION_ROUNDS)

@@ -31,12 +31,17 @@ use crate::network::{byte_tables, column_xors, entries, try_array, xor_groups};
 /// Number of SM4 rounds.
 pub const ROUNDS: usize = 32;
 
-/// Section kind: external-input decoding tables (present iff the external-encoding flag is set).
+/// Section kind: input-stage tables (present iff the external-encoding or device-bound flag is set).
 pub const SECTION_INPUT: u32 = 0x0200;
 /// Section kind: the 32 rounds.
 pub const SECTION_ROUNDS: u32 = 0x0201;
 /// Every section kind an SM4 key file may contain.
 pub const SECTIONS: [u32; 2] = [SECTION_INPUT, SECTION_ROUNDS];
+const SECTIONS_WITH_BINDING: [u32; 3] = [
+    SECTION_INPUT,
+    SECTION_ROUNDS,
+    crate::binding::SECTION_BINDING,
+];
 
 /// Bytes of `pre`: 12 tables × 256 one-byte entries.
 pub const PRE_LEN: usize = 12 * 256;
@@ -120,16 +125,18 @@ impl<'a> Tables<'a> {
     /// # Errors
     /// [`Error::Malformed`] if a section is missing, unexpected, or of the wrong size.
     pub fn from_container(c: &Container<'a>) -> Result<Self, Error> {
-        if !c.has_only_sections(&SECTIONS) {
+        if !c.has_only_sections(&SECTIONS_WITH_BINDING) {
             return Err(bad_size("unknown section for SM4"));
         }
-        let input = match (c.header().external_encoding(), c.section(SECTION_INPUT)) {
+        let input = match (c.header().has_input_stage(), c.section(SECTION_INPUT)) {
             (true, Some(s)) => {
                 Some(Input::from_section(s).ok_or(bad_size("SM4 input section of wrong size"))?)
             }
             (true, None) => return Err(bad_size("SM4 input section missing")),
             (false, None) => None,
-            (false, Some(_)) => return Err(bad_size("input section without external encoding")),
+            (false, Some(_)) => {
+                return Err(bad_size("input section in a file that has no input stage"));
+            }
         };
         let rounds = c
             .section(SECTION_ROUNDS)
