@@ -473,11 +473,15 @@ fn rotate_keeps_old_versions_decryptable() {
         decrypts_to(&keys, "v1.wbkey", &iv1, &ct1, "0"),
         "version one secret"
     );
-    // The runtime is the same binary for both versions; the wrong version's file fails cleanly.
-    fails_with(
-        &wbdecrypt(&keys, "v2.wbkey", &iv1, &ct1, "0", &[]),
-        "01000011",
-    );
+    // The runtime is the same binary for both versions; the wrong version's file never gives
+    // the secret: almost always the padding check fails (01000011), and in about 1 case in 256
+    // the garbage happens to end in valid padding and is returned as such.
+    let wrong = wbdecrypt(&keys, "v2.wbkey", &iv1, &ct1, "0", &[]);
+    if wrong.status.success() {
+        assert_ne!(wrong.stdout, b"version one secret");
+    } else {
+        fails_with(&wrong, "01000011");
+    }
     fails_with(
         &run(
             &t.store(),
@@ -722,7 +726,8 @@ fn wbdecrypt_error_codes() {
         ("k.wbkey", &iv, &ct, "1", "01000008"),
         ("k.wbkey", "AAAA", &ct, "0", "01000009"),
         ("k.wbkey", "!!", &ct, "0", "01000010"),
-        ("k.wbkey", &iv, "AAAAAAAAAAAAAAAAAAAAAA==", "0", "01000011"),
+        // 15 bytes: not a whole block, so always the opaque decryption error.
+        ("k.wbkey", &iv, "AAAAAAAAAAAAAAAAAAAA", "0", "01000011"),
     ];
     for (file, iv, ct, alg, code) in cases {
         let err = fails_with(&wbdecrypt(&keys, file, iv, ct, alg, &[]), code);
