@@ -1,38 +1,71 @@
-//! Arbitrary IV and ciphertext against a valid standard-mode key file: the white-box result
-//! equals the RustCrypto `aes` + `cbc` result, or both reject it (the runtime with its one
-//! opaque error).
+//! Arbitrary IV and ciphertext against valid key files of both algorithms.
+//!
+//! Standard mode: the white-box result equals RustCrypto `aes`/`sm4` + `cbc` (PKCS#7), or both
+//! reject the input (the runtime with its one opaque error). External mode: the fuzz input as
+//! a plaintext, encrypted by `wbgen`, decrypts back to itself.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use libfuzzer_sys::fuzz_target;
-use wbgen::{KeyFileInfo, KeyMaterial, rng::seeded_rng};
+use wbgen::{KeyFileInfo, KeyMaterial, Mode, rng::seeded_rng};
 use wbruntime::{Algorithm, Error, KeyId, WhiteboxKey};
 
-const KEY: [u8; 32] = [0x2b; 32];
+const AES_KEY: [u8; 32] = [0x2b; 32];
+const SM4_KEY: [u8; 16] = [0x3c; 16];
 
-fn key_file() -> &'static [u8] {
-    static FILE: OnceLock<Vec<u8>> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let material = KeyMaterial::from_parts(Algorithm::Aes256, &KEY, None).unwrap();
+struct Keys {
+    files: Vec<(Algorithm, Mode, KeyMaterial, Vec<u8>)>,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = seeded_rng([1; 32]);
         let info = KeyFileInfo { key_id: KeyId([0; 16]), key_version: 1 };
-        material.export_key_file(info, &mut seeded_rng([1; 32])).unwrap()
+        let mut files = Vec::new();
+        for (alg, key) in [(Algorithm::Aes256, &AES_KEY[..]), (Algorithm::Sm4, &SM4_KEY[..])] {
+            for mode in [Mode::Standard, Mode::External] {
+                let m = match mode {
+                    Mode::Standard => KeyMaterial::from_parts(alg, key, None).unwrap(),
+                    Mode::External => KeyMaterial::import(alg, key, mode, &mut rng).unwrap(),
+                };
+                let file = m.export_key_file(info, &mut rng).unwrap();
+                files.push((alg, mode, m, file));
+            }
+        }
+        Keys { files }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() < 16 {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    if rest.len() < 16 {
         return;
     }
-    let (iv, ct) = data.split_at(16);
-    let key = WhiteboxKey::parse(key_file()).unwrap();
-    let got = key.decrypt_cbc_to_vec(iv, ct);
-    let want = cbc::Decryptor::<aes::Aes256>::new(&KEY.into(), iv.try_into().unwrap())
-        .decrypt_padded_vec::<Pkcs7>(ct);
-    match (got, want) {
-        (Ok(g), Ok(w)) => assert_eq!(g.as_slice(), w.as_slice()),
-        (Err(e), Err(_)) => assert_eq!(e, Error::DecryptionFailed),
-        (g, w) => panic!("white-box {:?} vs reference {:?}", g.map(|_| ()), w.map(|_| ())),
+    let (alg, mode, material, file) = &keys().files[usize::from(selector) % 4];
+    let key = WhiteboxKey::parse(file).unwrap();
+    let (iv, input) = rest.split_at(16);
+    match mode {
+        Mode::Standard => {
+            let got = key.decrypt_cbc_to_vec(iv, input);
+            let want = match alg {
+                Algorithm::Aes256 => cbc::Decryptor::<aes::Aes256>::new(&AES_KEY.into(), iv.try_into().unwrap())
+                    .decrypt_padded_vec::<Pkcs7>(input),
+                _ => cbc::Decryptor::<sm4::Sm4>::new(&SM4_KEY.into(), iv.try_into().unwrap())
+                    .decrypt_padded_vec::<Pkcs7>(input),
+            };
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g.as_slice(), w.as_slice()),
+                (Err(e), Err(_)) => assert_eq!(e, Error::DecryptionFailed),
+                (g, w) => panic!("white-box {:?} vs reference {:?}", g.map(|_| ()), w.map(|_| ())),
+            }
+        }
+        Mode::External => {
+            let ct = material.encrypt_cbc(iv, input).unwrap();
+            let got = key.decrypt_cbc_to_vec(iv, &ct).unwrap();
+            assert_eq!(got.as_slice(), input);
+        }
     }
 });

@@ -12,46 +12,14 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use clap::Parser;
-
-/// Stable code of a command-line usage error (not a `wbruntime::Error`).
-const USAGE_CODE: &str = "01000013";
-
-/// Decrypt a secret with a white-box key file.
-#[derive(Parser, Debug)]
-#[command(name = "wbdecrypt", version, about)]
-struct Args {
-    /// Directory that holds the key file.
-    #[arg(long, value_name = "DIR")]
-    key_dir: PathBuf,
-    /// Key file name inside the directory.
-    #[arg(long, value_name = "NAME")]
-    key_file: String,
-    /// The IV, Base64 (16 bytes).
-    #[arg(long, value_name = "B64", allow_hyphen_values = true)]
-    iv: String,
-    /// The ciphertext, Base64 (CBC, PKCS#7).
-    #[arg(long, value_name = "B64", allow_hyphen_values = true)]
-    ciphertext: String,
-    /// 0 = AES-256, 1 = SM4.
-    #[arg(long, value_name = "0|1")]
-    algorithm: u32,
-    /// This device's fingerprint, for key files bound to devices (default: collected from the
-    /// machine). Key files without binding decrypt on any device.
-    #[arg(long, value_name = "FP")]
-    fingerprint: Option<String>,
-    /// Print the plaintext as Base64 and a newline instead of raw bytes.
-    #[arg(long)]
-    base64: bool,
-}
+use wbdecrypt::{Args, USAGE_CODE};
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match Args::parse_from_args(std::env::args_os()) {
         Ok(a) => a,
         Err(e) if !e.use_stderr() => {
             // --help or --version.
@@ -68,14 +36,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let plaintext = match wbruntime::whitebox_decrypt_with_fingerprint(
-        &args.key_dir,
-        &args.key_file,
-        &args.iv,
-        &args.ciphertext,
-        args.algorithm,
-        args.fingerprint.as_deref(),
-    ) {
+    let plaintext = match wbdecrypt::run(&args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error {}: {e}", e.code());

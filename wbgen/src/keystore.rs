@@ -354,6 +354,15 @@ impl KeyStore {
     }
 }
 
+/// Parses a `store.json` as `wbgen` does when it opens a store, and returns its key records
+/// (used by the fuzz targets and by tools that inspect a store without a passphrase).
+///
+/// # Errors
+/// [`Error::StoreCorrupt`], [`Error::UnsupportedStoreVersion`].
+pub fn parse_store_json(bytes: &[u8]) -> Result<Vec<KeyRecord>, Error> {
+    parse_store(bytes).map(|f| f.keys)
+}
+
 fn parse_store(bytes: &[u8]) -> Result<StoreFile, Error> {
     let file: StoreFile = serde_json::from_slice(bytes)
         .map_err(|_| Error::StoreCorrupt("store.json is not a valid key store"))?;

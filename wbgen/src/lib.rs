@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aes256;
+pub mod cli;
 pub mod devices;
 pub mod encoding;
 mod error;

@@ -998,3 +998,133 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
     }
 }
+
+#[test]
+fn secrets_never_appear_in_output_errors_or_the_store() {
+    let t = Scratch::new("hygiene");
+    let keys = t.keys();
+    let key = [0xa7u8, 0x3c, 0x19, 0xe2].repeat(8);
+    let key_hex = hex::encode(&key);
+    let plaintext = "TOP-SECRET-plaintext-4711";
+    let forbidden = [
+        key_hex.clone(),
+        key_hex.to_uppercase(),
+        B64.encode(&key),
+        plaintext.to_owned(),
+        B64.encode(plaintext),
+        PASS.to_owned(),
+    ];
+    let check = |what: &str, out: &Output| {
+        for text in [&out.stdout[..], &out.stderr[..]] {
+            let text = String::from_utf8_lossy(text);
+            for f in &forbidden {
+                assert!(
+                    !text.contains(f.as_str()),
+                    "{what} printed a secret: {text}"
+                );
+            }
+        }
+    };
+    let out = run(
+        &t.store(),
+        &[
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "h",
+            "--key-hex",
+            &key_hex,
+        ],
+    );
+    check("import", &out);
+    let id = s(&serde_json::from_slice(&out.stdout).unwrap(), "KeyId");
+    let enc = run(
+        &t.store(),
+        &[
+            "encrypt",
+            "--key-id",
+            &id,
+            "--plaintext-b64",
+            &B64.encode(plaintext),
+        ],
+    );
+    check("encrypt", &enc);
+    let v: Value = serde_json::from_slice(&enc.stdout).unwrap();
+    let file = keys.join("h.wbkey");
+    for args in [
+        vec!["list"],
+        vec!["show", "--key-id", &id],
+        vec!["export", "--key-id", &id, "--base64"],
+        vec!["export", "--key-id", &id, "--out", file.to_str().unwrap()],
+        vec!["fingerprints", "--key-id", &id, "--set", "dev"],
+        vec!["fingerprints", "--key-id", &id, "--clear"],
+        vec!["rotate", "--key-id", &id],
+        vec!["disable", "--key-id", &id],
+        vec![
+            "encrypt",
+            "--key-id",
+            &id,
+            "--plaintext-b64",
+            &B64.encode(plaintext),
+        ],
+        vec!["enable", "--key-id", &id],
+        vec![
+            "encrypt",
+            "--key-id",
+            &id,
+            "--plaintext-b64",
+            &B64.encode(plaintext),
+            "--iv-b64",
+            "AAAA",
+        ],
+        vec![
+            "import",
+            "--algorithm",
+            "sm4",
+            "--alias",
+            "h2",
+            "--key-hex",
+            &key_hex,
+        ],
+        vec![
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "h",
+            "--key-hex",
+            &key_hex,
+        ],
+    ] {
+        check(&format!("wbgen {}", args[0]), &run(&t.store(), &args));
+    }
+    let wrong = wbgen_cmd(
+        &t.store(),
+        &["encrypt", "--key-id", &id, "--plaintext-b64", "aGk="],
+    )
+    .env("WBGEN_PASSPHRASE", "wrong")
+    .output()
+    .unwrap();
+    check("wrong passphrase", &wrong);
+    // The exported tables hold no key bytes, and wbdecrypt's errors no plaintext.
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(!bytes.windows(32).any(|w| w == key));
+    let iv = s(&v, "InitializationVector");
+    let ct = s(&v, "CipherText");
+    let mut truncated = B64.decode(&ct).unwrap();
+    truncated.pop();
+    check(
+        "wbdecrypt error",
+        &wbdecrypt(&keys, "h.wbkey", &iv, &B64.encode(truncated), "0", &[]),
+    );
+    check(
+        "wbdecrypt mismatch",
+        &wbdecrypt(&keys, "h.wbkey", &iv, &ct, "1", &[]),
+    );
+    // The store on disk: sealed material only.
+    let store = std::fs::read_to_string(t.store().join("store.json")).unwrap();
+    for f in &forbidden {
+        assert!(!store.contains(f.as_str()), "store.json holds a secret");
+    }
+}

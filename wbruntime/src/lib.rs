@@ -44,6 +44,10 @@ mod std_api;
 pub use cbc::BLOCK_LEN;
 pub use error::{Error, IoReason};
 pub use format::{Algorithm, KeyId};
+#[cfg(feature = "alloc")]
+pub use key::OwnedKey;
 pub use key::WhiteboxKey;
 #[cfg(feature = "std")]
-pub use std_api::{read_key_file, whitebox_decrypt, whitebox_decrypt_with_fingerprint};
+pub use std_api::{
+    device_fingerprint, read_key_file, whitebox_decrypt, whitebox_decrypt_with_fingerprint,
+};

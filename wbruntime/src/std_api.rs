@@ -35,6 +35,13 @@ pub fn read_key_file(path: &Path) -> Result<Vec<u8>, Error> {
             reason: IoReason::IsADirectory,
         });
     }
+    // Refuse an oversized file before reading anything (the read below is bounded too, in case
+    // the size changes or the metadata does not tell).
+    if meta.len() > MAX_FILE_LEN as u64 {
+        return Err(Error::Io {
+            reason: IoReason::TooLarge,
+        });
+    }
     let mut bytes = Vec::new();
     // Read at most one byte more than the limit, so an oversized file is detected without
     // trusting the size that metadata reports.
@@ -104,10 +111,18 @@ pub fn whitebox_decrypt_with_fingerprint(
         })?;
     let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
     let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
-        Some(fp) => Ok(Zeroizing::new(std::string::String::from(fp))),
-        None => fingerprint::current()
-            .map(|f| Zeroizing::new(std::string::String::from(f.as_str())))
-            .map_err(|_| Error::FingerprintUnavailable),
+        Some(fp) => Ok(std::string::String::from(fp)),
+        None => device_fingerprint(),
     })?;
     key.decrypt_cbc_to_vec(&iv, &ciphertext)
+}
+
+/// This device's fingerprint, as `wbfingerprint` prints it.
+///
+/// # Errors
+/// [`Error::FingerprintUnavailable`] if the machine offers no usable identifier.
+pub fn device_fingerprint() -> Result<std::string::String, Error> {
+    fingerprint::current()
+        .map(|f| std::string::String::from(f.as_str()))
+        .map_err(|_| Error::FingerprintUnavailable)
 }

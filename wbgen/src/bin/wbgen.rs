@@ -15,168 +15,17 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser as _;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use wbgen::cli::{Cli, Command};
 use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
     Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, write_atomic,
 };
 use wbgen::{Error, KeyFileInfo, KeyMaterial, Mode, rng::os_rng};
 use wbruntime::Algorithm;
-
-/// Manage white-box keys: create, encrypt, bind, export.
-#[derive(Parser, Debug)]
-#[command(name = "wbgen", version, about)]
-struct Cli {
-    /// Key store directory [default: $WBGEN_KEYSTORE, else ./wbgen-keystore].
-    #[arg(long, global = true, value_name = "DIR")]
-    keystore: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum AlgorithmArg {
-    #[value(name = "aes-256")]
-    Aes256,
-    #[value(name = "sm4")]
-    Sm4,
-}
-
-impl AlgorithmArg {
-    fn algorithm(self) -> Algorithm {
-        match self {
-            AlgorithmArg::Aes256 => Algorithm::Aes256,
-            AlgorithmArg::Sm4 => Algorithm::Sm4,
-        }
-    }
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Create a key with fresh random material.
-    Create {
-        /// aes-256 or sm4.
-        #[arg(long)]
-        algorithm: AlgorithmArg,
-        /// A unique name for the key.
-        #[arg(long)]
-        alias: String,
-        /// Free text.
-        #[arg(long, default_value = "")]
-        description: String,
-        /// No external encoding: ciphertext is ordinary CBC that any implementation can make.
-        #[arg(long)]
-        standard: bool,
-    },
-    /// Import existing key material ("bring your own key").
-    Import {
-        /// aes-256 or sm4.
-        #[arg(long)]
-        algorithm: AlgorithmArg,
-        /// A unique name for the key.
-        #[arg(long)]
-        alias: String,
-        /// Free text.
-        #[arg(long, default_value = "")]
-        description: String,
-        /// The key as hex (64 digits for AES-256, 32 for SM4).
-        #[arg(
-            long,
-            conflicts_with = "key_file",
-            required_unless_present = "key_file"
-        )]
-        key_hex: Option<String>,
-        /// A file holding the raw key bytes (32 or 16).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
-        /// No external encoding.
-        #[arg(long)]
-        standard: bool,
-    },
-    /// Encrypt a secret with the key's newest version (CBC, PKCS#7).
-    Encrypt {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-        /// The secret, Base64.
-        #[arg(long, conflicts_with = "input", required_unless_present = "input")]
-        plaintext_b64: Option<String>,
-        /// A file holding the secret.
-        #[arg(long = "in", value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// The IV, Base64 (default: 16 fresh random bytes).
-        #[arg(long)]
-        iv_b64: Option<String>,
-    },
-    /// Export the decryption key file (the tables) of a key version.
-    Export {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-        /// Where to write the key file.
-        #[arg(long, required_unless_present = "base64")]
-        out: Option<PathBuf>,
-        /// Print {"KeyId", "DecryptKey"} with the key file in Base64 instead of writing it.
-        #[arg(long)]
-        base64: bool,
-        /// The version to export (default: the newest).
-        #[arg(long)]
-        version: Option<u32>,
-    },
-    /// Replace the list of devices a key's exported files are bound to.
-    Fingerprints {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-        /// A device fingerprint (repeat for several).
-        #[arg(long = "set", value_name = "FP", conflicts_with_all = ["csv", "clear"], required_unless_present_any = ["csv", "clear"])]
-        set: Vec<String>,
-        /// A CSV file with the header `Device Fingerprint,Description`.
-        #[arg(long, value_name = "FILE", conflicts_with = "clear")]
-        csv: Option<PathBuf>,
-        /// Remove every binding.
-        #[arg(long)]
-        clear: bool,
-    },
-    /// List the keys.
-    List,
-    /// Show one key.
-    Show {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-    },
-    /// Disable a key: encrypt and export are refused.
-    Disable {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-    },
-    /// Enable a disabled key.
-    Enable {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-    },
-    /// Delete a key and all its versions (cannot be undone).
-    Delete {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-        /// Confirm.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// New key material as a new version; encrypt then uses it, older versions stay exportable.
-    Rotate {
-        /// The key.
-        #[arg(long)]
-        key_id: String,
-    },
-}
 
 /// Reads the passphrase from `WBGEN_PASSPHRASE`, else asks on the terminal.
 fn passphrase(new_store: bool) -> Result<Zeroizing<String>, Error> {

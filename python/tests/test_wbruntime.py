@@ -1,0 +1,143 @@
+"""Tests of the Python binding against key files made by the real `wbgen` CLI."""
+
+import base64
+import json
+import os
+import pathlib
+import subprocess
+import threading
+
+import pytest
+
+import wbruntime
+from wbruntime import (
+    AES_256,
+    SM4,
+    DecryptionError,
+    DeviceNotBoundError,
+    InvalidArgumentError,
+    Key,
+    KeyFileError,
+    whitebox_decrypt,
+)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WBGEN = os.environ.get("WBGEN_BIN", str(ROOT / "target" / "release" / "wbgen"))
+SECRET = b"IY9Ynrabcdj05YH1234LE370HOM"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    """An AES-256 and an SM4 key, a secret encrypted with each, and their key files."""
+    work = tmp_path_factory.mktemp("wb")
+    env = dict(os.environ, WBGEN_KEYSTORE=str(work / "store"), WBGEN_PASSPHRASE="python tests")
+
+    def wbgen(*args):
+        out = subprocess.run([WBGEN, *args], env=env, check=True, capture_output=True)
+        return json.loads(out.stdout)
+
+    made = {}
+    (work / "keys").mkdir()
+    for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
+        key_id = wbgen("create", "--algorithm", alg, "--alias", f"py-{alg}")["KeyId"]
+        enc = wbgen("encrypt", "--key-id", key_id, "--plaintext-b64", base64.b64encode(SECRET).decode())
+        wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}.wbkey"))
+        wbgen("fingerprints", "--key-id", key_id, "--set", "wbfp1-some-other-device")
+        wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}-bound.wbkey"))
+        made[alg] = dict(number=number, iv=enc["InitializationVector"], ct=enc["CipherText"])
+    made["dir"] = work / "keys"
+    return made
+
+
+@pytest.mark.parametrize("alg", ["aes-256", "sm4"])
+def test_whitebox_decrypt(keys, alg):
+    k = keys[alg]
+    assert whitebox_decrypt(keys["dir"], f"{alg}.wbkey", k["iv"], k["ct"], k["number"]) == SECRET
+
+
+@pytest.mark.parametrize("alg", ["aes-256", "sm4"])
+def test_key_handle_reuse_and_threads(keys, alg):
+    k = keys[alg]
+    path = keys["dir"] / f"{alg}.wbkey"
+    with Key.from_file(path) as key:
+        assert key.algorithm == k["number"]
+        assert key.decrypt_b64(k["iv"], k["ct"]) == SECRET
+        assert key.decrypt(base64.b64decode(k["iv"]), base64.b64decode(k["ct"])) == SECRET
+        results = []
+
+        def work():
+            for _ in range(10):
+                results.append(key.decrypt_b64(k["iv"], k["ct"]))
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [SECRET] * 40
+    with pytest.raises(ValueError):
+        key.decrypt_b64(k["iv"], k["ct"])
+    with Key.from_bytes(path.read_bytes()) as key:
+        assert key.decrypt_b64(k["iv"], k["ct"]) == SECRET
+
+
+def test_errors_map_to_exceptions(keys):
+    k = keys["aes-256"]
+    d = keys["dir"]
+    with pytest.raises(KeyFileError) as e:
+        whitebox_decrypt(d, "missing.wbkey", k["iv"], k["ct"], 0)
+    assert e.value.code == "01000001"
+    with pytest.raises(InvalidArgumentError) as e:
+        whitebox_decrypt(d, "aes-256.wbkey", k["iv"], k["ct"], 1)
+    assert e.value.code == "01000008"
+    with pytest.raises(InvalidArgumentError) as e:
+        whitebox_decrypt(d, "aes-256.wbkey", k["iv"], k["ct"], 7)
+    assert e.value.code == "01000007"
+    with pytest.raises(InvalidArgumentError) as e:
+        whitebox_decrypt(d, "aes-256.wbkey", "AAAA", k["ct"], 0)
+    assert e.value.code == "01000009"
+    with pytest.raises(InvalidArgumentError) as e:
+        whitebox_decrypt(d, "aes-256.wbkey", "!!", k["ct"], 0)
+    assert e.value.code == "01000010"
+    with pytest.raises(DecryptionError) as e:
+        whitebox_decrypt(d, "aes-256.wbkey", k["iv"], base64.b64encode(b"x" * 15).decode(), 0)
+    assert e.value.code == "01000011"
+    with pytest.raises(DeviceNotBoundError) as e:
+        whitebox_decrypt(d, "aes-256-bound.wbkey", k["iv"], k["ct"], 0)
+    assert e.value.code == "01000016"
+    assert "not bound" in str(e.value)
+    # The bound file decrypts when given a bound fingerprint.
+    assert whitebox_decrypt(d, "aes-256-bound.wbkey", k["iv"], k["ct"], 0,
+                            fingerprint="wbfp1-some-other-device") == SECRET
+    with pytest.raises(KeyFileError) as e:
+        Key.from_bytes(b"not a key file")
+    assert e.value.code == "01000002"
+    truncated = (d / "aes-256.wbkey").read_bytes()[:-1]
+    with pytest.raises(KeyFileError) as e:
+        Key.from_bytes(truncated)
+    assert e.value.code == "01000004"
+    with pytest.raises(TypeError):
+        whitebox_decrypt(d, 42, k["iv"], k["ct"], 0)
+    with pytest.raises(InvalidArgumentError):
+        whitebox_decrypt(d, "aes-256.wbkey", k["iv"], k["ct"], -1)
+
+
+def test_readme_example(keys):
+    """The README's Python example, run as written (with this test's files)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    k = keys["sm4"]
+    env = {"KEY_DIR": str(keys["dir"]), "KEY_FILE": "sm4.wbkey", "IV_B64": k["iv"],
+           "CIPHERTEXT_B64": k["ct"], "ALGORITHM": "1"}
+    scope = {"os": os}
+    old = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        exec(compile(block, "README.md", "exec"), scope)
+    finally:
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    assert scope["secret"] == SECRET
