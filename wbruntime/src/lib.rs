@@ -40,6 +40,8 @@ pub mod sm4;
 mod soft;
 #[cfg(feature = "std")]
 mod std_api;
+#[cfg(feature = "trace")]
+pub mod trace;
 
 pub use cbc::BLOCK_LEN;
 pub use error::{Error, IoReason};

@@ -4,6 +4,17 @@
 
 use crate::network::{ColumnXor, Input, XorTable};
 
+/// Entry `i` of a 256-entry table: every table lookup of the scalar backends goes through
+/// here, so that the `trace` feature can record the address of each one (as a memory-trace
+/// tool would see it) for the attack suite. Without the feature it is plain indexing.
+#[inline(always)]
+pub(crate) fn at<T: Copy>(table: &[T; 256], i: u8) -> T {
+    let entry = &table[usize::from(i)];
+    #[cfg(feature = "trace")]
+    crate::trace::record(core::ptr::from_ref(entry) as usize);
+    *entry
+}
+
 /// XORs two encoded vectors nibble by nibble through their XOR tables (Chow's type IV): the
 /// high nibble of byte `k` uses `tables[2k]`, the low nibble `tables[2k + 1]`.
 ///
@@ -20,8 +31,8 @@ pub(crate) fn xor_encoded<const B: usize>(
         let Some([hi, lo]) = tables.get(2 * k..2 * k + 2) else {
             return out;
         };
-        let h = hi[usize::from((x & 0xf0) | (y >> 4))];
-        let l = lo[usize::from((x << 4) | (y & 0x0f))];
+        let h = at(hi, (x & 0xf0) | (y >> 4));
+        let l = at(lo, (x << 4) | (y & 0x0f));
         *o = (h << 4) | (l & 0x0f);
     }
     out
@@ -41,7 +52,7 @@ pub(crate) fn column_xor(v: &[[u8; 4]; 4], t: &ColumnXor) -> [u8; 4] {
 /// Input stage: strips the external encoding F with 16 mixing tables and a pairwise XOR tree
 /// (8 + 4 + 2 + 1 XORs), giving the first round's encoded state.
 pub(crate) fn input(block: &[u8; 16], t: &Input<'_>) -> [u8; 16] {
-    let mut v: [[u8; 16]; 16] = core::array::from_fn(|q| t.mix[q][usize::from(block[q])]);
+    let mut v: [[u8; 16]; 16] = core::array::from_fn(|q| at(&t.mix[q], block[q]));
     let mut xors = t.xor.iter();
     let mut width = 16;
     while width > 1 {

@@ -3,7 +3,7 @@
 #![deny(unsafe_code)]
 
 use super::{INV_SHIFT, Round, Tables};
-use crate::soft::{column_xor, input};
+use crate::soft::{at, column_xor, input};
 
 /// One middle round: per column, four type II lookups and their XOR tree give the encoded,
 /// mixed InvMixColumns output; four type III lookups and a second XOR tree re-encode it for the
@@ -13,10 +13,10 @@ fn round(state: &[u8; 16], r: &Round<'_>) -> [u8; 16] {
     for (c, col) in out.as_chunks_mut::<4>().0.iter_mut().enumerate() {
         let v = core::array::from_fn(|i| {
             let p = 4 * c + i;
-            r.t2[p][usize::from(state[INV_SHIFT[p]])]
+            at(&r.t2[p], state[INV_SHIFT[p]])
         });
         let y = column_xor(&v, &r.x2[c]);
-        let w = core::array::from_fn(|k| r.t3[4 * c + k][usize::from(y[k])]);
+        let w = core::array::from_fn(|k| at(&r.t3[4 * c + k], y[k]));
         *col = column_xor(&w, &r.x3[c]);
     }
     out
@@ -32,6 +32,6 @@ pub(crate) fn decrypt_block(t: &Tables<'_>, block: &mut [u8; 16]) {
         state = round(&state, r);
     }
     for (p, out) in block.iter_mut().enumerate() {
-        *out = t.last.t[p][usize::from(state[INV_SHIFT[p]])];
+        *out = at(&t.last.t[p], state[INV_SHIFT[p]]);
     }
 }

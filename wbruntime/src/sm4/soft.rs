@@ -2,24 +2,24 @@
 #![deny(unsafe_code)]
 
 use super::{Round, Tables};
-use crate::soft::{column_xor, input, xor_encoded};
+use crate::soft::{at, column_xor, input, xor_encoded};
 
 /// One round: computes the encoded `X_{i+4}` from the encoded `X_i .. X_{i+3}`.
 #[inline(always)]
 fn round(x: [[u8; 4]; 4], r: &Round<'_>) -> [u8; 4] {
     let [x0, x1, x2, x3] = x;
     let y: [u8; 4] = core::array::from_fn(|b| {
-        let a0 = [r.pre[b][usize::from(x1[b])]];
-        let a1 = [r.pre[4 + b][usize::from(x2[b])]];
-        let a2 = [r.pre[8 + b][usize::from(x3[b])]];
+        let a0 = [at(&r.pre[b], x1[b])];
+        let a1 = [at(&r.pre[4 + b], x2[b])];
+        let a2 = [at(&r.pre[8 + b], x3[b])];
         let s = xor_encoded(&a0, &a1, &r.pre_xor[2 * b]);
         xor_encoded(&s, &a2, &r.pre_xor[2 * b + 1])[0]
     });
-    let v = core::array::from_fn(|b| r.t[b][usize::from(y[b])]);
+    let v = core::array::from_fn(|b| at(&r.t[b], y[b]));
     let z = column_xor(&v, r.t_xor);
-    let u = core::array::from_fn(|k| r.u[k][usize::from(z[k])]);
+    let u = core::array::from_fn(|k| at(&r.u[k], z[k]));
     let s = column_xor(&u, r.u_xor);
-    let rx = core::array::from_fn(|b| r.r[b][usize::from(x0[b])]);
+    let rx = core::array::from_fn(|b| at(&r.r[b], x0[b]));
     xor_encoded(&s, &rx, r.r_xor)
 }
 
