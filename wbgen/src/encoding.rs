@@ -9,6 +9,39 @@
 use rand_core::Rng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::gf2::BitMatrix;
+
+/// Whether a compiled network draws its internal encodings at random or leaves them all the
+/// identity. Real key files are always [`Encodings::Full`]; [`Encodings::Off`] exists only for
+/// the `insecure-weakened` feature, which builds bare T-box networks so that the attack suite
+/// can prove that its attacks work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encodings {
+    /// Random nibble bijections and mixing matrices everywhere (Chow et al. 2002, §3–§4).
+    Full,
+    /// Every nibble bijection and mixing matrix is the identity, drawing nothing from the RNG.
+    #[cfg_attr(not(feature = "insecure-weakened"), allow(dead_code))]
+    Off,
+}
+
+impl Encodings {
+    /// `n` nibble encodings: random ([`random_nibbles`]) or identities.
+    pub(crate) fn nibbles(self, rng: &mut impl Rng, n: usize) -> Vec<Nibble> {
+        match self {
+            Encodings::Full => random_nibbles(rng, n),
+            Encodings::Off => (0..n).map(|_| Nibble::identity()).collect(),
+        }
+    }
+
+    /// An invertible `n × n` mixing matrix and its inverse: random or the identity.
+    pub(crate) fn matrix(self, n: usize, rng: &mut impl Rng) -> (BitMatrix, BitMatrix) {
+        match self {
+            Encodings::Full => BitMatrix::random_invertible(n, rng),
+            Encodings::Off => (BitMatrix::identity(n), BitMatrix::identity(n)),
+        }
+    }
+}
+
 /// A uniform integer in `0..n` (rejection sampling, no modulo bias).
 pub fn below(rng: &mut impl Rng, n: u32) -> u32 {
     assert!(n > 0);
@@ -97,6 +130,16 @@ pub fn xor_table(a: &Nibble, b: &Nibble, out: &Nibble) -> [u8; 256] {
 /// `(0, 1), (2, 3), ...` within a level, nibbles in order within a pair, matching the
 /// runtime's evaluation order. Intermediate encodings are fresh and random.
 pub fn xor_tree(rng: &mut impl Rng, inputs: &[&[Nibble]], final_out: &[Nibble]) -> Vec<[u8; 256]> {
+    xor_tree_with(Encodings::Full, rng, inputs, final_out)
+}
+
+/// [`xor_tree`] with its intermediate encodings drawn by `encodings`.
+pub(crate) fn xor_tree_with(
+    encodings: Encodings,
+    rng: &mut impl Rng,
+    inputs: &[&[Nibble]],
+    final_out: &[Nibble],
+) -> Vec<[u8; 256]> {
     assert!(inputs.len().is_power_of_two() && inputs.len() >= 2);
     let width = final_out.len();
     let mut level: Vec<Vec<Nibble>> = inputs.iter().map(|v| v.to_vec()).collect();
@@ -107,7 +150,7 @@ pub fn xor_tree(rng: &mut impl Rng, inputs: &[&[Nibble]], final_out: &[Nibble]) 
             let out = if level.len() == 2 {
                 final_out.to_vec()
             } else {
-                random_nibbles(rng, width)
+                encodings.nibbles(rng, width)
             };
             for k in 0..width {
                 tables.push(xor_table(&pair[0][k], &pair[1][k], &out[k]));

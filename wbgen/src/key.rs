@@ -11,6 +11,7 @@ use wbruntime::format::{FLAG_DEVICE_BOUND, FLAG_EXTERNAL_ENCODING, Header, write
 use wbruntime::{Algorithm, KeyId};
 
 use crate::Error;
+use crate::encoding::Encodings;
 use crate::external::ExternalEncoding;
 use crate::network::fold_input_mask;
 
@@ -223,6 +224,37 @@ impl KeyMaterial {
         fingerprints: &[&str],
         rng: &mut impl Rng,
     ) -> Result<Vec<u8>, Error> {
+        self.export(info, fingerprints, Encodings::Full, rng)
+    }
+
+    /// **Insecure, for the attack suite only** (feature `insecure-weakened`): a key file with
+    /// every internal encoding off — identity nibble bijections, identity 8 × 8 and 32 × 32
+    /// mixing matrices — and no external encoding, in the standard-mode layout. Its tables are
+    /// bare key-dependent T-boxes, which is what lets the attack suite prove that its attacks
+    /// find a key where one is exposed. The file decrypts standard ciphertext (`E_K`, not the
+    /// externally encoded ciphertext of an external-mode key), whatever this key's mode.
+    ///
+    /// # Errors
+    /// As [`export_key_file`](Self::export_key_file).
+    #[cfg(feature = "insecure-weakened")]
+    #[doc(hidden)]
+    pub fn export_weakened_key_file(
+        &self,
+        info: KeyFileInfo,
+        rng: &mut impl Rng,
+    ) -> Result<Vec<u8>, Error> {
+        self.export(info, &[], Encodings::Off, rng)
+    }
+
+    /// The export behind the public functions: internal encodings drawn as `encodings` says;
+    /// with [`Encodings::Off`] the key's external encoding is left out too.
+    fn export(
+        &self,
+        info: KeyFileInfo,
+        fingerprints: &[&str],
+        encodings: Encodings,
+        rng: &mut impl Rng,
+    ) -> Result<Vec<u8>, Error> {
         let mut devices: Vec<&str> = fingerprints.iter().map(|f| f.trim()).collect();
         devices.sort_unstable();
         devices.dedup();
@@ -233,15 +265,19 @@ impl KeyMaterial {
             )));
         }
         let bound = !devices.is_empty();
-        let external = match (self.external(), bound) {
+        let own = match encodings {
+            Encodings::Full => self.external(),
+            Encodings::Off => None,
+        };
+        let mut flags = 0;
+        if own.is_some() {
+            flags |= FLAG_EXTERNAL_ENCODING;
+        }
+        let external = match (own, bound) {
             (Some(f), _) => Some(f),
             (None, true) => Some(ExternalEncoding::identity()),
             (None, false) => None,
         };
-        let mut flags = 0;
-        if self.external_seed.is_some() {
-            flags |= FLAG_EXTERNAL_ENCODING;
-        }
         if bound {
             flags |= FLAG_DEVICE_BOUND;
         }
@@ -255,7 +291,8 @@ impl KeyMaterial {
             Algorithm::Aes256 => {
                 let mut key = Zeroizing::new([0u8; 32]);
                 key.copy_from_slice(&self.key);
-                let mut s = crate::aes256::compile::compile(&key, external.as_ref(), rng);
+                let mut s =
+                    crate::aes256::compile::compile(&key, external.as_ref(), encodings, rng);
                 let tables = vec![
                     (
                         wbruntime::aes256::SECTION_ROUNDS,
@@ -271,7 +308,7 @@ impl KeyMaterial {
             Algorithm::Sm4 => {
                 let mut key = Zeroizing::new([0u8; 16]);
                 key.copy_from_slice(&self.key);
-                let mut s = crate::sm4::compile::compile(&key, external.as_ref(), rng);
+                let mut s = crate::sm4::compile::compile(&key, external.as_ref(), encodings, rng);
                 let tables = vec![(
                     wbruntime::sm4::SECTION_ROUNDS,
                     core::mem::take(&mut s.rounds),

@@ -8,7 +8,12 @@
 //! either the old or the new store — never a mixture, never a truncated file.
 //!
 //! Only the sealed material is secret; metadata (aliases, times, fingerprints) is stored in
-//! the clear so `list` and `show` need no passphrase. The passphrase is checked against a
+//! the clear so `list` and `show` need no passphrase (they show it unauthenticated). Every
+//! command that changes the store or acts on a key (encrypt, export, rotate, enable, disable,
+//! fingerprints, delete) needs the passphrase: the key records carry an authenticator sealed
+//! under the passphrase-derived key, checked before use and renewed on every write, so
+//! nobody without the passphrase can bind a key to another device, re-enable it, or swap its
+//! versions. The passphrase is checked against a
 //! sealed constant before any material is sealed or opened, so a wrong passphrase is a clear
 //! error and can never seal new keys under a different passphrase.
 
@@ -46,6 +51,11 @@ pub const DEFAULT_KDF: KdfParams = KdfParams {
     iterations: 3,
     parallelism: 1,
 };
+
+/// Least Argon2id memory a store may use (OWASP's minimum, 19 MiB).
+pub const MIN_KDF_MEMORY_KIB: u32 = 19 * 1024;
+/// Most Argon2id memory a store may ask for (4 GiB).
+pub const MAX_KDF_MEMORY_KIB: u32 = 4 * 1024 * 1024;
 
 /// Argon2id cost parameters, recorded in the store so that it can always be opened again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +186,10 @@ struct StoreFile {
     version: u32,
     kdf: KdfRecord,
     check: String,
+    /// Authenticates `keys` (aliases, states, bound devices, versions) under the master key,
+    /// so that nobody without the passphrase can change what `encrypt` and `export` act on.
+    #[serde(default)]
+    metadata_mac: String,
     keys: Vec<KeyRecord>,
 }
 
@@ -257,7 +271,10 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
         return Err(e);
     }
     failpoint("after-fsync");
-    std::fs::rename(&tmp, dir.join(name)).map_err(io_error("rename into place"))?;
+    if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error("rename into place")(e));
+    }
     failpoint("after-rename");
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -331,6 +348,7 @@ impl KeyStore {
         };
         let out = f(&mut session)?;
         if access == Access::Write && session.dirty {
+            session.seal_metadata()?;
             self.remove_stale_temporaries();
             let mut json = serde_json::to_vec_pretty(&session.file)
                 .map_err(|_| Error::StoreCorrupt("cannot serialise the store"))?;
@@ -389,6 +407,7 @@ fn empty_store(kdf: KdfParams) -> Result<StoreFile, Error> {
             salt: B64.encode(salt),
         },
         check: String::new(),
+        metadata_mac: String::new(),
         keys: Vec::new(),
     })
 }
@@ -424,6 +443,12 @@ fn open(master: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Zeroizing<Vec<u8>
         .map(Zeroizing::new)
 }
 
+fn metadata_aad(canonical_keys: &[u8]) -> Vec<u8> {
+    let mut aad = format!("{FORMAT}/{STORE_VERSION}|metadata|").into_bytes();
+    aad.extend_from_slice(canonical_keys);
+    aad
+}
+
 fn material_aad(rec: &KeyRecord, version: u32) -> Vec<u8> {
     format!(
         "{FORMAT}/{STORE_VERSION}|{}|{version}|{:?}|{}",
@@ -448,14 +473,24 @@ pub fn new_key_id() -> Result<KeyId, Error> {
 
 impl Session<'_> {
     /// Derives the master key from the passphrase (once) and checks it against the store.
-    fn master(&mut self) -> Result<[u8; 32], Error> {
+    fn master(&mut self) -> Result<Zeroizing<[u8; 32]>, Error> {
         if let Some(m) = &self.master {
-            return Ok(**m);
+            return Ok(m.clone());
         }
         let pass = self.passphrase.passphrase(self.new_store)?;
         let kdf = &self.file.kdf;
         if kdf.algorithm != "argon2id" {
             return Err(Error::StoreCorrupt("unknown key derivation function"));
+        }
+        // Bounds: a store edited to a cheap KDF must not weaken what is sealed next, and one
+        // edited to an absurd cost must not exhaust memory.
+        if !(MIN_KDF_MEMORY_KIB..=MAX_KDF_MEMORY_KIB).contains(&kdf.memory_kib)
+            || !(2..=64).contains(&kdf.iterations)
+            || !(1..=16).contains(&kdf.parallelism)
+        {
+            return Err(Error::StoreCorrupt(
+                "key derivation parameters out of bounds",
+            ));
         }
         let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
             .map_err(|_| Error::StoreCorrupt("invalid key derivation parameters"))?;
@@ -466,6 +501,11 @@ impl Session<'_> {
         Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(pass.as_bytes(), &salt, master.as_mut())
             .map_err(|_| Error::StoreCorrupt("key derivation failed"))?;
+        if self.file.check.is_empty() && !self.file.keys.is_empty() {
+            // Only a store that never held a key may lack the check: otherwise someone removed
+            // it to have new material sealed under another passphrase.
+            return Err(Error::StoreCorrupt("the passphrase check is missing"));
+        }
         if self.file.check.is_empty() {
             // A new store: remember a sealed constant to recognise the passphrase later.
             self.file.check = seal(&master, b"check", CHECK_PLAINTEXT)?;
@@ -477,9 +517,31 @@ impl Session<'_> {
         {
             return Err(Error::WrongPassphrase);
         }
-        let out = *master;
-        self.master = Some(master);
-        Ok(out)
+        self.master = Some(master.clone());
+        Ok(master)
+    }
+
+    /// Seals the key records' authenticator (called before every write).
+    fn seal_metadata(&mut self) -> Result<(), Error> {
+        let master = self.master()?;
+        let canonical = serde_json::to_vec(&self.file.keys)
+            .map_err(|_| Error::StoreCorrupt("cannot serialise the key records"))?;
+        self.file.metadata_mac = seal(&master, &metadata_aad(&canonical), b"")?;
+        Ok(())
+    }
+
+    /// Checks the key records' authenticator: what `encrypt` and `export` act on (state,
+    /// bound devices, versions) was written by someone with the passphrase.
+    fn verify_metadata(&mut self) -> Result<(), Error> {
+        let master = self.master()?;
+        let canonical = serde_json::to_vec(&self.file.keys)
+            .map_err(|_| Error::StoreCorrupt("cannot serialise the key records"))?;
+        match open(&master, &metadata_aad(&canonical), &self.file.metadata_mac) {
+            Some(empty) if empty.is_empty() => Ok(()),
+            _ => Err(Error::StoreCorrupt(
+                "key records were changed without the passphrase",
+            )),
+        }
     }
 
     /// All keys, oldest first.
@@ -529,6 +591,9 @@ impl Session<'_> {
         if self.file.keys.iter().any(|k| k.alias == alias) {
             return Err(Error::AliasTaken);
         }
+        if !self.new_store {
+            self.verify_metadata()?;
+        }
         let algorithm = match material.algorithm() {
             Algorithm::Aes256 => AlgorithmName::Aes256,
             Algorithm::Sm4 => AlgorithmName::Sm4,
@@ -563,7 +628,7 @@ impl Session<'_> {
         version: u32,
         material: &KeyMaterial,
     ) -> Result<String, Error> {
-        let master = Zeroizing::new(self.master()?);
+        let master = self.master()?;
         let mut plain = Zeroizing::new(material.key_bytes().to_vec());
         if let Some(seed) = material.external_seed() {
             plain.extend_from_slice(seed);
@@ -582,6 +647,7 @@ impl Session<'_> {
         key_id: &str,
         version: Option<u32>,
     ) -> Result<(KeyRecord, u32, KeyMaterial), Error> {
+        self.verify_metadata()?;
         let rec = self.key(key_id)?.clone();
         if rec.key_state == KeyState::Disabled {
             return Err(Error::KeyDisabled);
@@ -594,7 +660,7 @@ impl Session<'_> {
             .ok_or(Error::VersionNotFound(version))?
             .material
             .clone();
-        let master = Zeroizing::new(self.master()?);
+        let master = self.master()?;
         let plain = open(&master, &material_aad(&rec, version), &sealed)
             .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
         let algorithm = rec.algorithm.algorithm();
@@ -623,12 +689,16 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`], [`Error::KeyDisabled`], passphrase errors.
     pub fn rotate(&mut self, key_id: &str, rng: &mut impl Rng) -> Result<(KeyRecord, u32), Error> {
+        self.verify_metadata()?;
         let rec = self.key(key_id)?.clone();
         if rec.key_state == KeyState::Disabled {
             return Err(Error::KeyDisabled);
         }
+        let version = rec
+            .current_version()
+            .checked_add(1)
+            .ok_or(Error::StoreCorrupt("version number overflow"))?;
         let material = KeyMaterial::generate(rec.algorithm.algorithm(), rec.mode(), rng);
-        let version = rec.current_version() + 1;
         let sealed = self.seal_material(&rec, version, &material)?;
         let k = self.key_mut(key_id)?;
         k.versions.push(VersionRecord {
@@ -644,6 +714,7 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`].
     pub fn set_state(&mut self, key_id: &str, state: KeyState) -> Result<KeyRecord, Error> {
+        self.verify_metadata()?;
         let k = self.key_mut(key_id)?;
         k.key_state = state;
         Ok(k.clone())
@@ -658,6 +729,7 @@ impl Session<'_> {
         key_id: &str,
         devices: Vec<BoundDevice>,
     ) -> Result<KeyRecord, Error> {
+        self.verify_metadata()?;
         let k = self.key_mut(key_id)?;
         k.fingerprints = devices;
         Ok(k.clone())
@@ -668,6 +740,7 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`].
     pub fn delete(&mut self, key_id: &str) -> Result<KeyRecord, Error> {
+        self.verify_metadata()?;
         let wanted = normalise_id(key_id);
         let pos = self
             .file

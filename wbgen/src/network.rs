@@ -6,7 +6,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use wbruntime::network::INPUT_LEN;
 
-use crate::encoding::{Nibble, decode_byte, encode_bytes, random_nibbles, xor_tree};
+use crate::encoding::{
+    Encodings, Nibble, decode_byte, encode_bytes, random_nibbles, xor_tree_with,
+};
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
 
@@ -32,6 +34,15 @@ impl ByteEncodings {
             nibbles: random_nibbles(rng, 2 * n),
             mix,
             mix_inv,
+        }
+    }
+
+    /// Encodings for `n` bytes drawn as `encodings` says: [`random`](Self::random) or
+    /// [`identity`](Self::identity).
+    pub fn draw(encodings: Encodings, n: usize, rng: &mut impl Rng) -> Self {
+        match encodings {
+            Encodings::Full => Self::random(n, rng),
+            Encodings::Off => Self::identity(n),
         }
     }
 
@@ -111,9 +122,11 @@ pub(crate) fn push_xors(out: &mut Vec<u8>, tables: Vec<[u8; 256]>) {
 /// `L · M_in⁻¹` that byte `q` meets (`L` the block-diagonal matrix of `first`), and encodes the
 /// 128-bit result with 32 fresh nibble bijections; the 15-XOR tree sums the sixteen parts and
 /// its last level encodes with `first`'s nibbles. The output is `first`'s encoding of `c`.
+/// The sixteen parts' encodings and the tree's are drawn as `encodings` says.
 pub(crate) fn input_section(
     f: &ExternalEncoding,
     first: &ByteEncodings,
+    encodings: Encodings,
     rng: &mut impl Rng,
 ) -> Vec<u8> {
     assert_eq!(
@@ -122,7 +135,7 @@ pub(crate) fn input_section(
         "the input stage produces a 16-byte block"
     );
     let a = first.mix_matrix().mul(f.matrix_inverse());
-    let outs: Vec<Vec<Nibble>> = (0..16).map(|_| random_nibbles(rng, 32)).collect();
+    let outs: Vec<Vec<Nibble>> = (0..16).map(|_| encodings.nibbles(rng, 32)).collect();
     let mut out = Vec::with_capacity(INPUT_LEN);
     for (q, enc) in outs.iter().enumerate() {
         push_table(&mut out, |b| {
@@ -131,7 +144,10 @@ pub(crate) fn input_section(
         });
     }
     let inputs: Vec<&[Nibble]> = outs.iter().map(Vec::as_slice).collect();
-    push_xors(&mut out, xor_tree(rng, &inputs, &first.nibbles));
+    push_xors(
+        &mut out,
+        xor_tree_with(encodings, rng, &inputs, &first.nibbles),
+    );
     debug_assert_eq!(out.len(), INPUT_LEN);
     out
 }

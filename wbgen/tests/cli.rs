@@ -1128,3 +1128,67 @@ fn secrets_never_appear_in_output_errors_or_the_store() {
         assert!(!store.contains(f.as_str()), "store.json holds a secret");
     }
 }
+
+#[test]
+fn key_records_cannot_be_changed_without_the_passphrase() {
+    let t = Scratch::new("metadata");
+    let keys = t.keys();
+    let id = create(&t.store(), "aes-256", "guarded", &[]);
+    ok(&t.store(), &["disable", "--key-id", &id]);
+    // Commands that change the records need the passphrase.
+    for args in [
+        vec!["enable", "--key-id", &id],
+        vec!["fingerprints", "--key-id", &id, "--set", "wbfp1-attacker"],
+        vec!["delete", "--key-id", &id, "--yes"],
+    ] {
+        let out = wbgen_cmd(&t.store(), &args)
+            .env_remove("WBGEN_PASSPHRASE")
+            .output()
+            .unwrap();
+        fails_with(&out, "02000007");
+    }
+    let path = t.store().join("store.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    // Editing store.json by hand: re-enabling the key, or binding it to another device, is
+    // detected before any encrypt or export.
+    let edits = [
+        good.replace("\"KeyState\": \"Disabled\"", "\"KeyState\": \"Enabled\""),
+        good.replace(
+            "\"Fingerprints\": []",
+            "\"Fingerprints\": [{\"Fingerprint\": \"wbfp1-attacker\", \"Description\": \"\"}]",
+        ),
+    ];
+    for edited in edits {
+        assert_ne!(edited, good);
+        std::fs::write(&path, &edited).unwrap();
+        fails_with(
+            &run(
+                &t.store(),
+                &["encrypt", "--key-id", &id, "--plaintext-b64", "aGk="],
+            ),
+            "02000008",
+        );
+        let out = keys.join("x.wbkey");
+        fails_with(
+            &run(
+                &t.store(),
+                &["export", "--key-id", &id, "--out", out.to_str().unwrap()],
+            ),
+            "02000008",
+        );
+        assert!(!out.exists());
+    }
+    // A removed passphrase check or a weakened KDF is refused, not silently accepted.
+    let v: Value = serde_json::from_str(&good).unwrap();
+    std::fs::write(&path, good.replace(&s(&v, "Check"), "")).unwrap();
+    fails_with(&run(&t.store(), &["enable", "--key-id", &id]), "02000008");
+    std::fs::write(
+        &path,
+        good.replace("\"MemoryKib\": 65536", "\"MemoryKib\": 8"),
+    )
+    .unwrap();
+    fails_with(&run(&t.store(), &["enable", "--key-id", &id]), "02000008");
+    std::fs::write(&path, &good).unwrap();
+    ok(&t.store(), &["enable", "--key-id", &id]);
+    encrypt(&t.store(), &id, "works");
+}

@@ -299,7 +299,9 @@ impl<'a> Container<'a> {
         // 6. Section directory: aligned, in order, inside the body, zero padding between.
         let dir_end = HEADER_LEN + count * SECTION_ENTRY_LEN;
         if dir_end > body.len() {
-            return Err(Error::Truncated);
+            return Err(malformed(
+                "section directory extends past the end of the file",
+            ));
         }
         let mut sections: [(u32, &[u8]); MAX_SECTIONS] = [(0, &[]); MAX_SECTIONS];
         let mut cursor = dir_end;

@@ -228,7 +228,7 @@ impl<'a> WhiteboxKey<'a> {
     }
 
     /// CBC-decrypts `buf` in place and strips PKCS#7 padding; returns the plaintext, a prefix
-    /// of `buf`. Allocates nothing.
+    /// of `buf`. Allocates nothing. On error `buf` is zeroed (no partial plaintext is left).
     ///
     /// # Errors
     /// [`Error::InvalidIv`] if `iv` is not 16 bytes; [`Error::DecryptionFailed`], one opaque
@@ -241,8 +241,14 @@ impl<'a> WhiteboxKey<'a> {
         let iv: &[u8; BLOCK_LEN] = iv
             .try_into()
             .map_err(|_| Error::InvalidIv { len: iv.len() })?;
-        let len = cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf)?;
-        Ok(buf.get_mut(..len).unwrap_or_default())
+        match cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf) {
+            Ok(len) => Ok(buf.get_mut(..len).unwrap_or_default()),
+            Err(e) => {
+                // The blocks are decrypted even when the padding is wrong: leave no plaintext.
+                zeroize::Zeroize::zeroize(buf);
+                Err(e)
+            }
+        }
     }
 
     /// CBC-decrypts `ciphertext` into `out` and strips PKCS#7 padding; returns the plaintext
@@ -263,13 +269,7 @@ impl<'a> WhiteboxKey<'a> {
             .get_mut(..needed)
             .ok_or(Error::BufferTooSmall { needed })?;
         work.copy_from_slice(ciphertext);
-        match self.decrypt_cbc_in_place(iv, work) {
-            Ok(plain) => Ok(plain.len()),
-            Err(e) => {
-                zeroize::Zeroize::zeroize(work);
-                Err(e)
-            }
-        }
+        self.decrypt_cbc_in_place(iv, work).map(|plain| plain.len())
     }
 
     /// CBC-decrypts into a new zeroizing buffer.

@@ -51,7 +51,7 @@ use zeroize::Zeroize;
 use wbruntime::aes256::{self as layout, INV_SHIFT, MIDDLE_ROUNDS, ROUNDS};
 
 use super::field::{INV_MIX, INV_SBOX, decryption_round_keys, gmul};
-use crate::encoding::{Nibble, decode_byte, encode_bytes, random_nibbles, xor_tree};
+use crate::encoding::{Encodings, Nibble, decode_byte, encode_bytes, xor_tree_with};
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
 use crate::network::{ByteEncodings, input_section, push_table, push_xors};
@@ -73,10 +73,13 @@ impl Drop for Sections {
     }
 }
 
-/// Builds all table sections for `key`, with input tables for `external` if given.
+/// Builds all table sections for `key`, with input tables for `external` if given. Every
+/// internal encoding is drawn as `encodings` says ([`Encodings::Full`] for every real key
+/// file).
 pub(crate) fn compile(
     key: &[u8; 32],
     external: Option<&ExternalEncoding>,
+    encodings: Encodings,
     rng: &mut impl Rng,
 ) -> Sections {
     let dw = decryption_round_keys(key);
@@ -86,17 +89,17 @@ pub(crate) fn compile(
             if j == 1 && external.is_none() {
                 ByteEncodings::identity(16)
             } else {
-                ByteEncodings::random(16, rng)
+                ByteEncodings::draw(encodings, 16, rng)
             }
         })
         .collect();
 
-    let input = external.map(|f| input_section(f, &states[0], rng));
+    let input = external.map(|f| input_section(f, &states[0], encodings, rng));
 
     let mut rounds = Vec::with_capacity(layout::ROUNDS_LEN);
     for j in 1..=MIDDLE_ROUNDS {
         let k = &dw[ROUNDS + 1 - j];
-        middle_round(&mut rounds, k, &states[j - 1], &states[j], rng);
+        middle_round(&mut rounds, k, &states[j - 1], &states[j], encodings, rng);
     }
     debug_assert_eq!(rounds.len(), layout::ROUNDS_LEN);
 
@@ -117,20 +120,20 @@ pub(crate) fn compile(
 }
 
 /// Appends one middle round (`t2`, `x2`, `t3`, `x3`) with round key `k`, reading state encoded
-/// with `enc_in` and producing state encoded with `enc_out`.
+/// with `enc_in` and producing state encoded with `enc_out`; the round's own encodings (`MB`,
+/// the type II/III/IV output nibbles) are drawn as `encodings` says.
 fn middle_round(
     out: &mut Vec<u8>,
     k: &[u8; 16],
     enc_in: &ByteEncodings,
     enc_out: &ByteEncodings,
+    encodings: Encodings,
     rng: &mut impl Rng,
 ) {
-    let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4)
-        .map(|_| BitMatrix::random_invertible(32, rng))
-        .collect();
+    let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4).map(|_| encodings.matrix(32, rng)).collect();
 
     // Type II.
-    let t2_out: Vec<Vec<Nibble>> = (0..16).map(|_| random_nibbles(rng, 8)).collect();
+    let t2_out: Vec<Vec<Nibble>> = (0..16).map(|_| encodings.nibbles(rng, 8)).collect();
     for p in 0..16 {
         let (q, c, i) = (INV_SHIFT[p], p / 4, p % 4);
         let mb = &mbs[c].0;
@@ -147,14 +150,14 @@ fn middle_round(
     }
 
     // Type IV after type II: per column, ending in fresh encodings that type III decodes.
-    let x2_out: Vec<Vec<Nibble>> = (0..4).map(|_| random_nibbles(rng, 8)).collect();
+    let x2_out: Vec<Vec<Nibble>> = (0..4).map(|_| encodings.nibbles(rng, 8)).collect();
     for c in 0..4 {
         let inputs: Vec<&[Nibble]> = (0..4).map(|i| t2_out[4 * c + i].as_slice()).collect();
-        push_xors(out, xor_tree(rng, &inputs, &x2_out[c]));
+        push_xors(out, xor_tree_with(encodings, rng, &inputs, &x2_out[c]));
     }
 
     // Type III: MB⁻¹ and the next round's L, per byte of each column word.
-    let t3_out: Vec<Vec<Nibble>> = (0..16).map(|_| random_nibbles(rng, 8)).collect();
+    let t3_out: Vec<Vec<Nibble>> = (0..16).map(|_| encodings.nibbles(rng, 8)).collect();
     for c in 0..4 {
         let next_l: Vec<&BitMatrix> = (0..4).map(|k| &enc_out.mix[4 * c + k]).collect();
         let a = BitMatrix::block_diag(&next_l).mul(&mbs[c].1);
@@ -175,7 +178,7 @@ fn middle_round(
         let inputs: Vec<&[Nibble]> = (0..4).map(|k| t3_out[4 * c + k].as_slice()).collect();
         push_xors(
             out,
-            xor_tree(rng, &inputs, &enc_out.nibbles[8 * c..8 * c + 8]),
+            xor_tree_with(encodings, rng, &inputs, &enc_out.nibbles[8 * c..8 * c + 8]),
         );
     }
 }

@@ -45,7 +45,7 @@ use rand_core::Rng;
 use wbruntime::sm4::{self as layout, ROUNDS};
 
 use super::field::{SBOX, l, round_keys};
-use crate::encoding::{Nibble, decode_byte, encode_bytes, random_nibbles, xor_table, xor_tree};
+use crate::encoding::{Encodings, Nibble, decode_byte, encode_bytes, xor_table, xor_tree_with};
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
 use crate::network::{ByteEncodings, input_section, push_table, push_xors};
@@ -73,10 +73,13 @@ fn l_matrix() -> BitMatrix {
     })
 }
 
-/// Builds all table sections for `key`, with input tables for `external` if given.
+/// Builds all table sections for `key`, with input tables for `external` if given. Every
+/// internal encoding is drawn as `encodings` says ([`Encodings::Full`] for every real key
+/// file).
 pub(crate) fn compile(
     key: &[u8; 16],
     external: Option<&ExternalEncoding>,
+    encodings: Encodings,
     rng: &mut impl Rng,
 ) -> Sections {
     let rk = round_keys(key);
@@ -88,39 +91,39 @@ pub(crate) fn compile(
             if plain {
                 ByteEncodings::identity(4)
             } else {
-                ByteEncodings::random(4, rng)
+                ByteEncodings::draw(encodings, 4, rng)
             }
         })
         .collect();
     let input = external.map(|f| {
         let first = ByteEncodings::concat(&[&words[0], &words[1], &words[2], &words[3]]);
-        input_section(f, &first, rng)
+        input_section(f, &first, encodings, rng)
     });
     let mut rounds = Vec::with_capacity(layout::ROUNDS_LEN);
     for i in 0..ROUNDS {
         let k = rk[ROUNDS - 1 - i].to_be_bytes();
-        round(&mut rounds, &k, &words[i..i + 5], &l_mat, rng);
+        round(&mut rounds, &k, &words[i..i + 5], &l_mat, encodings, rng);
     }
     debug_assert_eq!(rounds.len(), layout::ROUNDS_LEN);
     Sections { input, rounds }
 }
 
 /// Appends round tables in the layout of `wbruntime::sm4::Round`. `w` holds the encodings of
-/// `X_i .. X_{i+4}`; `k` is the round key's bytes (big-endian).
+/// `X_i .. X_{i+4}`; `k` is the round key's bytes (big-endian). The round's own encodings
+/// (`S_{i,b}`, `MB_i`, every table's output nibbles) are drawn as `encodings` says.
 fn round(
     out: &mut Vec<u8>,
     k: &[u8; 4],
     w: &[ByteEncodings],
     l_mat: &BitMatrix,
+    encodings: Encodings,
     rng: &mut impl Rng,
 ) {
     let (x_in, x_out) = (&w[0], &w[4]);
 
     // pre: the three words' bytes to the shared per-byte encoding S_{i,b}.
-    let s: Vec<(BitMatrix, BitMatrix)> = (0..4)
-        .map(|_| BitMatrix::random_invertible(8, rng))
-        .collect();
-    let pre_out: Vec<Vec<Nibble>> = (0..12).map(|_| random_nibbles(rng, 2)).collect();
+    let s: Vec<(BitMatrix, BitMatrix)> = (0..4).map(|_| encodings.matrix(8, rng)).collect();
+    let pre_out: Vec<Vec<Nibble>> = (0..12).map(|_| encodings.nibbles(rng, 2)).collect();
     for m in 0..3 {
         let word = &w[1 + m];
         for b in 0..4 {
@@ -132,9 +135,9 @@ fn round(
     }
 
     // pre_xor: per byte, (m0 ⊕ m1) ⊕ m2, ending under N^S_{i,b}.
-    let ns: Vec<Vec<Nibble>> = (0..4).map(|_| random_nibbles(rng, 2)).collect();
+    let ns: Vec<Vec<Nibble>> = (0..4).map(|_| encodings.nibbles(rng, 2)).collect();
     for b in 0..4 {
-        let mid = random_nibbles(rng, 2);
+        let mid = encodings.nibbles(rng, 2);
         let mut tables = Vec::with_capacity(4);
         for n in 0..2 {
             tables.push(xor_table(&pre_out[b][n], &pre_out[4 + b][n], &mid[n]));
@@ -146,9 +149,9 @@ fn round(
     }
 
     // t: round key, S-box, L and MB_i.
-    let (mb, mb_inv) = BitMatrix::random_invertible(32, rng);
+    let (mb, mb_inv) = encodings.matrix(32, rng);
     let a = mb.mul(l_mat);
-    let t_out: Vec<Vec<Nibble>> = (0..4).map(|_| random_nibbles(rng, 8)).collect();
+    let t_out: Vec<Vec<Nibble>> = (0..4).map(|_| encodings.nibbles(rng, 8)).collect();
     for b in 0..4 {
         push_table(out, |e| {
             let x = s[b].1.mul_vec(u128::from(decode_byte(&ns[b], e))) as u8;
@@ -156,13 +159,13 @@ fn round(
             encode_bytes(&t_out[b], a.mul_vec(u128::from(sb) << (8 * b)))
         });
     }
-    let t_xor_out = random_nibbles(rng, 8);
+    let t_xor_out = encodings.nibbles(rng, 8);
     let inputs: Vec<&[Nibble]> = t_out.iter().map(Vec::as_slice).collect();
-    push_xors(out, xor_tree(rng, &inputs, &t_xor_out));
+    push_xors(out, xor_tree_with(encodings, rng, &inputs, &t_xor_out));
 
     // u: MB_i⁻¹, then X_{i+4}'s linear encoding.
     let c = x_out.mix_matrix().mul(&mb_inv);
-    let u_out: Vec<Vec<Nibble>> = (0..4).map(|_| random_nibbles(rng, 8)).collect();
+    let u_out: Vec<Vec<Nibble>> = (0..4).map(|_| encodings.nibbles(rng, 8)).collect();
     for kb in 0..4 {
         let dec = &t_xor_out[2 * kb..2 * kb + 2];
         push_table(out, |e| {
@@ -170,12 +173,12 @@ fn round(
             encode_bytes(&u_out[kb], c.mul_vec(u128::from(v) << (8 * kb)))
         });
     }
-    let u_xor_out = random_nibbles(rng, 8);
+    let u_xor_out = encodings.nibbles(rng, 8);
     let inputs: Vec<&[Nibble]> = u_out.iter().map(Vec::as_slice).collect();
-    push_xors(out, xor_tree(rng, &inputs, &u_xor_out));
+    push_xors(out, xor_tree_with(encodings, rng, &inputs, &u_xor_out));
 
     // r: X_i re-encoded under X_{i+4}'s linear encoding, then the final XOR.
-    let r_out = random_nibbles(rng, 8);
+    let r_out = encodings.nibbles(rng, 8);
     for b in 0..4 {
         push_table(out, |e| {
             let v = x_out.mix[b].mul_vec(u128::from(x_in.decode(b, e)));

@@ -1,0 +1,116 @@
+//! What the attacker knows about the ciphers (public specifications, not the key file): the
+//! S-boxes, and the key schedules used only to score guesses against the known key.
+//!
+//! The S-boxes and key schedules are `wbgen`'s reference arithmetic (`wbgen::aes256::field`,
+//! `wbgen::sm4::field`), which `wbgen`'s known-answer tests check against FIPS-197 and
+//! GB/T 32907-2016, and this crate's tests check against the RustCrypto `aes` and `sm4` crates.
+
+use wbruntime::Algorithm;
+
+/// The AES S-box (FIPS-197 §5.1.1).
+pub const AES_SBOX: [u8; 256] = wbgen::aes256::field::SBOX;
+/// The inverse AES S-box (FIPS-197 §5.3.2).
+pub const AES_INV_SBOX: [u8; 256] = wbgen::aes256::field::INV_SBOX;
+/// The SM4 S-box (GB/T 32907-2016 §6.2).
+pub const SM4_SBOX: [u8; 256] = wbgen::sm4::field::SBOX;
+
+/// The inverse of a byte permutation.
+pub fn invert(s: &[u8; 256]) -> [u8; 256] {
+    let mut inv = [0u8; 256];
+    for (x, &y) in s.iter().enumerate() {
+        inv[usize::from(y)] = x as u8;
+    }
+    inv
+}
+
+/// One key byte an attack aims at: its name in the report and its true value.
+#[derive(Clone, Debug)]
+pub struct KeyByte {
+    /// E.g. `dw0[3]` (AES equivalent-inverse-cipher round key 0, byte 3) or `rk0[1]` (SM4
+    /// round key 0, big-endian byte 1).
+    pub label: String,
+    /// The correct value, from the known key.
+    pub value: u8,
+}
+
+/// Sixteen-byte round keys, in order.
+pub type RoundKeys = Vec<[u8; 16]>;
+
+/// AES-256 round keys: `rk[0..15]` (FIPS-197 §5.2) and the equivalent inverse cipher's
+/// `dw[0..15]` (§5.3.5), `dw[0] = rk[0]`, `dw[14] = rk[14]`, `dw[r] = InvMixColumns(rk[r])`.
+pub fn aes_round_keys(key: &[u8]) -> Option<(RoundKeys, RoundKeys)> {
+    let key: &[u8; 32] = key.try_into().ok()?;
+    let rk = wbgen::aes256::field::expand_key(key).to_vec();
+    let dw = wbgen::aes256::field::decryption_round_keys(key).to_vec();
+    Some((rk, dw))
+}
+
+/// SM4 round keys `rk_0 .. rk_31` (GB/T 32907-2016 §7.3).
+pub fn sm4_round_keys(key: &[u8]) -> Option<Vec<u32>> {
+    let key: &[u8; 16] = key.try_into().ok()?;
+    Some(wbgen::sm4::field::round_keys(key).to_vec())
+}
+
+/// The plaintext-side targets of DCA and LDA: the key bytes that meet a byte the attacker
+/// knows from each decrypted block, with the function that gives that byte.
+///
+/// * AES-256: decryption round 14 outputs `p = InvS(s ⊕ K_14[q]) ⊕ dw[0][p]`, so the value
+///   entering the last-round table is `S(p ⊕ dw[0][p]) ⊕ K_14[q]`: with a guess of
+///   `dw[0][p] = key[p]`, `S(p ⊕ guess)` is predicted from the plaintext byte `p`.
+/// * SM4: the last decryption round computes `X_35 = X_31 ⊕ L(τ(X_32 ⊕ X_33 ⊕ X_34 ⊕ rk_0))`
+///   and the plaintext is `X_35 ‖ X_34 ‖ X_33 ‖ X_32`; byte `b` of `X_32 ⊕ X_33 ⊕ X_34` is
+///   known, and with a guess of byte `b` of `rk_0`, the S-box output `S(y_b ⊕ guess)` is
+///   predicted.
+#[derive(Clone, Debug)]
+pub struct PlaintextSide {
+    /// The S-box whose output is predicted.
+    pub sbox: [u8; 256],
+    /// One per target: the key byte.
+    pub keys: Vec<KeyByte>,
+}
+
+impl PlaintextSide {
+    /// The targets for `algorithm` and the known `key`.
+    pub fn new(algorithm: Algorithm, key: &[u8]) -> Option<Self> {
+        match algorithm {
+            Algorithm::Aes256 => {
+                let (_, dw) = aes_round_keys(key)?;
+                let keys = (0..16)
+                    .map(|p| KeyByte {
+                        label: format!("dw0[{p}]"),
+                        value: dw[0][p],
+                    })
+                    .collect();
+                Some(PlaintextSide {
+                    sbox: AES_SBOX,
+                    keys,
+                })
+            }
+            Algorithm::Sm4 => {
+                let rk0 = sm4_round_keys(key)?.first()?.to_be_bytes();
+                let keys = (0..4)
+                    .map(|b| KeyByte {
+                        label: format!("rk0[{b}]"),
+                        value: rk0[b],
+                    })
+                    .collect();
+                Some(PlaintextSide {
+                    sbox: SM4_SBOX,
+                    keys,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The known input byte of each target for one decrypted block.
+    pub fn known_bytes(&self, plaintext: &[u8; 16]) -> Vec<u8> {
+        if self.keys.len() == 16 {
+            plaintext.to_vec()
+        } else {
+            (0..4)
+                .map(|b| plaintext[4 + b] ^ plaintext[8 + b] ^ plaintext[12 + b])
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `wbattack <structure|dca|lda> --algorithm aes-256|sm4 [--traces N] [--weakened]
+//! [--standard] [--seed S] [--window final|last|last2] [--json]`: generates a key with a known
+//! value from the seed, exports its key file, attacks it and reports.
+
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use wbruntime::Algorithm;
+
+use crate::Error;
+use crate::cipher::PlaintextSide;
+use crate::layout::Window;
+use crate::report::{ByteResult, Report};
+use crate::target::{Build, Target, rng};
+use crate::{dca, lda, samples, structure};
+
+/// The attack to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Attack {
+    /// Key search and table equivalence (no traces).
+    Structure,
+    /// Differential computation analysis on lookup traces.
+    Dca,
+    /// Linear decoding analysis on lookup traces.
+    Lda,
+}
+
+/// The cipher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Cipher {
+    /// AES-256.
+    #[value(name = "aes-256")]
+    Aes256,
+    /// SM4.
+    Sm4,
+}
+
+/// The trace window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WindowArg {
+    /// AES-256: the final tables; SM4: the last round's t and u tables.
+    Final,
+    /// The last round (AES-256: with the final tables).
+    Last,
+    /// The last two rounds.
+    Last2,
+}
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wbattack",
+    about = "Attack a freshly generated white-box key file with a known key and report what is recovered"
+)]
+pub struct Args {
+    /// The attack.
+    #[arg(value_enum)]
+    pub attack: Attack,
+    /// The cipher.
+    #[arg(long, value_enum)]
+    pub algorithm: Cipher,
+    /// Number of traces (dca, lda); default 1000.
+    #[arg(long)]
+    pub traces: Option<usize>,
+    /// INSECURE weakened key file: every internal encoding off (implies standard mode).
+    #[arg(long)]
+    pub weakened: bool,
+    /// Standard mode (no external encoding); default is external mode, as `wbgen create`.
+    #[arg(long)]
+    pub standard: bool,
+    /// Experiment seed: the key, the tables and the inputs derive from it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Trace window (dca default: last; lda default: final).
+    #[arg(long, value_enum)]
+    pub window: Option<WindowArg>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What to attack and how.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// The attack.
+    pub attack: Attack,
+    /// The cipher.
+    pub algorithm: Algorithm,
+    /// The key file's build.
+    pub build: Build,
+    /// The seed.
+    pub seed: u64,
+    /// Traces (ignored by `structure`).
+    pub traces: usize,
+    /// The trace window.
+    pub window: Window,
+}
+
+impl Plan {
+    /// The plan the arguments describe.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a trace count of zero.
+    pub fn from_args(a: &Args) -> Result<Self, Error> {
+        let traces = a.traces.unwrap_or(1000);
+        if traces < 2 && a.attack != Attack::Structure {
+            return Err(Error::Usage("--traces must be at least 2".into()));
+        }
+        let window = match a.window {
+            Some(WindowArg::Final) => Window::Final,
+            Some(WindowArg::Last) => Window::Last,
+            Some(WindowArg::Last2) => Window::Last2,
+            None if a.attack == Attack::Lda => Window::Final,
+            None => Window::Last,
+        };
+        Ok(Plan {
+            attack: a.attack,
+            algorithm: match a.algorithm {
+                Cipher::Aes256 => Algorithm::Aes256,
+                Cipher::Sm4 => Algorithm::Sm4,
+            },
+            build: match (a.weakened, a.standard) {
+                (true, _) => Build::Weakened,
+                (false, true) => Build::Standard,
+                (false, false) => Build::External,
+            },
+            seed: a.seed,
+            traces,
+            window,
+        })
+    }
+}
+
+fn algorithm_name(a: Algorithm) -> &'static str {
+    match a {
+        Algorithm::Aes256 => "aes-256",
+        _ => "sm4",
+    }
+}
+
+/// Generates the target and runs the plan.
+///
+/// # Errors
+/// Whatever keeps the attack from running (never whether it succeeds).
+pub fn run(plan: &Plan) -> Result<Report, Error> {
+    let target = Target::generate(plan.algorithm, plan.build, plan.seed)?;
+    attack(plan, &target)
+}
+
+/// Runs the plan's attack on `target`.
+///
+/// # Errors
+/// As [`run`].
+pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
+    let start = Instant::now();
+    let mut report = Report {
+        attack: format!("{:?}", plan.attack).to_lowercase(),
+        algorithm: algorithm_name(target.algorithm).into(),
+        build: target.build,
+        seed: plan.seed,
+        traces: 0,
+        window: None,
+        lookups: 0,
+        samples: 0,
+        raw_samples: 0,
+        bytes: Vec::new(),
+        recovered: 0,
+        targeted: 0,
+        seconds: 0.0,
+        notes: Vec::new(),
+    };
+    if plan.attack == Attack::Structure {
+        let found = structure::attack(target)?;
+        report.bytes = found.bytes;
+        report.notes = found.notes;
+    } else {
+        let side = PlaintextSide::new(target.algorithm, &target.key)
+            .ok_or_else(|| Error::Usage("unsupported algorithm".into()))?;
+        let s = samples::collect(
+            &target.file,
+            plan.window,
+            plan.traces,
+            &mut rng(plan.seed, 1),
+        )?;
+        report.traces = s.n;
+        report.window = Some(plan.window.name().into());
+        report.lookups = s.lookups;
+        report.samples = s.columns.len();
+        report.raw_samples = s.raw_columns;
+        if plan.attack == Attack::Dca {
+            let best = dca::correlate(&s, &side);
+            for (key, b) in side.keys.iter().zip(&best) {
+                let scores: [f64; 256] = core::array::from_fn(|k| f64::from(b[k].score));
+                let c = b[usize::from(key.value)];
+                let ev = s
+                    .labels
+                    .get(c.column)
+                    .map(|l| format!("{}, mask {:#04x}", dca::describe(l), c.mask));
+                report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+            }
+            let trials = 256.0 * 255.0 * s.columns.len().max(1) as f64;
+            report.notes.push(format!(
+                "noise level: the largest |ρ| of independent data over 256 guesses × 255 masks × {} samples is about {:.3}",
+                s.columns.len(),
+                (2.0 * trials.ln()).sqrt() / (s.n as f64).sqrt()
+            ));
+        } else {
+            let solved = lda::solve(&s, &side);
+            for (key, h) in side.keys.iter().zip(&solved.hits) {
+                let scores: [f64; 256] = core::array::from_fn(|k| f64::from(h[k]));
+                let ev = Some(format!(
+                    "dim {} of 8: u·S(x⊕k) affine in the samples",
+                    h[usize::from(key.value)]
+                ));
+                report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+            }
+            report.notes.push(format!(
+                "rank of the {} × {} sample matrix (samples and the constant): {}",
+                s.n,
+                s.columns.len() + 1,
+                solved.rank
+            ));
+            if s.n < solved.rank + 40 {
+                report.notes.push(format!(
+                    "too few traces for LDA: with N = {} and rank {}, a wrong guess is solvable with probability 2^-{}; use more than {} traces",
+                    s.n,
+                    solved.rank,
+                    s.n.saturating_sub(solved.rank),
+                    solved.rank + 40
+                ));
+            }
+        }
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report.finish())
+}

@@ -1,0 +1,61 @@
+//! Errors of the attack suite, with stable codes in the style of the other tools.
+
+/// Why an attack could not run (never whether it succeeded: that is the report's business).
+#[derive(Debug)]
+pub enum Error {
+    /// A command-line usage error (`03000001`, exit 2).
+    Usage(String),
+    /// The generator failed to make the key file (`03000002`).
+    Generate(wbgen::Error),
+    /// The runtime refused the generated key file (`03000003`).
+    KeyFile(wbruntime::Error),
+    /// The generated key file does not decrypt like the reference cipher (`03000004`).
+    WrongDecryption,
+    /// The lookup traces do not have the fixed shape the format implies (`03000005`).
+    Trace(String),
+    /// The report could not be written (`03000006`).
+    Output(String),
+}
+
+impl Error {
+    /// The stable eight-digit code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "03000001",
+            Error::Generate(_) => "03000002",
+            Error::KeyFile(_) => "03000003",
+            Error::WrongDecryption => "03000004",
+            Error::Trace(_) => "03000005",
+            Error::Output(_) => "03000006",
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Usage(m) => write!(f, "{m}"),
+            Error::Generate(e) => write!(f, "key file generation failed: {e}"),
+            Error::KeyFile(e) => write!(f, "the runtime refused the key file: {e}"),
+            Error::WrongDecryption => {
+                f.write_str("the key file does not decrypt like the reference cipher")
+            }
+            Error::Trace(m) => write!(f, "unexpected lookup trace: {m}"),
+            Error::Output(m) => write!(f, "cannot write the report: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<wbgen::Error> for Error {
+    fn from(e: wbgen::Error) -> Self {
+        Error::Generate(e)
+    }
+}
+
+impl From<wbruntime::Error> for Error {
+    fn from(e: wbruntime::Error) -> Self {
+        Error::KeyFile(e)
+    }
+}

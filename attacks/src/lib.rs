@@ -1,0 +1,30 @@
+//! # attacks: the white-box attacker
+//!
+//! Plays the attacker of SECURITY.md's threat model against freshly generated key files whose
+//! key is known (so that every result can be scored): it uses only what the key file and the
+//! public runtime reveal — the documented format (FORMAT.md), the tables' bytes, and the
+//! addresses of the table lookups the real runtime makes (`wbruntime::trace`, the software
+//! equivalent of a memory-trace tool). The known key is used only to rank the correct guess.
+//!
+//! Attacks ([`structure`], [`dca`], [`lda`]) return a [`report::Report`]: per targeted key
+//! byte, the rank of the correct guess and the best guess's score. Each is proven on a
+//! deliberately weakened key file (`wbgen`'s `insecure-weakened` feature: every internal
+//! encoding off), on which it must find the key.
+//!
+//! Errors: the `wbattack` tool prints one line `error <CODE>: <message>` (codes below) and
+//! exits 1, or 2 for a usage error.
+#![forbid(unsafe_code)]
+
+pub mod bits;
+pub mod cipher;
+pub mod cli;
+pub mod dca;
+mod error;
+pub mod layout;
+pub mod lda;
+pub mod report;
+pub mod samples;
+pub mod structure;
+pub mod target;
+
+pub use error::Error;

@@ -1,0 +1,148 @@
+//! The report every attack returns: per key byte, the rank of the correct guess and the best
+//! guess's score; plain text for people, JSON for machines.
+
+use serde::Serialize;
+
+use crate::cipher::KeyByte;
+use crate::target::Build;
+
+/// The result for one targeted key byte.
+#[derive(Clone, Debug, Serialize)]
+pub struct ByteResult {
+    /// Which key byte (e.g. `dw0[3]`).
+    pub target: String,
+    /// Its true value.
+    pub correct: u8,
+    /// How many wrong guesses score at least as well as the correct one (0: recovered).
+    pub rank: usize,
+    /// The best-scoring guess (the lowest value among equal best scores).
+    pub best_guess: u8,
+    /// Its score (the attack's statistic; higher is more likely).
+    pub best_score: f64,
+    /// The correct guess's score.
+    pub correct_score: f64,
+    /// Where the best score of the correct guess came from, when the attack knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+impl ByteResult {
+    /// Ranks 256 guess scores for `key`.
+    pub fn from_scores(key: &KeyByte, scores: &[f64; 256], evidence: Option<String>) -> Self {
+        let correct = usize::from(key.value);
+        let c = scores[correct];
+        let rank = scores
+            .iter()
+            .enumerate()
+            .filter(|&(k, &s)| k != correct && s >= c)
+            .count();
+        let mut best = 0;
+        for (k, &s) in scores.iter().enumerate() {
+            if s > scores[best] {
+                best = k;
+            }
+        }
+        ByteResult {
+            target: key.label.clone(),
+            correct: key.value,
+            rank,
+            best_guess: best as u8,
+            best_score: scores[best],
+            correct_score: c,
+            evidence,
+        }
+    }
+
+    /// Whether the key byte was recovered (the correct guess strictly best).
+    pub fn recovered(&self) -> bool {
+        self.rank == 0
+    }
+}
+
+/// A whole attack's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `structure`, `dca` or `lda`.
+    pub attack: String,
+    /// `aes-256` or `sm4`.
+    pub algorithm: String,
+    /// How the key file was built.
+    pub build: Build,
+    /// The experiment seed (key and inputs are derived from it).
+    pub seed: u64,
+    /// Traces used (0 for the structural attack).
+    pub traces: usize,
+    /// The trace window, if traces were used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Lookups per trace in the window.
+    pub lookups: usize,
+    /// Distinct non-constant sample bits per trace (out of `raw_samples`).
+    pub samples: usize,
+    /// Sample bits per trace before dropping constant and duplicate ones.
+    pub raw_samples: usize,
+    /// One entry per targeted key byte.
+    pub bytes: Vec<ByteResult>,
+    /// Key bytes recovered (rank 0).
+    pub recovered: usize,
+    /// Key bytes targeted.
+    pub targeted: usize,
+    /// Wall-clock seconds of the attack (trace collection included, key generation not).
+    pub seconds: f64,
+    /// Anything else the attack found or could not do.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Sets the summary fields from `bytes`.
+    pub fn finish(mut self) -> Self {
+        self.recovered = self.bytes.iter().filter(|b| b.recovered()).count();
+        self.targeted = self.bytes.len();
+        self
+    }
+
+    /// The plain-text report.
+    pub fn text(&self) -> String {
+        use core::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "wbattack {} — {} key file ({:?}), seed {}",
+            self.attack, self.algorithm, self.build, self.seed
+        );
+        if let Some(w) = &self.window {
+            let _ = writeln!(
+                s,
+                "traces: {}, window: {} ({} lookups, {} distinct sample bits of {})",
+                self.traces, w, self.lookups, self.samples, self.raw_samples
+            );
+        }
+        let _ = writeln!(
+            s,
+            "{:<10} {:>7} {:>5} {:>5} {:>10} {:>10}  evidence",
+            "key byte", "correct", "rank", "best", "best score", "correct"
+        );
+        for b in &self.bytes {
+            let _ = writeln!(
+                s,
+                "{:<10} {:>7} {:>5} {:>5} {:>10.4} {:>10.4}  {}",
+                b.target,
+                format!("{:02x}", b.correct),
+                b.rank,
+                format!("{:02x}", b.best_guess),
+                b.best_score,
+                b.correct_score,
+                b.evidence.as_deref().unwrap_or("")
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        let _ = writeln!(
+            s,
+            "recovered {} of {} key bytes, {} traces, {:.2} s",
+            self.recovered, self.targeted, self.traces, self.seconds
+        );
+        s
+    }
+}
