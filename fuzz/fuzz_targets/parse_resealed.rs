@@ -1,26 +1,43 @@
-//! Arbitrary bytes made into a container that passes the digest (magic, version and length
-//! fixed up, digest recomputed), so the fuzzer reaches the structural checks behind it:
-//! parsing returns a key or a typed error, never panics; a parsed key decrypts without
-//! panicking.
+//! Edits to a real, device-bound key file, resealed so the digest passes: the fuzzer reaches
+//! every structural check behind the digest (header fields, directory, section sizes, flags,
+//! the binding section) with files that are otherwise valid. Property: loading gives a key or
+//! a typed error, never a panic, and a key that loads decrypts without panicking.
+//!
+//! Input: a sequence of 3-byte edits `offset (u16 LE), value`. Offsets below 0x8000 land in
+//! the first 4 KiB (header, directory, binding section, start of the input tables), the others
+//! in the last 4 KiB before the digest.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
-use wbruntime::WhiteboxKey;
-use wbruntime::format::{DIGEST_LEN, FORMAT_VERSION, HEADER_LEN, MAGIC, reseal};
+use wbgen::{KeyFileInfo, KeyMaterial, Mode, rng::seeded_rng};
+use wbruntime::format::{DIGEST_LEN, reseal};
+use wbruntime::{Algorithm, KeyId, WhiteboxKey};
+
+fn base() -> &'static [u8] {
+    static FILE: OnceLock<Vec<u8>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let mut rng = seeded_rng([3; 32]);
+        let m = KeyMaterial::generate(Algorithm::Sm4, Mode::Standard, &mut rng);
+        let info = KeyFileInfo { key_id: KeyId([5; 16]), key_version: 2 };
+        m.export_bound_key_file(info, &["fuzz-device", "other-device"], &mut rng).unwrap()
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
-    let mut file = data.to_vec();
-    file.extend_from_slice(&[0; DIGEST_LEN]);
-    if file.len() >= HEADER_LEN + DIGEST_LEN {
-        let total = file.len() as u64;
-        file[..8].copy_from_slice(&MAGIC);
-        file[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        file[40..48].copy_from_slice(&total.to_le_bytes());
+    let mut file = base().to_vec();
+    let body_end = file.len() - DIGEST_LEN;
+    for edit in data.chunks_exact(3) {
+        let offset = usize::from(u16::from_le_bytes([edit[0], edit[1]]));
+        let at = if offset < 0x8000 { offset % 4096 } else { body_end - 1 - offset % 4096 };
+        file[at] = edit[2];
     }
     reseal(&mut file);
     for key in [
         WhiteboxKey::parse(&file).ok(),
         WhiteboxKey::parse_on_device(&file, None, "fuzz-device").ok(),
+        WhiteboxKey::parse_on_device(&file, None, "unknown").ok(),
     ]
     .into_iter()
     .flatten()

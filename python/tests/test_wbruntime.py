@@ -141,3 +141,27 @@ def test_readme_example(keys):
             else:
                 os.environ[name] = value
     assert scope["secret"] == SECRET
+
+
+def test_close_waits_for_decryptions_in_flight(keys):
+    k = keys["aes-256"]
+    key = Key.from_file(keys["dir"] / "aes-256.wbkey")
+    errors, results = [], []
+
+    def work():
+        try:
+            for _ in range(50):
+                results.append(key.decrypt_b64(k["iv"], k["ct"]))
+        except ValueError:
+            pass  # closed: refused cleanly, never a crash
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    key.close()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(r == SECRET for r in results)

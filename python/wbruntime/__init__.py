@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import os
 import pathlib
+import threading
 
 __all__ = [
     "whitebox_decrypt",
@@ -175,6 +176,10 @@ class Key:
 
     def __init__(self, handle):
         self._handle = handle
+        # Calls in flight, so that close() from one thread never frees the tables while
+        # another thread is decrypting with them (the library call releases the GIL).
+        self._cond = threading.Condition()
+        self._busy = 0
 
     @classmethod
     def from_file(cls, path, fingerprint=None) -> "Key":
@@ -196,41 +201,60 @@ class Key:
             _raise(code)
         return cls(handle)
 
-    def _live(self):
-        if not self._handle:
-            raise ValueError("the key is closed")
-        return self._handle
+    def _enter(self):
+        with self._cond:
+            if not self._handle:
+                raise ValueError("the key is closed")
+            self._busy += 1
+            return self._handle
+
+    def _leave(self):
+        with self._cond:
+            self._busy -= 1
+            self._cond.notify_all()
+
+    def _use(self, call):
+        handle = self._enter()
+        try:
+            return call(handle)
+        finally:
+            self._leave()
 
     @property
     def algorithm(self) -> int:
         """0 = AES-256, 1 = SM4."""
-        return _lib.wb_key_algorithm(self._live())
+        return self._use(_lib.wb_key_algorithm)
 
     def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:
         """Decrypts raw IV and ciphertext bytes."""
-        handle = self._live()
         iv, ct = bytes(iv), bytes(ciphertext)
         ivb = (ctypes.c_uint8 * max(len(iv), 1)).from_buffer_copy(iv or b"\0")
         ctb = (ctypes.c_uint8 * max(len(ct), 1)).from_buffer_copy(ct or b"\0")
-        return _call_with_buffer(
+        return self._use(lambda handle: _call_with_buffer(
             lambda buf, n: _lib.wb_key_decrypt(handle, ivb, len(iv), ctb, len(ct), buf, n),
             len(ct),
-        )
+        ))
 
     def decrypt_b64(self, iv_b64, ciphertext_b64) -> bytes:
         """Decrypts Base64 IV and ciphertext, as ``whitebox_decrypt`` takes them."""
-        handle = self._live()
         iv, ct = _enc(iv_b64, "iv_b64"), _enc(ciphertext_b64, "ciphertext_b64")
-        return _call_with_buffer(
+        return self._use(lambda handle: _call_with_buffer(
             lambda buf, n: _lib.wb_key_decrypt_b64(handle, iv, ct, buf, n),
             len(ct or b""),
-        )
+        ))
 
     def close(self):
-        """Frees the loaded tables (also on garbage collection and at the end of ``with``)."""
-        if self._handle:
-            _lib.wb_key_free(self._handle)
-            self._handle = None
+        """Frees the loaded tables (also on garbage collection and at the end of ``with``),
+        after any decryption running in another thread has finished."""
+        cond = getattr(self, "_cond", None)
+        if cond is None:
+            return
+        with cond:
+            handle, self._handle = self._handle, None
+            while self._busy:
+                cond.wait()
+        if handle:
+            _lib.wb_key_free(handle)
 
     def __enter__(self):
         return self

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use wbdecrypt::{Args, USAGE_CODE};
+use wbdecrypt::{Args, OUTPUT_CODE, USAGE_CODE};
 
 fn main() -> ExitCode {
     let args = match Args::parse_from_args(std::env::args_os()) {
@@ -27,11 +27,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
             eprintln!(
                 "error {USAGE_CODE}: {} (see wbdecrypt --help)",
-                first.trim_start_matches("error: ")
+                wbdecrypt::usage_message(&e)
             );
             return ExitCode::from(2);
         }
@@ -45,7 +43,11 @@ fn main() -> ExitCode {
     };
     let mut out = std::io::stdout().lock();
     let written = if args.base64 {
-        let mut text = zeroize::Zeroizing::new(B64.encode(plaintext.as_slice()));
+        // Sized up front so that no reallocation leaves an unwiped copy behind.
+        let mut text = zeroize::Zeroizing::new(String::with_capacity(
+            base64::encoded_len(plaintext.len(), true).unwrap_or(0) + 1,
+        ));
+        B64.encode_string(plaintext.as_slice(), &mut text);
         text.push('\n');
         out.write_all(text.as_bytes())
     } else {
@@ -53,9 +55,9 @@ fn main() -> ExitCode {
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(_) => {
-            eprintln!("error {USAGE_CODE}: cannot write the plaintext to standard output");
+            // Including a closed pipe: the plaintext was not delivered, so this is a failure.
+            eprintln!("error {OUTPUT_CODE}: cannot write the plaintext to standard output");
             ExitCode::from(1)
         }
     }

@@ -76,7 +76,7 @@ pub enum Command {
             required_unless_present = "key_file"
         )]
         key_hex: Option<String>,
-        /// A file holding the raw key bytes (32 or 16).
+        /// A file holding the raw key bytes (32 or 16; `-`: standard input).
         #[arg(long)]
         key_file: Option<PathBuf>,
         /// No external encoding.
@@ -91,7 +91,7 @@ pub enum Command {
         /// The secret, Base64.
         #[arg(long, conflicts_with = "input", required_unless_present = "input")]
         plaintext_b64: Option<String>,
-        /// A file holding the secret.
+        /// A file holding the secret (`-`: standard input, which keeps it off the command line).
         #[arg(long = "in", value_name = "FILE")]
         input: Option<PathBuf>,
         /// The IV, Base64 (default: 16 fresh random bytes).
@@ -175,4 +175,58 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     Cli::try_parse_from(args)
+}
+
+/// A one-line description of a command-line error that names the options involved but never
+/// echoes a value the user typed (a mistyped option could carry a key or a secret).
+pub fn usage_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let what = match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::NoEquals => {
+            "invalid value for"
+        }
+        ErrorKind::UnknownArgument => "unexpected argument",
+        ErrorKind::MissingRequiredArgument => "missing required argument",
+        ErrorKind::ArgumentConflict => "arguments that cannot be used together",
+        ErrorKind::InvalidSubcommand => "unknown command",
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a command is required"
+        }
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            "wrong number of values for"
+        }
+        _ => "invalid arguments",
+    };
+    // Option names only: a token that is not an option (`--name` or `<NAME>`) is not shown,
+    // and `--name=value` is cut at the `=`.
+    let option = |s: &str| -> Option<String> {
+        let name = s.split('=').next().unwrap_or_default();
+        (name.starts_with('-') || name.starts_with('<')).then(|| name.chars().take(64).collect())
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (kind, value) in e.context() {
+        match (kind, value) {
+            (ContextKind::InvalidArg, ContextValue::String(s)) => names.extend(option(s)),
+            (ContextKind::InvalidArg, ContextValue::Strings(v)) => {
+                names.extend(v.iter().filter_map(|s| option(s)));
+            }
+            _ => {}
+        }
+    }
+    let valid: Vec<String> = e
+        .context()
+        .filter_map(|(k, v)| match (k, v) {
+            (ContextKind::ValidValue, ContextValue::Strings(v)) => Some(v.join(", ")),
+            _ => None,
+        })
+        .collect();
+    let mut msg = String::from(what);
+    if !names.is_empty() {
+        msg.push(' ');
+        msg.push_str(&names.join(", "));
+    }
+    if !valid.is_empty() {
+        msg.push_str(&format!(" (expected one of: {})", valid.join("; ")));
+    }
+    msg
 }

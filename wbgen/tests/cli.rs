@@ -1192,3 +1192,102 @@ fn key_records_cannot_be_changed_without_the_passphrase() {
     ok(&t.store(), &["enable", "--key-id", &id]);
     encrypt(&t.store(), &id, "works");
 }
+
+#[test]
+fn secrets_from_standard_input_and_usage_errors_echo_no_values() {
+    use std::io::Write as _;
+    let t = Scratch::new("stdin");
+    let key_hex = "5d".repeat(32);
+    // The key and the plaintext come from standard input, not the command line.
+    let mut child = wbgen_cmd(
+        &t.store(),
+        &[
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "stdin",
+            "--key-file",
+            "-",
+            "--standard",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child.stdin.take().unwrap().write_all(&[0x5d; 32]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let id = s(&serde_json::from_slice(&out.stdout).unwrap(), "KeyId");
+    let mut child = wbgen_cmd(
+        &t.store(),
+        &[
+            "encrypt",
+            "--key-id",
+            &id,
+            "--in",
+            "-",
+            "--iv-b64",
+            &B64.encode([0u8; 16]),
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(SECRET.as_bytes())
+        .unwrap();
+    let v: Value = serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    let want = cbc::Encryptor::<aes::Aes256>::new(&[0x5d; 32].into(), &[0; 16].into())
+        .encrypt_padded_vec::<Pkcs7>(SECRET.as_bytes());
+    assert_eq!(B64.decode(s(&v, "CipherText")).unwrap(), want);
+    // A key typed where an option was expected is not echoed back.
+    for args in [
+        vec!["import", "--algorithm", "aes-256", "--alias", "x", &key_hex],
+        vec![
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "x",
+            "--keyhex",
+            &key_hex,
+        ],
+        vec![
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "x",
+            &format!("--keyhex={key_hex}"),
+        ],
+        vec![
+            "import",
+            "--algorithm",
+            &key_hex,
+            "--alias",
+            "x",
+            "--key-hex",
+            "00",
+        ],
+    ] {
+        let err = fails_with(&run(&t.store(), &args), "02000014");
+        assert!(!err.contains(&key_hex), "{err}");
+    }
+    let out = Command::new(wbdecrypt_bin())
+        .args(["--key-dir", "d", "--key-file", "f", "--iv", &key_hex])
+        .output()
+        .unwrap();
+    let err = fails_with(&out, "01000013");
+    assert!(!err.contains(&key_hex), "{err}");
+    assert!(
+        err.contains("--ciphertext"),
+        "names the missing option: {err}"
+    );
+}

@@ -21,6 +21,9 @@
 // An internal error (a panic caught at the boundary); please report it.
 #define WB_ERR_INTERNAL 1000022
 
+// The output buffer overlaps an input other than exactly `out == ct` (in-place decryption).
+#define WB_ERR_OVERLAP 1000023
+
 // A loaded key file: load once, decrypt many times from many threads, free once.
 typedef struct wb_key wb_key;
 
@@ -79,7 +82,9 @@ int32_t wb_key_load_buffer(const uint8_t *data,
 
 // Decrypts `ct` (`ct_len` bytes, CBC, PKCS#7) with IV `iv` (`iv_len` must be 16) into `out`.
 // The buffer must hold `ct_len` bytes (the padded length); on success `*out_len` is the
-// plaintext length. Safe to call from many threads on one handle.
+// plaintext length. `out` may be `ct` itself (in-place decryption) but must not otherwise
+// overlap `ct` or `iv` (`WB_ERR_OVERLAP`). On failure no plaintext is left in `out`. Safe to
+// call from many threads on one handle.
 //
 // # Safety
 // `key` is a live handle from `wb_key_load_*`; `iv`, `ct` point to that many readable bytes;

@@ -30,6 +30,8 @@ pub const WB_ERR_NULL_POINTER: i32 = 1_000_020;
 pub const WB_ERR_INVALID_UTF8: i32 = 1_000_021;
 /// An internal error (a panic caught at the boundary); please report it.
 pub const WB_ERR_INTERNAL: i32 = 1_000_022;
+/// The output buffer overlaps an input other than exactly `out == ct` (in-place decryption).
+pub const WB_ERR_OVERLAP: i32 = 1_000_023;
 
 /// A loaded key file: load once, decrypt many times from many threads, free once.
 pub struct WbKey {
@@ -253,7 +255,9 @@ pub unsafe extern "C" fn wb_key_load_buffer(
 
 /// Decrypts `ct` (`ct_len` bytes, CBC, PKCS#7) with IV `iv` (`iv_len` must be 16) into `out`.
 /// The buffer must hold `ct_len` bytes (the padded length); on success `*out_len` is the
-/// plaintext length. Safe to call from many threads on one handle.
+/// plaintext length. `out` may be `ct` itself (in-place decryption) but must not otherwise
+/// overlap `ct` or `iv` (`WB_ERR_OVERLAP`). On failure no plaintext is left in `out`. Safe to
+/// call from many threads on one handle.
 ///
 /// # Safety
 /// `key` is a live handle from `wb_key_load_*`; `iv`, `ct` point to that many readable bytes;
@@ -274,30 +278,56 @@ pub unsafe extern "C" fn wb_key_decrypt(
         }
         // SAFETY: a live handle by the caller's contract; shared access only.
         let key = unsafe { &(*key).key };
-        // SAFETY: the caller's contract for the input buffers.
-        let (iv, ct) = match unsafe { (in_slice(iv, iv_len), in_slice(ct, ct_len)) } {
-            (Ok(iv), Ok(ct)) => (iv, ct),
-            (Err(e), _) | (_, Err(e)) => return e,
-        };
         // SAFETY: `out_len` is non-null and readable by the caller's contract.
         let cap = unsafe { *out_len };
-        if cap < ct.len() || (out.is_null() && !ct.is_empty()) {
+        if cap < ct_len || (out.is_null() && ct_len != 0) {
             // SAFETY: as above, writable.
-            unsafe { *out_len = ct.len() };
+            unsafe { *out_len = ct_len };
             return WB_ERR_BUFFER_TOO_SMALL;
         }
         let key = match key.key() {
             Ok(k) => k,
             Err(e) => return code(&e),
         };
-        let buf: &mut [u8] = if ct.is_empty() {
-            &mut []
-        } else {
-            // SAFETY: `out` is non-null with at least `cap >= ct.len()` writable bytes that
-            // the caller does not touch during the call.
-            unsafe { std::slice::from_raw_parts_mut(out, ct.len()) }
+        // Overlap rules are checked on addresses, before any reference to the buffers exists.
+        let overlaps = |p: *const u8, len: usize| {
+            let (a, o) = (p as usize, out as usize);
+            len != 0 && ct_len != 0 && a < o.saturating_add(ct_len) && o < a.saturating_add(len)
         };
-        match key.decrypt_cbc(iv, ct, buf) {
+        if overlaps(iv, iv_len) {
+            return WB_ERR_OVERLAP;
+        }
+        // SAFETY: the caller's contract for the IV buffer; it does not overlap `out`.
+        let iv = match unsafe { in_slice(iv, iv_len) } {
+            Ok(iv) => iv,
+            Err(e) => return e,
+        };
+        let in_place = std::ptr::eq(out.cast_const(), ct) && ct_len != 0;
+        if !in_place && overlaps(ct, ct_len) {
+            return WB_ERR_OVERLAP;
+        }
+        let result = if in_place {
+            // SAFETY: `out == ct` is non-null with `ct_len` bytes readable and writable by
+            // the caller's contract; only this mutable view of them exists during the call.
+            let buf = unsafe { std::slice::from_raw_parts_mut(out, ct_len) };
+            key.decrypt_cbc_in_place(iv, buf).map(|p| p.len())
+        } else {
+            // SAFETY: the caller's contract for `ct`; it does not overlap `out`.
+            let ct = match unsafe { in_slice(ct, ct_len) } {
+                Ok(ct) => ct,
+                Err(e) => return e,
+            };
+            let buf: &mut [u8] = if ct.is_empty() {
+                &mut []
+            } else {
+                // SAFETY: `out` is non-null with at least `cap >= ct_len` writable bytes,
+                // disjoint from `iv` and `ct` (checked above), untouched by the caller during
+                // the call.
+                unsafe { std::slice::from_raw_parts_mut(out, ct_len) }
+            };
+            key.decrypt_cbc(iv, ct, buf)
+        };
+        match result {
             Ok(n) => {
                 // SAFETY: as above, writable.
                 unsafe { *out_len = n };
@@ -425,6 +455,9 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
         WB_ERR_NULL_POINTER => c"a required pointer argument is null",
         WB_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
         WB_ERR_INTERNAL => c"internal error",
+        WB_ERR_OVERLAP => {
+            c"the output buffer overlaps an input (only out == ciphertext is allowed)"
+        }
         _ => c"unknown error code",
     };
     msg.as_ptr()

@@ -264,6 +264,9 @@ impl<'a> WhiteboxKey<'a> {
         ciphertext: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        if iv.len() != BLOCK_LEN {
+            return Err(Error::InvalidIv { len: iv.len() });
+        }
         let needed = ciphertext.len();
         let work = out
             .get_mut(..needed)

@@ -85,13 +85,19 @@ fn key_details(rec: &KeyRecord) -> Value {
     })
 }
 
+/// Reads a file, or standard input for `-` (so secrets need not be on the command line).
 fn read_file(path: &Path, what: &'static str) -> Result<Zeroizing<Vec<u8>>, Error> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|e| Error::Io {
-            op: what,
-            kind: e.kind(),
-        })
+    let io = |e: std::io::Error| Error::Io {
+        op: what,
+        kind: e.kind(),
+    };
+    if path.as_os_str() == "-" {
+        use std::io::Read as _;
+        let mut buf = Zeroizing::new(Vec::new());
+        std::io::stdin().read_to_end(&mut buf).map_err(io)?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map(Zeroizing::new).map_err(io)
 }
 
 fn decode_b64(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
@@ -327,11 +333,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
             let err = Error::InvalidArgument(format!(
                 "{} (see wbgen --help)",
-                first.trim_start_matches("error: ")
+                wbgen::cli::usage_message(&e)
             ));
             eprintln!("error {}: {err}", err.code());
             return ExitCode::from(2);
