@@ -40,6 +40,25 @@ impl Encodings {
             Encodings::Off => (BitMatrix::identity(n), BitMatrix::identity(n)),
         }
     }
+
+    /// A 32 × 32 mixing bijection `MB` for a table whose linear part before `MB` is `before`
+    /// and which is undone by a table applying `after · MB⁻¹`: random under the full-rank
+    /// condition of [`BitMatrix::nibble_byte_blocks_full_rank`] on both `MB · before` and
+    /// `after · MB⁻¹` (or the identity when encodings are off).
+    pub(crate) fn mixing(
+        self,
+        rng: &mut impl Rng,
+        before: &BitMatrix,
+        after: &BitMatrix,
+    ) -> (BitMatrix, BitMatrix) {
+        match self {
+            Encodings::Full => BitMatrix::random_invertible_where(32, rng, |m, inv| {
+                m.mul(before).nibble_byte_blocks_full_rank()
+                    && after.mul(inv).nibble_byte_blocks_full_rank()
+            }),
+            Encodings::Off => (BitMatrix::identity(32), BitMatrix::identity(32)),
+        }
+    }
 }
 
 /// A uniform integer in `0..n` (rejection sampling, no modulo bias).
@@ -74,11 +93,19 @@ impl Nibble {
         Nibble { fwd, inv: fwd }
     }
 
-    /// A uniformly random bijection (Fisher–Yates).
+    /// A random bijection (Fisher–Yates) with no affine component: no XOR of its output bits
+    /// is an affine function of its input. Such bijections (a fraction of a percent of all)
+    /// pass one bit combination through linearly, which first-degree linear decoding analysis
+    /// (Goubin et al., CHES 2020) and DCA pick up; rejecting them costs nothing.
     pub fn random(rng: &mut impl Rng) -> Self {
         let mut fwd: [u8; 16] = core::array::from_fn(|i| i as u8);
-        for i in (1..16).rev() {
-            fwd.swap(i, below(rng, i as u32 + 1) as usize);
+        loop {
+            for i in (1..16).rev() {
+                fwd.swap(i, below(rng, i as u32 + 1) as usize);
+            }
+            if !has_affine_component(&fwd) {
+                break;
+            }
         }
         let mut inv = [0u8; 16];
         for (i, &v) in fwd.iter().enumerate() {
@@ -96,6 +123,22 @@ impl Nibble {
     pub fn decode(&self, x: u8) -> u8 {
         self.inv[usize::from(x & 0x0f)]
     }
+}
+
+/// Whether some non-zero XOR of the output bits of the 4-bit map `f` is affine in the input:
+/// its Walsh spectrum then has a coefficient of magnitude 16.
+fn has_affine_component(f: &[u8; 16]) -> bool {
+    (1u8..16).any(|mask| {
+        (0u8..16).any(|a| {
+            let w: i32 = (0u8..16)
+                .map(|x| {
+                    let bit = (f[usize::from(x)] & mask).count_ones() + (x & a).count_ones();
+                    if bit % 2 == 0 { 1 } else { -1 }
+                })
+                .sum();
+            w.abs() == 16
+        })
+    })
 }
 
 /// `n` random nibble encodings.
@@ -180,6 +223,24 @@ mod tests {
             }
             assert!(seen.iter().all(|&s| s));
         }
+    }
+
+    #[test]
+    fn random_nibbles_have_no_affine_component() {
+        let mut rng = ChaCha20Rng::from_seed([7; 32]);
+        for _ in 0..500 {
+            let e = Nibble::random(&mut rng);
+            assert!(!has_affine_component(&e.fwd));
+        }
+        let identity: [u8; 16] = core::array::from_fn(|i| i as u8);
+        assert!(has_affine_component(&identity));
+        // An affine bit hidden in a nonlinear map is found too.
+        let mut f = [0u8; 16];
+        for (x, v) in f.iter_mut().enumerate() {
+            let x = x as u8;
+            *v = (x & 1) | (((x >> 1) * 5 % 8) << 1);
+        }
+        assert!(has_affine_component(&f));
     }
 
     #[test]

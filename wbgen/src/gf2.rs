@@ -117,6 +117,37 @@ impl BitMatrix {
         Some(BitMatrix { n, rows: inv })
     }
 
+    /// Whether every block of 4 rows × 8 columns (an output nibble against an input byte) has
+    /// rank 4. Chow et al. 2002 (§4, after Xiao–Zhou) draw mixing bijections so that every
+    /// output nibble of a table depends on its input byte with full rank; without it some
+    /// nibbles are degenerate functions of an S-box output, which the attack suite's
+    /// structural test exploits.
+    pub fn nibble_byte_blocks_full_rank(&self) -> bool {
+        (0..self.n / 4).all(|nib| {
+            (0..self.n / 8).all(|byte| {
+                let rows: Vec<u8> = (0..4)
+                    .map(|r| (self.rows[4 * nib + r] >> (8 * byte)) as u8)
+                    .collect();
+                rank8(&rows) == 4
+            })
+        })
+    }
+
+    /// A random invertible `n × n` matrix `M` (and its inverse) such that `check(M, M⁻¹)`
+    /// holds: rejection sampling over [`random_invertible`](Self::random_invertible).
+    pub fn random_invertible_where(
+        n: usize,
+        rng: &mut impl Rng,
+        check: impl Fn(&BitMatrix, &BitMatrix) -> bool,
+    ) -> (BitMatrix, BitMatrix) {
+        loop {
+            let (m, inv) = Self::random_invertible(n, rng);
+            if check(&m, &inv) {
+                return (m, inv);
+            }
+        }
+    }
+
     /// A uniformly random invertible `n × n` matrix and its inverse (rejection sampling: a
     /// random GF(2) matrix is invertible with probability about 0.29).
     pub fn random_invertible(n: usize, rng: &mut impl Rng) -> (BitMatrix, BitMatrix) {
@@ -134,6 +165,25 @@ impl BitMatrix {
             }
         }
     }
+}
+
+/// Rank over GF(2) of a few 8-bit row vectors.
+fn rank8(rows: &[u8]) -> usize {
+    let mut rows = rows.to_vec();
+    let mut rank = 0;
+    for bit in 0..8 {
+        let Some(p) = (rank..rows.len()).find(|&r| rows[r] >> bit & 1 == 1) else {
+            continue;
+        };
+        rows.swap(rank, p);
+        for r in 0..rows.len() {
+            if r != rank && rows[r] >> bit & 1 == 1 {
+                rows[r] ^= rows[rank];
+            }
+        }
+        rank += 1;
+    }
+    rank
 }
 
 #[cfg(test)]
@@ -163,6 +213,18 @@ mod tests {
         for x in [1u128, 0x8000_0000, 0xdead_beef, 0x1234_5678] {
             assert_eq!(m.mul_vec(x), rot(x));
         }
+    }
+
+    #[test]
+    fn full_rank_blocks() {
+        assert!(BitMatrix::identity(32).nibble_byte_blocks_full_rank() == false);
+        let mut rng = ChaCha20Rng::from_seed([6; 32]);
+        let (m, _) = BitMatrix::random_invertible_where(32, &mut rng, |m, _| {
+            m.nibble_byte_blocks_full_rank()
+        });
+        assert!(m.nibble_byte_blocks_full_rank());
+        assert_eq!(rank8(&[1, 2, 3]), 2);
+        assert_eq!(rank8(&[0x0f, 0xf0, 0xff, 0x01]), 3);
     }
 
     #[test]

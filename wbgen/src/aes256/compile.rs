@@ -119,6 +119,18 @@ pub(crate) fn compile(
     }
 }
 
+/// InvMixColumns on one column as a 32 × 32 GF(2) matrix (byte `r` of the column at bits
+/// `8r..8r + 8`).
+fn inv_mix_matrix() -> BitMatrix {
+    BitMatrix::from_linear(32, |v| {
+        let t = (v as u32).to_le_bytes();
+        let col: [u8; 4] = core::array::from_fn(|r| {
+            (0..4).fold(0, |acc, i| acc ^ gmul(INV_MIX[r][i], t[i]))
+        });
+        u128::from(u32::from_le_bytes(col))
+    })
+}
+
 /// Appends one middle round (`t2`, `x2`, `t3`, `x3`) with round key `k`, reading state encoded
 /// with `enc_in` and producing state encoded with `enc_out`; the round's own encodings (`MB`,
 /// the type II/III/IV output nibbles) are drawn as `encodings` says.
@@ -130,7 +142,16 @@ fn middle_round(
     encodings: Encodings,
     rng: &mut impl Rng,
 ) {
-    let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4).map(|_| encodings.matrix(32, rng)).collect();
+    // MB per column, drawn so that every output nibble of the type II tables depends on the
+    // S-box output byte with full rank (through InvMixColumns), and likewise for the type III
+    // tables through the next round's L.
+    let inv_mix = inv_mix_matrix();
+    let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4)
+        .map(|c| {
+            let next_l: Vec<&BitMatrix> = (0..4).map(|k| &enc_out.mix[4 * c + k]).collect();
+            encodings.mixing(rng, &inv_mix, &BitMatrix::block_diag(&next_l))
+        })
+        .collect();
 
     // Type II.
     let t2_out: Vec<Vec<Nibble>> = (0..16).map(|_| encodings.nibbles(rng, 8)).collect();

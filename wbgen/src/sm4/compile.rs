@@ -149,7 +149,9 @@ fn round(
     }
 
     // t: round key, S-box, L and MB_i.
-    let (mb, mb_inv) = encodings.matrix(32, rng);
+    // MB drawn so that every output nibble of the `t` tables depends on its S-box output byte
+    // with full rank (through L), and likewise for the `u` tables through X_{i+4}'s encoding.
+    let (mb, mb_inv) = encodings.mixing(rng, l_mat, &x_out.mix_matrix());
     let a = mb.mul(l_mat);
     let t_out: Vec<Vec<Nibble>> = (0..4).map(|_| encodings.nibbles(rng, 8)).collect();
     for b in 0..4 {
