@@ -133,7 +133,7 @@ fn has_affine_component(f: &[u8; 16]) -> bool {
             let w: i32 = (0u8..16)
                 .map(|x| {
                     let bit = (f[usize::from(x)] & mask).count_ones() + (x & a).count_ones();
-                    if bit % 2 == 0 { 1 } else { -1 }
+                    if bit.is_multiple_of(2) { 1 } else { -1 }
                 })
                 .sum();
             w.abs() == 16

@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn full_rank_blocks() {
-        assert!(BitMatrix::identity(32).nibble_byte_blocks_full_rank() == false);
+        assert!(!BitMatrix::identity(32).nibble_byte_blocks_full_rank());
         let mut rng = ChaCha20Rng::from_seed([6; 32]);
         let (m, _) = BitMatrix::random_invertible_where(32, &mut rng, |m, _| {
             m.nibble_byte_blocks_full_rank()

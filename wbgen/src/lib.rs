@@ -33,6 +33,7 @@ pub mod encoding;
 mod error;
 pub mod external;
 pub mod gf2;
+pub mod gf256;
 mod key;
 pub mod keystore;
 mod network;

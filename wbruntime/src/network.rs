@@ -50,6 +50,26 @@ impl<'a> Input<'a> {
     }
 }
 
+/// The input stage of a container: present exactly when the header says the tables start with
+/// one (external encoding or device binding), under section kind `kind`.
+///
+/// # Errors
+/// [`crate::Error::Malformed`] if the section is missing, unexpected, or of the wrong size.
+pub(crate) fn input_stage<'a>(
+    c: &crate::format::Container<'a>,
+    kind: u32,
+) -> Result<Option<Input<'a>>, crate::Error> {
+    let bad = |what| crate::Error::Malformed { what };
+    match (c.header().has_input_stage(), c.section(kind)) {
+        (true, Some(s)) => Input::from_section(s)
+            .map(Some)
+            .ok_or(bad("input section of wrong size")),
+        (true, None) => Err(bad("input section missing")),
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(bad("input section in a file that has no input stage")),
+    }
+}
+
 /// Views `s` as `N` tables of 256 entries of `W` bytes, if its length is exactly that.
 pub(crate) fn entries<const W: usize, const N: usize>(s: &[u8]) -> Option<&[[[u8; W]; 256]; N]> {
     let (entries, rest) = s.as_chunks::<W>();

@@ -124,9 +124,8 @@ pub(crate) fn compile(
 fn inv_mix_matrix() -> BitMatrix {
     BitMatrix::from_linear(32, |v| {
         let t = (v as u32).to_le_bytes();
-        let col: [u8; 4] = core::array::from_fn(|r| {
-            (0..4).fold(0, |acc, i| acc ^ gmul(INV_MIX[r][i], t[i]))
-        });
+        let col: [u8; 4] =
+            core::array::from_fn(|r| (0..4).fold(0, |acc, i| acc ^ gmul(INV_MIX[r][i], t[i])));
         u128::from(u32::from_le_bytes(col))
     })
 }

@@ -7,36 +7,11 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
-/// Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x + 1.
-pub const fn gmul(mut a: u8, mut b: u8) -> u8 {
-    let mut p = 0u8;
-    while b != 0 {
-        if b & 1 != 0 {
-            p ^= a;
-        }
-        let carry = a & 0x80;
-        a <<= 1;
-        if carry != 0 {
-            a ^= 0x1b;
-        }
-        b >>= 1;
-    }
-    p
-}
+use crate::gf256;
 
-const fn ginv(x: u8) -> u8 {
-    // x^254 = x^-1 for x != 0 (and 0 ↦ 0).
-    let mut result = 1u8;
-    let mut base = x;
-    let mut e = 254u8;
-    while e != 0 {
-        if e & 1 != 0 {
-            result = gmul(result, base);
-        }
-        base = gmul(base, base);
-        e >>= 1;
-    }
-    if x == 0 { 0 } else { result }
+/// Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x + 1.
+pub const fn gmul(a: u8, b: u8) -> u8 {
+    gf256::mul(a, b, 0x11b)
 }
 
 /// The AES S-box.
@@ -44,7 +19,7 @@ pub const SBOX: [u8; 256] = {
     let mut s = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        let b = ginv(i as u8);
+        let b = gf256::inv(i as u8, 0x11b);
         s[i] = b ^ b.rotate_left(1) ^ b.rotate_left(2) ^ b.rotate_left(3) ^ b.rotate_left(4) ^ 0x63;
         i += 1;
     }

@@ -9,36 +9,10 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::gf256;
+
+/// SM4's field polynomial x⁸ + x⁷ + x⁶ + x⁵ + x⁴ + x² + 1.
 const POLY: u16 = 0x1f5;
-
-const fn gmul(a: u8, b: u8) -> u8 {
-    let (mut a, mut b, mut p) = (a as u16, b, 0u16);
-    while b != 0 {
-        if b & 1 != 0 {
-            p ^= a;
-        }
-        a <<= 1;
-        if a & 0x100 != 0 {
-            a ^= POLY;
-        }
-        b >>= 1;
-    }
-    p as u8
-}
-
-const fn ginv(x: u8) -> u8 {
-    let mut result = 1u8;
-    let mut base = x;
-    let mut e = 254u8;
-    while e != 0 {
-        if e & 1 != 0 {
-            result = gmul(result, base);
-        }
-        base = gmul(base, base);
-        e >>= 1;
-    }
-    if x == 0 { 0 } else { result }
-}
 
 /// The affine map `A(x) = M x ⊕ 0xd3`, `M` the circulant matrix whose row `i` is `0xa7`
 /// rotated left by `i`.
@@ -58,7 +32,7 @@ pub const SBOX: [u8; 256] = {
     let mut s = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        s[i] = affine(ginv(affine(i as u8)));
+        s[i] = affine(gf256::inv(affine(i as u8), POLY));
         i += 1;
     }
     s

@@ -23,7 +23,7 @@ pub(crate) mod soft;
 use crate::Error;
 use crate::format::Container;
 pub use crate::network::{ColumnXor, INPUT_LEN, Input, Xor32, Xor128, XorTable};
-use crate::network::{byte_tables, column_xors, entries, try_array};
+use crate::network::{byte_tables, column_xors, entries, input_stage, try_array};
 
 /// Number of AES-256 rounds.
 pub const ROUNDS: usize = 14;
@@ -114,16 +114,7 @@ impl<'a> Tables<'a> {
         if !c.has_only_sections(&SECTIONS_WITH_BINDING) {
             return Err(bad_size("unknown section for AES-256"));
         }
-        let input = match (c.header().has_input_stage(), c.section(SECTION_INPUT)) {
-            (true, Some(s)) => Some(
-                Input::from_section(s).ok_or(bad_size("AES-256 input section of wrong size"))?,
-            ),
-            (true, None) => return Err(bad_size("AES-256 input section missing")),
-            (false, None) => None,
-            (false, Some(_)) => {
-                return Err(bad_size("input section in a file that has no input stage"));
-            }
-        };
+        let input = input_stage(c, SECTION_INPUT)?;
         let rounds = c
             .section(SECTION_ROUNDS)
             .filter(|s| s.len() == ROUNDS_LEN)

@@ -26,7 +26,7 @@ pub(crate) mod soft;
 use crate::Error;
 use crate::format::Container;
 pub use crate::network::{ColumnXor, INPUT_LEN, Input, Xor8, Xor32, XorTable};
-use crate::network::{byte_tables, column_xors, entries, try_array, xor_groups};
+use crate::network::{byte_tables, column_xors, entries, input_stage, try_array, xor_groups};
 
 /// Number of SM4 rounds.
 pub const ROUNDS: usize = 32;
@@ -128,16 +128,7 @@ impl<'a> Tables<'a> {
         if !c.has_only_sections(&SECTIONS_WITH_BINDING) {
             return Err(bad_size("unknown section for SM4"));
         }
-        let input = match (c.header().has_input_stage(), c.section(SECTION_INPUT)) {
-            (true, Some(s)) => {
-                Some(Input::from_section(s).ok_or(bad_size("SM4 input section of wrong size"))?)
-            }
-            (true, None) => return Err(bad_size("SM4 input section missing")),
-            (false, None) => None,
-            (false, Some(_)) => {
-                return Err(bad_size("input section in a file that has no input stage"));
-            }
-        };
+        let input = input_stage(c, SECTION_INPUT)?;
         let rounds = c
             .section(SECTION_ROUNDS)
             .filter(|s| s.len() == ROUNDS_LEN)
