@@ -1,6 +1,6 @@
-//! `wbattack <structure|dca|lda> --algorithm aes-256|sm4 [--traces N] [--weakened]
-//! [--standard] [--seed S] [--window final|last|last2] [--json]`: generates a key with a known
-//! value from the seed, exports its key file, attacks it and reports.
+//! `wbattack <structure|dca|lda|dfa> --algorithm aes-256|sm4 [--traces N] [--faults N]
+//! [--weakened] [--standard] [--seed S] [--window final|last|last2] [--json]`: generates a key
+//! with a known value from the seed, exports its key file, attacks it and reports.
 
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ use crate::cipher::PlaintextSide;
 use crate::layout::Window;
 use crate::report::{ByteResult, Report};
 use crate::target::{Build, Target, rng};
-use crate::{dca, lda, samples, structure};
+use crate::{dca, dfa, lda, samples, structure};
 
 /// The attack to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -23,6 +23,8 @@ pub enum Attack {
     Dca,
     /// Linear decoding analysis on lookup traces.
     Lda,
+    /// Differential fault analysis: single table entries edited, faulty outputs compared.
+    Dfa,
 }
 
 /// The cipher.
@@ -62,6 +64,9 @@ pub struct Args {
     /// Number of traces (dca, lda); default 1000.
     #[arg(long)]
     pub traces: Option<usize>,
+    /// Number of faulted decryptions (dfa); default 200.
+    #[arg(long)]
+    pub faults: Option<usize>,
     /// INSECURE weakened key file: every internal encoding off (implies standard mode).
     #[arg(long)]
     pub weakened: bool,
@@ -90,8 +95,10 @@ pub struct Plan {
     pub build: Build,
     /// The seed.
     pub seed: u64,
-    /// Traces (ignored by `structure`).
+    /// Traces (dca, lda).
     pub traces: usize,
+    /// Faulted decryptions (dfa).
+    pub faults: usize,
     /// The trace window.
     pub window: Window,
 }
@@ -100,11 +107,15 @@ impl Plan {
     /// The plan the arguments describe.
     ///
     /// # Errors
-    /// [`Error::Usage`] for a trace count of zero.
+    /// [`Error::Usage`] for a trace count below 2 or a fault count of zero.
     pub fn from_args(a: &Args) -> Result<Self, Error> {
         let traces = a.traces.unwrap_or(1000);
-        if traces < 2 && a.attack != Attack::Structure {
+        if traces < 2 && matches!(a.attack, Attack::Dca | Attack::Lda) {
             return Err(Error::Usage("--traces must be at least 2".into()));
+        }
+        let faults = a.faults.unwrap_or(200);
+        if faults == 0 && a.attack == Attack::Dfa {
+            return Err(Error::Usage("--faults must be at least 1".into()));
         }
         let window = match a.window {
             Some(WindowArg::Final) => Window::Final,
@@ -126,6 +137,7 @@ impl Plan {
             },
             seed: a.seed,
             traces,
+            faults,
             window,
         })
     }
@@ -159,6 +171,7 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         build: target.build,
         seed: plan.seed,
         traces: 0,
+        faults: 0,
         window: None,
         lookups: 0,
         samples: 0,
@@ -171,6 +184,11 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
     };
     if plan.attack == Attack::Structure {
         let found = structure::attack(target)?;
+        report.bytes = found.bytes;
+        report.notes = found.notes;
+    } else if plan.attack == Attack::Dfa {
+        let found = dfa::attack(target, plan.faults, plan.seed)?;
+        report.faults = found.faults;
         report.bytes = found.bytes;
         report.notes = found.notes;
     } else {

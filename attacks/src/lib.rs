@@ -6,7 +6,7 @@
 //! addresses of the table lookups the real runtime makes (`wbruntime::trace`, the software
 //! equivalent of a memory-trace tool). The known key is used only to rank the correct guess.
 //!
-//! Attacks ([`structure`], [`dca`], [`lda`]) return a [`report::Report`]: per targeted key
+//! Attacks ([`structure`], [`dca`], [`lda`], [`dfa`]) return a [`report::Report`]: per targeted key
 //! byte, the rank of the correct guess and the best guess's score. Each is proven on a
 //! deliberately weakened key file (`wbgen`'s `insecure-weakened` feature: every internal
 //! encoding off), on which it must find the key.
@@ -19,7 +19,11 @@ pub mod bits;
 pub mod cipher;
 pub mod cli;
 pub mod dca;
+pub mod dfa;
+pub mod dfa_aes;
+pub mod dfa_sm4;
 mod error;
+pub mod fault;
 pub mod layout;
 pub mod lda;
 pub mod report;

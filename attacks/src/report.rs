@@ -62,7 +62,7 @@ impl ByteResult {
 /// A whole attack's outcome.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// `structure`, `dca` or `lda`.
+    /// `structure`, `dca`, `lda` or `dfa`.
     pub attack: String,
     /// `aes-256` or `sm4`.
     pub algorithm: String,
@@ -70,8 +70,10 @@ pub struct Report {
     pub build: Build,
     /// The experiment seed (key and inputs are derived from it).
     pub seed: u64,
-    /// Traces used (0 for the structural attack).
+    /// Traces used (0 for the structural attack and DFA).
     pub traces: usize,
+    /// Faulted decryptions used (DFA; 0 for the other attacks).
+    pub faults: usize,
     /// The trace window, if traces were used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
@@ -138,10 +140,15 @@ impl Report {
         for n in &self.notes {
             let _ = writeln!(s, "note: {n}");
         }
+        let used = if self.faults > 0 {
+            format!("{} faults", self.faults)
+        } else {
+            format!("{} traces", self.traces)
+        };
         let _ = writeln!(
             s,
-            "recovered {} of {} key bytes, {} traces, {:.2} s",
-            self.recovered, self.targeted, self.traces, self.seconds
+            "recovered {} of {} key bytes, {used}, {:.2} s",
+            self.recovered, self.targeted, self.seconds
         );
         s
     }

@@ -1,0 +1,206 @@
+//! Fault injection as a white-box attacker does it: by editing the key file.
+//!
+//! The attacker owns the tables, so a "fault" is an edit of one table entry, with the digest
+//! recomputed (`wbruntime::format::reseal`: FORMAT.md says the digest is no signature), and a
+//! decryption by the public runtime with the edited file. To fault one byte of an intermediate
+//! state *on purpose*, the attacker first decrypts the input with the genuine file and reads
+//! which entry of the chosen table that decryption looks up (the address trace of
+//! `wbruntime::trace`, as a debugger or memory-trace tool shows it); then edits exactly that
+//! entry, so that the faulty decryption of the same input is sure to read the edited value.
+//!
+//! **Which tables.** A fault must change *one* byte of a state, whatever the encodings. The
+//! tables whose output is one nibble of one state byte are the last level of the nibble-XOR
+//! trees that write a state:
+//! * AES-256: `x3[c]` of round `j`, last level, table `2k + 1` gives the low nibble of the
+//!   encoded byte `q = 4c + k` of the state entering round `j + 1`. The state byte is carried as
+//!   `N(L(s))` (two nibble bijections after an 8 × 8 matrix, docs/aes256-whitebox.md §2); a
+//!   different low nibble is a different encoded byte, which the next round's tables decode
+//!   to a different `s`: a single-byte fault of unknown, non-zero value on `s_q`. A type II
+//!   (`t2`) entry would not do: its 32-bit output is spread by the mixing bijection `MB`, and
+//!   after `MB⁻¹` a change of it is a change of the whole column, not of one byte.
+//! * SM4: `r_xor` of round `i`, table `2b + 1`, gives the low nibble of byte `b` of `X_{i+4}`
+//!   (encoded under `X_{i+4}`'s own byte encoding, or in clear for `X_32 … X_35`): a fault on
+//!   one byte of one state word.
+//!
+//! Each fault edits one entry of one of the byte's two tables, chosen at random (table `2k` for
+//! the high nibble, `2k + 1` for the low one): it XORs a random non-zero nibble into the low
+//! four bits of the entry (its high nibble is ignored by the runtime). Faulting either nibble
+//! gives 30 fault values on an unencoded byte instead of 15 on one nibble, so that two faults
+//! on one S-box rarely share their input difference (which would leave the symmetric key pair
+//! `k`, `k ⊕ δ` undecided).
+
+use rand_core::Rng;
+use wbruntime::format::reseal;
+use wbruntime::{WhiteboxKey, aes256, sm4};
+
+use crate::Error;
+use crate::layout::Layout;
+
+/// Where a fault goes: the pair of nibble-XOR tables whose outputs are one state byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// File offset of the low-nibble table's entry 0 (the high-nibble table is the 256 bytes
+    /// before it).
+    pub table: usize,
+    /// The faulted state byte, in the attack's own numbering (AES: state position `q`;
+    /// SM4: `4 j + b` for byte `b` of the word faulted for round key `j`).
+    pub tag: usize,
+}
+
+/// One faulted decryption: the same input decrypted by the genuine and the edited file.
+#[derive(Clone, Copy, Debug)]
+pub struct Pair {
+    /// The site's tag.
+    pub tag: usize,
+    /// The correct decrypted block.
+    pub correct: [u8; 16],
+    /// The faulty decrypted block.
+    pub faulty: [u8; 16],
+}
+
+/// The faulted decryptions of one campaign.
+pub struct Campaign {
+    /// One per fault, in site order `0, 1, …` cycling.
+    pub pairs: Vec<Pair>,
+    /// Edited files decrypted (one per fault).
+    pub edits: usize,
+}
+
+/// AES-256: the tables writing state byte `q` entering round `round + 1`
+/// (`x3` of middle round `round`, 1 ≤ `round` ≤ 13; FORMAT.md "rounds").
+///
+/// # Errors
+/// [`Error::Trace`] if the file has no rounds section or `round`/`q` are out of range.
+pub fn aes_state_site(layout: &Layout, round: usize, q: usize) -> Result<Site, Error> {
+    let start = layout
+        .section_start(aes256::SECTION_ROUNDS)
+        .ok_or_else(|| Error::Trace("no AES-256 rounds section".into()))?;
+    if !(1..=aes256::MIDDLE_ROUNDS).contains(&round) || q >= 16 {
+        return Err(Error::Trace(format!(
+            "no state byte {q} after round {round}"
+        )));
+    }
+    let (c, k) = (q / 4, q % 4);
+    let x3 = 2 * aes256::WORD_TABLES_LEN + aes256::COLUMN_XOR_LEN;
+    let column = aes256::COLUMN_XOR_LEN / 4;
+    let table = start
+        + (round - 1) * aes256::ROUND_LEN
+        + x3
+        + c * column
+        + 2 * 8 * 256 // the tree's last level: (v0 ⊕ v1) ⊕ (v2 ⊕ v3)
+        + (2 * k + 1) * 256;
+    Ok(Site { table, tag: q })
+}
+
+/// SM4: the tables writing byte `b` of `X_{round + 4}` (`r_xor` of
+/// decryption round `round`, 0 ≤ `round` < 32; FORMAT.md "rounds").
+///
+/// # Errors
+/// [`Error::Trace`] if the file has no rounds section or `round`/`b` are out of range.
+pub fn sm4_word_site(layout: &Layout, round: usize, b: usize, tag: usize) -> Result<Site, Error> {
+    let start = layout
+        .section_start(sm4::SECTION_ROUNDS)
+        .ok_or_else(|| Error::Trace("no SM4 rounds section".into()))?;
+    if round >= sm4::ROUNDS || b >= 4 {
+        return Err(Error::Trace(format!(
+            "no byte {b} written by round {round}"
+        )));
+    }
+    let table =
+        start + round * sm4::ROUND_LEN + sm4::ROUND_LEN - sm4::R_XOR_LEN + (2 * b + 1) * 256;
+    Ok(Site { table, tag })
+}
+
+/// What one fault needs, drawn in advance so that the campaign does not depend on threading.
+#[derive(Clone, Copy)]
+struct Plan {
+    site: Site,
+    block: [u8; 16],
+    /// Whether the high-nibble table is edited rather than the low-nibble one.
+    high: bool,
+    nibble: u8,
+}
+
+/// Injects `n` faults, cycling through `sites`, each into a fresh random input block.
+///
+/// # Errors
+/// [`Error::KeyFile`] if the runtime refuses the genuine or an edited file; [`Error::Trace`]
+/// if a decryption does not read a site's table.
+pub fn campaign(
+    file: &[u8],
+    sites: &[Site],
+    n: usize,
+    rng: &mut impl Rng,
+) -> Result<Campaign, Error> {
+    if sites.is_empty() {
+        return Err(Error::Trace("no fault site".into()));
+    }
+    let plans: Vec<Plan> = (0..n)
+        .map(|f| {
+            let mut block = [0u8; 16];
+            rng.fill_bytes(&mut block);
+            Plan {
+                site: sites[f % sites.len()],
+                block,
+                high: rng.next_u32() & 1 == 1,
+                nibble: 1 + (rng.next_u32() % 15) as u8,
+            }
+        })
+        .collect();
+    // Two threads, each with its own copy of the file to edit.
+    let half = n.div_ceil(2).max(1);
+    let results: Vec<Result<Vec<Pair>, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = plans
+            .chunks(half)
+            .map(|chunk| s.spawn(move || run(file, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Error::Trace("a fault thread panicked".into()))?
+            })
+            .collect()
+    });
+    let mut pairs = Vec::with_capacity(n);
+    for r in results {
+        pairs.extend(r?);
+    }
+    Ok(Campaign { pairs, edits: n })
+}
+
+/// Runs the faults of `plans` on one thread.
+fn run(file: &[u8], plans: &[Plan]) -> Result<Vec<Pair>, Error> {
+    let genuine = WhiteboxKey::parse(file)?;
+    let base = file.as_ptr() as usize;
+    let mut work = file.to_vec();
+    let mut pairs = Vec::with_capacity(plans.len());
+    for p in plans {
+        let mut correct = p.block;
+        let ((), addresses) =
+            wbruntime::trace::record_lookups(|| genuine.decrypt_block(&mut correct));
+        let table = p.site.table - if p.high { 256 } else { 0 };
+        let range = table..table + 256;
+        let at = addresses
+            .into_iter()
+            .filter_map(|a| a.checked_sub(base))
+            .find(|o| range.contains(o))
+            .ok_or_else(|| Error::Trace(format!("no lookup in the table @{table:#x}")))?;
+        let entry = work
+            .get_mut(at)
+            .ok_or_else(|| Error::Trace("fault site outside the file".into()))?;
+        *entry ^= p.nibble;
+        reseal(&mut work);
+        let mut faulty = p.block;
+        WhiteboxKey::parse(&work)?.decrypt_block(&mut faulty);
+        if let Some(entry) = work.get_mut(at) {
+            *entry ^= p.nibble;
+        }
+        pairs.push(Pair {
+            tag: p.site.tag,
+            correct,
+            faulty,
+        });
+    }
+    Ok(pairs)
+}
