@@ -134,6 +134,25 @@ fn create(store: &Path, alg: &str, alias: &str, extra: &[&str]) -> String {
     s(&ok(store, &args), "KeyId")
 }
 
+/// Asserts that both `encrypt` and `export` of `id` fail with `code` and no key file appears.
+fn encrypt_and_export_refused(store: &Path, id: &str, out: &Path, code: &str) {
+    fails_with(
+        &run(
+            store,
+            &["encrypt", "--key-id", id, "--plaintext-b64", "aGk="],
+        ),
+        code,
+    );
+    fails_with(
+        &run(
+            store,
+            &["export", "--key-id", id, "--out", out.to_str().unwrap()],
+        ),
+        code,
+    );
+    assert!(!out.exists(), "a refused export wrote {}", out.display());
+}
+
 fn encrypt(store: &Path, id: &str, secret: &str) -> (String, String, u64) {
     let v = ok(
         store,
@@ -385,23 +404,9 @@ fn list_show_disable_enable_delete() {
         s(&ok(&t.store(), &["disable", "--key-id", &a]), "KeyState"),
         "Disabled"
     );
-    fails_with(
-        &run(
-            &t.store(),
-            &["encrypt", "--key-id", &a, "--plaintext-b64", "aGk="],
-        ),
-        "02000011",
-    );
     let out = keys.join("a.wbkey");
-    fails_with(
-        &run(
-            &t.store(),
-            &["export", "--key-id", &a, "--out", out.to_str().unwrap()],
-        ),
-        "02000011",
-    );
+    encrypt_and_export_refused(&t.store(), &a, &out, "02000011");
     fails_with(&run(&t.store(), &["rotate", "--key-id", &a]), "02000011");
-    assert!(!out.exists(), "a disabled key exported nothing");
     assert_eq!(
         s(&ok(&t.store(), &["enable", "--key-id", &a]), "KeyState"),
         "Enabled"
@@ -1161,22 +1166,7 @@ fn key_records_cannot_be_changed_without_the_passphrase() {
     for edited in edits {
         assert_ne!(edited, good);
         std::fs::write(&path, &edited).unwrap();
-        fails_with(
-            &run(
-                &t.store(),
-                &["encrypt", "--key-id", &id, "--plaintext-b64", "aGk="],
-            ),
-            "02000008",
-        );
-        let out = keys.join("x.wbkey");
-        fails_with(
-            &run(
-                &t.store(),
-                &["export", "--key-id", &id, "--out", out.to_str().unwrap()],
-            ),
-            "02000008",
-        );
-        assert!(!out.exists());
+        encrypt_and_export_refused(&t.store(), &id, &keys.join("x.wbkey"), "02000008");
     }
     // A removed passphrase check or a weakened KDF is refused, not silently accepted.
     let v: Value = serde_json::from_str(&good).unwrap();
