@@ -178,6 +178,7 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         raw_samples: 0,
         bytes: Vec::new(),
         recovered: 0,
+        ranked_first: 0,
         targeted: 0,
         seconds: 0.0,
         notes: Vec::new(),

@@ -21,6 +21,8 @@ pub struct ByteResult {
     pub best_score: f64,
     /// The correct guess's score.
     pub correct_score: f64,
+    /// The best score of a wrong guess.
+    pub runner_up: f64,
     /// Where the best score of the correct guess came from, when the attack knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
@@ -42,6 +44,12 @@ impl ByteResult {
                 best = k;
             }
         }
+        let runner_up = scores
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != correct)
+            .map(|(_, &s)| s)
+            .fold(0.0, f64::max);
         ByteResult {
             target: key.label.clone(),
             correct: key.value,
@@ -49,12 +57,31 @@ impl ByteResult {
             best_guess: best as u8,
             best_score: scores[best],
             correct_score: c,
+            runner_up,
             evidence,
         }
     }
 
-    /// Whether the key byte was recovered (the correct guess strictly best).
+    /// Whether the key byte was recovered: the correct guess is first, and first by a margin
+    /// the attacker can see ([`RECOVERY_MARGIN`]). When every guess scores about the same —
+    /// as when the only correlations left are those of the plaintext with the S-box, which
+    /// every key guess shares — the correct guess is first for one byte in 256 by chance; the
+    /// attacker cannot tell it from the others, so it is no recovery (its rank is still
+    /// reported).
     pub fn recovered(&self) -> bool {
+        self.rank == 0 && self.correct_score >= RECOVERY_MARGIN * self.runner_up
+    }
+}
+
+/// How far ahead of every wrong guess the correct one must score to count as recovered: 25 %.
+/// Leaks that the suite finds score far beyond it (DCA on nibble encodings: 0.6–0.8 against
+/// 0.3; DFA: the right key collects most votes), chance first places are within a few
+/// percent.
+pub const RECOVERY_MARGIN: f64 = 1.25;
+
+impl ByteResult {
+    /// Whether the correct guess is first at all, with or without a margin.
+    pub fn ranked_first(&self) -> bool {
         self.rank == 0
     }
 }
@@ -85,8 +112,10 @@ pub struct Report {
     pub raw_samples: usize,
     /// One entry per targeted key byte.
     pub bytes: Vec<ByteResult>,
-    /// Key bytes recovered (rank 0).
+    /// Key bytes recovered (first by the margin of [`ByteResult::recovered`]).
     pub recovered: usize,
+    /// Key bytes whose correct guess is first at all, margin or not (chance: 1 in 256).
+    pub ranked_first: usize,
     /// Key bytes targeted.
     pub targeted: usize,
     /// Wall-clock seconds of the attack (trace collection included, key generation not).
@@ -99,6 +128,7 @@ impl Report {
     /// Sets the summary fields from `bytes`.
     pub fn finish(mut self) -> Self {
         self.recovered = self.bytes.iter().filter(|b| b.recovered()).count();
+        self.ranked_first = self.bytes.iter().filter(|b| b.ranked_first()).count();
         self.targeted = self.bytes.len();
         self
     }
@@ -121,19 +151,20 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "{:<10} {:>7} {:>5} {:>5} {:>10} {:>10}  evidence",
-            "key byte", "correct", "rank", "best", "best score", "correct"
+            "{:<10} {:>7} {:>5} {:>5} {:>10} {:>10} {:>10}  evidence",
+            "key byte", "correct", "rank", "best", "best score", "correct", "best wrong"
         );
         for b in &self.bytes {
             let _ = writeln!(
                 s,
-                "{:<10} {:>7} {:>5} {:>5} {:>10.4} {:>10.4}  {}",
+                "{:<10} {:>7} {:>5} {:>5} {:>10.4} {:>10.4} {:>10.4}  {}",
                 b.target,
                 format!("{:02x}", b.correct),
                 b.rank,
                 format!("{:02x}", b.best_guess),
                 b.best_score,
                 b.correct_score,
+                b.runner_up,
                 b.evidence.as_deref().unwrap_or("")
             );
         }
@@ -147,8 +178,8 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "recovered {} of {} key bytes, {used}, {:.2} s",
-            self.recovered, self.targeted, self.seconds
+            "recovered {} of {} key bytes ({} ranked first, margin or not), {used}, {:.2} s",
+            self.recovered, self.targeted, self.ranked_first, self.seconds
         );
         s
     }
