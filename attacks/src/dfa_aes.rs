@@ -213,7 +213,7 @@ pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error>
         .ok_or_else(|| Error::Usage("wrong AES-256 key length".into()))?;
     let layout = Layout::parse(&target.file)?;
     let sites = (0..16)
-        .map(|q| aes_state_site(&layout, FAULT_ROUND, q))
+        .map(|q| aes_state_site(&layout, FAULT_ROUND, 0, q))
         .collect::<Result<Vec<_>, _>>()?;
     let camp = campaign(&target.file, &sites, faults, &mut rng(seed, 3))?;
     let changed = camp.pairs.iter().filter(|p| p.correct != p.faulty).count();

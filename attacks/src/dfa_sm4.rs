@@ -177,7 +177,7 @@ pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error>
     let layout = Layout::parse(&target.file)?;
     // Site tag 4j + b: byte b of X_{34−j}, written by decryption round 30 − j.
     let sites = (0..4 * KEYS)
-        .map(|t| sm4_word_site(&layout, 30 - t / 4, t % 4, t))
+        .map(|t| sm4_word_site(&layout, 30 - t / 4, 0, t % 4, t))
         .collect::<Result<Vec<_>, _>>()?;
     let camp = campaign(&target.file, &sites, faults, &mut rng(seed, 3))?;
 

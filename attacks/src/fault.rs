@@ -67,24 +67,25 @@ pub struct Campaign {
 }
 
 /// AES-256: the tables writing state byte `q` entering round `round + 1`
-/// (`x3` of middle round `round`, 1 ≤ `round` ≤ 13; FORMAT.md "rounds").
+/// (`x3` of full round `round`, 1 ≤ `round` ≤ 12, in branch `branch` for rounds 11–12;
+/// FORMAT.md "AES-256").
 ///
 /// # Errors
-/// [`Error::Trace`] if the file has no rounds section or `round`/`q` are out of range.
-pub fn aes_state_site(layout: &Layout, round: usize, q: usize) -> Result<Site, Error> {
+/// [`Error::Trace`] if the file has no such round or `q` is out of range.
+pub fn aes_state_site(
+    layout: &Layout,
+    round: usize,
+    branch: usize,
+    q: usize,
+) -> Result<Site, Error> {
     let start = layout
-        .section_start(aes256::SECTION_ROUNDS)
-        .ok_or_else(|| Error::Trace("no AES-256 rounds section".into()))?;
-    if !(1..=aes256::MIDDLE_ROUNDS).contains(&round) || q >= 16 {
-        return Err(Error::Trace(format!(
-            "no state byte {q} after round {round}"
-        )));
-    }
+        .aes_round(round, branch)
+        .filter(|_| round < aes256::ROUNDS - 1 && q < 16)
+        .ok_or_else(|| Error::Trace(format!("no state byte {q} after round {round}")))?;
     let (c, k) = (q / 4, q % 4);
     let x3 = 2 * aes256::WORD_TABLES_LEN + aes256::COLUMN_XOR_LEN;
     let column = aes256::COLUMN_XOR_LEN / 4;
     let table = start
-        + (round - 1) * aes256::ROUND_LEN
         + x3
         + c * column
         + 2 * 8 * 256 // the tree's last level: (v0 ⊕ v1) ⊕ (v2 ⊕ v3)
@@ -92,22 +93,28 @@ pub fn aes_state_site(layout: &Layout, round: usize, q: usize) -> Result<Site, E
     Ok(Site { table, tag: q })
 }
 
-/// SM4: the tables writing byte `b` of `X_{round + 4}` (`r_xor` of
-/// decryption round `round`, 0 ≤ `round` < 32; FORMAT.md "rounds").
+/// SM4: the tables writing byte `b` of `X_{round + 4}` (`r_xor` of decryption round
+/// `round`, 0 ≤ `round` < 32, in branch `branch` for rounds 24–31; FORMAT.md "SM4").
 ///
 /// # Errors
-/// [`Error::Trace`] if the file has no rounds section or `round`/`b` are out of range.
-pub fn sm4_word_site(layout: &Layout, round: usize, b: usize, tag: usize) -> Result<Site, Error> {
+/// [`Error::Trace`] if the file has no such round or `b` is out of range.
+pub fn sm4_word_site(
+    layout: &Layout,
+    round: usize,
+    branch: usize,
+    b: usize,
+    tag: usize,
+) -> Result<Site, Error> {
     let start = layout
-        .section_start(sm4::SECTION_ROUNDS)
-        .ok_or_else(|| Error::Trace("no SM4 rounds section".into()))?;
-    if round >= sm4::ROUNDS || b >= 4 {
-        return Err(Error::Trace(format!(
-            "no byte {b} written by round {round}"
-        )));
-    }
-    let table =
-        start + round * sm4::ROUND_LEN + sm4::ROUND_LEN - sm4::R_XOR_LEN + (2 * b + 1) * 256;
+        .sm4_round(round, branch)
+        .filter(|_| b < 4)
+        .ok_or_else(|| Error::Trace(format!("no byte {b} written by round {round}")))?;
+    let len = if round == sm4::ROUNDS - 1 {
+        sm4::LAST_ROUND_LEN
+    } else {
+        sm4::ROUND_LEN
+    };
+    let table = start + len - sm4::R_XOR_LEN + (2 * b + 1) * 256;
     Ok(Site { table, tag })
 }
 

@@ -13,8 +13,122 @@ pub struct Entry {
     pub table: usize,
     /// Bytes per entry (1, 4 or 16).
     pub width: usize,
-    /// The entry read: the table's input byte.
-    pub index: u8,
+    /// The entry read: the table's input (a byte, or two for a wide table).
+    pub index: u16,
+    /// Bits of the index: 8, or 16 for a wide table.
+    pub index_bits: usize,
+}
+
+/// A run of same-shaped tables inside a section: offset and length relative to the section,
+/// entry width, entries per table.
+#[derive(Clone, Copy)]
+struct Region {
+    at: usize,
+    len: usize,
+    width: usize,
+    entries: usize,
+}
+
+const fn region(at: usize, len: usize, width: usize, entries: usize) -> Region {
+    Region {
+        at,
+        len,
+        width,
+        entries,
+    }
+}
+
+/// The table regions of one full round, from `at`.
+fn aes_round_regions(at: usize, half: bool) -> Vec<Region> {
+    use aes256 as a;
+    let x2 = at + a::WORD_TABLES_LEN;
+    let t3 = x2 + a::COLUMN_XOR_LEN;
+    let x3 = t3 + a::WORD_TABLES_LEN;
+    vec![
+        region(at, a::WORD_TABLES_LEN, 4, 256),
+        region(x2, a::COLUMN_XOR_LEN, 1, 256),
+        region(t3, a::WORD_TABLES_LEN, 4, 256),
+        region(
+            x3,
+            if half {
+                a::HALF_XOR_LEN
+            } else {
+                a::COLUMN_XOR_LEN
+            },
+            1,
+            256,
+        ),
+    ]
+}
+
+/// The table regions of one SM4 round (or a branch's last round), from `at`.
+fn sm4_round_regions(at: usize, last: bool) -> Vec<Region> {
+    let t = at + sm4::PRE_LEN + sm4::PRE_XOR_LEN;
+    let mut r = vec![
+        region(at, sm4::PRE_LEN + sm4::PRE_XOR_LEN, 1, 256),
+        region(t, sm4::WORD_TABLES_LEN, 4, 256),
+    ];
+    let mut u = t + sm4::WORD_TABLES_LEN;
+    let between = if last {
+        sm4::R_XOR_LEN
+    } else {
+        sm4::COLUMN_XOR_LEN
+    };
+    r.push(region(u, between, 1, 256));
+    u += between;
+    r.push(region(u, sm4::WORD_TABLES_LEN, 4, 256));
+    let rest = sm4::COLUMN_XOR_LEN + sm4::R_LEN + sm4::R_XOR_LEN;
+    r.push(region(u + sm4::WORD_TABLES_LEN, rest, 1, 256));
+    r
+}
+
+/// The table regions of one section kind, relative to the section start (one round for the
+/// rounds sections, which repeat it).
+fn regions(kind: u32) -> Vec<Region> {
+    use aes256 as a;
+    match kind {
+        aes256::SECTION_INPUT | sm4::SECTION_INPUT => vec![
+            region(0, 16 * 256 * 16, 16, 256),
+            region(16 * 256 * 16, wbruntime::network::INPUT_XOR_LEN, 1, 256),
+        ],
+        aes256::SECTION_ROUNDS => aes_round_regions(0, false),
+        aes256::SECTION_FINAL => {
+            let mut r = Vec::new();
+            for b in 0..2 {
+                let base = b * a::BRANCH_LEN;
+                for j in 0..a::BRANCH_ROUNDS {
+                    r.extend(aes_round_regions(base + j * a::ROUND_LEN, false));
+                }
+                r.extend(aes_round_regions(
+                    base + a::BRANCH_ROUNDS * a::ROUND_LEN,
+                    true,
+                ));
+            }
+            let wide = 2 * a::BRANCH_LEN;
+            r.push(region(wide, a::WIDE_LEN, 1, a::WIDE_ENTRIES));
+            r.push(region(wide + a::WIDE_LEN, a::COMBINE_LEN, 1, 256));
+            r
+        }
+        sm4::SECTION_ROUNDS => sm4_round_regions(0, false),
+        sm4::SECTION_LAST => {
+            let mut r = Vec::new();
+            for b in 0..2 {
+                let base = b * sm4::BRANCH_LEN;
+                for j in 0..sm4::BRANCH_ROUNDS {
+                    r.extend(sm4_round_regions(base + j * sm4::ROUND_LEN, false));
+                }
+                r.extend(sm4_round_regions(
+                    base + sm4::BRANCH_ROUNDS * sm4::ROUND_LEN,
+                    true,
+                ));
+            }
+            let wide = 2 * sm4::BRANCH_LEN;
+            r.push(region(wide, sm4::T_WIDE_LEN, 1, sm4::WIDE_ENTRIES));
+            r.push(region(wide + sm4::T_WIDE_LEN, sm4::COMBINE_LEN, 1, 256));
+            r
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// A section: its kind and file range.
@@ -35,12 +149,13 @@ pub struct Layout {
 /// Which lookups a trace keeps: named ranges of the last rounds (FORMAT.md offsets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
-    /// AES-256: the 16 final-round tables. SM4: the last round's `t` and `u` tables.
+    /// AES-256: the 16 wide tables of round 14. SM4: round 31's `t` and `u` tables (both
+    /// branches) and the wide tables.
     Final,
-    /// The last round: AES-256 the final tables and round 13 (all of `t2, x2, t3, x3`);
-    /// SM4 round 31 (all of its tables).
+    /// The last round: AES-256 round 13 of both branches, the wide tables and the
+    /// combination; SM4 round 31 of both branches, the wide tables and the combination.
     Last,
-    /// The last two rounds: AES-256 final tables and rounds 12–13; SM4 rounds 30–31.
+    /// The last two rounds: as [`Window::Last`] and the round before it in both branches.
     Last2,
 }
 
@@ -97,39 +212,58 @@ impl Layout {
             .sections
             .iter()
             .find(|s| (s.start..s.start + s.len).contains(&offset))?;
-        let rel = offset - s.start;
-        let width = match s.kind {
-            aes256::SECTION_INPUT | sm4::SECTION_INPUT => {
-                if rel < 16 * 256 * 16 {
-                    16
-                } else {
-                    1
-                }
-            }
-            aes256::SECTION_ROUNDS => match rel % aes256::ROUND_LEN {
-                r if r < aes256::WORD_TABLES_LEN => 4,
-                r if r < aes256::WORD_TABLES_LEN + aes256::COLUMN_XOR_LEN => 1,
-                r if r < 2 * aes256::WORD_TABLES_LEN + aes256::COLUMN_XOR_LEN => 4,
-                _ => 1,
-            },
-            aes256::SECTION_FINAL => 1,
-            sm4::SECTION_ROUNDS => {
-                let t = sm4::PRE_LEN + sm4::PRE_XOR_LEN;
-                let u = t + sm4::WORD_TABLES_LEN + sm4::COLUMN_XOR_LEN;
-                match rel % sm4::ROUND_LEN {
-                    r if (t..t + sm4::WORD_TABLES_LEN).contains(&r) => 4,
-                    r if (u..u + sm4::WORD_TABLES_LEN).contains(&r) => 4,
-                    _ => 1,
-                }
-            }
-            _ => return None,
+        let mut rel = offset - s.start;
+        let mut base = s.start;
+        let period = match s.kind {
+            aes256::SECTION_ROUNDS => aes256::ROUND_LEN,
+            sm4::SECTION_ROUNDS => sm4::ROUND_LEN,
+            _ => s.len,
         };
-        let size = 256 * width;
+        base += rel / period * period;
+        rel %= period;
+        let r = regions(s.kind)
+            .into_iter()
+            .find(|r| (r.at..r.at + r.len).contains(&rel))?;
+        let size = r.entries * r.width;
+        let within = rel - r.at;
         Some(Entry {
-            table: s.start + rel / size * size,
-            width,
-            index: (rel % size / width) as u8,
+            table: base + r.at + within / size * size,
+            width: r.width,
+            index: (within % size / r.width) as u16,
+            index_bits: if r.entries == 256 { 8 } else { 16 },
         })
+    }
+
+    /// File offset of the tables of AES-256 round `j` (1 ≤ `j` ≤ 13); rounds 11–13 exist once
+    /// per branch (`branch` 0 or 1, ignored for rounds 1–10). FORMAT.md, "AES-256".
+    pub fn aes_round(&self, j: usize, branch: usize) -> Option<usize> {
+        if j == 0 || j >= aes256::ROUNDS || branch > 1 {
+            return None;
+        }
+        if j <= aes256::SHARED_ROUNDS {
+            let r = self.section(aes256::SECTION_ROUNDS)?;
+            return Some(r.start + (j - 1) * aes256::ROUND_LEN);
+        }
+        let f = self.section(aes256::SECTION_FINAL)?;
+        Some(
+            f.start
+                + branch * aes256::BRANCH_LEN
+                + (j - 1 - aes256::SHARED_ROUNDS) * aes256::ROUND_LEN,
+        )
+    }
+
+    /// File offset of the tables of SM4 decryption round `i` (0 ≤ `i` < 32); rounds 24–31
+    /// exist once per branch. FORMAT.md, "SM4".
+    pub fn sm4_round(&self, i: usize, branch: usize) -> Option<usize> {
+        if i >= sm4::ROUNDS || branch > 1 {
+            return None;
+        }
+        if i < sm4::SHARED_ROUNDS {
+            let r = self.section(sm4::SECTION_ROUNDS)?;
+            return Some(r.start + i * sm4::ROUND_LEN);
+        }
+        let l = self.section(sm4::SECTION_LAST)?;
+        Some(l.start + branch * sm4::BRANCH_LEN + (i - sm4::SHARED_ROUNDS) * sm4::ROUND_LEN)
     }
 
     /// The file ranges whose lookups `window` keeps.
@@ -137,33 +271,53 @@ impl Layout {
         let mut out = Vec::new();
         match self.algorithm {
             Algorithm::Aes256 => {
+                use aes256 as a;
+                let Some(f) = self.section(a::SECTION_FINAL) else {
+                    return out;
+                };
+                let wide = f.start + 2 * a::BRANCH_LEN;
+                out.push(wide..wide + a::WIDE_LEN);
                 let rounds = match window {
                     Window::Final => 0,
                     Window::Last => 1,
                     Window::Last2 => 2,
                 };
-                if let Some(r) = self.section(aes256::SECTION_ROUNDS) {
-                    let end = r.start + r.len;
-                    out.push(end - rounds * aes256::ROUND_LEN..end);
+                if rounds > 0 {
+                    out.push(wide + a::WIDE_LEN..wide + a::WIDE_LEN + a::COMBINE_LEN);
                 }
-                if let Some(f) = self.section(aes256::SECTION_FINAL) {
-                    out.push(f.start..f.start + f.len);
+                for b in 0..2 {
+                    let end = f.start + (b + 1) * a::BRANCH_LEN;
+                    if rounds >= 1 {
+                        out.push(end - a::HALF_ROUND_LEN..end);
+                    }
+                    if rounds >= 2 {
+                        let r12 = end - a::HALF_ROUND_LEN - a::ROUND_LEN;
+                        out.push(r12..r12 + a::ROUND_LEN);
+                    }
                 }
             }
             _ => {
-                if let Some(r) = self.section(sm4::SECTION_ROUNDS) {
-                    let end = r.start + r.len;
-                    let last = end - sm4::ROUND_LEN;
-                    let t = last + sm4::PRE_LEN + sm4::PRE_XOR_LEN;
-                    let u = t + sm4::WORD_TABLES_LEN + sm4::COLUMN_XOR_LEN;
+                let Some(l) = self.section(sm4::SECTION_LAST) else {
+                    return out;
+                };
+                let wide = l.start + 2 * sm4::BRANCH_LEN;
+                out.push(wide..wide + sm4::T_WIDE_LEN);
+                for b in 0..2 {
+                    let end = l.start + (b + 1) * sm4::BRANCH_LEN;
+                    let last = end - sm4::LAST_ROUND_LEN;
                     match window {
                         Window::Final => {
+                            let t = last + sm4::PRE_LEN + sm4::PRE_XOR_LEN;
                             out.push(t..t + sm4::WORD_TABLES_LEN);
+                            let u = t + sm4::WORD_TABLES_LEN + sm4::R_XOR_LEN;
                             out.push(u..u + sm4::WORD_TABLES_LEN);
                         }
                         Window::Last => out.push(last..end),
-                        Window::Last2 => out.push(end - 2 * sm4::ROUND_LEN..end),
+                        Window::Last2 => out.push(last - sm4::ROUND_LEN..end),
                     }
+                }
+                if window != Window::Final {
+                    out.push(wide + sm4::T_WIDE_LEN..wide + sm4::T_WIDE_LEN + sm4::COMBINE_LEN);
                 }
             }
         }

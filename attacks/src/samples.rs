@@ -27,7 +27,8 @@ pub struct SampleLabel {
     pub table: usize,
     /// `false`: bit of the index (table input); `true`: bit of the value read.
     pub value: bool,
-    /// Bit number (index: 0..8; value: 0..8 × width, little-endian bytes).
+    /// Bit number (index: 0..8, or 0..16 for a wide table; value: 0..8 × width, little-endian
+    /// bytes).
     pub bit: usize,
 }
 
@@ -127,16 +128,16 @@ pub fn collect(
 /// Turns per-trace lookups into bit columns.
 fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
     let n = traces.len();
-    let shape: Vec<(usize, usize)> = traces
+    let shape: Vec<(usize, usize, usize)> = traces
         .first()
-        .map(|(_, e)| e.iter().map(|x| (x.table, x.width)).collect())
+        .map(|(_, e)| e.iter().map(|x| (x.table, x.width, x.index_bits)).collect())
         .unwrap_or_default();
     if shape.is_empty() {
         return Err(Error::Trace("no lookup in the window".into()));
     }
     let mut labels = Vec::new();
-    for (lookup, &(table, width)) in shape.iter().enumerate() {
-        for bit in 0..8 {
+    for (lookup, &(table, width, index_bits)) in shape.iter().enumerate() {
+        for bit in 0..index_bits {
             labels.push(SampleLabel {
                 lookup,
                 table,
@@ -161,7 +162,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
             || entries
                 .iter()
                 .zip(&shape)
-                .any(|(e, &(tb, w))| e.table != tb || e.width != w)
+                .any(|(e, &(tb, w, _))| e.table != tb || e.width != w)
         {
             return Err(Error::Trace(format!(
                 "trace {t} reads other tables than trace 0"
@@ -170,7 +171,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
         plaintexts.push(*plain);
         let mut c = 0;
         for e in entries {
-            for bit in 0..8 {
+            for bit in 0..e.index_bits {
                 if e.index >> bit & 1 == 1 {
                     columns[c].set(t);
                 }

@@ -206,11 +206,13 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
                     Some(ev),
                 ));
             }
-            // Final tables: InvS(x ⊕ K_14[q]) ⊕ dw[0][p], K_14 = dw[1]; and the inverse table
+            // Final wide tables, one 8-bit slice each (first entries, `v01 = 0`): it is
+            // InvS(x ⊕ K_14[q]) ⊕ dw[0][p] of the decoded `v23`, K_14 = dw[1]; and its inverse
             // S(y ⊕ dw[0][p]) ⊕ K_14[q], which reads the plaintext byte.
+            let wide = last + 2 * aes256::BRANCH_LEN;
             for p in 0..16 {
                 let q = aes256::INV_SHIFT[p];
-                let t = tbl(last + 256 * p, 256);
+                let t = tbl(wide + aes256::WIDE_ENTRIES * p, 256);
                 let key = KeyByte {
                     label: format!("dw1[{q}]"),
                     value: dw[1][q],
@@ -223,7 +225,7 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
                 ));
             }
             for (p, &value) in dw[0].iter().enumerate() {
-                let t = tbl(last + 256 * p, 256);
+                let t = tbl(wide + aes256::WIDE_ENTRIES * p, 256);
                 let key = KeyByte {
                     label: format!("dw0[{p}]"),
                     value,
@@ -238,10 +240,18 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
             // Every type II table of every round, for the notes.
             let mut equivalent = 0;
             let mut rounds_hit = Vec::new();
-            for j in 1..=aes256::MIDDLE_ROUNDS {
+            let mut total = 0;
+            for (j, branch) in (1..aes256::ROUNDS)
+                .flat_map(|j| [(j, 0), (j, 1)])
+                .filter(|&(j, b)| b == 0 || j > aes256::SHARED_ROUNDS)
+            {
                 let mut hit = 0;
+                let Some(start) = layout.aes_round(j, branch) else {
+                    continue;
+                };
                 for p in 0..16 {
-                    let off = rounds + (j - 1) * aes256::ROUND_LEN + 1024 * p;
+                    let off = start + 1024 * p;
+                    total += 1;
                     let cols = table_columns(tbl(off, 1024), 4);
                     let s = scores(&inv_spans, &cols);
                     let q = aes256::INV_SHIFT[p];
@@ -251,11 +261,11 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
                 }
                 equivalent += hit;
                 if hit > 0 {
-                    rounds_hit.push(format!("round {j}: {hit}"));
+                    rounds_hit.push(format!("round {j} (branch {branch}): {hit}"));
                 }
             }
             notes.push(format!(
-                "type II tables equal to Ty∘InvS(x⊕k) for their true key byte, all 13 rounds: {equivalent} of 208{}",
+                "type II tables equal to Ty∘InvS(x⊕k) for their true key byte, all 13 rounds and both branches: {equivalent} of {total}{}",
                 if rounds_hit.is_empty() { String::new() } else { format!(" ({})", rounds_hit.join(", ")) }
             ));
         }
@@ -282,23 +292,33 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
                 2 * needles.len(),
                 if found.is_empty() { String::new() } else { format!(": {}", found.join(", ")) }
             ));
-            let rounds = layout
-                .section_start(sm4::SECTION_ROUNDS)
-                .ok_or_else(|| Error::Trace("no rounds section".into()))?;
-            let t_at = rounds + sm4::PRE_LEN + sm4::PRE_XOR_LEN;
+            let t_at = |i: usize, branch: usize| {
+                layout
+                    .sm4_round(i, branch)
+                    .map(|r| r + sm4::PRE_LEN + sm4::PRE_XOR_LEN)
+            };
             let fwd_spans = spans(&SM4_SBOX);
             let mut equivalent = 0;
-            for i in 0..sm4::ROUNDS {
+            let mut total = 0;
+            for (i, branch) in (0..sm4::ROUNDS)
+                .flat_map(|i| [(i, 0), (i, 1)])
+                .filter(|&(i, b)| b == 0 || i >= sm4::SHARED_ROUNDS)
+            {
                 let key_index = sm4::ROUNDS - 1 - i;
                 let key_bytes = rk[key_index].to_be_bytes();
+                let Some(t) = t_at(i, branch) else {
+                    continue;
+                };
                 for b in 0..4 {
-                    let cols = table_columns(tbl(t_at + i * sm4::ROUND_LEN + 1024 * b, 1024), 4);
+                    total += 1;
+                    let cols = table_columns(tbl(t + 1024 * b, 1024), 4);
                     let s = scores(&fwd_spans, &cols);
                     if s[usize::from(key_bytes[b])] >= 1.0 {
                         equivalent += 1;
                     }
-                    // Targets: the four round keys at each end (either four determine the key).
-                    if !(4..sm4::ROUNDS - 4).contains(&i) {
+                    // Targets: the four round keys at each end (either four determine the key),
+                    // in branch 0.
+                    if branch == 0 && !(4..sm4::ROUNDS - 4).contains(&i) {
                         let key = KeyByte {
                             label: format!("rk{key_index}[{b}]"),
                             value: key_bytes[b],
@@ -309,7 +329,7 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
                 }
             }
             notes.push(format!(
-                "t tables equal to L∘S(x⊕k) placed in byte b, for their true key byte, all 32 rounds: {equivalent} of 128"
+                "t tables equal to L∘S(x⊕k) placed in byte b, for their true key byte, all 32 rounds and both branches: {equivalent} of {total}"
             ));
         }
     }

@@ -309,10 +309,13 @@ impl KeyMaterial {
                 let mut key = Zeroizing::new([0u8; 16]);
                 key.copy_from_slice(&self.key);
                 let mut s = crate::sm4::compile::compile(&key, external.as_ref(), encodings, rng);
-                let tables = vec![(
-                    wbruntime::sm4::SECTION_ROUNDS,
-                    core::mem::take(&mut s.rounds),
-                )];
+                let tables = vec![
+                    (
+                        wbruntime::sm4::SECTION_ROUNDS,
+                        core::mem::take(&mut s.rounds),
+                    ),
+                    (wbruntime::sm4::SECTION_LAST, core::mem::take(&mut s.last)),
+                ];
                 (s.input.take(), tables)
             }
             other => return Err(Error::UnsupportedAlgorithm(other)),

@@ -7,7 +7,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use wbruntime::network::INPUT_LEN;
 
 use crate::encoding::{
-    Encodings, Nibble, decode_byte, encode_bytes, random_nibbles, xor_tree_with,
+    Encodings, Nibble, below, decode_byte, encode_bytes, random_nibbles, xor_tree_with,
 };
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
@@ -53,6 +53,14 @@ impl ByteEncodings {
             mix: (0..n).map(|_| BitMatrix::identity(8)).collect(),
             mix_inv: (0..n).map(|_| BitMatrix::identity(8)).collect(),
         }
+    }
+
+    /// Nibble encodings only (no linear part), drawn as `encodings` says: for values that
+    /// must be compared nibble by nibble, as the branch outputs are.
+    pub fn nibbles_only(encodings: Encodings, n: usize, rng: &mut impl Rng) -> Self {
+        let mut e = Self::identity(n);
+        e.nibbles = encodings.nibbles(rng, 2 * n);
+        e
     }
 
     /// The encodings of several groups of bytes, one after another.
@@ -114,6 +122,31 @@ pub(crate) fn push_xors(out: &mut Vec<u8>, tables: Vec<[u8; 256]>) {
     for mut t in tables {
         out.extend_from_slice(&t);
         t.zeroize();
+    }
+}
+
+/// Appends the combination tables of the two branches (format 2, DFA countermeasure): one
+/// nibble table per output nibble, in the order of `nibbles`, each reading the two branches'
+/// encoded nibbles `(a << 4) | b` under the shared nibble encoding `n`. Where the branches
+/// agree the table gives the plaintext nibble `n⁻¹(a)`; where they do not, a random nibble
+/// drawn here (infective: unrelated to the faulty value). With encodings off, branch 0 passes
+/// through: the weakened build has no countermeasure.
+pub(crate) fn push_combination<'n>(
+    out: &mut Vec<u8>,
+    nibbles: impl IntoIterator<Item = &'n Nibble>,
+    encodings: Encodings,
+    rng: &mut impl Rng,
+) {
+    for n in nibbles {
+        let table: [u8; 256] = core::array::from_fn(|i| {
+            let (a, b) = ((i >> 4) as u8, i as u8 & 0x0f);
+            match encodings {
+                Encodings::Off => n.decode(a),
+                Encodings::Full if a == b => n.decode(a),
+                Encodings::Full => below(rng, 16) as u8,
+            }
+        });
+        push_xors(out, vec![table]);
     }
 }
 

@@ -713,7 +713,7 @@ fn wbdecrypt_error_codes() {
     flipped[5000] ^= 1;
     write("flipped.wbkey", &flipped);
     let mut newer = good.clone();
-    newer[8] = 2;
+    newer[8..10].copy_from_slice(&(wbruntime::format::FORMAT_VERSION + 1).to_le_bytes());
     write("newer.wbkey", &newer);
     let mut malformed = good.clone();
     malformed[14] = 1; // a reserved byte

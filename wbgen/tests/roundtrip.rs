@@ -184,12 +184,12 @@ fn key_file_sizes() {
     let mut rng = common::rng(8);
     let (_, ext) = key_file(&[1; 32], Mode::External, &mut rng);
     let (_, std) = key_file(&[1; 32], Mode::Standard, &mut rng);
-    assert_eq!(ext.len(), 1_257_632);
-    assert_eq!(std.len(), 1_069_216);
+    assert_eq!(ext.len(), 2_539_680);
+    assert_eq!(std.len(), 2_351_264);
     let (_, ext) = key_file_for(Algorithm::Sm4, &[1; 16], Mode::External, &mut rng);
     let (_, std) = key_file_for(Algorithm::Sm4, &[1; 16], Mode::Standard, &mut rng);
-    assert_eq!(ext.len(), 1_171_616);
-    assert_eq!(std.len(), 983_200);
+    assert_eq!(ext.len(), 1_941_664);
+    assert_eq!(std.len(), 1_753_248);
 }
 
 #[test]

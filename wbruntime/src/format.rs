@@ -37,7 +37,7 @@ use crate::Error;
 /// tail catch files mangled by text-mode transfers, as in PNG.
 pub const MAGIC: [u8; 8] = *b"\x89WBK\r\n\x1a\n";
 /// The only container version this runtime reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Length of one section-directory entry.
@@ -488,12 +488,16 @@ mod tests {
         f[0] = b'P';
         assert_eq!(Container::parse(&f).unwrap_err(), Error::BadMagic);
         assert_eq!(Container::parse(b"hello").unwrap_err(), Error::BadMagic);
-        let mut f = sample();
-        f[8] = 2;
-        assert_eq!(
-            Container::parse(&f).unwrap_err(),
-            Error::UnsupportedVersion { found: 2 }
-        );
+        // The next version, and version 1 (the layout without plaintext-side
+        // countermeasures), are both refused.
+        for v in [FORMAT_VERSION + 1, 1] {
+            let mut f = sample();
+            f[8..10].copy_from_slice(&v.to_le_bytes());
+            assert_eq!(
+                Container::parse(&f).unwrap_err(),
+                Error::UnsupportedVersion { found: v }
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,13 @@ pub type Xor128 = [XorTable; 32];
 /// A pairwise XOR tree over four encoded words, `(v0 ⊕ v1) ⊕ (v2 ⊕ v3)`, tables in that order.
 pub type ColumnXor = [Xor32; 3];
 
+/// Entries of a wide table.
+pub const WIDE_ENTRIES: usize = 1 << 16;
+/// A wide table: two encoded bytes in, one byte out, indexed by `(a << 8) | b`. The
+/// plaintext-side tables use them where an 8-bit value must be combined with another without
+/// ever being split into nibbles (see SECURITY.md, "first-order DCA").
+pub type WideTable = [u8; WIDE_ENTRIES];
+
 /// Bytes of the external-input mixing tables: 16 tables × 256 entries × 16 bytes.
 pub const INPUT_MIX_LEN: usize = 16 * 256 * 16;
 /// Bytes of the external-input XOR tree: 15 × 32 nibble-XOR tables.
@@ -86,6 +93,15 @@ pub(crate) fn entries<const W: usize, const N: usize>(s: &[u8]) -> Option<&[[[u8
 /// Views `s` as `N` tables of 256 single bytes, if its length is exactly that.
 pub(crate) fn byte_tables<const N: usize>(s: &[u8]) -> Option<&[[u8; 256]; N]> {
     let (tables, rest) = s.as_chunks::<256>();
+    if !rest.is_empty() {
+        return None;
+    }
+    tables.try_into().ok()
+}
+
+/// Views `s` as `N` wide tables, if its length is exactly that.
+pub(crate) fn wide_tables<const N: usize>(s: &[u8]) -> Option<&[WideTable; N]> {
+    let (tables, rest) = s.as_chunks::<WIDE_ENTRIES>();
     if !rest.is_empty() {
         return None;
     }

@@ -2,7 +2,7 @@
 //! definition every faster backend must match byte for byte.
 #![deny(unsafe_code)]
 
-use crate::network::{ColumnXor, Input, XorTable};
+use crate::network::{ColumnXor, Input, WideTable, XorTable};
 
 /// Entry `i` of a 256-entry table: every table lookup of the scalar backends goes through
 /// here, so that the `trace` feature can record the address of each one (as a memory-trace
@@ -10,6 +10,15 @@ use crate::network::{ColumnXor, Input, XorTable};
 #[inline(always)]
 pub(crate) fn at<T: Copy>(table: &[T; 256], i: u8) -> T {
     let entry = &table[usize::from(i)];
+    #[cfg(feature = "trace")]
+    crate::trace::record(core::ptr::from_ref(entry) as usize);
+    *entry
+}
+
+/// Entry `(a << 8) | b` of a wide table, recorded like [`at`].
+#[inline(always)]
+pub(crate) fn at_wide(table: &WideTable, a: u8, b: u8) -> u8 {
+    let entry = &table[usize::from(a) << 8 | usize::from(b)];
     #[cfg(feature = "trace")]
     crate::trace::record(core::ptr::from_ref(entry) as usize);
     *entry

@@ -33,9 +33,21 @@
 //!   bytes; XORing the four results (tree `x3[c]`) cancels `MB` and leaves
 //!   `L_{j+1,4c+k}(y_{c,k})`, whose final XOR tables encode with `N_{j+1,4c+k}` — exactly
 //!   what round `j + 1` decodes (§4.2, "type III").
-//! * **Round 14** `t[p]`: decodes `N_{14,q}`, `L_{14,q}`, computes `InvS(x ⊕ K_14[q]) ⊕ dw[0][p]`.
-//!   The plaintext leaves the network in the clear (the caller needs it); this boundary has
-//!   no output encoding, which SECURITY.md discusses.
+//! * **Branches** (format 2): rounds 11–13 are built twice, each copy with its own encodings
+//!   for the states entering rounds 12 and 13 and its own `MB`s; both read the state that
+//!   round 10 leaves and end in the same encoding, so a fault in either reaches one copy only.
+//! * **Round 13** stops after the first level of `x3`: per column the half sums
+//!   `L_14(s)|w0⊕w1` and `L_14(s)|w2⊕w3` under nibbles shared by both branches. Its `MB` is
+//!   drawn so that no value of the round depends on one byte of the state `s` entering round
+//!   14 alone ([`hides_last_state`]): that byte is what a first-order DCA predicts from the
+//!   plaintext and one key byte, and it must never sit under a nibble encoding.
+//! * **Round 14** `wide[p](a, b)`: decodes both half bytes, XORs them, removes `L_{14,q}`,
+//!   computes `G_p(InvS(x ⊕ K_14[q]) ⊕ dw[0][p])`: the plaintext byte under nibble
+//!   bijections `G` shared by both branches.
+//! * **Combination** `combine[j](n0, n1)`: `G_j⁻¹(n0)` where the branches agree, a random
+//!   nibble fixed here where they do not (infective: a fault in one branch gives an output
+//!   nibble unrelated to the faulty value). docs/aes256-whitebox.md §4 and SECURITY.md give
+//!   the reasoning and the measurements.
 //! * **Input** (external encoding only): the ciphertext arrives as `F(c) = N_in(M_in c)`
 //!   (see [`crate::external`]). `mix[q]` decodes `N_in` on byte `q`, multiplies by the
 //!   matching columns of `L_1 · M_in⁻¹` (`L_1` block-diagonal of the sixteen `L_{1,q}`), and
@@ -46,15 +58,15 @@
 //! Every random choice is fresh per compilation, so two exports of one key share no table.
 
 use rand_core::Rng;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use wbruntime::aes256::{self as layout, INV_SHIFT, MIDDLE_ROUNDS, ROUNDS};
+use wbruntime::aes256::{self as layout, INV_SHIFT, ROUNDS, SHARED_ROUNDS};
 
 use super::field::{INV_MIX, INV_SBOX, decryption_round_keys, gmul};
-use crate::encoding::{Encodings, Nibble, decode_byte, encode_bytes, xor_tree_with};
+use crate::encoding::{Encodings, Nibble, decode_byte, encode_bytes, xor_table, xor_tree_with};
 use crate::external::ExternalEncoding;
 use crate::gf2::BitMatrix;
-use crate::network::{ByteEncodings, input_section, push_table, push_xors};
+use crate::network::{ByteEncodings, input_section, push_combination, push_table, push_xors};
 
 /// The table sections of one compiled key, ready for the container writer.
 pub(crate) struct Sections {
@@ -83,8 +95,8 @@ pub(crate) fn compile(
     rng: &mut impl Rng,
 ) -> Sections {
     let dw = decryption_round_keys(key);
-    // state[j - 1] is the encoding entering round j (j = 1..=14).
-    let states: Vec<ByteEncodings> = (1..=ROUNDS)
+    // shared[j - 1] is the encoding entering round j (j = 1..=11).
+    let shared: Vec<ByteEncodings> = (1..=SHARED_ROUNDS + 1)
         .map(|j| {
             if j == 1 && external.is_none() {
                 ByteEncodings::identity(16)
@@ -94,24 +106,65 @@ pub(crate) fn compile(
         })
         .collect();
 
-    let input = external.map(|f| input_section(f, &states[0], encodings, rng));
+    let input = external.map(|f| input_section(f, &shared[0], encodings, rng));
 
     let mut rounds = Vec::with_capacity(layout::ROUNDS_LEN);
-    for j in 1..=MIDDLE_ROUNDS {
+    for j in 1..=SHARED_ROUNDS {
         let k = &dw[ROUNDS + 1 - j];
-        middle_round(&mut rounds, k, &states[j - 1], &states[j], encodings, rng);
+        round_tables(
+            &mut rounds,
+            k,
+            &shared[j - 1],
+            &shared[j],
+            None,
+            encodings,
+            rng,
+        );
     }
     debug_assert_eq!(rounds.len(), layout::ROUNDS_LEN);
 
-    let (k14, dw0) = (&dw[1], &dw[0]);
-    let enc = &states[ROUNDS - 1];
+    // Both branches end in the same encoding: round 13's half sums carry L_14 (only its
+    // linear part is used) and the same nibbles, so that they share the wide tables.
+    let l14 = ByteEncodings::draw(encodings, 16, rng);
+    let halves: Halves = [
+        (0..4).map(|_| encodings.nibbles(rng, 8)).collect(),
+        (0..4).map(|_| encodings.nibbles(rng, 8)).collect(),
+    ];
     let mut last = Vec::with_capacity(layout::FINAL_LEN);
+    for _branch in 0..2 {
+        // Rounds 11 and 12 under the branch's own encodings, then round 13.
+        let s12 = ByteEncodings::draw(encodings, 16, rng);
+        let s13 = ByteEncodings::draw(encodings, 16, rng);
+        let r11 = SHARED_ROUNDS + 1;
+        let into = [&shared[SHARED_ROUNDS], &s12, &s13, &l14];
+        for (i, j) in (r11..ROUNDS).enumerate() {
+            let half = (j == ROUNDS - 1).then_some(&halves);
+            let k = &dw[ROUNDS + 1 - j];
+            round_tables(&mut last, k, into[i], into[i + 1], half, encodings, rng);
+        }
+    }
+
+    // Round 14: the wide tables, output under the nibble encoding G.
+    let g = encodings.nibbles(rng, 32);
+    let (k14, dw0) = (&dw[1], &dw[0]);
+    let [h01, h23] = &halves;
     for p in 0..16 {
         let q = INV_SHIFT[p];
-        push_table(&mut last, |e| {
-            vec![INV_SBOX[usize::from(enc.decode(q, e) ^ k14[q])] ^ dw0[p]]
-        });
+        let (c, k) = (q / 4, q % 4);
+        let (da, db) = (&h01[c][2 * k..2 * k + 2], &h23[c][2 * k..2 * k + 2]);
+        let mut wide = Zeroizing::new(vec![0u8; layout::WIDE_ENTRIES]);
+        for (i, entry) in wide.iter_mut().enumerate() {
+            let l_s = decode_byte(da, (i >> 8) as u8) ^ decode_byte(db, i as u8);
+            let s = l14.mix_inv[q].mul_vec(u128::from(l_s)) as u8;
+            let plain = INV_SBOX[usize::from(s ^ k14[q])] ^ dw0[p];
+            *entry = encode_bytes(&g[2 * p..2 * p + 2], u128::from(plain))[0];
+        }
+        last.extend_from_slice(&wide);
     }
+
+    // The combination of the two branches, output nibble by output nibble.
+    push_combination(&mut last, &g, encodings, rng);
+    debug_assert_eq!(last.len(), layout::FINAL_LEN);
     Sections {
         input,
         rounds,
@@ -130,25 +183,55 @@ fn inv_mix_matrix() -> BitMatrix {
     })
 }
 
-/// Appends one middle round (`t2`, `x2`, `t3`, `x3`) with round key `k`, reading state encoded
-/// with `enc_in` and producing state encoded with `enc_out`; the round's own encodings (`MB`,
-/// the type II/III/IV output nibbles) are drawn as `encodings` says.
-fn middle_round(
+/// The nibble encodings of round 13's half sums, per column: `[v01, v23]`.
+type Halves = [Vec<Vec<Nibble>>; 2];
+
+/// Whether round 13's mixing bijection keeps every value of that round independent of each
+/// single byte of the state entering round 14, the byte that a first-order DCA predicts from
+/// the plaintext and one key byte (with `s` that state's column, the round computes
+/// `u = MB · s` and then the halves of `L · MB⁻¹ · u`):
+/// * every nibble and byte of `u` (the `x2` outputs and `t3` inputs) is independent of each
+///   byte `s_q` ([`BitMatrix::hides_single_bytes`]);
+/// * `s_q` depends on bytes 2–3 of `u` with full rank, so the half sum of bytes 0–1 (a
+///   function of `u_0, u_1`) is independent of it, and symmetrically.
+fn hides_last_state(mb: &BitMatrix, mb_inv: &BitMatrix) -> bool {
+    mb.hides_single_bytes()
+        && (0..4).all(|q| {
+            let rows = 8 * q..8 * q + 8;
+            mb_inv.block_rank(rows.clone(), 0xffff_0000) == 8
+                && mb_inv.block_rank(rows, 0x0000_ffff) == 8
+        })
+}
+
+/// Appends one round's `t2`, `x2`, `t3`, `x3` with round key `k`, reading state encoded with
+/// `enc_in` and producing state encoded with `enc_out`; the round's own encodings (`MB`, the
+/// type II/III/IV output nibbles) are drawn as `encodings` says.
+///
+/// With `halves` (round 13) the `x3` trees stop after their first level: the tables then end
+/// in two half sums per column, `L · s` restricted to `w0 ⊕ w1` and to `w2 ⊕ w3`, under the
+/// given nibbles, and `enc_out`'s nibbles are not used.
+fn round_tables(
     out: &mut Vec<u8>,
     k: &[u8; 16],
     enc_in: &ByteEncodings,
     enc_out: &ByteEncodings,
+    halves: Option<&Halves>,
     encodings: Encodings,
     rng: &mut impl Rng,
 ) {
+    let half = halves.is_some();
     // MB per column, drawn so that every output nibble of the type II tables depends on the
     // S-box output byte with full rank (through InvMixColumns), and likewise for the type III
-    // tables through the next round's L.
+    // tables through the next round's L; in round 13 also so that no value of the round
+    // depends on one byte of the state alone (`hides_last_state`).
     let inv_mix = inv_mix_matrix();
     let mbs: Vec<(BitMatrix, BitMatrix)> = (0..4)
         .map(|c| {
             let next_l: Vec<&BitMatrix> = (0..4).map(|k| &enc_out.mix[4 * c + k]).collect();
-            encodings.mixing(rng, &inv_mix, &BitMatrix::block_diag(&next_l))
+            let after = BitMatrix::block_diag(&next_l);
+            encodings.mixing_where(rng, &inv_mix, &after, |m, inv| {
+                !half || hides_last_state(m, inv)
+            })
         })
         .collect();
 
@@ -193,7 +276,18 @@ fn middle_round(
         }
     }
 
-    // Type IV after type III: ends in the next round's state encoding N_{j+1}.
+    // Type IV after type III: ends in the next round's state encoding N_{j+1}, or in round 13
+    // in the two half sums.
+    if let Some([h01, h23]) = halves {
+        for c in 0..4 {
+            for (h, pair) in [(h01, [0, 1]), (h23, [2, 3])] {
+                let (a, b) = (&t3_out[4 * c + pair[0]], &t3_out[4 * c + pair[1]]);
+                let tables = (0..8).map(|n| xor_table(&a[n], &b[n], &h[c][n])).collect();
+                push_xors(out, tables);
+            }
+        }
+        return;
+    }
     for c in 0..4 {
         let inputs: Vec<&[Nibble]> = (0..4).map(|k| t3_out[4 * c + k].as_slice()).collect();
         push_xors(

@@ -25,21 +25,29 @@ pub(crate) mod soft;
 
 use crate::Error;
 use crate::format::Container;
-pub use crate::network::{ColumnXor, INPUT_LEN, Input, Xor8, Xor32, XorTable};
-use crate::network::{byte_tables, column_xors, entries, input_stage, try_array, xor_groups};
+pub use crate::network::{
+    ColumnXor, INPUT_LEN, Input, WIDE_ENTRIES, WideTable, Xor8, Xor32, XorTable,
+};
+use crate::network::{
+    byte_tables, column_xors, entries, input_stage, try_array, wide_tables, xor_groups,
+};
 
 /// Number of SM4 rounds.
 pub const ROUNDS: usize = 32;
 
 /// Section kind: input-stage tables (present iff the external-encoding or device-bound flag is set).
 pub const SECTION_INPUT: u32 = 0x0200;
-/// Section kind: the 32 rounds.
+/// Section kind: rounds 0 to 23.
 pub const SECTION_ROUNDS: u32 = 0x0201;
+/// Section kind: the two branches (rounds 24–31), the last round's wide tables and the
+/// combination (format 2).
+pub const SECTION_LAST: u32 = 0x0202;
 /// Every section kind an SM4 key file may contain.
-pub const SECTIONS: [u32; 2] = [SECTION_INPUT, SECTION_ROUNDS];
-const SECTIONS_WITH_BINDING: [u32; 3] = [
+pub const SECTIONS: [u32; 3] = [SECTION_INPUT, SECTION_ROUNDS, SECTION_LAST];
+const SECTIONS_WITH_BINDING: [u32; 4] = [
     SECTION_INPUT,
     SECTION_ROUNDS,
+    SECTION_LAST,
     crate::binding::SECTION_BINDING,
 ];
 
@@ -59,8 +67,30 @@ pub const R_XOR_LEN: usize = 8 * 256;
 /// `r_xor`.
 pub const ROUND_LEN: usize =
     PRE_LEN + PRE_XOR_LEN + 2 * WORD_TABLES_LEN + 2 * COLUMN_XOR_LEN + R_LEN + R_XOR_LEN;
+/// Rounds in the rounds section, shared by both branches (0 to 23).
+pub const SHARED_ROUNDS: usize = 24;
+/// Full rounds in each branch (24 to 30); round 31 follows.
+pub const BRANCH_ROUNDS: usize = ROUNDS - SHARED_ROUNDS - 1;
 /// Bytes of the rounds section.
-pub const ROUNDS_LEN: usize = ROUNDS * ROUND_LEN;
+pub const ROUNDS_LEN: usize = SHARED_ROUNDS * ROUND_LEN;
+/// Bytes of the last round's wide tables: 4 bytes × 2 pairs.
+pub const T_WIDE_LEN: usize = 8 * WIDE_ENTRIES;
+/// Bytes of one branch's last round: `pre`, `pre_xor`, `t`, `t_xor` (one word XOR), `u`,
+/// `u_xor`, `r`, `r_xor`.
+pub const LAST_ROUND_LEN: usize = PRE_LEN
+    + PRE_XOR_LEN
+    + WORD_TABLES_LEN
+    + R_XOR_LEN
+    + WORD_TABLES_LEN
+    + COLUMN_XOR_LEN
+    + R_LEN
+    + R_XOR_LEN;
+/// Bytes of one branch: rounds 24 to 30, then round 31.
+pub const BRANCH_LEN: usize = BRANCH_ROUNDS * ROUND_LEN + LAST_ROUND_LEN;
+/// Bytes of the combination tables (32 nibble tables).
+pub const COMBINE_LEN: usize = 32 * 256;
+/// Bytes of the last section: branch 0, branch 1, the wide tables, the combination.
+pub const LAST_LEN: usize = 2 * BRANCH_LEN + T_WIDE_LEN + COMBINE_LEN;
 
 /// The tables of one round (see the module table).
 #[derive(Clone, Copy)]
@@ -83,13 +113,66 @@ pub struct Round<'a> {
     pub r_xor: &'a Xor32,
 }
 
+/// The tables of a branch's last round (31). Its `t` tables give the S-box/L word of each
+/// input byte with every output byte under its own *byte* bijection, and the first level of
+/// their XOR tree is the shared wide tables ([`Last::t_wide`]), so that no table reads or
+/// writes a nibble encoding of one S-box output (the first-order DCA countermeasure of format
+/// version 2; see SECURITY.md).
+#[derive(Clone, Copy)]
+pub struct LastRound<'a> {
+    /// As [`Round::pre`].
+    pub pre: &'a [[u8; 256]; 12],
+    /// As [`Round::pre_xor`].
+    pub pre_xor: &'a [Xor8; 8],
+    /// `t[b]` reads byte `b` of `y`; its four output bytes are byte-encoded.
+    pub t: &'a [[[u8; 4]; 256]; 4],
+    /// XORs the two half words from the wide tables (nibble tables).
+    pub t_xor: &'a Xor32,
+    /// As [`Round::u`].
+    pub u: &'a [[[u8; 4]; 256]; 4],
+    /// As [`Round::u_xor`].
+    pub u_xor: &'a ColumnXor,
+    /// As [`Round::r`].
+    pub r: &'a [[u8; 256]; 4],
+    /// As [`Round::r_xor`]; the result is the plaintext word `X_35` under the branch
+    /// outputs' nibble encoding.
+    pub r_xor: &'a Xor32,
+}
+
+/// One of the two redundant computations of rounds 24–31.
+#[derive(Clone, Copy)]
+pub struct Branch<'a> {
+    /// Rounds 24 to 30.
+    pub rounds: [Round<'a>; BRANCH_ROUNDS],
+    /// Round 31.
+    pub last: LastRound<'a>,
+}
+
+/// The branches, the shared wide tables and the combination.
+#[derive(Clone, Copy)]
+pub struct Last<'a> {
+    /// Two independent encodings of rounds 24–31; both read the words left by round 23 and
+    /// give the plaintext block `(X_35, X_34, X_33, X_32)` under the same nibble encoding.
+    pub branches: [Branch<'a>; 2],
+    /// `t_wide[2j]` XORs byte `j` of the `t[0]` and `t[1]` words of round 31, `t_wide[2j + 1]`
+    /// of `t[2]` and `t[3]`, index `(a << 8) | b`; outputs under nibble encodings. Both
+    /// branches use them.
+    pub t_wide: &'a [WideTable; 8],
+    /// Table `2p` (high nibble) and `2p + 1` (low) of output byte `p`: index `(a << 4) | b`
+    /// for the nibbles of the two branches' outputs, value the plaintext nibble (low four
+    /// bits) when they agree.
+    pub combine: &'a [XorTable; 32],
+}
+
 /// A validated, borrowed view of an SM4 table network.
 #[derive(Clone, Copy)]
 pub struct Tables<'a> {
     /// Present iff the key was made with external input encoding.
     pub input: Option<Input<'a>>,
-    /// Rounds 0 to 31 of decryption.
-    pub rounds: [Round<'a>; ROUNDS],
+    /// Rounds 0 to 23 of decryption.
+    pub rounds: [Round<'a>; SHARED_ROUNDS],
+    /// Rounds 24 to 31 and the combination.
+    pub last: Last<'a>,
 }
 
 const fn bad_size(what: &'static str) -> Error {
@@ -119,6 +202,53 @@ fn round(chunk: &[u8]) -> Option<Round<'_>> {
     })
 }
 
+fn last_round(s: &[u8]) -> Option<LastRound<'_>> {
+    let (pre, rest) = s.split_at_checked(PRE_LEN)?;
+    let (pre_xor, rest) = rest.split_at_checked(PRE_XOR_LEN)?;
+    let (t, rest) = rest.split_at_checked(WORD_TABLES_LEN)?;
+    let (t_xor, rest) = rest.split_at_checked(R_XOR_LEN)?;
+    let (u, rest) = rest.split_at_checked(WORD_TABLES_LEN)?;
+    let (u_xor, rest) = rest.split_at_checked(COLUMN_XOR_LEN)?;
+    let (r, r_xor) = rest.split_at_checked(R_LEN)?;
+    let [t_xor] = xor_groups::<8, 1>(t_xor)?;
+    let [u_xor] = column_xors::<1>(u_xor)?;
+    let [r_xor] = xor_groups::<8, 1>(r_xor)?;
+    Some(LastRound {
+        pre: byte_tables(pre)?,
+        pre_xor: xor_groups(pre_xor)?,
+        t: entries(t)?,
+        t_xor,
+        u: entries(u)?,
+        u_xor,
+        r: byte_tables(r)?,
+        r_xor,
+    })
+}
+
+fn branch(s: &[u8]) -> Option<Branch<'_>> {
+    let (full, last) = s.split_at_checked(BRANCH_ROUNDS * ROUND_LEN)?;
+    let (chunks, _) = full.as_chunks::<ROUND_LEN>();
+    Some(Branch {
+        rounds: try_array(|i| round(chunks.get(i)?))?,
+        last: last_round(last)?,
+    })
+}
+
+fn last_section(s: &[u8]) -> Option<Last<'_>> {
+    if s.len() != LAST_LEN {
+        return None;
+    }
+    let (b0, s) = s.split_at_checked(BRANCH_LEN)?;
+    let (b1, s) = s.split_at_checked(BRANCH_LEN)?;
+    let (t_wide, combine) = s.split_at_checked(T_WIDE_LEN)?;
+    let [combine] = xor_groups::<32, 1>(combine)?;
+    Some(Last {
+        branches: [branch(b0)?, branch(b1)?],
+        t_wide: wide_tables(t_wide)?,
+        combine,
+    })
+}
+
 impl<'a> Tables<'a> {
     /// Builds the view from a parsed container whose header says SM4.
     ///
@@ -135,6 +265,14 @@ impl<'a> Tables<'a> {
             .ok_or(bad_size("SM4 rounds section missing or wrong size"))?;
         let (chunks, _) = rounds.as_chunks::<ROUND_LEN>();
         let rounds = try_array(|i| round(chunks.get(i)?)).ok_or(bad_size("SM4 round tables"))?;
-        Ok(Tables { input, rounds })
+        let last = c
+            .section(SECTION_LAST)
+            .and_then(last_section)
+            .ok_or(bad_size("SM4 last section missing or wrong size"))?;
+        Ok(Tables {
+            input,
+            rounds,
+            last,
+        })
     }
 }

@@ -1,26 +1,76 @@
 //! Scalar reference evaluation of the SM4 table network (see the module table in `sm4`).
 #![deny(unsafe_code)]
 
-use super::{Round, Tables};
-use crate::soft::{at, column_xor, input, xor_encoded};
+use super::{
+    Branch, ColumnXor, LastRound, ROUNDS, Round, SHARED_ROUNDS, Tables, WideTable, Xor8, Xor32,
+};
+use crate::soft::{at, at_wide, column_xor, input, xor_encoded};
+
+/// Byte `b` of `y = X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` under the round's shared byte encodings.
+#[inline(always)]
+fn sum3(x: &[[u8; 4]; 4], pre: &[[u8; 256]; 12], pre_xor: &[Xor8; 8]) -> [u8; 4] {
+    let [_, x1, x2, x3] = x;
+    core::array::from_fn(|b| {
+        let a0 = [at(&pre[b], x1[b])];
+        let a1 = [at(&pre[4 + b], x2[b])];
+        let a2 = [at(&pre[8 + b], x3[b])];
+        let s = xor_encoded(&a0, &a1, &pre_xor[2 * b]);
+        xor_encoded(&s, &a2, &pre_xor[2 * b + 1])[0]
+    })
+}
+
+/// From the encoded `MB · T(y ⊕ rk)`: `u`, its tree, `r` and the final XOR give `X_{i+4}`.
+#[inline(always)]
+fn finish(
+    z: [u8; 4],
+    x0: &[u8; 4],
+    u: &[[[u8; 4]; 256]; 4],
+    u_xor: &ColumnXor,
+    r: &[[u8; 256]; 4],
+    r_xor: &Xor32,
+) -> [u8; 4] {
+    let w = core::array::from_fn(|k| at(&u[k], z[k]));
+    let s = column_xor(&w, u_xor);
+    let rx = core::array::from_fn(|b| at(&r[b], x0[b]));
+    xor_encoded(&s, &rx, r_xor)
+}
 
 /// One round: computes the encoded `X_{i+4}` from the encoded `X_i .. X_{i+3}`.
 #[inline(always)]
 fn round(x: [[u8; 4]; 4], r: &Round<'_>) -> [u8; 4] {
-    let [x0, x1, x2, x3] = x;
-    let y: [u8; 4] = core::array::from_fn(|b| {
-        let a0 = [at(&r.pre[b], x1[b])];
-        let a1 = [at(&r.pre[4 + b], x2[b])];
-        let a2 = [at(&r.pre[8 + b], x3[b])];
-        let s = xor_encoded(&a0, &a1, &r.pre_xor[2 * b]);
-        xor_encoded(&s, &a2, &r.pre_xor[2 * b + 1])[0]
-    });
+    let y = sum3(&x, r.pre, r.pre_xor);
     let v = core::array::from_fn(|b| at(&r.t[b], y[b]));
     let z = column_xor(&v, r.t_xor);
-    let u = core::array::from_fn(|k| at(&r.u[k], z[k]));
-    let s = column_xor(&u, r.u_xor);
-    let rx = core::array::from_fn(|b| at(&r.r[b], x0[b]));
-    xor_encoded(&s, &rx, r.r_xor)
+    finish(z, &x[0], r.u, r.u_xor, r.r, r.r_xor)
+}
+
+/// The last round: as [`round`], but the `t` words are byte-encoded and their first XOR level
+/// is wide lookups, byte by byte.
+fn last_round(x: [[u8; 4]; 4], r: &LastRound<'_>, wide: &[WideTable; 8]) -> [u8; 4] {
+    let y = sum3(&x, r.pre, r.pre_xor);
+    let v: [[u8; 4]; 4] = core::array::from_fn(|b| at(&r.t[b], y[b]));
+    let h01 = core::array::from_fn(|j| at_wide(&wide[2 * j], v[0][j], v[1][j]));
+    let h23 = core::array::from_fn(|j| at_wide(&wide[2 * j + 1], v[2][j], v[3][j]));
+    let z = xor_encoded(&h01, &h23, r.t_xor);
+    finish(z, &x[0], r.u, r.u_xor, r.r, r.r_xor)
+}
+
+/// One branch, from `X_24 .. X_27` (`w[j % 4]` holds `X_j`) to the encoded output block
+/// `(X_35, X_34, X_33, X_32)`.
+fn branch(mut w: [[u8; 4]; 4], b: &Branch<'_>, wide: &[WideTable; 8]) -> [u8; 16] {
+    for (k, r) in b.rounds.iter().enumerate() {
+        let i = SHARED_ROUNDS + k;
+        let x = core::array::from_fn(|m| w[(i + m) % 4]);
+        w[i % 4] = round(x, r);
+    }
+    let i = ROUNDS - 1;
+    let x = core::array::from_fn(|m| w[(i + m) % 4]);
+    w[i % 4] = last_round(x, &b.last, wide);
+    let mut out = [0u8; 16];
+    for (o, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(w.iter().rev()) {
+        *o = *word;
+    }
+    out
 }
 
 /// Decrypts one block in place with the tables.
@@ -37,8 +87,9 @@ pub(crate) fn decrypt_block(t: &Tables<'_>, block: &mut [u8; 16]) {
         let x = core::array::from_fn(|m| w[(i + m) % 4]);
         w[i % 4] = round(x, r);
     }
-    // Output (X_35, X_34, X_33, X_32).
-    for (out, word) in block.as_chunks_mut::<4>().0.iter_mut().zip(w.iter().rev()) {
-        *out = *word;
-    }
+    let f = &t.last;
+    let [b0, b1] = &f.branches;
+    let out0 = branch(w, b0, f.t_wide);
+    let out1 = branch(w, b1, f.t_wide);
+    *block = xor_encoded(&out0, &out1, f.combine);
 }
