@@ -30,7 +30,7 @@ pub(crate) fn decrypt_in_place(
     // Decrypt from the last block backwards in batches so that each batch's chaining value (the
     // ciphertext block before it) is still intact when the batch is XORed; no copy of the
     // ciphertext is needed.
-    const BATCH: usize = 64;
+    const BATCH: usize = 256;
     let mut end = blocks.len();
     while end > 0 {
         let start = end.saturating_sub(BATCH);

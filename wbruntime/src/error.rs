@@ -67,6 +67,11 @@ pub enum Error {
     /// The key file is bound to other devices: this device's fingerprint is not in its list.
     /// (The code is the one the KMS tool shows for the same case.)
     DeviceNotBound,
+    /// A backend was requested that this build or CPU cannot run.
+    BackendUnavailable {
+        /// The backend requested.
+        backend: crate::Backend,
+    },
 }
 
 impl Error {
@@ -88,6 +93,7 @@ impl Error {
             Error::BufferTooSmall { .. } => "01000012",
             Error::FingerprintUnavailable => "01000014",
             Error::DeviceNotBound => "01000016",
+            Error::BackendUnavailable { .. } => "01000017",
         }
     }
 }
@@ -125,6 +131,12 @@ impl fmt::Display for Error {
             }
             Error::DeviceNotBound => {
                 f.write_str("the key file is not bound to this device (device not bound)")
+            }
+            Error::BackendUnavailable { backend } => {
+                write!(
+                    f,
+                    "the {backend} backend is not available on this CPU or build"
+                )
             }
         }
     }

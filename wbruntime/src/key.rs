@@ -19,7 +19,7 @@ use crate::{aes256, sm4};
 /// references; boxing it would need an allocator, which the core runtime does without.
 #[derive(Clone, Copy)]
 #[allow(clippy::large_enum_variant)]
-enum Tables<'a> {
+pub(crate) enum Tables<'a> {
     Aes256(aes256::Tables<'a>),
     Sm4(sm4::Tables<'a>),
 }
@@ -209,11 +209,29 @@ impl<'a> WhiteboxKey<'a> {
 
     /// Decrypts one block in place (ECB; the block cipher alone).
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
+        self.apply_mask(core::slice::from_mut(block));
+        self.decrypt_block_unmasked(block);
+    }
+
+    /// The validated table views.
+    #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+    pub(crate) const fn tables(&self) -> &Tables<'a> {
+        &self.tables
+    }
+
+    /// XORs the device-binding mask into every block (bound files; nothing otherwise).
+    pub(crate) fn apply_mask(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         if let Some(mask) = &self.mask {
-            for (b, m) in block.iter_mut().zip(mask) {
-                *b ^= m;
+            for block in blocks {
+                for (b, m) in block.iter_mut().zip(mask) {
+                    *b ^= m;
+                }
             }
         }
+    }
+
+    /// The scalar network on one block whose mask is already applied.
+    pub(crate) fn decrypt_block_unmasked(&self, block: &mut [u8; BLOCK_LEN]) {
         match &self.tables {
             Tables::Aes256(t) => aes256::soft::decrypt_block(t, block),
             Tables::Sm4(t) => sm4::soft::decrypt_block(t, block),

@@ -22,7 +22,10 @@
 //! # let _ = plaintext; Ok(()) }
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
+// `unsafe` appears only in the SIMD backends (`simd::avx2`, `simd::avx512`): vector loads and
+// stores of fixed-size arrays, gathers inside a table, and the calls into
+// `#[target_feature]` code after the CPU check. Everything else forbids it.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -30,12 +33,17 @@ extern crate alloc;
 extern crate std;
 
 pub mod aes256;
+mod backend;
 pub mod binding;
 mod cbc;
 mod error;
+#[cfg(feature = "alloc")]
+mod fast;
 pub mod format;
 mod key;
 pub mod network;
+#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+mod simd;
 pub mod sm4;
 mod soft;
 #[cfg(feature = "std")]
@@ -43,8 +51,11 @@ mod std_api;
 #[cfg(feature = "trace")]
 pub mod trace;
 
+pub use backend::Backend;
 pub use cbc::BLOCK_LEN;
 pub use error::{Error, IoReason};
+#[cfg(feature = "alloc")]
+pub use fast::FastKey;
 pub use format::{Algorithm, KeyId};
 #[cfg(feature = "alloc")]
 pub use key::OwnedKey;

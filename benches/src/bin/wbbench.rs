@@ -10,8 +10,11 @@
 //! * the key file size of a key in external and in standard mode;
 //! * table generation ([`KeyMaterial::export_key_file`]) and key file load + validation
 //!   ([`WhiteboxKey::parse`]) for both modes;
-//! * white-box CBC decryption ([`WhiteboxKey::decrypt_cbc`]) of a 64-byte secret and of 1 MiB,
-//!   for both modes;
+//! * white-box CBC decryption ([`WhiteboxKey::decrypt_cbc`], the scalar backend) of a 64-byte
+//!   secret and of 1 MiB, for both modes; 1 MiB again with every backend this CPU has
+//!   ([`WhiteboxKey::accelerate_with`]: soft, AVX2, AVX-512 VBMI), and the 64-byte secret with
+//!   the detected one; `whitebox_decrypt` of the 64-byte secret from the key file on disk
+//!   (read, validate, decrypt);
 //! * the reference RustCrypto decryption (`aes::Aes256` or `sm4::Sm4`, with `cbc::Decryptor`)
 //!   of the same 64 bytes and 1 MiB, and the slowdown of the white-box against it.
 //!
@@ -37,7 +40,7 @@ use serde_json::{Value, json};
 use sm4::Sm4;
 use wbgen::rng::os_rng;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
-use wbruntime::{Algorithm, KeyId, WhiteboxKey};
+use wbruntime::{Algorithm, Backend, KeyId, WhiteboxKey};
 
 type BoxError = Box<dyn Error>;
 
@@ -263,6 +266,12 @@ struct ModeReport {
     parse: Timing,
     secret: Timing,
     bulk: Timing,
+    /// 1 MiB with each available backend.
+    backends: Vec<(Backend, Timing)>,
+    /// 64 B with the detected backend (`accelerate()`), and the backend.
+    secret_fast: (Backend, Timing),
+    /// `whitebox_decrypt` of the 64 B secret from the file on disk.
+    from_disk: Timing,
 }
 
 impl ModeReport {
@@ -275,6 +284,12 @@ impl ModeReport {
             "decrypt_1mib": self.bulk.json(),
             "decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, self.bulk.median),
             "slowdown_vs_reference_1mib": slowdown,
+            "backends": self.backends.iter().map(|(b, t)| (b.name().to_owned(), json!({
+                "decrypt_1mib": t.json(),
+                "decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, t.median),
+            }))).collect::<serde_json::Map<_, _>>(),
+            "decrypt_64b_accelerated": { "backend": self.secret_fast.0.name(), "timing": self.secret_fast.1.json() },
+            "whitebox_decrypt_from_disk_64b": self.from_disk.json(),
         })
     }
 }
@@ -393,6 +408,58 @@ fn measure_mode(
     let len = last?;
     check(&format!("{what}, 1 MiB (timed)"), &out[..len], bulk_plain)?;
 
+    // Every backend on 1 MiB, each result checked.
+    let mut backends = Vec::new();
+    for backend in Backend::available() {
+        let fast = wb.accelerate_with(backend)?;
+        let mut buf = bulk_ct.clone();
+        check(
+            &format!("{what}, 1 MiB, {backend}"),
+            fast.decrypt_cbc_in_place(&IV, &mut buf)?,
+            bulk_plain,
+        )?;
+        let t = measure(budget, || {
+            buf.copy_from_slice(&bulk_ct);
+            fast.decrypt_cbc_in_place(&IV, black_box(&mut buf))
+                .map(|p| p.len())
+                .is_ok()
+        });
+        buf.copy_from_slice(&bulk_ct);
+        check(
+            &format!("{what}, 1 MiB, {backend} (timed)"),
+            fast.decrypt_cbc_in_place(&IV, &mut buf)?,
+            bulk_plain,
+        )?;
+        backends.push((backend, t));
+    }
+    let fast = wb.accelerate();
+    let mut buf = secret_ct.clone();
+    let secret_fast = measure(budget, || {
+        buf.copy_from_slice(&secret_ct);
+        fast.decrypt_cbc_in_place(&IV, black_box(&mut buf))
+            .map(|p| p.len())
+            .is_ok()
+    });
+    buf.copy_from_slice(&secret_ct);
+    check(
+        &format!("{what}, 64 B, accelerated"),
+        fast.decrypt_cbc_in_place(&IV, &mut buf)?,
+        secret_plain,
+    )?;
+
+    // The business call: key directory, file name, Base64 IV and ciphertext.
+    let dir = std::env::temp_dir().join(format!("wbbench-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("k.wbkey"), &file)?;
+    let (iv_b64, ct_b64) = (b64(&IV), b64(&secret_ct));
+    let alg = cipher.algorithm().number();
+    let from_disk = measure(budget, || {
+        wbruntime::whitebox_decrypt(&dir, "k.wbkey", &iv_b64, &ct_b64, alg).is_ok()
+    });
+    let plain = wbruntime::whitebox_decrypt(&dir, "k.wbkey", &iv_b64, &ct_b64, alg)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    check(&format!("{what}, whitebox_decrypt"), &plain, secret_plain)?;
+
     Ok(ModeReport {
         name,
         key_file_bytes: file.len(),
@@ -400,6 +467,9 @@ fn measure_mode(
         parse,
         secret,
         bulk,
+        backends,
+        secret_fast: (fast.backend(), secret_fast),
+        from_disk,
     })
 }
 
@@ -460,6 +530,28 @@ impl CipherReport {
         });
         row("slowdown vs reference (1 MiB)", &|m| {
             format!("{:.0}x", self.slowdown(m))
+        });
+        for backend in Backend::available() {
+            let label = format!("1 MiB, {backend} backend");
+            row(&label, &|m| {
+                m.backends
+                    .iter()
+                    .find(|(b, _)| *b == backend)
+                    .map(|(_, t)| {
+                        format!(
+                            "{:.1} MB/s {:.2}x",
+                            mb_per_s(BULK_LEN, t.median),
+                            self.ref_bulk.median.as_secs_f64() / t.median.as_secs_f64()
+                        )
+                    })
+                    .unwrap_or_default()
+            });
+        }
+        row("64 B secret, detected backend", &|m| {
+            format!("{} ({})", fmt_us(m.secret_fast.1.median), m.secret_fast.0)
+        });
+        row("whitebox_decrypt 64 B from disk", &|m| {
+            fmt_us(m.from_disk.median)
         });
         println!();
         println!(
@@ -598,6 +690,11 @@ fn aes_backend() -> &'static str {
         }
     }
     "software (no AES instructions detected)"
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn fmt_us(d: Duration) -> String {

@@ -1,0 +1,181 @@
+//! Every SIMD backend gives byte-identical results to the scalar reference: random keys (both
+//! ciphers, both modes, device-bound files), random blocks, block counts around the batch
+//! sizes, and whole CBC messages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::{INFO, rng};
+use proptest::prelude::*;
+use rand_core::Rng;
+use wbgen::{KeyMaterial, Mode};
+use wbruntime::{Algorithm, Backend, WhiteboxKey};
+
+/// A key file and the fingerprint it needs (bound files).
+struct Case {
+    file: Vec<u8>,
+    fingerprint: Option<&'static str>,
+}
+
+impl Case {
+    fn key(&self) -> WhiteboxKey<'_> {
+        match self.fingerprint {
+            Some(fp) => WhiteboxKey::parse_on_device(&self.file, None, fp).unwrap(),
+            None => WhiteboxKey::parse(&self.file).unwrap(),
+        }
+    }
+}
+
+/// Six files made once: each cipher in external mode, standard mode, and bound to devices.
+fn cases() -> &'static [Case] {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    CASES.get_or_init(|| {
+        let mut r = rng(70);
+        let mut out = Vec::new();
+        for alg in [Algorithm::Aes256, Algorithm::Sm4] {
+            for mode in [Mode::External, Mode::Standard] {
+                let m = KeyMaterial::generate(alg, mode, &mut r);
+                out.push(Case {
+                    file: m.export_key_file(INFO, &mut r).unwrap(),
+                    fingerprint: None,
+                });
+            }
+            let m = KeyMaterial::generate(alg, Mode::External, &mut r);
+            out.push(Case {
+                file: m
+                    .export_bound_key_file(INFO, &["device-1", "device-2"], &mut r)
+                    .unwrap(),
+                fingerprint: Some("device-2"),
+            });
+        }
+        out
+    })
+}
+
+/// The SIMD backends this machine runs (the scalar one is the reference).
+fn simd_backends() -> Vec<Backend> {
+    Backend::available()
+        .filter(|b| *b != Backend::Soft)
+        .collect()
+}
+
+fn assert_blocks_equal(case: &Case, blocks: &[[u8; 16]]) {
+    let key = case.key();
+    let mut want = blocks.to_vec();
+    key.decrypt_blocks(&mut want);
+    for backend in simd_backends() {
+        let fast = key.accelerate_with(backend).unwrap();
+        assert_eq!(fast.backend(), backend);
+        let mut got = blocks.to_vec();
+        fast.decrypt_blocks(&mut got);
+        assert!(
+            got == want,
+            "{backend} differs from soft for {:?}, {} blocks",
+            key.algorithm(),
+            blocks.len()
+        );
+    }
+}
+
+#[test]
+fn simd_backends_are_present_where_ci_requires_them() {
+    let found = simd_backends();
+    eprintln!("SIMD backends on this machine: {found:?}");
+    if std::env::var_os("WB_REQUIRE_SIMD").is_some() {
+        assert!(found.contains(&Backend::Avx2), "{found:?}");
+        assert!(found.contains(&Backend::Avx512Vbmi), "{found:?}");
+    }
+    assert_eq!(Backend::detect(), *found.last().unwrap_or(&Backend::Soft));
+}
+
+#[test]
+fn block_counts_around_the_batch_sizes() {
+    let mut r = rng(71);
+    for case in cases() {
+        for n in [
+            1usize, 2, 7, 8, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 256, 257,
+        ] {
+            let blocks: Vec<[u8; 16]> = (0..n)
+                .map(|_| {
+                    let mut b = [0u8; 16];
+                    r.fill_bytes(&mut b);
+                    b
+                })
+                .collect();
+            assert_blocks_equal(case, &blocks);
+        }
+    }
+}
+
+#[test]
+fn forcing_an_unavailable_backend_is_an_error() {
+    let key = cases()[0].key();
+    assert_eq!(
+        key.accelerate_with(Backend::Soft).unwrap().backend(),
+        Backend::Soft
+    );
+    for b in Backend::ALL {
+        if !b.is_available() {
+            let e = key.accelerate_with(b).unwrap_err();
+            assert_eq!(e.code(), "01000017");
+        }
+    }
+    assert_eq!(key.accelerate().backend(), Backend::detect());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random blocks, any count up to a few batches, every file.
+    #[test]
+    fn random_blocks(case in 0usize..6, n in 1usize..600, seed in any::<u64>()) {
+        let mut r = rng((seed % 251) as u8);
+        let blocks: Vec<[u8; 16]> = (0..n)
+            .map(|i| {
+                let mut b = [0u8; 16];
+                r.fill_bytes(&mut b);
+                b[0] ^= (i as u8).wrapping_add(seed as u8);
+                b
+            })
+            .collect();
+        assert_blocks_equal(&cases()[case], &blocks);
+    }
+
+    /// Whole CBC messages: same plaintext (or the same opaque error) from every backend.
+    #[test]
+    fn cbc_messages(case in 0usize..6, msg in proptest::collection::vec(any::<u8>(), 0..5000),
+                    iv in any::<[u8; 16]>()) {
+        let key = cases()[case].key();
+        let mut ct = msg.clone();
+        ct.resize(msg.len().div_ceil(16).max(1) * 16, 0);
+        let want = key.decrypt_cbc_to_vec(&iv, &ct).map(|p| p.to_vec());
+        for backend in simd_backends() {
+            let fast = key.accelerate_with(backend).unwrap();
+            let got = fast.decrypt_cbc_to_vec(&iv, &ct).map(|p| p.to_vec());
+            prop_assert_eq!(&got, &want, "{}", backend);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// Fresh random keys of both ciphers: the backends agree on 300 random blocks.
+    #[test]
+    fn random_keys(sm4 in any::<bool>(), external in any::<bool>(), seed in any::<u8>()) {
+        let mut r = rng(seed);
+        let alg = if sm4 { Algorithm::Sm4 } else { Algorithm::Aes256 };
+        let mode = if external { Mode::External } else { Mode::Standard };
+        let m = KeyMaterial::generate(alg, mode, &mut r);
+        let case = Case { file: m.export_key_file(INFO, &mut r).unwrap(), fingerprint: None };
+        let blocks: Vec<[u8; 16]> = (0..300u16).map(|i| {
+            let mut b = [0u8; 16];
+            r.fill_bytes(&mut b);
+            b[15] = i as u8;
+            b
+        }).collect();
+        assert_blocks_equal(&case, &blocks);
+    }
+}

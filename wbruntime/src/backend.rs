@@ -1,0 +1,74 @@
+//! The table-network backends and the run-time choice between them.
+//!
+//! As in RustCrypto's `aes`, the scalar backend (`soft`, plain safe Rust, every target) is the
+//! definition; the SIMD backends compute the same network on many blocks at once and must give
+//! byte-identical results, which the tests check for every backend this CPU has. A backend is
+//! chosen once, when a key is accelerated ([`crate::WhiteboxKey::accelerate`]), from what the
+//! CPU reports through `cpufeatures`; tests and benchmarks can force one
+//! ([`crate::WhiteboxKey::accelerate_with`]).
+
+/// A way of evaluating the table network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// One block at a time, portable safe Rust: the reference.
+    Soft,
+    /// x86-64 AVX2: 32 blocks per vector; every 256-entry table lookup is 16 `vpshufb` over
+    /// the table's rows.
+    Avx2,
+    /// x86-64 AVX-512 VBMI: 64 blocks per vector; a 256-entry table lookup is two `vpermi2b`
+    /// and a blend, the table held in four registers.
+    Avx512Vbmi,
+}
+
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(cpuid_avx2, "avx2");
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(cpuid_avx512vbmi, "avx512f", "avx512bw", "avx512vbmi");
+
+impl Backend {
+    /// Every backend, fastest last.
+    pub const ALL: [Backend; 3] = [Backend::Soft, Backend::Avx2, Backend::Avx512Vbmi];
+
+    /// The backend's name, as benchmarks print it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Soft => "soft",
+            Backend::Avx2 => "avx2",
+            Backend::Avx512Vbmi => "avx512vbmi",
+        }
+    }
+
+    /// Whether this build and this CPU can run the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Soft => true,
+            #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+            Backend::Avx2 => cpuid_avx2::get(),
+            #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+            Backend::Avx512Vbmi => cpuid_avx512vbmi::get(),
+            #[cfg(not(all(feature = "alloc", target_arch = "x86_64")))]
+            _ => false,
+        }
+    }
+
+    /// The fastest available backend.
+    pub fn detect() -> Backend {
+        Backend::ALL
+            .into_iter()
+            .rev()
+            .find(|b| b.is_available())
+            .unwrap_or(Backend::Soft)
+    }
+
+    /// Every available backend.
+    pub fn available() -> impl Iterator<Item = Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_available())
+    }
+}
+
+impl core::fmt::Display for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,198 @@
+//! A key accelerated for bulk decryption: its tables re-laid out for a SIMD backend.
+
+use alloc::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::backend::Backend;
+use crate::cbc::{self, BLOCK_LEN};
+#[cfg(target_arch = "x86_64")]
+use crate::key::Tables;
+use crate::key::WhiteboxKey;
+
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{avx2, avx512, planes};
+
+/// What a SIMD backend needs besides the key file: the word tables as byte planes.
+enum Planes {
+    /// The scalar backend reads the file as it is.
+    None,
+    #[cfg(target_arch = "x86_64")]
+    Aes(planes::AesPlanes),
+    #[cfg(target_arch = "x86_64")]
+    Sm4(planes::Sm4Planes),
+}
+
+/// A [`WhiteboxKey`] with a backend chosen for it: [`WhiteboxKey::accelerate`] takes the
+/// fastest one this CPU has, [`WhiteboxKey::accelerate_with`] a given one (tests,
+/// benchmarks). Every backend gives byte-identical results.
+///
+/// Accelerating copies the multi-byte tables into byte planes (about half the file), once;
+/// afterwards [`decrypt_blocks`](Self::decrypt_blocks) runs batches of many blocks through the
+/// network at once, and inputs too short to fill a batch use the scalar path, so short
+/// secrets cost no more than with the plain key.
+pub struct FastKey<'a> {
+    key: WhiteboxKey<'a>,
+    backend: Backend,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    planes: Planes,
+}
+
+impl core::fmt::Debug for FastKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FastKey")
+            .field("key", &self.key)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fewer blocks than this go through the scalar backend one by one; more fill a (padded)
+/// batch.
+const MIN_BATCH_FILL: usize = 8;
+
+impl<'a> WhiteboxKey<'a> {
+    /// This key with the fastest backend the CPU has.
+    pub fn accelerate(&self) -> FastKey<'a> {
+        match self.accelerate_with(Backend::detect()) {
+            Ok(k) => k,
+            Err(_) => FastKey {
+                key: *self,
+                backend: Backend::Soft,
+                planes: Planes::None,
+            },
+        }
+    }
+
+    /// This key with the given backend.
+    ///
+    /// # Errors
+    /// [`Error::BackendUnavailable`] if this build or CPU cannot run it.
+    pub fn accelerate_with(&self, backend: Backend) -> Result<FastKey<'a>, Error> {
+        if !backend.is_available() {
+            return Err(Error::BackendUnavailable { backend });
+        }
+        let planes = match backend {
+            Backend::Soft => Planes::None,
+            #[cfg(target_arch = "x86_64")]
+            _ => match self.tables() {
+                Tables::Aes256(t) => Planes::Aes(planes::AesPlanes::new(t)),
+                Tables::Sm4(t) => Planes::Sm4(planes::Sm4Planes::new(t)),
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => return Err(Error::BackendUnavailable { backend }),
+        };
+        Ok(FastKey {
+            key: *self,
+            backend,
+            planes,
+        })
+    }
+}
+
+impl<'a> FastKey<'a> {
+    /// The backend in use.
+    pub const fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The key.
+    pub const fn key(&self) -> &WhiteboxKey<'a> {
+        &self.key
+    }
+
+    /// Blocks per SIMD batch (1 for the scalar backend).
+    pub const fn batch(&self) -> usize {
+        match self.backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => avx2::BATCH,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512Vbmi => avx512::BATCH,
+            _ => 1,
+        }
+    }
+
+    /// Runs one full batch through the SIMD backend (the device mask already applied); the
+    /// scalar network if the backend cannot run it.
+    #[cfg(target_arch = "x86_64")]
+    fn batch_simd(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        let done = match (&self.planes, self.key.tables(), self.backend) {
+            (Planes::Aes(p), Tables::Aes256(t), Backend::Avx512Vbmi) => avx512::aes(t, p, blocks),
+            (Planes::Aes(p), Tables::Aes256(t), Backend::Avx2) => avx2::aes(t, p, blocks),
+            (Planes::Sm4(p), Tables::Sm4(t), Backend::Avx512Vbmi) => avx512::sm4(t, p, blocks),
+            (Planes::Sm4(p), Tables::Sm4(t), Backend::Avx2) => avx2::sm4(t, p, blocks),
+            _ => false,
+        };
+        if !done {
+            for b in blocks {
+                self.key.decrypt_block_unmasked(b);
+            }
+        }
+    }
+
+    /// Decrypts blocks in place (ECB; the block cipher alone), full batches with the SIMD
+    /// backend.
+    pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        let batch = self.batch();
+        if batch <= 1 || blocks.len() < MIN_BATCH_FILL {
+            return self.key.decrypt_blocks(blocks);
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.key.apply_mask(blocks);
+            let mut chunks = blocks.chunks_exact_mut(batch);
+            for chunk in &mut chunks {
+                self.batch_simd(chunk);
+            }
+            let rest = chunks.into_remainder();
+            if rest.len() >= MIN_BATCH_FILL {
+                let mut padded = Zeroizing::new(Vec::from([[0u8; BLOCK_LEN]; 1]));
+                padded.resize(batch, [0u8; BLOCK_LEN]);
+                padded[..rest.len()].copy_from_slice(rest);
+                self.batch_simd(&mut padded);
+                rest.copy_from_slice(&padded[..rest.len()]);
+            } else {
+                for b in rest {
+                    self.key.decrypt_block_unmasked(b);
+                }
+            }
+        }
+    }
+
+    /// As [`WhiteboxKey::decrypt_cbc_in_place`], with this key's backend.
+    ///
+    /// # Errors
+    /// As [`WhiteboxKey::decrypt_cbc_in_place`].
+    pub fn decrypt_cbc_in_place<'b>(
+        &self,
+        iv: &[u8],
+        buf: &'b mut [u8],
+    ) -> Result<&'b mut [u8], Error> {
+        let iv: &[u8; BLOCK_LEN] = iv
+            .try_into()
+            .map_err(|_| Error::InvalidIv { len: iv.len() })?;
+        match cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf) {
+            Ok(n) => Ok(buf.get_mut(..n).ok_or(Error::DecryptionFailed)?),
+            Err(e) => {
+                zeroize::Zeroize::zeroize(buf);
+                Err(e)
+            }
+        }
+    }
+
+    /// As [`WhiteboxKey::decrypt_cbc_to_vec`], with this key's backend.
+    ///
+    /// # Errors
+    /// As [`decrypt_cbc_in_place`](Self::decrypt_cbc_in_place).
+    pub fn decrypt_cbc_to_vec(
+        &self,
+        iv: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        let n = self.decrypt_cbc_in_place(iv, &mut buf)?.len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+}

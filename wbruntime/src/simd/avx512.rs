@@ -1,0 +1,141 @@
+//! AVX-512 VBMI backend: 64 blocks per vector, two vectors per batch.
+//!
+//! A 256-entry byte table lives in four 512-bit registers; `vpermi2b` looks up 128 of its
+//! entries for 64 lanes at once, so an entry is two permutes (low and high half of the
+//! table) and a blend on the index's top bit. Wide tables (65 536 entries) are read with
+//! 32-bit gathers, 16 lanes at a time.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::{
+    __m512i, _mm512_and_si512, _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32,
+    _mm512_extracti32x4_epi32, _mm512_i32gather_epi32, _mm512_inserti32x4, _mm512_loadu_si512,
+    _mm512_mask_blend_epi8, _mm512_movepi8_mask, _mm512_or_si512, _mm512_permutex2var_epi8,
+    _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_slli_epi16,
+    _mm512_slli_epi32, _mm512_srli_epi16, _mm512_srli_epi32, _mm512_srlv_epi32,
+    _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+};
+
+type V = __m512i;
+/// Blocks per vector.
+const LANES: usize = 64;
+/// Vectors per batch.
+const K: usize = 2;
+
+/// A table in four registers.
+struct Tab([V; 4]);
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn table(t: &[u8; 256]) -> Tab {
+    let p = t.as_ptr();
+    // SAFETY: the four unaligned 64-byte loads cover bytes 0..256 of `t`, which is 256 bytes.
+    unsafe {
+        Tab([
+            _mm512_loadu_si512(p.cast()),
+            _mm512_loadu_si512(p.add(64).cast()),
+            _mm512_loadu_si512(p.add(128).cast()),
+            _mm512_loadu_si512(p.add(192).cast()),
+        ])
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn lookup(t: &Tab, x: V) -> V {
+    let [t0, t1, t2, t3] = t.0;
+    let lo = _mm512_permutex2var_epi8(t0, x, t1);
+    let hi = _mm512_permutex2var_epi8(t2, x, t3);
+    _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn sel_f0(a: V, b: V) -> V {
+    // Bitwise select with the mask 0xf0 in every byte: (m & a) | (!m & b).
+    _mm512_ternarylogic_epi64::<0xca>(_mm512_set1_epi8(0xf0u8 as i8), a, b)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn shl4(a: V) -> V {
+    _mm512_slli_epi16::<4>(a)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn shr4(a: V) -> V {
+    _mm512_srli_epi16::<4>(a)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn zero() -> V {
+    _mm512_setzero_si512()
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn load(b: &[u8; LANES]) -> V {
+    // SAFETY: one unaligned 64-byte load of a 64-byte array.
+    unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn store(v: V, b: &mut [u8; LANES]) {
+    // SAFETY: one unaligned 64-byte store into a 64-byte array.
+    unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
+}
+
+/// Entry `(a << 8) | b` of a wide table for 64 lanes: four gathers of 16 aligned 32-bit words
+/// (word `i >> 2`, always inside the table), each shifted down to byte `i & 3`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn wide(t: &WideTable, a: V, b: V) -> V {
+    let three = _mm512_set1_epi32(3);
+    let byte = _mm512_set1_epi32(0xff);
+    let mut out = _mm512_setzero_si512();
+    macro_rules! quarter {
+        ($g:literal) => {{
+            let ia = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32::<$g>(a));
+            let ib = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32::<$g>(b));
+            let i = _mm512_or_si512(_mm512_slli_epi32::<8>(ia), ib);
+            // SAFETY: every word index `i >> 2` is below 16 384 (i < 65 536), so each 4-byte
+            // read at `t + 4 * (i >> 2)` lies inside the 65 536-byte table.
+            let w = unsafe {
+                _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<2>(i), t.as_ptr().cast())
+            };
+            let shift = _mm512_slli_epi32::<3>(_mm512_and_si512(i, three));
+            let v = _mm512_and_si512(_mm512_srlv_epi32(w, shift), byte);
+            out = _mm512_inserti32x4::<$g>(out, _mm512_cvtepi32_epi8(v));
+        }};
+    }
+    quarter!(0);
+    quarter!(1);
+    quarter!(2);
+    quarter!(3);
+    out
+}
+
+lane_network!("avx512f,avx512bw,avx512vbmi");
+
+/// Decrypts exactly [`BATCH`] AES-256 blocks, if the CPU has this backend's features
+/// (`false`, and nothing done, if not).
+pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
+    if blocks.len() != BATCH || !crate::Backend::Avx512Vbmi.is_available() {
+        return false;
+    }
+    // SAFETY: the CPU has the features `aes_batch` is compiled for (checked just above).
+    unsafe { aes_batch(t, pl, blocks) };
+    true
+}
+
+/// Decrypts exactly [`BATCH`] SM4 blocks, if the CPU has this backend's features.
+pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
+    if blocks.len() != BATCH || !crate::Backend::Avx512Vbmi.is_available() {
+        return false;
+    }
+    // SAFETY: as in `aes`.
+    unsafe { sm4_batch(t, pl, blocks) };
+    true
+}
