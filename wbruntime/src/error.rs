@@ -30,7 +30,7 @@ pub enum Error {
         /// Which structural check failed; a fixed string, never data from the file.
         what: &'static str,
     },
-    /// The SHA-256 digest over the file does not match: the file was corrupted or edited.
+    /// The BLAKE3 digest over the file does not match: the file was corrupted or edited.
     IntegrityCheckFailed,
     /// The algorithm number is not one this runtime supports (0 = AES-256, 1 = SM4).
     UnsupportedAlgorithm {

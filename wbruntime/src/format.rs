@@ -20,7 +20,7 @@
 //! 64      16*n  section entries  kind u32, reserved u32 (zero), offset u32, length u32
 //! ...           sections         each at a 64-byte aligned offset, in directory order,
 //!                                separated only by zero padding
-//! end-32  32    digest           SHA-256 over bytes [0, total_len - 32)
+//! end-32  32    digest           BLAKE3 (32 bytes) over bytes [0, total_len - 32)
 //! ```
 //!
 //! Parsing checks magic, version, total length and digest before it interprets anything else,
@@ -28,8 +28,6 @@
 //! may rewrite a key file, and its security never rests on the format being secret).
 
 #![warn(clippy::indexing_slicing)]
-
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 
@@ -42,7 +40,7 @@ pub const FORMAT_VERSION: u16 = 2;
 pub const HEADER_LEN: usize = 64;
 /// Length of one section-directory entry.
 pub const SECTION_ENTRY_LEN: usize = 16;
-/// Length of the trailing SHA-256 digest.
+/// Length of the trailing BLAKE3 digest.
 pub const DIGEST_LEN: usize = 32;
 /// Every section starts at a multiple of this (cache-line and SIMD friendly).
 pub const SECTION_ALIGN: usize = 64;
@@ -269,7 +267,7 @@ impl<'a> Container<'a> {
         }
         // 4. Digest over everything before it.
         let (body, digest) = bytes.split_at(total - DIGEST_LEN);
-        if verify_digest && Sha256::digest(body).as_slice() != digest {
+        if verify_digest && blake3::hash(body).as_bytes().as_slice() != digest {
             return Err(Error::IntegrityCheckFailed);
         }
         // 5. Header fields (the body is at least HEADER_LEN bytes: checked above).
@@ -417,8 +415,8 @@ pub fn write_container(
         out.resize(offset, 0);
         out.extend_from_slice(data);
     }
-    let digest = Sha256::digest(&out);
-    out.extend_from_slice(digest.as_slice());
+    let digest = blake3::hash(&out);
+    out.extend_from_slice(digest.as_bytes());
     debug_assert_eq!(out.len(), total);
     Ok(out)
 }
@@ -428,7 +426,7 @@ pub fn write_container(
 pub fn reseal(file: &mut [u8]) {
     if let Some(split) = file.len().checked_sub(DIGEST_LEN) {
         let (body, digest) = file.split_at_mut(split);
-        digest.copy_from_slice(Sha256::digest(body).as_slice());
+        digest.copy_from_slice(blake3::hash(body).as_bytes());
     }
 }
 
