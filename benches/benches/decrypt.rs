@@ -33,7 +33,7 @@ use criterion::{
 use sm4::Sm4;
 use wbgen::rng::seeded_rng;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
-use wbruntime::{Algorithm, KeyId, WhiteboxKey};
+use wbruntime::{Algorithm, Backend, KeyId, WhiteboxKey};
 
 const IV: [u8; 16] = [0x24; 16];
 /// Fixture seeds. The AES-256 one is the seed from before SM4 was added, so AES-256 results
@@ -140,6 +140,24 @@ fn bench_cbc<C>(
                 &ciphertext,
                 |b, ct| b.iter(|| wb.decrypt_cbc(&IV, black_box(ct), &mut out)),
             );
+            // The same through every SIMD backend this CPU has.
+            for backend in Backend::available().filter(|b| *b != Backend::Soft) {
+                let fast = wb.accelerate_with(backend).expect("backend");
+                let mut buf = ciphertext.clone();
+                let got = fast.decrypt_cbc_in_place(&IV, &mut buf).expect("decrypt");
+                assert_eq!(got, &plain[..], "{group_name}: {backend} {}", fixture.name);
+                group.bench_with_input(
+                    BenchmarkId::new(format!("whitebox_{}_{backend}", fixture.name), label),
+                    &ciphertext,
+                    |b, ct| {
+                        b.iter(|| {
+                            buf.copy_from_slice(ct);
+                            fast.decrypt_cbc_in_place(&IV, black_box(&mut buf))
+                                .map(|p| p.len())
+                        })
+                    },
+                );
+            }
         }
 
         let ciphertext = std_fixture.key.encrypt_cbc(&IV, &plain).expect("encrypt");

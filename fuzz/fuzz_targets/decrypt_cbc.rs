@@ -2,7 +2,8 @@
 //!
 //! Standard mode: the white-box result equals RustCrypto `aes`/`sm4` + `cbc` (PKCS#7), or both
 //! reject the input (the runtime with its one opaque error). External mode: the fuzz input as
-//! a plaintext, encrypted by `wbgen`, decrypts back to itself.
+//! a plaintext, encrypted by `wbgen`, decrypts back to itself. Either way, the key accelerated
+//! with the fastest SIMD backend of the machine gives exactly the scalar result.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -10,7 +11,7 @@ use std::sync::OnceLock;
 use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use libfuzzer_sys::fuzz_target;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode, rng::seeded_rng};
-use wbruntime::{Algorithm, Error, KeyId, WhiteboxKey};
+use wbruntime::{Algorithm, Error, FastKey, KeyId, WhiteboxKey};
 
 const AES_KEY: [u8; 32] = [0x2b; 32];
 const SM4_KEY: [u8; 16] = [0x3c; 16];
@@ -39,17 +40,35 @@ fn keys() -> &'static Keys {
     })
 }
 
+/// The same keys, accelerated once (building the byte planes per input would be slow).
+fn fast(i: usize) -> &'static FastKey<'static> {
+    static FAST: OnceLock<Vec<FastKey<'static>>> = OnceLock::new();
+    &FAST.get_or_init(|| {
+        keys()
+            .files
+            .iter()
+            .map(|(_, _, _, file)| WhiteboxKey::parse(file).unwrap().accelerate())
+            .collect()
+    })[i]
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     if rest.len() < 16 {
         return;
     }
-    let (alg, mode, material, file) = &keys().files[usize::from(selector) % 4];
+    let index = usize::from(selector) % 4;
+    let (alg, mode, material, file) = &keys().files[index];
     let key = WhiteboxKey::parse(file).unwrap();
     let (iv, input) = rest.split_at(16);
     match mode {
         Mode::Standard => {
             let got = key.decrypt_cbc_to_vec(iv, input);
+            let fast = fast(index).decrypt_cbc_to_vec(iv, input);
+            assert_eq!(
+                got.as_ref().map(|p| p.as_slice()).ok(),
+                fast.as_ref().map(|p| p.as_slice()).ok()
+            );
             let want = match alg {
                 Algorithm::Aes256 => cbc::Decryptor::<aes::Aes256>::new(&AES_KEY.into(), iv.try_into().unwrap())
                     .decrypt_padded_vec::<Pkcs7>(input),
@@ -66,6 +85,8 @@ fuzz_target!(|data: &[u8]| {
             let ct = material.encrypt_cbc(iv, input).unwrap();
             let got = key.decrypt_cbc_to_vec(iv, &ct).unwrap();
             assert_eq!(got.as_slice(), input);
+            let fast = fast(index).decrypt_cbc_to_vec(iv, &ct).unwrap();
+            assert_eq!(fast.as_slice(), input);
         }
     }
 });

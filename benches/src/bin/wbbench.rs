@@ -58,9 +58,13 @@ impl Error for WrongResult {}
 
 const USAGE: &str = "usage: wbbench [--json] [--quick]
 
-  --json    print one JSON object instead of a table
-  --quick   one short sample of each measurement (CI smoke test)
-  --help    print this help";
+  --json                 print one JSON object instead of a table
+  --quick                one short sample of each measurement (CI smoke test)
+  --no-soft-reference    skip the software-only AES reference (a second build of wbbench
+                         with --cfg aes_backend=\"soft\", made and run by this command;
+                         skipped by --quick)
+  --reference-only       measure only the RustCrypto references (used for that build)
+  --help                 print this help";
 
 /// Size of the small secret, in plaintext bytes.
 const SECRET_LEN: usize = 64;
@@ -73,6 +77,8 @@ const IV: [u8; 16] = [0x24; 16];
 struct Options {
     json: bool,
     quick: bool,
+    no_soft_reference: bool,
+    reference_only: bool,
 }
 
 enum Parsed {
@@ -86,6 +92,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         match arg.as_str() {
             "--json" => opts.json = true,
             "--quick" => opts.quick = true,
+            "--no-soft-reference" => opts.no_soft_reference = true,
+            "--reference-only" => opts.reference_only = true,
             "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -677,6 +685,9 @@ fn cpu_model() -> Option<String> {
 /// Whether the reference `aes` crate can use hardware AES instructions on this CPU (it picks
 /// them at run time).
 fn aes_backend() -> &'static str {
+    if cfg!(aes_backend = "soft") {
+        return "software (forced: --cfg aes_backend=\"soft\")";
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("aes") {
@@ -705,9 +716,82 @@ fn fmt_ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+/// `--reference-only`: the 1 MiB reference decryptions of both ciphers, as JSON.
+fn reference_only() -> Result<Value, BoxError> {
+    let bulk_plain = plaintext(BULK_LEN);
+    let mut out = serde_json::Map::new();
+    for cipher in [Cipher::Aes256, Cipher::Sm4] {
+        let mut rng = os_rng()?;
+        let key = KeyMaterial::generate(cipher.algorithm(), Mode::Standard, &mut rng);
+        let reference = Reference::new(cipher, key.key_bytes())?;
+        let ct = key.encrypt_cbc(&IV, &bulk_plain)?;
+        let mut buf = vec![0u8; ct.len()];
+        check("reference", reference.decrypt(&ct, &mut buf)?, &bulk_plain)?;
+        let t = measure(Budget::full(), || {
+            reference.decrypt(black_box(&ct), &mut buf).is_ok()
+        });
+        out.insert(
+            cipher.json_label().to_owned(),
+            json!({
+                "backend": cipher.reference_backend(),
+                "decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, t.median),
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+/// Builds and runs this command again with the `aes` crate forced to its software backend
+/// (`--cfg aes_backend="soft"`, in its own target directory), and returns that build's AES-256
+/// reference throughput in MB/s.
+fn soft_aes_reference() -> Result<f64, BoxError> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?;
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .env("RUSTFLAGS", "--cfg aes_backend=\"soft\"")
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "benches",
+            "--bin",
+            "wbbench",
+        ])
+        .arg("--target-dir")
+        .arg(root.join("target").join("soft-aes-reference"))
+        .args(["--", "--reference-only"])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "the soft-AES build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )
+        .into());
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    v[Cipher::Aes256.json_label()]["decrypt_1mib_mb_per_s"]
+        .as_f64()
+        .ok_or_else(|| "no AES figure in the soft-AES run".into())
+}
+
 fn run(opts: Options) -> Result<(), BoxError> {
+    if opts.reference_only {
+        println!("{}", reference_only()?);
+        return Ok(());
+    }
     let secret_plain = plaintext(SECRET_LEN);
     let bulk_plain = plaintext(BULK_LEN);
+    let soft_aes = if opts.quick || opts.no_soft_reference {
+        None
+    } else {
+        Some(soft_aes_reference().map_err(|e| e.to_string()))
+    };
 
     let aes = measure_cipher(Cipher::Aes256, opts, &secret_plain, &bulk_plain)?;
     let sm4 = measure_cipher(Cipher::Sm4, opts, &secret_plain, &bulk_plain)?;
@@ -735,6 +819,10 @@ fn run(opts: Options) -> Result<(), BoxError> {
                 "whitebox": sm4.whitebox_json(),
                 "reference": sm4.reference_json(),
             },
+            "reference_aes_forced_software_1mib_mb_per_s": match &soft_aes {
+                Some(Ok(v)) => json!(v),
+                _ => Value::Null,
+            },
         });
         println!("{value}");
         return Ok(());
@@ -760,6 +848,31 @@ fn run(opts: Options) -> Result<(), BoxError> {
     for report in [&aes, &sm4] {
         println!();
         report.print_table();
+        if report.cipher == Cipher::Aes256 {
+            let ref_mb = mb_per_s(BULK_LEN, report.ref_bulk.median);
+            match &soft_aes {
+                Some(Ok(mb)) => {
+                    println!(
+                        "{:<34} {:>16}",
+                        "reference, aes forced software",
+                        format!("{mb:.2} MB/s")
+                    );
+                    for m in &report.modes {
+                        for (b, t) in &m.backends {
+                            let w = mb_per_s(BULK_LEN, t.median);
+                            println!(
+                                "  {} mode, {b}: {:.3}x of software AES, {:.4}x of default AES",
+                                m.name,
+                                w / mb,
+                                w / ref_mb
+                            );
+                        }
+                    }
+                }
+                Some(Err(e)) => println!("reference, aes forced software: not measured ({e})"),
+                None => println!("reference, aes forced software: skipped"),
+            }
+        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ type V = __m512i;
 /// Blocks per vector.
 const LANES: usize = 64;
 /// Vectors per batch.
-const K: usize = 2;
+const K: usize = 4;
 
 /// A table in four registers.
 struct Tab([V; 4]);
