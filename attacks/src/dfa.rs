@@ -121,7 +121,14 @@ impl Tally1 {
     }
 }
 
-/// The report entry of one key byte from its scores and the faults that voted.
+/// Fewest agreeing faults that count as evidence. Among hundreds of faulty outputs that do
+/// not follow the fault model (a countermeasure at work), two of them land on the same
+/// candidate by chance (measured: "2 of 496 faults agree" for every byte); when the model
+/// holds, the right candidate collects most of the faults of its group.
+pub const MIN_AGREEING_FAULTS: f64 = 3.0;
+
+/// The report entry of one key byte from its scores (votes) and the faults that voted.
+/// Vote counts below [`MIN_AGREEING_FAULTS`] count as none.
 pub fn byte_result(key: &KeyByte, scores: &[f64; 256], used: usize) -> ByteResult {
     let top = scores.iter().copied().fold(0.0, f64::max);
     let left = if top > 0.0 {
@@ -130,13 +137,19 @@ pub fn byte_result(key: &KeyByte, scores: &[f64; 256], used: usize) -> ByteResul
         256
     };
     let ev = format!(
-        "{} of {} faults agree; {} candidate{}",
+        "{} of {} faults agree; {} candidate{}{}",
         top,
         used,
         left,
-        if left == 1 { "" } else { "s" }
+        if left == 1 { "" } else { "s" },
+        if top < MIN_AGREEING_FAULTS {
+            " (below the evidence threshold)"
+        } else {
+            ""
+        }
     );
-    ByteResult::from_scores(key, scores, Some(ev))
+    let scores = scores.map(|v| if v < MIN_AGREEING_FAULTS { 0.0 } else { v });
+    ByteResult::from_scores(key, &scores, Some(ev))
 }
 
 /// Hex of a byte string.
