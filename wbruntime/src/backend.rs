@@ -13,6 +13,9 @@
 pub enum Backend {
     /// One block at a time, portable safe Rust: the reference.
     Soft,
+    /// Batches of 16 blocks per step, portable safe Rust (needs `alloc`): the same network
+    /// as the SIMD backends on byte arrays, so that table loads of different blocks overlap.
+    Portable,
     /// x86-64 AVX2: 32 blocks per vector; every 256-entry table lookup is 16 `vpshufb` over
     /// the table's rows.
     Avx2,
@@ -28,12 +31,18 @@ cpufeatures::new!(cpuid_avx512vbmi, "avx512f", "avx512bw", "avx512vbmi");
 
 impl Backend {
     /// Every backend, fastest last.
-    pub const ALL: [Backend; 3] = [Backend::Soft, Backend::Avx2, Backend::Avx512Vbmi];
+    pub const ALL: [Backend; 4] = [
+        Backend::Soft,
+        Backend::Portable,
+        Backend::Avx2,
+        Backend::Avx512Vbmi,
+    ];
 
     /// The backend's name, as benchmarks print it.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Soft => "soft",
+            Backend::Portable => "portable",
             Backend::Avx2 => "avx2",
             Backend::Avx512Vbmi => "avx512vbmi",
         }
@@ -43,6 +52,7 @@ impl Backend {
     pub fn is_available(self) -> bool {
         match self {
             Backend::Soft => true,
+            Backend::Portable => cfg!(feature = "alloc"),
             #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
             Backend::Avx2 => cpuid_avx2::get(),
             #[cfg(all(feature = "alloc", target_arch = "x86_64"))]

@@ -7,20 +7,16 @@ use zeroize::Zeroizing;
 use crate::Error;
 use crate::backend::Backend;
 use crate::cbc::{self, BLOCK_LEN};
+use crate::key::{Tables, WhiteboxKey};
 #[cfg(target_arch = "x86_64")]
-use crate::key::Tables;
-use crate::key::WhiteboxKey;
-
-#[cfg(target_arch = "x86_64")]
-use crate::simd::{avx2, avx512, planes};
+use crate::simd::{avx2, avx512};
+use crate::simd::{planes, portable};
 
 /// What a SIMD backend needs besides the key file: the word tables as byte planes.
 enum Planes {
     /// The scalar backend reads the file as it is.
     None,
-    #[cfg(target_arch = "x86_64")]
     Aes(planes::AesPlanes),
-    #[cfg(target_arch = "x86_64")]
     Sm4(planes::Sm4Planes),
 }
 
@@ -35,7 +31,6 @@ enum Planes {
 pub struct FastKey<'a> {
     key: WhiteboxKey<'a>,
     backend: Backend,
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     planes: Planes,
 }
 
@@ -73,15 +68,10 @@ impl<'a> WhiteboxKey<'a> {
         if !backend.is_available() {
             return Err(Error::BackendUnavailable { backend });
         }
-        let planes = match backend {
-            Backend::Soft => Planes::None,
-            #[cfg(target_arch = "x86_64")]
-            _ => match self.tables() {
-                Tables::Aes256(t) => Planes::Aes(planes::AesPlanes::new(t)),
-                Tables::Sm4(t) => Planes::Sm4(planes::Sm4Planes::new(t)),
-            },
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => return Err(Error::BackendUnavailable { backend }),
+        let planes = match (backend, self.tables()) {
+            (Backend::Soft, _) => Planes::None,
+            (_, Tables::Aes256(t)) => Planes::Aes(planes::AesPlanes::new(t)),
+            (_, Tables::Sm4(t)) => Planes::Sm4(planes::Sm4Planes::new(t)),
         };
         Ok(FastKey {
             key: *self,
@@ -105,6 +95,7 @@ impl<'a> FastKey<'a> {
     /// Blocks per SIMD batch (1 for the scalar backend).
     pub const fn batch(&self) -> usize {
         match self.backend {
+            Backend::Portable => portable::BATCH,
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2 => avx2::BATCH,
             #[cfg(target_arch = "x86_64")]
@@ -115,12 +106,17 @@ impl<'a> FastKey<'a> {
 
     /// Runs one full batch through the SIMD backend (the device mask already applied); the
     /// scalar network if the backend cannot run it.
-    #[cfg(target_arch = "x86_64")]
     fn batch_simd(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let done = match (&self.planes, self.key.tables(), self.backend) {
+            (Planes::Aes(p), Tables::Aes256(t), Backend::Portable) => portable::aes(t, p, blocks),
+            (Planes::Sm4(p), Tables::Sm4(t), Backend::Portable) => portable::sm4(t, p, blocks),
+            #[cfg(target_arch = "x86_64")]
             (Planes::Aes(p), Tables::Aes256(t), Backend::Avx512Vbmi) => avx512::aes(t, p, blocks),
+            #[cfg(target_arch = "x86_64")]
             (Planes::Aes(p), Tables::Aes256(t), Backend::Avx2) => avx2::aes(t, p, blocks),
+            #[cfg(target_arch = "x86_64")]
             (Planes::Sm4(p), Tables::Sm4(t), Backend::Avx512Vbmi) => avx512::sm4(t, p, blocks),
+            #[cfg(target_arch = "x86_64")]
             (Planes::Sm4(p), Tables::Sm4(t), Backend::Avx2) => avx2::sm4(t, p, blocks),
             _ => false,
         };
@@ -138,7 +134,6 @@ impl<'a> FastKey<'a> {
         if batch <= 1 || blocks.len() < MIN_BATCH_FILL {
             return self.key.decrypt_blocks(blocks);
         }
-        #[cfg(target_arch = "x86_64")]
         {
             self.key.apply_mask(blocks);
             let mut chunks = blocks.chunks_exact_mut(batch);

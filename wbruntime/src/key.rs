@@ -214,7 +214,7 @@ impl<'a> WhiteboxKey<'a> {
     }
 
     /// The validated table views.
-    #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+    #[cfg(feature = "alloc")]
     pub(crate) const fn tables(&self) -> &Tables<'a> {
         &self.tables
     }

@@ -42,7 +42,7 @@ mod fast;
 pub mod format;
 mod key;
 pub mod network;
-#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+#[cfg(feature = "alloc")]
 mod simd;
 pub mod sm4;
 mod soft;

@@ -101,7 +101,7 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
     load(&o)
 }
 
-lane_network!("avx2");
+lane_network!(#[target_feature(enable = "avx2")]);
 
 /// Decrypts exactly [`BATCH`] AES-256 blocks, if the CPU has this backend's features
 /// (`false`, and nothing done, if not).

@@ -117,7 +117,7 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
     out
 }
 
-lane_network!("avx512f,avx512bw,avx512vbmi");
+lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]);
 
 /// Decrypts exactly [`BATCH`] AES-256 blocks, if the CPU has this backend's features
 /// (`false`, and nothing done, if not).

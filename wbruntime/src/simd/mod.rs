@@ -1,8 +1,12 @@
-//! SIMD backends (x86-64): the table networks on many blocks at once, byte-identical to the
-//! scalar reference. See [`crate::Backend`] and [`crate::FastKey`].
+//! Batched backends: the table networks on many blocks at once, byte-identical to the scalar
+//! reference. The portable one is safe Rust for any target; the x86-64 ones use SIMD. See
+//! [`crate::Backend`] and [`crate::FastKey`].
 
 #[macro_use]
 mod network;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
 pub(crate) mod planes;
+pub(crate) mod portable;

@@ -15,7 +15,7 @@
 //! * `load(&[u8; LANES]) -> V`, `store(V, &mut [u8; LANES])`, `zero() -> V`.
 
 macro_rules! lane_network {
-    ($feat:literal) => {
+    ($(#[$attr:meta])*) => {
         use crate::aes256::{self, INV_SHIFT};
         use crate::network::{ColumnXor, Input, WideTable, XorTable};
         use crate::simd::planes::{AesPlanes, AesRound, Mix, Sm4Planes, Sm4Round, Word};
@@ -30,7 +30,7 @@ macro_rules! lane_network {
 
         /// A 256-entry table applied to every lane of `x`.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn lut(t: &[u8; 256], x: &L) -> L {
             let tab = table(t);
             let mut o = [zero(); K];
@@ -42,14 +42,14 @@ macro_rules! lane_network {
 
         /// A byte→word table (as planes): the four bytes of the entry.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn word(p: &Word, x: &L) -> [L; 4] {
             [lut(&p[0], x), lut(&p[1], x), lut(&p[2], x), lut(&p[3], x)]
         }
 
         /// Two encoded bytes XORed through their two nibble tables (as `soft::xor_encoded`).
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn xor_byte(hi: &XorTable, lo: &XorTable, a: &L, b: &L) -> L {
             let (th, tl) = (table(hi), table(lo));
             let mut o = [zero(); K];
@@ -64,7 +64,7 @@ macro_rules! lane_network {
 
         /// Two encoded vectors of `B` bytes XORed (tables `2k`, `2k + 1` for byte `k`).
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn xor_bytes<const B: usize>(a: &[L; B], b: &[L; B], t: &[XorTable]) -> [L; B] {
             let mut o = [L([zero(); K]); B];
             for k in 0..B {
@@ -75,7 +75,7 @@ macro_rules! lane_network {
 
         /// `(v0 ⊕ v1) ⊕ (v2 ⊕ v3)` on encoded words.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn column_xor(v: &[[L; 4]; 4], t: &ColumnXor) -> [L; 4] {
             let a = xor_bytes(&v[0], &v[1], &t[0]);
             let b = xor_bytes(&v[2], &v[3], &t[1]);
@@ -84,7 +84,7 @@ macro_rules! lane_network {
 
         /// A wide table on every lane.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn wide_l(t: &WideTable, a: &L, b: &L) -> L {
             let mut o = [zero(); K];
             for k in 0..K {
@@ -94,7 +94,7 @@ macro_rules! lane_network {
         }
 
         /// The input stage: sixteen byte→block tables and the XOR tree.
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn input(block: &[L; 16], t: &Input<'_>, mix: &[Mix]) -> [L; 16] {
             let mut v = [[L([zero(); K]); 16]; 16];
             for q in 0..16 {
@@ -117,7 +117,7 @@ macro_rules! lane_network {
 
         /// AES: type II, its XOR tree and type III for column `c`.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn column_parts(state: &[L; 16], c: usize, x2: &ColumnXor, pl: &AesRound) -> [[L; 4]; 4] {
             let mut v = [[L([zero(); K]); 4]; 4];
             for i in 0..4 {
@@ -132,7 +132,7 @@ macro_rules! lane_network {
             w
         }
 
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn aes_round(state: &[L; 16], r: &aes256::Round<'_>, pl: &AesRound) -> [L; 16] {
             let mut out = [L([zero(); K]); 16];
             for c in 0..4 {
@@ -143,7 +143,7 @@ macro_rules! lane_network {
             out
         }
 
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn aes_branch(
             state: &[L; 16],
             b: &aes256::Branch<'_>,
@@ -173,7 +173,7 @@ macro_rules! lane_network {
         }
 
         /// Transposes `BATCH` blocks into 16 byte positions.
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn load_batch(blocks: &[[u8; 16]]) -> [L; 16] {
             let mut out = [L([zero(); K]); 16];
             for p in 0..16 {
@@ -189,7 +189,7 @@ macro_rules! lane_network {
         }
 
         /// The inverse of [`load_batch`].
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn store_batch(state: &[L; 16], blocks: &mut [[u8; 16]]) {
             for p in 0..16 {
                 for k in 0..K {
@@ -203,7 +203,7 @@ macro_rules! lane_network {
         }
 
         /// Decrypts exactly [`BATCH`] blocks in place with AES-256 tables.
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         pub(crate) fn aes_batch(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) {
             let mut state = load_batch(blocks);
             if let (Some(it), Some(mix)) = (&t.input, &pl.input) {
@@ -221,7 +221,7 @@ macro_rules! lane_network {
 
         /// SM4: byte `b` of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}`.
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn sum3(x: &[[L; 4]; 4], pre: &[[u8; 256]; 12], pre_xor: &[[XorTable; 2]; 8]) -> [L; 4] {
             let mut y = [L([zero(); K]); 4];
             for b in 0..4 {
@@ -235,7 +235,7 @@ macro_rules! lane_network {
         }
 
         #[inline]
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn finish(
             z: &[L; 4],
             x0: &[L; 4],
@@ -256,7 +256,7 @@ macro_rules! lane_network {
             xor_bytes(&s, &rx, r_xor)
         }
 
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn sm4_round(x: &[[L; 4]; 4], r: &sm4::Round<'_>, pl: &Sm4Round) -> [L; 4] {
             let y = sum3(x, r.pre, r.pre_xor);
             let mut v = [[L([zero(); K]); 4]; 4];
@@ -267,7 +267,7 @@ macro_rules! lane_network {
             finish(&z, &x[0], &pl.u, r.u_xor, r.r, r.r_xor)
         }
 
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn sm4_last(
             x: &[[L; 4]; 4],
             r: &sm4::LastRound<'_>,
@@ -291,7 +291,7 @@ macro_rules! lane_network {
 
         /// One SM4 branch from `X_24 .. X_27` (`w[j % 4]` holds `X_j`) to the encoded
         /// `(X_35, X_34, X_33, X_32)`.
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         fn sm4_branch(
             mut w: [[L; 4]; 4],
             b: &sm4::Branch<'_>,
@@ -314,7 +314,7 @@ macro_rules! lane_network {
         }
 
         /// Decrypts exactly [`BATCH`] blocks in place with SM4 tables.
-        #[target_feature(enable = $feat)]
+        $(#[$attr])*
         pub(crate) fn sm4_batch(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) {
             let mut state = load_batch(blocks);
             if let (Some(it), Some(mix)) = (&t.input, &pl.input) {
