@@ -93,26 +93,36 @@ macro_rules! lane_network {
             L(o)
         }
 
-        /// The input stage: sixteen byte→block tables and the XOR tree.
+        /// The input stage: sixteen byte→block tables and the XOR tree, reduced as the parts
+        /// are made (a stack of at most five live blocks instead of all sixteen; the tree and
+        /// its tables are those of `soft::input`: level `l`, pair `j` uses group
+        /// `[0, 8, 12, 14][l] + j`).
         $(#[$attr])*
         fn input(block: &[L; 16], t: &Input<'_>, mix: &[Mix]) -> [L; 16] {
-            let mut v = [[L([zero(); K]); 16]; 16];
+            const LEVEL_START: [usize; 4] = [0, 8, 12, 14];
+            let mut stack = [[L([zero(); K]); 16]; 5];
+            let mut levels = [0usize; 5];
+            let mut depth = 0;
             for q in 0..16 {
+                let mut cur = [L([zero(); K]); 16];
                 for j in 0..16 {
-                    v[q][j] = lut(&mix[q][j], &block[q]);
+                    cur[j] = lut(&mix[q][j], &block[q]);
                 }
-            }
-            let mut xors = t.xor.iter();
-            let mut width = 16;
-            while width > 1 {
-                for j in 0..width / 2 {
-                    if let Some(x) = xors.next() {
-                        v[j] = xor_bytes(&v[2 * j], &v[2 * j + 1], x);
-                    }
+                // `q`'s node at level 0 is pair q / 2; merging carries upwards like a counter.
+                let mut level = 0;
+                let mut index = q;
+                while depth > 0 && levels[depth - 1] == level {
+                    depth -= 1;
+                    let group = LEVEL_START[level] + index / 2;
+                    cur = xor_bytes(&stack[depth], &cur, &t.xor[group]);
+                    level += 1;
+                    index /= 2;
                 }
-                width /= 2;
+                stack[depth] = cur;
+                levels[depth] = level;
+                depth += 1;
             }
-            v[0]
+            stack[0]
         }
 
         /// AES: type II, its XOR tree and type III for column `c`.
