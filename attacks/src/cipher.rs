@@ -67,6 +67,9 @@ pub struct PlaintextSide {
     pub sbox: [u8; 256],
     /// One per target: the key byte.
     pub keys: Vec<KeyByte>,
+    /// Whether the known bytes come from the input block (first round of decryption) rather
+    /// than the decrypted block (last round).
+    pub from_input: bool,
 }
 
 impl PlaintextSide {
@@ -84,6 +87,7 @@ impl PlaintextSide {
                 Some(PlaintextSide {
                     sbox: AES_SBOX,
                     keys,
+                    from_input: false,
                 })
             }
             Algorithm::Sm4 => {
@@ -97,14 +101,56 @@ impl PlaintextSide {
                 Some(PlaintextSide {
                     sbox: SM4_SBOX,
                     keys,
+                    from_input: false,
                 })
             }
             _ => None,
         }
     }
 
-    /// The known input byte of each target for one decrypted block.
-    pub fn known_bytes(&self, plaintext: &[u8; 16]) -> Vec<u8> {
+    /// The *first* round of decryption from the input block, which is the real ciphertext in
+    /// standard mode: AES-256 predicts `InvS(c_q ⊕ K_1[q])` (`K_1 = dw[14]`), SM4
+    /// `S(x_b ⊕ rk31[b])` for `x = X_1 ⊕ X_2 ⊕ X_3` of the input words. In external mode the
+    /// input is `F(c)`, and these predictions are of a value the tables never compute.
+    pub fn first_round(algorithm: Algorithm, key: &[u8]) -> Option<Self> {
+        match algorithm {
+            Algorithm::Aes256 => {
+                let (_, dw) = aes_round_keys(key)?;
+                let keys = (0..16)
+                    .map(|q| KeyByte {
+                        label: format!("dw14[{q}]"),
+                        value: dw[14][q],
+                    })
+                    .collect();
+                Some(PlaintextSide {
+                    sbox: AES_INV_SBOX,
+                    keys,
+                    from_input: true,
+                })
+            }
+            Algorithm::Sm4 => {
+                let rk31 = sm4_round_keys(key)?.get(31)?.to_be_bytes();
+                let keys = (0..4)
+                    .map(|b| KeyByte {
+                        label: format!("rk31[{b}]"),
+                        value: rk31[b],
+                    })
+                    .collect();
+                Some(PlaintextSide {
+                    sbox: SM4_SBOX,
+                    keys,
+                    from_input: true,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The known input byte of each target for one decryption: from the decrypted block,
+    /// or from the input block for the first round. (For SM4 both are `X ⊕ Y ⊕ Z` of words
+    /// 1–3: `X_32..X_34` in the output `X_35 ‖ X_34 ‖ X_33 ‖ X_32`, `X_1..X_3` in the input.)
+    pub fn known_bytes(&self, plaintext: &[u8; 16], input: &[u8; 16]) -> Vec<u8> {
+        let plaintext = if self.from_input { input } else { plaintext };
         if self.keys.len() == 16 {
             plaintext.to_vec()
         } else {

@@ -46,6 +46,9 @@ pub enum WindowArg {
     Last,
     /// The last two rounds.
     Last2,
+    /// The first round (and the input stage, if any), attacked from the input block: the
+    /// standard-mode ciphertext side.
+    First,
 }
 
 /// Command-line arguments.
@@ -121,6 +124,7 @@ impl Plan {
             Some(WindowArg::Final) => Window::Final,
             Some(WindowArg::Last) => Window::Last,
             Some(WindowArg::Last2) => Window::Last2,
+            Some(WindowArg::First) => Window::First,
             None if a.attack == Attack::Lda => Window::Final,
             None => Window::Last,
         };
@@ -193,8 +197,12 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         report.bytes = found.bytes;
         report.notes = found.notes;
     } else {
-        let side = PlaintextSide::new(target.algorithm, &target.key)
-            .ok_or_else(|| Error::Usage("unsupported algorithm".into()))?;
+        let side = if plan.window == Window::First {
+            PlaintextSide::first_round(target.algorithm, &target.key)
+        } else {
+            PlaintextSide::new(target.algorithm, &target.key)
+        }
+        .ok_or_else(|| Error::Usage("unsupported algorithm".into()))?;
         let s = samples::collect(
             &target.file,
             plan.window,

@@ -51,7 +51,8 @@ pub fn correlate(samples: &Samples, side: &PlaintextSide) -> Vec<[Best; 256]> {
     let known: Vec<Vec<u8>> = samples
         .plaintexts
         .iter()
-        .map(|p| side.known_bytes(p))
+        .zip(&samples.inputs)
+        .map(|(p, i)| side.known_bytes(p, i))
         .collect();
     let sinv = invert(&side.sbox);
     // Per target: counts H[x], and per guess the WHT of the prediction (Σ_t (−1)^{u·z_t})

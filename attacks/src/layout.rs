@@ -157,6 +157,9 @@ pub enum Window {
     Last,
     /// The last two rounds: as [`Window::Last`] and the round before it in both branches.
     Last2,
+    /// The first round of decryption and the input stage (if the file has one): the side
+    /// that the external encoding hides and that standard mode exposes.
+    First,
 }
 
 impl Window {
@@ -166,6 +169,7 @@ impl Window {
             Window::Final => "final",
             Window::Last => "last",
             Window::Last2 => "last2",
+            Window::First => "first",
         }
     }
 }
@@ -269,6 +273,23 @@ impl Layout {
     /// The file ranges whose lookups `window` keeps.
     pub fn window(&self, window: Window) -> Vec<core::ops::Range<usize>> {
         let mut out = Vec::new();
+        if window == Window::First {
+            let (input, rounds, len) = match self.algorithm {
+                Algorithm::Aes256 => (
+                    aes256::SECTION_INPUT,
+                    aes256::SECTION_ROUNDS,
+                    aes256::ROUND_LEN,
+                ),
+                _ => (sm4::SECTION_INPUT, sm4::SECTION_ROUNDS, sm4::ROUND_LEN),
+            };
+            if let Some(i) = self.section(input) {
+                out.push(i.start..i.start + i.len);
+            }
+            if let Some(r) = self.section(rounds) {
+                out.push(r.start..r.start + len);
+            }
+            return out;
+        }
         match self.algorithm {
             Algorithm::Aes256 => {
                 use aes256 as a;
@@ -278,7 +299,7 @@ impl Layout {
                 let wide = f.start + 2 * a::BRANCH_LEN;
                 out.push(wide..wide + a::WIDE_LEN);
                 let rounds = match window {
-                    Window::Final => 0,
+                    Window::Final | Window::First => 0,
                     Window::Last => 1,
                     Window::Last2 => 2,
                 };
@@ -312,7 +333,7 @@ impl Layout {
                             let u = t + sm4::WORD_TABLES_LEN + sm4::R_XOR_LEN;
                             out.push(u..u + sm4::WORD_TABLES_LEN);
                         }
-                        Window::Last => out.push(last..end),
+                        Window::Last | Window::First => out.push(last..end),
                         Window::Last2 => out.push(last - sm4::ROUND_LEN..end),
                     }
                 }

@@ -48,7 +48,8 @@ pub fn solve(samples: &Samples, side: &PlaintextSide) -> Solved {
     let known: Vec<Vec<u8>> = samples
         .plaintexts
         .iter()
-        .map(|p| side.known_bytes(p))
+        .zip(&samples.inputs)
+        .map(|(p, i)| side.known_bytes(p, i))
         .collect();
 
     let mut hits = vec![[0u8; 256]; targets];

@@ -39,6 +39,8 @@ pub struct Samples {
     pub n: usize,
     /// The plaintext of each trace (the decrypted block).
     pub plaintexts: Vec<[u8; 16]>,
+    /// The input of each trace (the block given to the tables).
+    pub inputs: Vec<[u8; 16]>,
     /// The distinct non-constant sample columns.
     pub columns: Vec<Bits>,
     /// What each column is.
@@ -49,8 +51,8 @@ pub struct Samples {
     pub raw_columns: usize,
 }
 
-/// One decrypted block and the window's lookups it made.
-type Trace = ([u8; 16], Vec<Entry>);
+/// One input block, its decryption and the window's lookups it made.
+type Trace = ([u8; 16], [u8; 16], Vec<Entry>);
 
 /// The window's lookups of one block: decrypts `block` with tracing on.
 fn traced(
@@ -104,7 +106,7 @@ pub fn collect(
                         .map(|b| {
                             let mut block = *b;
                             let entries = traced(key, layout, base, ranges, &mut block);
-                            (block, entries)
+                            (*b, block, entries)
                         })
                         .collect()
                 })
@@ -130,7 +132,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
     let n = traces.len();
     let shape: Vec<(usize, usize, usize)> = traces
         .first()
-        .map(|(_, e)| e.iter().map(|x| (x.table, x.width, x.index_bits)).collect())
+        .map(|(_, _, e)| e.iter().map(|x| (x.table, x.width, x.index_bits)).collect())
         .unwrap_or_default();
     if shape.is_empty() {
         return Err(Error::Trace("no lookup in the window".into()));
@@ -157,7 +159,8 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
     let raw_columns = labels.len();
     let mut columns = vec![Bits::zeros(n); raw_columns];
     let mut plaintexts = Vec::with_capacity(n);
-    for (t, (plain, entries)) in traces.iter().enumerate() {
+    let mut inputs = Vec::with_capacity(n);
+    for (t, (input, plain, entries)) in traces.iter().enumerate() {
         if entries.len() != shape.len()
             || entries
                 .iter()
@@ -169,6 +172,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
             )));
         }
         plaintexts.push(*plain);
+        inputs.push(*input);
         let mut c = 0;
         for e in entries {
             for bit in 0..e.index_bits {
@@ -213,6 +217,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
     Ok(Samples {
         n,
         plaintexts,
+        inputs,
         columns: kept,
         labels: kept_labels,
         lookups: shape.len(),

@@ -119,6 +119,23 @@ fn default_files_resist_structure_dca_and_lda() {
     }
 }
 
+/// The first round from the input side: standard mode exposes it (the ciphertext is real),
+/// external mode hides it. Asserted both ways so that SECURITY.md's statement stays true.
+#[test]
+fn first_round_dca_needs_the_external_encoding() {
+    for algorithm in ALGORITHMS {
+        let first = |build, traces| {
+            run(&Plan {
+                window: Window::First,
+                ..plan(Attack::Dca, algorithm, build, traces)
+            })
+            .unwrap()
+        };
+        assert_all_recovered(&first(Build::Standard, 300));
+        assert_nothing_recovered(&first(Build::External, 500));
+    }
+}
+
 fn dfa_plan(algorithm: Algorithm, build: Build) -> Plan {
     Plan {
         faults: 128,
