@@ -13,6 +13,30 @@ use crate::Error;
 /// Block length of AES and SM4.
 pub const BLOCK_LEN: usize = 16;
 
+/// The public CBC contract shared by every key type: checks the IV length, decrypts `buf` in
+/// place with `decrypt_blocks` and returns the plaintext prefix; on any error `buf` is zeroed
+/// (the blocks are decrypted even when the padding is wrong: no plaintext is left behind).
+///
+/// # Errors
+/// [`Error::InvalidIv`] if `iv` is not 16 bytes; [`Error::DecryptionFailed`] as
+/// [`decrypt_in_place`].
+pub(crate) fn decrypt_prefix<'b>(
+    decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
+    iv: &[u8],
+    buf: &'b mut [u8],
+) -> Result<&'b mut [u8], Error> {
+    let iv: &[u8; BLOCK_LEN] = iv
+        .try_into()
+        .map_err(|_| Error::InvalidIv { len: iv.len() })?;
+    match decrypt_in_place(decrypt_blocks, iv, buf) {
+        Ok(len) => Ok(buf.get_mut(..len).unwrap_or_default()),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(buf);
+            Err(e)
+        }
+    }
+}
+
 /// CBC-decrypts `buf` in place with `decrypt_blocks` (which decrypts whole blocks in place,
 /// any number at once) and returns the unpadded length.
 ///

@@ -164,16 +164,7 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        let iv: &[u8; BLOCK_LEN] = iv
-            .try_into()
-            .map_err(|_| Error::InvalidIv { len: iv.len() })?;
-        match cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf) {
-            Ok(n) => Ok(buf.get_mut(..n).ok_or(Error::DecryptionFailed)?),
-            Err(e) => {
-                zeroize::Zeroize::zeroize(buf);
-                Err(e)
-            }
-        }
+        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf)
     }
 
     /// As [`WhiteboxKey::decrypt_cbc_to_vec`], with this key's backend.

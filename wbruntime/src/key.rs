@@ -256,17 +256,7 @@ impl<'a> WhiteboxKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        let iv: &[u8; BLOCK_LEN] = iv
-            .try_into()
-            .map_err(|_| Error::InvalidIv { len: iv.len() })?;
-        match cbc::decrypt_in_place(|b| self.decrypt_blocks(b), iv, buf) {
-            Ok(len) => Ok(buf.get_mut(..len).unwrap_or_default()),
-            Err(e) => {
-                // The blocks are decrypted even when the padding is wrong: leave no plaintext.
-                zeroize::Zeroize::zeroize(buf);
-                Err(e)
-            }
-        }
+        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf)
     }
 
     /// CBC-decrypts `ciphertext` into `out` and strips PKCS#7 padding; returns the plaintext
