@@ -48,12 +48,7 @@ pub struct Best {
 pub fn correlate(samples: &Samples, side: &PlaintextSide) -> Vec<[Best; 256]> {
     let n = samples.n;
     let targets = side.keys.len();
-    let known: Vec<Vec<u8>> = samples
-        .plaintexts
-        .iter()
-        .zip(&samples.inputs)
-        .map(|(p, i)| side.known_bytes(p, i))
-        .collect();
+    let known = samples.known_bytes(side);
     let sinv = invert(&side.sbox);
     // Per target: counts H[x], and per guess the WHT of the prediction (Σ_t (−1)^{u·z_t})
     // scaled by 1/N, and 1/σ of each prediction.

@@ -45,12 +45,7 @@ pub fn solve(samples: &Samples, side: &PlaintextSide) -> Solved {
     for r in &mut base_rows {
         r.set(m - 1);
     }
-    let known: Vec<Vec<u8>> = samples
-        .plaintexts
-        .iter()
-        .zip(&samples.inputs)
-        .map(|(p, i)| side.known_bytes(p, i))
-        .collect();
+    let known = samples.known_bytes(side);
 
     let mut hits = vec![[0u8; 256]; targets];
     let mut rank = 0;

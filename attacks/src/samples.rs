@@ -51,6 +51,17 @@ pub struct Samples {
     pub raw_columns: usize,
 }
 
+impl Samples {
+    /// The known input byte of every target, per trace (`side` says from which block).
+    pub fn known_bytes(&self, side: &crate::cipher::PlaintextSide) -> Vec<Vec<u8>> {
+        self.plaintexts
+            .iter()
+            .zip(&self.inputs)
+            .map(|(p, i)| side.known_bytes(p, i))
+            .collect()
+    }
+}
+
 /// One input block, its decryption and the window's lookups it made.
 type Trace = ([u8; 16], [u8; 16], Vec<Entry>);
 

@@ -37,6 +37,22 @@ pub(crate) fn decrypt_prefix<'b>(
     }
 }
 
+/// [`decrypt_prefix`] on a zeroizing copy of `ciphertext`, truncated to the plaintext.
+///
+/// # Errors
+/// As [`decrypt_prefix`].
+#[cfg(feature = "alloc")]
+pub(crate) fn decrypt_to_vec(
+    decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
+    iv: &[u8],
+    ciphertext: &[u8],
+) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Error> {
+    let mut buf = zeroize::Zeroizing::new(ciphertext.to_vec());
+    let len = decrypt_prefix(decrypt_blocks, iv, &mut buf)?.len();
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// CBC-decrypts `buf` in place with `decrypt_blocks` (which decrypts whole blocks in place,
 /// any number at once) and returns the unpadded length.
 ///

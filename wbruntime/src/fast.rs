@@ -176,9 +176,6 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let mut buf = Zeroizing::new(ciphertext.to_vec());
-        let n = self.decrypt_cbc_in_place(iv, &mut buf)?.len();
-        buf.truncate(n);
-        Ok(buf)
+        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext)
     }
 }

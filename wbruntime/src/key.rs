@@ -293,10 +293,7 @@ impl<'a> WhiteboxKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Error> {
-        let mut buf = zeroize::Zeroizing::new(ciphertext.to_vec());
-        let len = self.decrypt_cbc_in_place(iv, &mut buf)?.len();
-        buf.truncate(len);
-        Ok(buf)
+        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext)
     }
 }
 
