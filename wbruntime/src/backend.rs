@@ -16,18 +16,26 @@ pub enum Backend {
     /// Batches of 16 blocks per step, portable safe Rust (needs `alloc`): the same network
     /// as the SIMD backends on byte arrays, so that table loads of different blocks overlap.
     Portable,
-    /// x86-64 AVX2: 32 blocks per vector; every 256-entry table lookup is 16 `vpshufb` over
-    /// the table's rows.
+    /// x86-64 AVX2: 32 blocks per vector; a 256-entry table lookup is 16 `vpshufb` over the
+    /// table's rows, a nibble-XOR table lookup 8 over its packed rows.
     Avx2,
-    /// x86-64 AVX-512 VBMI: 64 blocks per vector; a 256-entry table lookup is two `vpermi2b`
-    /// and a blend, the table held in four registers.
+    /// x86-64 AVX-512 VBMI (with GFNI, which every CPU with VBMI but Cannon Lake has): 64
+    /// blocks per vector; a 256-entry table lookup is two `vpermi2b` and a blend, the table
+    /// held in four registers, and a nibble-XOR table lookup is one `vpermi2b` and a masked
+    /// nibble swap.
     Avx512Vbmi,
 }
 
 #[cfg(target_arch = "x86_64")]
 cpufeatures::new!(cpuid_avx2, "avx2");
 #[cfg(target_arch = "x86_64")]
-cpufeatures::new!(cpuid_avx512vbmi, "avx512f", "avx512bw", "avx512vbmi");
+cpufeatures::new!(
+    cpuid_avx512vbmi,
+    "avx512f",
+    "avx512bw",
+    "avx512vbmi",
+    "gfni"
+);
 
 impl Backend {
     /// Every backend, fastest last.

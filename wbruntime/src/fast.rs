@@ -1,5 +1,6 @@
 //! A key accelerated for bulk decryption: its tables re-laid out for a SIMD backend.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use zeroize::Zeroizing;
@@ -12,19 +13,21 @@ use crate::key::{Tables, WhiteboxKey};
 use crate::simd::{avx2, avx512};
 use crate::simd::{planes, portable};
 
-/// What a SIMD backend needs besides the key file: the word tables as byte planes.
+/// What a batched backend needs besides the key file: the tables re-laid out for vector
+/// lookups (see `simd::planes`).
 enum Planes {
     /// The scalar backend reads the file as it is.
     None,
-    Aes(planes::AesPlanes),
-    Sm4(planes::Sm4Planes),
+    Aes(Box<planes::AesPlanes>),
+    Sm4(Box<planes::Sm4Planes>),
 }
 
 /// A [`WhiteboxKey`] with a backend chosen for it: [`WhiteboxKey::accelerate`] takes the
 /// fastest one this CPU has, [`WhiteboxKey::accelerate_with`] a given one (tests,
 /// benchmarks). Every backend gives byte-identical results.
 ///
-/// Accelerating copies the multi-byte tables into byte planes (about half the file), once;
+/// Accelerating copies the multi-byte tables into byte planes and packs the nibble-XOR
+/// tables (about two thirds of the file without the wide tables), once;
 /// afterwards [`decrypt_blocks`](Self::decrypt_blocks) runs batches of many blocks through the
 /// network at once, and inputs too short to fill a batch use the scalar path, so short
 /// secrets cost no more than with the plain key.
@@ -70,8 +73,8 @@ impl<'a> WhiteboxKey<'a> {
         }
         let planes = match (backend, self.tables()) {
             (Backend::Soft, _) => Planes::None,
-            (_, Tables::Aes256(t)) => Planes::Aes(planes::AesPlanes::new(t)),
-            (_, Tables::Sm4(t)) => Planes::Sm4(planes::Sm4Planes::new(t)),
+            (_, Tables::Aes256(t)) => Planes::Aes(Box::new(planes::AesPlanes::new(t))),
+            (_, Tables::Sm4(t)) => Planes::Sm4(Box::new(planes::Sm4Planes::new(t))),
         };
         Ok(FastKey {
             key: *self,

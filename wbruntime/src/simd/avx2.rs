@@ -8,10 +8,10 @@
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256i, _mm_loadu_si128, _mm256_adds_epu8, _mm256_and_si256, _mm256_broadcastsi128_si256,
-    _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256,
-    _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_srli_epi16, _mm256_storeu_si256,
-    _mm256_xor_si256,
+    __m256i, _mm_loadu_si128, _mm256_adds_epu8, _mm256_and_si256, _mm256_blendv_epi8,
+    _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_srli_epi16,
+    _mm256_storeu_si256, _mm256_xor_si256,
 };
 
 type V = __m256i;
@@ -58,14 +58,44 @@ fn sel_f0(a: V, b: V) -> V {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn shl4(a: V) -> V {
-    _mm256_slli_epi16::<4>(a)
+fn swap(a: V) -> V {
+    let hi = _mm256_set1_epi8(0xf0u8 as i8);
+    let lo = _mm256_set1_epi8(0x0f);
+    _mm256_or_si256(
+        _mm256_and_si256(_mm256_slli_epi16::<4>(a), hi),
+        _mm256_and_si256(_mm256_srli_epi16::<4>(a), lo),
+    )
 }
+
+/// A packed nibble-XOR table: its 8 rows of 16, each broadcast to both 128-bit halves.
+struct XTab([V; 8]);
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn shr4(a: V) -> V {
-    _mm256_srli_epi16::<4>(a)
+fn xtable(t: &[u8; 128]) -> XTab {
+    let mut rows = [_mm256_setzero_si256(); 8];
+    for (r, row) in rows.iter_mut().enumerate() {
+        // SAFETY: a 16-byte unaligned load of bytes 16r..16r + 16 of the 128-byte table.
+        *row =
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().add(16 * r).cast()) });
+    }
+    XTab(rows)
+}
+
+/// Byte `x & 0x7f` of the packed table (rows as in [`lookup`]), nibble-swapped where bit 7 of
+/// `x` is set (`vpblendvb` selects on exactly that bit).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn xlookup(t: &XTab, x: V) -> V {
+    let bias = _mm256_set1_epi8(0x70);
+    let low7 = _mm256_and_si256(x, _mm256_set1_epi8(0x7f));
+    let mut acc = _mm256_setzero_si256();
+    for (r, row) in t.0.iter().enumerate() {
+        let sel = _mm256_xor_si256(low7, _mm256_set1_epi8((r << 4) as i8));
+        let idx = _mm256_adds_epu8(sel, bias);
+        acc = _mm256_or_si256(acc, _mm256_shuffle_epi8(*row, idx));
+    }
+    _mm256_blendv_epi8(acc, swap(acc), x)
 }
 
 #[inline]

@@ -1,17 +1,19 @@
-//! AVX-512 VBMI backend: 64 blocks per vector, two vectors per batch.
+//! AVX-512 VBMI backend: 64 blocks per vector, four vectors per batch.
 //!
 //! A 256-entry byte table lives in four 512-bit registers; `vpermi2b` looks up 128 of its
 //! entries for 64 lanes at once, so an entry is two permutes (low and high half of the
-//! table) and a blend on the index's top bit. Wide tables (65 536 entries) are read with
-//! 32-bit gathers, 16 lanes at a time.
+//! table) and a blend on the index's top bit. A packed nibble-XOR table (128 bytes) is one
+//! `vpermi2b` and, where the index's top bit is set, a nibble swap (`vgf2p8affineqb` under a
+//! byte mask). Wide tables (65 536 entries) are read with 32-bit gathers, 16 lanes at a time.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
     __m512i, _mm512_and_si512, _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32,
-    _mm512_extracti32x4_epi32, _mm512_i32gather_epi32, _mm512_inserti32x4, _mm512_loadu_si512,
-    _mm512_mask_blend_epi8, _mm512_movepi8_mask, _mm512_or_si512, _mm512_permutex2var_epi8,
-    _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_slli_epi16,
-    _mm512_slli_epi32, _mm512_srli_epi16, _mm512_srli_epi32, _mm512_srlv_epi32,
+    _mm512_extracti32x4_epi32, _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32,
+    _mm512_inserti32x4, _mm512_loadu_si512, _mm512_mask_blend_epi8,
+    _mm512_mask_gf2p8affine_epi64_epi8, _mm512_movepi8_mask, _mm512_or_si512,
+    _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_set1_epi32, _mm512_set1_epi64,
+    _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_srlv_epi32,
     _mm512_storeu_si512, _mm512_ternarylogic_epi64,
 };
 
@@ -25,7 +27,7 @@ const K: usize = 4;
 struct Tab([V; 4]);
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn table(t: &[u8; 256]) -> Tab {
     let p = t.as_ptr();
     // SAFETY: the four unaligned 64-byte loads cover bytes 0..256 of `t`, which is 256 bytes.
@@ -40,7 +42,7 @@ fn table(t: &[u8; 256]) -> Tab {
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn lookup(t: &Tab, x: V) -> V {
     let [t0, t1, t2, t3] = t.0;
     let lo = _mm512_permutex2var_epi8(t0, x, t1);
@@ -49,39 +51,61 @@ fn lookup(t: &Tab, x: V) -> V {
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn sel_f0(a: V, b: V) -> V {
     // Bitwise select with the mask 0xf0 in every byte: (m & a) | (!m & b).
     _mm512_ternarylogic_epi64::<0xca>(_mm512_set1_epi8(0xf0u8 as i8), a, b)
 }
 
+/// The GF(2) matrix of a nibble swap for `vgf2p8affineqb`: byte `7 - i` of the quadword is
+/// the row of output bit `i`, here the single input bit `(i + 4) mod 8`.
+const SWAP_MATRIX: i64 = 0x1020_4080_0102_0408;
+
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-fn shl4(a: V) -> V {
-    _mm512_slli_epi16::<4>(a)
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn swap(a: V) -> V {
+    _mm512_gf2p8affine_epi64_epi8::<0>(a, _mm512_set1_epi64(SWAP_MATRIX))
+}
+
+/// A packed nibble-XOR table in two registers.
+struct XTab(V, V);
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn xtable(t: &[u8; 128]) -> XTab {
+    let p = t.as_ptr();
+    // SAFETY: the two unaligned 64-byte loads cover bytes 0..128 of `t`, which is 128 bytes.
+    unsafe {
+        XTab(
+            _mm512_loadu_si512(p.cast()),
+            _mm512_loadu_si512(p.add(64).cast()),
+        )
+    }
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-fn shr4(a: V) -> V {
-    _mm512_srli_epi16::<4>(a)
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn xlookup(t: &XTab, x: V) -> V {
+    let r = _mm512_permutex2var_epi8(t.0, x, t.1);
+    let m = _mm512_set1_epi64(SWAP_MATRIX);
+    _mm512_mask_gf2p8affine_epi64_epi8::<0>(r, _mm512_movepi8_mask(x), r, m)
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn zero() -> V {
     _mm512_setzero_si512()
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn load(b: &[u8; LANES]) -> V {
     // SAFETY: one unaligned 64-byte load of a 64-byte array.
     unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
 }
 
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn store(v: V, b: &mut [u8; LANES]) {
     // SAFETY: one unaligned 64-byte store into a 64-byte array.
     unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
@@ -90,7 +114,7 @@ fn store(v: V, b: &mut [u8; LANES]) {
 /// Entry `(a << 8) | b` of a wide table for 64 lanes: four gathers of 16 aligned 32-bit words
 /// (word `i >> 2`, always inside the table), each shifted down to byte `i & 3`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn wide(t: &WideTable, a: V, b: V) -> V {
     let three = _mm512_set1_epi32(3);
     let byte = _mm512_set1_epi32(0xff);
@@ -117,7 +141,7 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
     out
 }
 
-lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]);
+lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]);
 
 /// Decrypts exactly [`BATCH`] AES-256 blocks, if the CPU has this backend's features
 /// (`false`, and nothing done, if not).

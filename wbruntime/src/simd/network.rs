@@ -3,22 +3,45 @@
 //! than bytes. Written once as a macro and expanded in each backend's module, so that every
 //! function carries that backend's `#[target_feature]` and the primitives inline.
 //!
+//! # Nibble placement
+//!
+//! The scalar network XORs two encoded bytes `a ⊕ b` with two nibble tables indexed by
+//! `(a_h << 4) | b_h` and `(a_l << 4) | b_l`: six shifts and selects per byte to build the
+//! indices and join the halves. Here every operand arrives with its nibbles already where the
+//! index needs them, so an index is one bitwise select (`sel_f0`) and nothing is shifted:
+//! * a *left* operand has its high nibble in bits 7–4 and its low nibble in bits 3–0 (the key
+//!   file's byte order), a *right* operand the other way round (nibble-swapped);
+//! * the high-nibble table is indexed `sel_f0(a, b) = (a_h << 4) | b_h` as in the key file, the
+//!   low-nibble table `sel_f0(b, a) = (b_l << 4) | a_l`, which is why `planes::pack` stores it
+//!   transposed;
+//! * a table that produces a right operand is stored with its outputs nibble-swapped
+//!   (`planes`), and an XOR result is kept as its two looked-up nibbles, each in its own
+//!   vector ([`N2`], the other nibble of each vector is not part of the value), placed for the
+//!   role the result plays next. Only a result that indexes a byte table is joined into a byte.
+//!
+//! The values are the scalar network's, bit for bit (the lookups are of the same entries);
+//! only where each nibble sits in a register differs, which never leaves the runtime.
+//!
 //! A backend module provides, before expanding [`lane_network!`]:
 //! * `V`, its vector type, `LANES` blocks per vector and `K` vectors per batch (a batch is
 //!   `BATCH = LANES * K` blocks; each table is loaded once per batch step and applied to the
 //!   `K` vectors, which keeps table traffic low);
 //! * `Tab` and `table(&[u8; 256]) -> Tab`: a 256-entry table ready for lookups;
 //!   `lookup(&Tab, V) -> V`: entry `x` for every lane `x`;
-//! * `sel_f0(a, b)`: `(a & 0xf0) | (b & 0x0f)` per byte; `shl4`, `shr4`: shifts of 16-bit
-//!   lanes by four (the nibble moves that the XOR tables' indices need);
+//! * `XTab` and `xtable(&[u8; 128]) -> XTab`, `xlookup(&XTab, V) -> V`: a packed nibble-XOR
+//!   table (`planes::pack`): for index `i`, byte `i & 0x7f`, nibble-swapped where bit 7 of `i`
+//!   is set;
+//! * `sel_f0(a, b)`: `(a & 0xf0) | (b & 0x0f)` per byte; `swap(a)`: each byte nibble-swapped;
 //! * `wide(&WideTable, a, b) -> V`: entry `(a << 8) | b`;
 //! * `load(&[u8; LANES]) -> V`, `store(V, &mut [u8; LANES])`, `zero() -> V`.
 
 macro_rules! lane_network {
     ($(#[$attr:meta])*) => {
         use crate::aes256::{self, INV_SHIFT};
-        use crate::network::{ColumnXor, Input, WideTable, XorTable};
-        use crate::simd::planes::{AesPlanes, AesRound, Mix, Sm4Planes, Sm4Round, Word};
+        use crate::network::WideTable;
+        use crate::simd::planes::{
+            AesBranch, AesPlanes, AesRound, InputPlanes, Sm4Planes, Sm4Round, Word, XPack,
+        };
         use crate::sm4;
 
         /// Blocks per batch.
@@ -28,164 +51,258 @@ macro_rules! lane_network {
         #[derive(Clone, Copy)]
         struct L([V; K]);
 
+        /// An XOR result as its two nibbles, each in its own vectors and placed for the role
+        /// the result plays next (see the module documentation).
+        #[derive(Clone, Copy)]
+        struct N2 {
+            h: L,
+            l: L,
+        }
+
+        /// An XOR operand: a whole byte (both nibbles in one vector) or an [`N2`].
+        trait Nib {
+            fn h(&self) -> &L;
+            fn l(&self) -> &L;
+        }
+
+        impl Nib for L {
+            #[inline(always)]
+            fn h(&self) -> &L {
+                self
+            }
+            #[inline(always)]
+            fn l(&self) -> &L {
+                self
+            }
+        }
+
+        impl Nib for N2 {
+            #[inline(always)]
+            fn h(&self) -> &L {
+                &self.h
+            }
+            #[inline(always)]
+            fn l(&self) -> &L {
+                &self.l
+            }
+        }
+
+        /// All lanes zero.
+        #[inline]
+        $(#[$attr])*
+        fn zl() -> L {
+            L([zero(); K])
+        }
+
+        #[inline]
+        $(#[$attr])*
+        fn z2() -> N2 {
+            N2 { h: zl(), l: zl() }
+        }
+
         /// A 256-entry table applied to every lane of `x`.
         #[inline]
         $(#[$attr])*
-        fn lut(t: &[u8; 256], x: &L) -> L {
+        fn lut(t: &[u8; 256], x: &L, o: &mut L) {
             let tab = table(t);
-            let mut o = [zero(); K];
             for k in 0..K {
-                o[k] = lookup(&tab, x.0[k]);
+                o.0[k] = lookup(&tab, x.0[k]);
             }
-            L(o)
         }
 
         /// A byte→word table (as planes): the four bytes of the entry.
         #[inline]
         $(#[$attr])*
-        fn word(p: &Word, x: &L) -> [L; 4] {
-            [lut(&p[0], x), lut(&p[1], x), lut(&p[2], x), lut(&p[3], x)]
+        fn word(p: &Word, x: &L, o: &mut [L; 4]) {
+            for j in 0..4 {
+                lut(&p.0[j], x, &mut o[j]);
+            }
         }
 
-        /// Two encoded bytes XORed through their two nibble tables (as `soft::xor_encoded`).
+        /// Bytes nibble-swapped in place (left operands made right ones where no table could
+        /// do it).
         #[inline]
         $(#[$attr])*
-        fn xor_byte(hi: &XorTable, lo: &XorTable, a: &L, b: &L) -> L {
-            let (th, tl) = (table(hi), table(lo));
-            let mut o = [zero(); K];
+        fn swap_all<const B: usize>(x: &mut [L; B]) {
+            for b in 0..B {
+                for k in 0..K {
+                    x[b].0[k] = swap(x[b].0[k]);
+                }
+            }
+        }
+
+        /// An XOR result joined into a byte in left order.
+        #[inline]
+        $(#[$attr])*
+        fn join(x: &N2, o: &mut L) {
             for k in 0..K {
-                let (x, y) = (a.0[k], b.0[k]);
-                let h = lookup(&th, sel_f0(x, shr4(y)));
-                let l = lookup(&tl, sel_f0(shl4(x), y));
-                o[k] = sel_f0(shl4(h), l);
+                o.0[k] = sel_f0(x.h.0[k], x.l.0[k]);
             }
-            L(o)
         }
 
-        /// Two encoded vectors of `B` bytes XORed (tables `2k`, `2k + 1` for byte `k`).
+        /// `a ⊕ b` on encoded bytes (`a` left, `b` right) through a high- and a low-nibble
+        /// table (as `soft::xor_encoded`), placed for the role the tables were packed for.
         #[inline]
         $(#[$attr])*
-        fn xor_bytes<const B: usize>(a: &[L; B], b: &[L; B], t: &[XorTable]) -> [L; B] {
-            let mut o = [L([zero(); K]); B];
-            for k in 0..B {
-                o[k] = xor_byte(&t[2 * k], &t[2 * k + 1], &a[k], &b[k]);
+        fn xor_byte<A: Nib, B: Nib>(
+            hi: &XPack,
+            lo: &XPack,
+            a: &A,
+            b: &B,
+            o: &mut N2,
+        ) {
+            let th = xtable(&hi.0);
+            let tl = xtable(&lo.0);
+            let (ah, al, bh, bl) = (a.h(), a.l(), b.h(), b.l());
+            for k in 0..K {
+                o.h.0[k] = xlookup(&th, sel_f0(ah.0[k], bh.0[k]));
+                o.l.0[k] = xlookup(&tl, sel_f0(bl.0[k], al.0[k]));
             }
-            o
         }
 
-        /// `(v0 ⊕ v1) ⊕ (v2 ⊕ v3)` on encoded words.
+        /// Two encoded vectors of `N` bytes XORed (tables `2k`, `2k + 1` for byte `k`).
         #[inline]
         $(#[$attr])*
-        fn column_xor(v: &[[L; 4]; 4], t: &ColumnXor) -> [L; 4] {
-            let a = xor_bytes(&v[0], &v[1], &t[0]);
-            let b = xor_bytes(&v[2], &v[3], &t[1]);
-            xor_bytes(&a, &b, &t[2])
+        fn xor_bytes<const N: usize, A: Nib, B: Nib>(
+            a: &[A; N],
+            b: &[B; N],
+            t: &[XPack],
+            o: &mut [N2; N],
+        ) {
+            for k in 0..N {
+                xor_byte::<A, B>(&t[2 * k], &t[2 * k + 1], &a[k], &b[k], &mut o[k]);
+            }
+        }
+
+        /// `a ⊕ b` joined into bytes.
+        #[inline]
+        $(#[$attr])*
+        fn xor_join<const N: usize, A: Nib, B: Nib>(
+            a: &[A; N],
+            b: &[B; N],
+            t: &[XPack],
+            o: &mut [L],
+        ) {
+            let mut r = z2();
+            for k in 0..N {
+                xor_byte::<A, B>(&t[2 * k], &t[2 * k + 1], &a[k], &b[k], &mut r);
+                join(&r, &mut o[k]);
+            }
+        }
+
+        /// `(v0 ⊕ v1) ⊕ (v2 ⊕ v3)` on encoded words (`v1`, `v3` come nibble-swapped), joined.
+        #[inline]
+        $(#[$attr])*
+        fn column_xor(v: &[[L; 4]; 4], t: &[[XPack; 8]], o: &mut [L]) {
+            let mut a = [z2(); 4];
+            let mut b = [z2(); 4];
+            xor_bytes::<4, L, L>(&v[0], &v[1], &t[0], &mut a);
+            xor_bytes::<4, L, L>(&v[2], &v[3], &t[1], &mut b);
+            xor_join::<4, N2, N2>(&a, &b, &t[2], o);
         }
 
         /// A wide table on every lane.
         #[inline]
         $(#[$attr])*
-        fn wide_l(t: &WideTable, a: &L, b: &L) -> L {
-            let mut o = [zero(); K];
+        fn wide_l(t: &WideTable, a: &L, b: &L, o: &mut L) {
             for k in 0..K {
-                o[k] = wide(t, a.0[k], b.0[k]);
+                o.0[k] = wide(t, a.0[k], b.0[k]);
             }
-            L(o)
         }
 
         /// The input stage: sixteen byte→block tables and the XOR tree, reduced as the parts
         /// are made (a stack of at most five live blocks instead of all sixteen; the tree and
         /// its tables are those of `soft::input`: level `l`, pair `j` uses group
-        /// `[0, 8, 12, 14][l] + j`).
+        /// `[0, 8, 12, 14][l] + j`). A node is a right operand if its index in its level is
+        /// odd (the odd tables of level 0 come nibble-swapped); the root is joined.
         $(#[$attr])*
-        fn input(block: &[L; 16], t: &Input<'_>, mix: &[Mix]) -> [L; 16] {
+        fn input(block: &[L; 16], t: &InputPlanes, out: &mut [L; 16]) {
             const LEVEL_START: [usize; 4] = [0, 8, 12, 14];
-            let mut stack = [[L([zero(); K]); 16]; 5];
-            let mut levels = [0usize; 5];
+            // Level-0 parts are whole bytes; higher nodes are XOR results.
+            let mut pending = [zl(); 16];
+            let mut stack = [[z2(); 16]; 4];
+            let mut levels = [0usize; 4];
             let mut depth = 0;
             for q in 0..16 {
-                let mut cur = [L([zero(); K]); 16];
+                let mut part = [zl(); 16];
                 for j in 0..16 {
-                    cur[j] = lut(&mix[q][j], &block[q]);
+                    lut(&t.mix[q].0[j], &block[q], &mut part[j]);
                 }
-                // `q`'s node at level 0 is pair q / 2; merging carries upwards like a counter.
-                let mut level = 0;
-                let mut index = q;
+                if q % 2 == 0 {
+                    pending = part;
+                    continue;
+                }
+                // Level 1 node q / 2 from the two level-0 parts, then carry upwards like a
+                // counter.
+                let mut index = q / 2;
+                let mut level = 1;
+                let mut cur = [z2(); 16];
+                let group = &t.xor[index];
+                xor_bytes::<16, L, L>(&pending, &part, group, &mut cur);
                 while depth > 0 && levels[depth - 1] == level {
                     depth -= 1;
-                    let group = LEVEL_START[level] + index / 2;
-                    cur = xor_bytes(&stack[depth], &cur, &t.xor[group]);
+                    let group = &t.xor[LEVEL_START[level] + index / 2];
                     level += 1;
                     index /= 2;
+                    if level == 4 {
+                        xor_join::<16, N2, N2>(&stack[depth], &cur, group, out);
+                        return;
+                    }
+                    let right = cur;
+                    xor_bytes::<16, N2, N2>(&stack[depth], &right, group, &mut cur);
                 }
                 stack[depth] = cur;
                 levels[depth] = level;
                 depth += 1;
             }
-            stack[0]
         }
 
         /// AES: type II, its XOR tree and type III for column `c`.
         #[inline]
         $(#[$attr])*
-        fn column_parts(state: &[L; 16], c: usize, x2: &ColumnXor, pl: &AesRound) -> [[L; 4]; 4] {
-            let mut v = [[L([zero(); K]); 4]; 4];
+        fn column_parts(state: &[L; 16], c: usize, pl: &AesRound, w: &mut [[L; 4]; 4]) {
+            let mut v = [[zl(); 4]; 4];
             for i in 0..4 {
                 let p = 4 * c + i;
-                v[i] = word(&pl.t2[p], &state[INV_SHIFT[p]]);
+                word(&pl.t2[p], &state[INV_SHIFT[p]], &mut v[i]);
             }
-            let y = column_xor(&v, x2);
-            let mut w = [[L([zero(); K]); 4]; 4];
+            let mut y = [zl(); 4];
+            column_xor(&v, &pl.x2[c], &mut y);
             for k in 0..4 {
-                w[k] = word(&pl.t3[4 * c + k], &y[k]);
+                word(&pl.t3[4 * c + k], &y[k], &mut w[k]);
             }
-            w
         }
 
         $(#[$attr])*
-        fn aes_round(state: &[L; 16], r: &aes256::Round<'_>, pl: &AesRound) -> [L; 16] {
-            let mut out = [L([zero(); K]); 16];
+        fn aes_round(state: &mut [L; 16], pl: &AesRound) {
+            let mut out = [zl(); 16];
+            let mut w = [[zl(); 4]; 4];
             for c in 0..4 {
-                let w = column_parts(state, c, &r.x2[c], pl);
-                let col = column_xor(&w, &r.x3[c]);
-                out[4 * c..4 * c + 4].copy_from_slice(&col);
+                column_parts(state, c, pl, &mut w);
+                column_xor(&w, &pl.x3[c], &mut out[4 * c..4 * c + 4]);
             }
-            out
+            *state = out;
         }
 
+        /// One branch up to the two half sums of round 13 (joined, as wide-table indices).
         $(#[$attr])*
-        fn aes_branch(
-            state: &[L; 16],
-            b: &aes256::Branch<'_>,
-            pl: &[AesRound],
-            wide: &[WideTable; 16],
-        ) -> [L; 16] {
+        fn aes_branch(state: &[L; 16], b: &AesBranch, v01: &mut [L; 16], v23: &mut [L; 16]) {
             let mut s = *state;
-            for (r, p) in b.rounds.iter().zip(pl) {
-                s = aes_round(&s, r, p);
+            for r in &b.rounds {
+                aes_round(&mut s, r);
             }
-            let h = &b.half;
-            let last = &pl[pl.len() - 1];
-            let mut v01 = [L([zero(); K]); 16];
-            let mut v23 = [L([zero(); K]); 16];
+            let mut w = [[zl(); 4]; 4];
             for c in 0..4 {
-                let w = column_parts(&s, c, &h.x2[c], last);
-                let [x01, x23] = &h.x3[c];
-                v01[4 * c..4 * c + 4].copy_from_slice(&xor_bytes(&w[0], &w[1], x01));
-                v23[4 * c..4 * c + 4].copy_from_slice(&xor_bytes(&w[2], &w[3], x23));
+                column_parts(&s, c, &b.half, &mut w);
+                let [x01, x23] = &b.half_x3[c];
+                xor_join::<4, L, L>(&w[0], &w[1], x01, &mut v01[4 * c..4 * c + 4]);
+                xor_join::<4, L, L>(&w[2], &w[3], x23, &mut v23[4 * c..4 * c + 4]);
             }
-            let mut out = [L([zero(); K]); 16];
-            for p in 0..16 {
-                let q = INV_SHIFT[p];
-                out[p] = wide_l(&wide[p], &v01[q], &v23[q]);
-            }
-            out
         }
 
         /// Transposes `BATCH` blocks into 16 byte positions.
         $(#[$attr])*
-        fn load_batch(blocks: &[[u8; 16]]) -> [L; 16] {
-            let mut out = [L([zero(); K]); 16];
+        fn load_batch(blocks: &[[u8; 16]], out: &mut [L; 16]) {
             for p in 0..16 {
                 for k in 0..K {
                     let mut buf = [0u8; LANES];
@@ -195,7 +312,6 @@ macro_rules! lane_network {
                     out[p].0[k] = load(&buf);
                 }
             }
-            out
         }
 
         /// The inverse of [`load_batch`].
@@ -212,91 +328,122 @@ macro_rules! lane_network {
             }
         }
 
-        /// Decrypts exactly [`BATCH`] blocks in place with AES-256 tables.
+        /// The two branches' outputs combined (the second nibble-swapped into a right
+        /// operand) and stored.
         $(#[$attr])*
-        pub(crate) fn aes_batch(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) {
-            let mut state = load_batch(blocks);
-            if let (Some(it), Some(mix)) = (&t.input, &pl.input) {
-                state = input(&state, it, mix);
-            }
-            for (r, p) in t.rounds.iter().zip(&pl.rounds) {
-                state = aes_round(&state, r, p);
-            }
-            let f = &t.last;
-            let out0 = aes_branch(&state, &f.branches[0], &pl.branches[0], f.wide);
-            let out1 = aes_branch(&state, &f.branches[1], &pl.branches[1], f.wide);
-            let out = xor_bytes(&out0, &out1, f.combine);
+        fn combine(out0: &[L; 16], out1: &mut [L; 16], t: &[XPack; 32], blocks: &mut [[u8; 16]]) {
+            swap_all(out1);
+            let mut out = [zl(); 16];
+            xor_join::<16, L, L>(out0, out1, t, &mut out);
             store_batch(&out, blocks);
         }
 
-        /// SM4: byte `b` of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}`.
-        #[inline]
+        /// Decrypts exactly [`BATCH`] blocks in place with AES-256 tables.
         $(#[$attr])*
-        fn sum3(x: &[[L; 4]; 4], pre: &[[u8; 256]; 12], pre_xor: &[[XorTable; 2]; 8]) -> [L; 4] {
-            let mut y = [L([zero(); K]); 4];
-            for b in 0..4 {
-                let a0 = [lut(&pre[b], &x[1][b])];
-                let a1 = [lut(&pre[4 + b], &x[2][b])];
-                let a2 = [lut(&pre[8 + b], &x[3][b])];
-                let s = xor_bytes(&a0, &a1, &pre_xor[2 * b]);
-                y[b] = xor_bytes(&s, &a2, &pre_xor[2 * b + 1])[0];
+        pub(crate) fn aes_batch(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) {
+            let mut state = [zl(); 16];
+            load_batch(blocks, &mut state);
+            if let Some(it) = &pl.input {
+                let loaded = state;
+                input(&loaded, it, &mut state);
             }
-            y
+            for r in &pl.rounds {
+                aes_round(&mut state, r);
+            }
+            let wide = t.last.wide;
+            let mut v = [[zl(); 16]; 4];
+            let [a0, b0, a1, b1] = &mut v;
+            aes_branch(&state, &pl.branches[0], a0, b0);
+            aes_branch(&state, &pl.branches[1], a1, b1);
+            // Round 14: both branches read the same wide table, one after the other.
+            let mut out0 = [zl(); 16];
+            let mut out1 = [zl(); 16];
+            for p in 0..16 {
+                let q = INV_SHIFT[p];
+                wide_l(&wide[p], &a0[q], &b0[q], &mut out0[p]);
+                wide_l(&wide[p], &a1[q], &b1[q], &mut out1[p]);
+            }
+            combine(&out0, &mut out1, &pl.combine, blocks);
         }
 
+        /// SM4: byte `b` of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` (the second and third through
+        /// nibble-swapped `pre` tables), joined.
         #[inline]
         $(#[$attr])*
-        fn finish(
-            z: &[L; 4],
-            x0: &[L; 4],
-            u: &[Word],
-            u_xor: &ColumnXor,
-            r: &[[u8; 256]; 4],
-            r_xor: &[XorTable; 8],
-        ) -> [L; 4] {
-            let mut w = [[L([zero(); K]); 4]; 4];
+        fn sum3(x: &[[L; 4]; 4], pl: &Sm4Round, y: &mut [L; 4]) {
+            let mut a = [[zl(); 1]; 3];
+            let mut s = [z2(); 1];
+            for b in 0..4 {
+                for (m, a) in a.iter_mut().enumerate() {
+                    lut(&pl.pre.0[4 * m + b], &x[m + 1][b], &mut a[0]);
+                }
+                xor_bytes::<1, L, L>(&a[0], &a[1], &pl.pre_xor[2 * b], &mut s);
+                xor_join::<1, N2, L>(&s, &a[2], &pl.pre_xor[2 * b + 1], &mut y[b..b + 1]);
+            }
+        }
+
+        /// `T'` of the round's `z`, XORed with `X_i` (through the nibble-swapped `r` tables):
+        /// the new `X_{i+4}`.
+        #[inline]
+        $(#[$attr])*
+        fn finish(z: &[L; 4], x0: &[L; 4], pl: &Sm4Round, o: &mut [L; 4]) {
+            let mut w = [[zl(); 4]; 4];
             for k in 0..4 {
-                w[k] = word(&u[k], &z[k]);
+                word(&pl.u[k], &z[k], &mut w[k]);
             }
-            let s = column_xor(&w, u_xor);
-            let mut rx = [L([zero(); K]); 4];
+            let t = &pl.u_xor;
+            let mut a = [z2(); 4];
+            let mut b = [z2(); 4];
+            let mut s = [z2(); 4];
+            xor_bytes::<4, L, L>(&w[0], &w[1], &t[0], &mut a);
+            xor_bytes::<4, L, L>(&w[2], &w[3], &t[1], &mut b);
+            xor_bytes::<4, N2, N2>(&a, &b, &t[2], &mut s);
+            let mut rx = [zl(); 4];
             for b in 0..4 {
-                rx[b] = lut(&r[b], &x0[b]);
+                lut(&pl.r.0[b], &x0[b], &mut rx[b]);
             }
-            xor_bytes(&s, &rx, r_xor)
+            xor_join::<4, N2, L>(&s, &rx, &pl.r_xor, o);
         }
 
         $(#[$attr])*
-        fn sm4_round(x: &[[L; 4]; 4], r: &sm4::Round<'_>, pl: &Sm4Round) -> [L; 4] {
-            let y = sum3(x, r.pre, r.pre_xor);
-            let mut v = [[L([zero(); K]); 4]; 4];
+        fn sm4_round(x: &[[L; 4]; 4], pl: &Sm4Round, o: &mut [L; 4]) {
+            let mut y = [zl(); 4];
+            sum3(x, pl, &mut y);
+            let mut v = [[zl(); 4]; 4];
             for b in 0..4 {
-                v[b] = word(&pl.t[b], &y[b]);
+                word(&pl.t[b], &y[b], &mut v[b]);
             }
-            let z = column_xor(&v, r.t_xor);
-            finish(&z, &x[0], &pl.u, r.u_xor, r.r, r.r_xor)
+            let mut z = [zl(); 4];
+            column_xor(&v, &pl.t_xor, &mut z);
+            finish(&z, &x[0], pl, o);
         }
 
+        /// Round 31: the `t` bytes meet in the wide tables (pairwise), whose outputs are
+        /// XORed (the second nibble-swapped into a right operand).
         $(#[$attr])*
-        fn sm4_last(
-            x: &[[L; 4]; 4],
-            r: &sm4::LastRound<'_>,
-            pl: &Sm4Round,
-            wide: &[WideTable; 8],
-        ) -> [L; 4] {
-            let y = sum3(x, r.pre, r.pre_xor);
-            let mut v = [[L([zero(); K]); 4]; 4];
+        fn sm4_last(x: &[[L; 4]; 4], pl: &Sm4Round, wide: &[WideTable; 8], o: &mut [L; 4]) {
+            let mut y = [zl(); 4];
+            sum3(x, pl, &mut y);
+            let mut v = [[zl(); 4]; 4];
             for b in 0..4 {
-                v[b] = word(&pl.t[b], &y[b]);
+                word(&pl.t[b], &y[b], &mut v[b]);
             }
-            let mut h01 = [L([zero(); K]); 4];
-            let mut h23 = [L([zero(); K]); 4];
+            let mut h01 = [zl(); 4];
+            let mut h23 = [zl(); 4];
             for j in 0..4 {
-                h01[j] = wide_l(&wide[2 * j], &v[0][j], &v[1][j]);
-                h23[j] = wide_l(&wide[2 * j + 1], &v[2][j], &v[3][j]);
+                wide_l(&wide[2 * j], &v[0][j], &v[1][j], &mut h01[j]);
+                wide_l(&wide[2 * j + 1], &v[2][j], &v[3][j], &mut h23[j]);
             }
-            let z = xor_bytes(&h01, &h23, r.t_xor);
-            finish(&z, &x[0], &pl.u, r.u_xor, r.r, r.r_xor)
+            swap_all(&mut h23);
+            let mut z = [zl(); 4];
+            xor_join::<4, L, L>(&h01, &h23, &pl.t_xor[0], &mut z);
+            finish(&z, &x[0], pl, o);
+        }
+
+        /// `X_i .. X_{i+3}` from the four live words (`w[j % 4]` holds `X_j`).
+        #[inline(always)]
+        fn window(w: &[[L; 4]; 4], i: usize) -> [[L; 4]; 4] {
+            [w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]]
         }
 
         /// One SM4 branch from `X_24 .. X_27` (`w[j % 4]` holds `X_j`) to the encoded
@@ -304,45 +451,51 @@ macro_rules! lane_network {
         $(#[$attr])*
         fn sm4_branch(
             mut w: [[L; 4]; 4],
-            b: &sm4::Branch<'_>,
             pl: &[Sm4Round],
             wide: &[WideTable; 8],
-        ) -> [L; 16] {
-            for (k, (r, p)) in b.rounds.iter().zip(pl).enumerate() {
+            out: &mut [L; 16],
+        ) {
+            let Some((last, rounds)) = pl.split_last() else {
+                return;
+            };
+            let mut next = [zl(); 4];
+            for (k, p) in rounds.iter().enumerate() {
                 let i = sm4::SHARED_ROUNDS + k;
-                let x = [w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]];
-                w[i % 4] = sm4_round(&x, r, p);
+                sm4_round(&window(&w, i), p, &mut next);
+                w[i % 4] = next;
             }
             let i = sm4::ROUNDS - 1;
-            let x = [w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]];
-            w[i % 4] = sm4_last(&x, &b.last, &pl[pl.len() - 1], wide);
-            let mut out = [L([zero(); K]); 16];
+            sm4_last(&window(&w, i), last, wide, &mut next);
+            w[i % 4] = next;
             for m in 0..4 {
                 out[4 * m..4 * m + 4].copy_from_slice(&w[3 - m]);
             }
-            out
         }
 
         /// Decrypts exactly [`BATCH`] blocks in place with SM4 tables.
         $(#[$attr])*
         pub(crate) fn sm4_batch(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) {
-            let mut state = load_batch(blocks);
-            if let (Some(it), Some(mix)) = (&t.input, &pl.input) {
-                state = input(&state, it, mix);
+            let mut state = [zl(); 16];
+            load_batch(blocks, &mut state);
+            if let Some(it) = &pl.input {
+                let loaded = state;
+                input(&loaded, it, &mut state);
             }
-            let mut w = [[L([zero(); K]); 4]; 4];
+            let mut w = [[zl(); 4]; 4];
             for j in 0..4 {
                 w[j].copy_from_slice(&state[4 * j..4 * j + 4]);
             }
-            for (i, (r, p)) in t.rounds.iter().zip(&pl.rounds).enumerate() {
-                let x = [w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]];
-                w[i % 4] = sm4_round(&x, r, p);
+            let mut next = [zl(); 4];
+            for (i, p) in pl.rounds.iter().enumerate() {
+                sm4_round(&window(&w, i), p, &mut next);
+                w[i % 4] = next;
             }
-            let f = &t.last;
-            let out0 = sm4_branch(w, &f.branches[0], &pl.branches[0], f.t_wide);
-            let out1 = sm4_branch(w, &f.branches[1], &pl.branches[1], f.t_wide);
-            let out = xor_bytes(&out0, &out1, f.combine);
-            store_batch(&out, blocks);
+            let wide = t.last.t_wide;
+            let mut out0 = [zl(); 16];
+            let mut out1 = [zl(); 16];
+            sm4_branch(w, &pl.branches[0], wide, &mut out0);
+            sm4_branch(w, &pl.branches[1], wide, &mut out1);
+            combine(&out0, &mut out1, &pl.combine, blocks);
         }
     };
 }

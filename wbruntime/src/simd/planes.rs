@@ -1,107 +1,287 @@
-//! Tables re-laid out for the SIMD backends, once per accelerated key.
+//! Tables re-laid out for the batched backends, once per accelerated key.
 //!
-//! A table whose entries are several bytes wide (`[[u8; W]; 256]`) becomes `W` byte *planes*
-//! (`[[u8; 256]; W]`): plane `j` holds byte `j` of every entry, so that one byte of all
-//! entries is a 256-byte table that a vector permute or shuffle can look up for many blocks
-//! at once. Byte-wide tables (the nibble-XOR, combination, `pre` and `r` tables) and the wide
-//! tables are used in place, from the key file.
+//! The key file keeps one layout; these are in-memory copies shaped for vector lookups. None
+//! of them decodes anything: every entry is an entry of a key-file table, moved.
+//!
+//! * A table of `W`-byte entries (`[[u8; W]; 256]`) becomes `W` byte *planes*
+//!   (`[[u8; 256]; W]`): plane `j` holds byte `j` of every entry, so that one byte of all
+//!   entries is a 256-byte table that a permute or shuffle can look up for many blocks at once.
+//! * A nibble-XOR table becomes two 128-byte *packed* tables ([`XPack`]), see [`pack`].
+//! * Some byte tables get their output nibbles swapped (`swap_out`), so that the value arrives
+//!   in the nibble order its XOR table reads (the "right operand" order, see
+//!   `simd/network.rs`). Which ones is fixed by the network's shape and written next to each
+//!   table kind below. The wide tables are used in place, from the key file.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::network::{ColumnXor, Input, XorTable};
 use crate::{aes256, sm4};
 
-/// The four planes of a byte→word table.
-pub(crate) type Word = [[u8; 256]; 4];
-/// The sixteen planes of an input-stage byte→block table.
-pub(crate) type Mix = [[u8; 256]; 16];
+/// Tables start on a cache line, so that a 256- or 128-byte table is exactly four or two
+/// lines (the networks stream every table once per batch; a straddling table costs a line
+/// more).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct Aligned<T>(pub T);
 
-/// `W` planes of a table of `W`-byte entries.
-fn planes<const W: usize>(t: &[[u8; W]; 256]) -> [[u8; 256]; W] {
+/// The four planes of a byte→word table.
+pub(crate) type Word = Aligned<[[u8; 256]; 4]>;
+/// The sixteen planes of an input-stage byte→block table.
+pub(crate) type Mix = Aligned<[[u8; 256]; 16]>;
+/// A nibble-XOR table packed for one role (see [`pack`]).
+pub(crate) type XPack = Aligned<[u8; 128]>;
+/// A packed column XOR tree (`(v0 ⊕ v1) ⊕ (v2 ⊕ v3)`, eight tables per word XOR); the middle
+/// level, `v2 ⊕ v3`, is the right operand of the last.
+pub(crate) type PColumn = [[XPack; 8]; 3];
+
+/// A byte with its nibbles swapped.
+const fn swap(x: u8) -> u8 {
+    x.rotate_left(4)
+}
+
+/// Packs a nibble-XOR table for the lane networks, for a result that will be a left operand
+/// (`right == false`) or a right one.
+///
+/// The lane networks index a table with one byte whose high nibble comes from the *left*
+/// operand and low nibble from the *right* one for the high-nibble table (table `2k`, the
+/// key file's order), and the other way round for the low-nibble table (`2k + 1`): `lo` says
+/// which, and the low-nibble table is stored transposed. Entry `i` of the (transposed) table,
+/// `T(i)`, is then split by the index's top bit: packed byte `j < 128` holds `T(j)` in the
+/// nibble the result is wanted in and `T(j + 128)` in the other one. The wanted nibble is
+/// where the result's role puts it: a left operand keeps its high nibble high and its low
+/// nibble low, a right operand the other way round. A 128-entry lookup (one `vpermi2b`, 8
+/// `vpshufb` rows) of `i & 0x7f` followed by a nibble swap where bit 7 of `i` is set gives
+/// `T(i)` in the wanted nibble; the other nibble is not part of the result and is masked by
+/// whoever reads it.
+fn pack(t: &XorTable, lo: bool, right: bool) -> XPack {
+    let entry = |i: u8| {
+        let i = if lo { swap(i) } else { i };
+        t[usize::from(i)] & 0x0f
+    };
+    let high = lo == right;
+    let mut out = [0u8; 128];
+    for (j, o) in (0u8..).zip(out.iter_mut()) {
+        let (first, second) = (entry(j), entry(j | 0x80));
+        *o = if high {
+            (first << 4) | second
+        } else {
+            first | (second << 4)
+        };
+    }
+    Aligned(out)
+}
+
+/// Packs `N` tables in the key file's order (even: high nibble, odd: low nibble), all for
+/// one role.
+fn packs<const N: usize>(t: &[XorTable; N], right: bool) -> [XPack; N] {
+    core::array::from_fn(|i| pack(&t[i], i % 2 == 1, right))
+}
+
+/// A column XOR tree: `v0 ⊕ v1` and the final sum are left operands, `v2 ⊕ v3` a right one.
+fn column(c: &ColumnXor) -> PColumn {
+    core::array::from_fn(|l| packs(&c[l], l == 1))
+}
+
+/// `W` planes of a table of `W`-byte entries, each output byte nibble-swapped if `swap_out`.
+fn planes<const W: usize>(t: &[[u8; W]; 256], swap_out: bool) -> Aligned<[[u8; 256]; W]> {
     let mut p = [[0u8; 256]; W];
     for (i, entry) in t.iter().enumerate() {
         for (plane, &b) in p.iter_mut().zip(entry) {
-            plane[i] = b;
+            plane[i] = if swap_out { swap(b) } else { b };
         }
     }
-    p
+    Aligned(p)
 }
 
+/// A byte table with its outputs nibble-swapped if `swap_out`.
+fn byte_table(t: &[u8; 256], swap_out: bool) -> [u8; 256] {
+    if swap_out { t.map(swap) } else { *t }
+}
+
+/// Word tables as planes; within each group of four (the words one column XOR tree adds,
+/// `v0 ⊕ v1` and `v2 ⊕ v3`), the odd ones are right operands and come nibble-swapped.
 fn words<const N: usize>(t: &[[[u8; 4]; 256]; N]) -> Vec<Word> {
-    t.iter().map(planes).collect()
+    t.iter()
+        .enumerate()
+        .map(|(i, w)| planes(w, i % 2 == 1))
+        .collect()
 }
 
-/// One AES-256 round's word tables as planes.
+/// The input stage: sixteen byte→block tables, odd ones (right operands of the tree's first
+/// level) nibble-swapped, and the packed XOR tree.
+pub(crate) struct InputPlanes {
+    pub mix: Vec<Mix>,
+    pub xor: Vec<[XPack; 32]>,
+}
+
+impl InputPlanes {
+    fn new(input: Option<&Input<'_>>) -> Option<Self> {
+        let input = input?;
+        Some(InputPlanes {
+            mix: input
+                .mix
+                .iter()
+                .enumerate()
+                .map(|(q, m)| planes(m, q % 2 == 1))
+                .collect(),
+            // Group `g` makes node `g - [0, 8, 12, 14][level]` of the next level: a right
+            // operand when that is odd, which (the starts being even) is when `g` is; the root
+            // (group 14) is a left one.
+            xor: (0..)
+                .zip(input.xor)
+                .map(|(g, x)| packs(x, g % 2 == 1))
+                .collect(),
+        })
+    }
+}
+
+/// One AES-256 round: word tables as planes, XOR trees packed. A branch's round 13 leaves
+/// `x3` empty and keeps its first level in [`AesBranch::half_x3`].
 pub(crate) struct AesRound {
     pub t2: Vec<Word>,
+    pub x2: Vec<PColumn>,
     pub t3: Vec<Word>,
+    pub x3: Vec<PColumn>,
 }
 
 impl AesRound {
-    fn new(t2: &[[[u8; 4]; 256]; 16], t3: &[[[u8; 4]; 256]; 16]) -> Self {
+    fn new(
+        t2: &[[[u8; 4]; 256]; 16],
+        x2: &[ColumnXor; 4],
+        t3: &[[[u8; 4]; 256]; 16],
+        x3: &[ColumnXor],
+    ) -> Self {
         AesRound {
             t2: words(t2),
+            x2: x2.iter().map(column).collect(),
             t3: words(t3),
+            x3: x3.iter().map(column).collect(),
         }
     }
 }
 
-/// The input stage's mixing tables as planes.
-fn mix(input: Option<&crate::network::Input<'_>>) -> Option<Vec<Mix>> {
-    Some(input?.mix.iter().map(planes).collect())
+/// One AES-256 branch: rounds 11, 12 and 13, and round 13's half XOR level.
+pub(crate) struct AesBranch {
+    pub rounds: Vec<AesRound>,
+    pub half: AesRound,
+    pub half_x3: Vec<[[XPack; 8]; 2]>,
 }
 
-/// An AES-256 key's planes: input stage, rounds 1–10, and each branch's rounds 11–13.
+/// An AES-256 key's re-laid tables.
 pub(crate) struct AesPlanes {
-    pub input: Option<Vec<Mix>>,
+    pub input: Option<InputPlanes>,
     pub rounds: Vec<AesRound>,
-    pub branches: [Vec<AesRound>; 2],
+    pub branches: [AesBranch; 2],
+    pub combine: Box<[XPack; 32]>,
 }
 
 impl AesPlanes {
     pub fn new(t: &aes256::Tables<'_>) -> Self {
-        let branch = |b: &aes256::Branch<'_>| {
-            let mut v: Vec<AesRound> = b.rounds.iter().map(|r| AesRound::new(r.t2, r.t3)).collect();
-            v.push(AesRound::new(b.half.t2, b.half.t3));
-            v
+        let round = |r: &aes256::Round<'_>| AesRound::new(r.t2, r.x2, r.t3, r.x3);
+        let branch = |b: &aes256::Branch<'_>| AesBranch {
+            rounds: b.rounds.iter().map(round).collect(),
+            half: AesRound::new(b.half.t2, b.half.x2, b.half.t3, &[]),
+            half_x3: b
+                .half
+                .x3
+                .iter()
+                .map(|c| core::array::from_fn(|k| packs(&c[k], false)))
+                .collect(),
         };
         let [b0, b1] = &t.last.branches;
         AesPlanes {
-            input: mix(t.input.as_ref()),
-            rounds: t.rounds.iter().map(|r| AesRound::new(r.t2, r.t3)).collect(),
+            input: InputPlanes::new(t.input.as_ref()),
+            rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],
+            combine: Box::new(packs(t.last.combine, false)),
         }
     }
 }
 
-/// One SM4 round's word tables as planes.
+/// One SM4 round, re-laid. Right operands, nibble-swapped: `pre[4..12]` (the second and third
+/// words of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}`), the odd `t` and `u` word tables (not in the last
+/// round, whose `t` outputs are wide-table indices), and all four `r` tables.
 pub(crate) struct Sm4Round {
+    pub pre: Aligned<[[u8; 256]; 12]>,
+    pub pre_xor: [[XPack; 2]; 8],
     pub t: Vec<Word>,
+    /// Three levels in a full round; in the last round one word XOR (of the wide outputs).
+    pub t_xor: Vec<[XPack; 8]>,
     pub u: Vec<Word>,
+    pub u_xor: PColumn,
+    pub r: Aligned<[[u8; 256]; 4]>,
+    pub r_xor: [XPack; 8],
 }
 
-/// An SM4 key's planes: input stage, rounds 0–23, and each branch's rounds 24–31.
+impl Sm4Round {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        pre: &[[u8; 256]; 12],
+        pre_xor: &[[XorTable; 2]; 8],
+        t: &[[[u8; 4]; 256]; 4],
+        t_xor: &[[XorTable; 8]],
+        u: &[[[u8; 4]; 256]; 4],
+        u_xor: &ColumnXor,
+        r: &[[u8; 256]; 4],
+        r_xor: &[XorTable; 8],
+        last: bool,
+    ) -> Self {
+        Sm4Round {
+            pre: Aligned(core::array::from_fn(|i| byte_table(&pre[i], i >= 4))),
+            pre_xor: pre_xor.each_ref().map(|x| packs(x, false)),
+            t: if last {
+                t.iter().map(|w| planes(w, false)).collect()
+            } else {
+                words(t)
+            },
+            t_xor: (0..).zip(t_xor).map(|(l, x)| packs(x, l == 1)).collect(),
+            u: words(u),
+            u_xor: column(u_xor),
+            r: Aligned(r.each_ref().map(|x| byte_table(x, true))),
+            r_xor: packs(r_xor, false),
+        }
+    }
+}
+
+/// An SM4 key's re-laid tables: input stage, rounds 0–23, each branch's rounds 24–31 (the last
+/// one is round 31), and the combination.
 pub(crate) struct Sm4Planes {
-    pub input: Option<Vec<Mix>>,
+    pub input: Option<InputPlanes>,
     pub rounds: Vec<Sm4Round>,
     pub branches: [Vec<Sm4Round>; 2],
+    pub combine: Box<[XPack; 32]>,
 }
 
 impl Sm4Planes {
     pub fn new(t: &sm4::Tables<'_>) -> Self {
-        let round = |t: &[[[u8; 4]; 256]; 4], u: &[[[u8; 4]; 256]; 4]| Sm4Round {
-            t: words(t),
-            u: words(u),
+        let round = |r: &sm4::Round<'_>| {
+            Sm4Round::new(
+                r.pre, r.pre_xor, r.t, r.t_xor, r.u, r.u_xor, r.r, r.r_xor, false,
+            )
         };
         let branch = |b: &sm4::Branch<'_>| {
-            let mut v: Vec<Sm4Round> = b.rounds.iter().map(|r| round(r.t, r.u)).collect();
-            v.push(round(b.last.t, b.last.u));
+            let l = &b.last;
+            let mut v: Vec<Sm4Round> = b.rounds.iter().map(round).collect();
+            v.push(Sm4Round::new(
+                l.pre,
+                l.pre_xor,
+                l.t,
+                core::slice::from_ref(l.t_xor),
+                l.u,
+                l.u_xor,
+                l.r,
+                l.r_xor,
+                true,
+            ));
             v
         };
         let [b0, b1] = &t.last.branches;
         Sm4Planes {
-            input: mix(t.input.as_ref()),
-            rounds: t.rounds.iter().map(|r| round(r.t, r.u)).collect(),
+            input: InputPlanes::new(t.input.as_ref()),
+            rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],
+            combine: Box::new(packs(t.last.combine, false)),
         }
     }
 }

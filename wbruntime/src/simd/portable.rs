@@ -31,16 +31,25 @@ fn sel_f0(a: V, b: V) -> V {
     o
 }
 
-// Byte-wise shifts: every use keeps only the nibble that a 16-bit-lane shift and a byte-wise
-// one agree on (`sel_f0` masks the rest).
 #[inline(always)]
-fn shl4(a: V) -> V {
-    a.map(|x| x << 4)
+fn swap(a: V) -> V {
+    a.map(|x| x.rotate_left(4))
+}
+
+/// A packed nibble-XOR table, borrowed.
+struct XTab<'t>(&'t [u8; 128]);
+
+#[inline(always)]
+fn xtable(t: &[u8; 128]) -> XTab<'_> {
+    XTab(t)
 }
 
 #[inline(always)]
-fn shr4(a: V) -> V {
-    a.map(|x| x >> 4)
+fn xlookup(t: &XTab<'_>, x: V) -> V {
+    x.map(|i| {
+        let r = t.0[usize::from(i & 0x7f)];
+        if i & 0x80 != 0 { r.rotate_left(4) } else { r }
+    })
 }
 
 #[inline(always)]
