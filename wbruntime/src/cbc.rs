@@ -14,8 +14,9 @@ use crate::Error;
 pub const BLOCK_LEN: usize = 16;
 
 /// The public CBC contract shared by every key type: checks the IV length, decrypts `buf` in
-/// place with `decrypt_blocks` and returns the plaintext prefix; on any error `buf` is zeroed
-/// (the blocks are decrypted even when the padding is wrong: no plaintext is left behind).
+/// place with `decrypt_blocks` (at most `chain.len()` blocks at a time, see
+/// [`decrypt_in_place`]) and returns the plaintext prefix; on any error `buf` is zeroed (the
+/// blocks are decrypted even when the padding is wrong: no plaintext is left behind).
 ///
 /// # Errors
 /// [`Error::InvalidIv`] if `iv` is not 16 bytes; [`Error::DecryptionFailed`] as
@@ -24,11 +25,12 @@ pub(crate) fn decrypt_prefix<'b>(
     decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
     iv: &[u8],
     buf: &'b mut [u8],
+    chain: &mut [[u8; BLOCK_LEN]],
 ) -> Result<&'b mut [u8], Error> {
     let iv: &[u8; BLOCK_LEN] = iv
         .try_into()
         .map_err(|_| Error::InvalidIv { len: iv.len() })?;
-    match decrypt_in_place(decrypt_blocks, iv, buf) {
+    match decrypt_in_place(decrypt_blocks, iv, buf, chain) {
         Ok(len) => Ok(buf.get_mut(..len).unwrap_or_default()),
         Err(e) => {
             zeroize::Zeroize::zeroize(buf);
@@ -46,15 +48,17 @@ pub(crate) fn decrypt_to_vec(
     decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
     iv: &[u8],
     ciphertext: &[u8],
+    chain: &mut [[u8; BLOCK_LEN]],
 ) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Error> {
     let mut buf = zeroize::Zeroizing::new(ciphertext.to_vec());
-    let len = decrypt_prefix(decrypt_blocks, iv, &mut buf)?.len();
+    let len = decrypt_prefix(decrypt_blocks, iv, &mut buf, chain)?.len();
     buf.truncate(len);
     Ok(buf)
 }
 
 /// CBC-decrypts `buf` in place with `decrypt_blocks` (which decrypts whole blocks in place,
-/// any number at once) and returns the unpadded length.
+/// any number at once; it is given `chain.len()` blocks at a time, `chain` being where each
+/// batch's ciphertext is kept for chaining) and returns the unpadded length.
 ///
 /// Any failure, whether an empty buffer, a length that is not a whole number of blocks, or bad
 /// padding, is the one opaque [`Error::DecryptionFailed`]; padding is checked in constant time.
@@ -62,6 +66,7 @@ pub(crate) fn decrypt_in_place(
     decrypt_blocks: impl Fn(&mut [[u8; BLOCK_LEN]]),
     iv: &[u8; BLOCK_LEN],
     buf: &mut [u8],
+    chain: &mut [[u8; BLOCK_LEN]],
 ) -> Result<usize, Error> {
     let (blocks, rest) = buf.as_chunks_mut::<BLOCK_LEN>();
     if blocks.is_empty() || !rest.is_empty() {
@@ -70,10 +75,10 @@ pub(crate) fn decrypt_in_place(
     // Decrypt from the last block backwards in batches so that each batch's chaining value (the
     // ciphertext block before it) is still intact when the batch is XORed; no copy of the
     // ciphertext is needed.
-    const BATCH: usize = 256;
+    let batch = chain.len().max(1);
     let mut end = blocks.len();
     while end > 0 {
-        let start = end.saturating_sub(BATCH);
+        let start = end.saturating_sub(batch);
         let chain_last = match start.checked_sub(1).and_then(|i| blocks.get(i)) {
             Some(prev) => *prev,
             None => *iv,
@@ -82,7 +87,6 @@ pub(crate) fn decrypt_in_place(
             return Err(Error::DecryptionFailed);
         };
         // Keep the batch's own ciphertext for chaining inside the batch.
-        let mut chain = [[0u8; BLOCK_LEN]; BATCH];
         for (c, b) in chain.iter_mut().zip(batch.iter()) {
             *c = *b;
         }
@@ -175,8 +179,18 @@ mod tests {
                 }
                 prev.copy_from_slice(block);
             }
-            let len = decrypt_in_place(toy, &iv, &mut ct).unwrap();
-            assert_eq!(&ct[..len], &plain[..plain.len() - 3], "{nblocks} blocks");
+            // Any chaining batch gives the same result, including batches that do not divide
+            // the message and none at all (block by block).
+            for batch in [0usize, 1, 3, 64, 256] {
+                let mut buf = ct.clone();
+                let mut chain = std::vec![[0u8; 16]; batch];
+                let len = decrypt_in_place(toy, &iv, &mut buf, &mut chain).unwrap();
+                assert_eq!(
+                    &buf[..len],
+                    &plain[..plain.len() - 3],
+                    "{nblocks} blocks, {batch}"
+                );
+            }
         }
     }
 
@@ -186,7 +200,7 @@ mod tests {
         for len in [0usize, 1, 15, 17, 31] {
             let mut buf = std::vec![16u8; len];
             assert_eq!(
-                decrypt_in_place(noop, &[0; 16], &mut buf),
+                decrypt_in_place(noop, &[0; 16], &mut buf, &mut [[0; 16]; 4]),
                 Err(Error::DecryptionFailed)
             );
         }

@@ -50,6 +50,10 @@ impl core::fmt::Debug for FastKey<'_> {
 /// batch.
 const MIN_BATCH_FILL: usize = 8;
 
+/// Batches per group (see [`FastKey::group`]): 2048 blocks (32 KiB) for AVX-512, whose
+/// intermediate state stays in the L2 cache.
+const GROUP_BATCHES: usize = 8;
+
 impl<'a> WhiteboxKey<'a> {
     /// This key with the fastest backend the CPU has.
     pub fn accelerate(&self) -> FastKey<'a> {
@@ -107,9 +111,15 @@ impl<'a> FastKey<'a> {
         }
     }
 
-    /// Runs one full batch through the SIMD backend (the device mask already applied); the
-    /// scalar network if the backend cannot run it.
-    fn batch_simd(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+    /// Blocks per group: the batched backends run a group's batches round by round, so that
+    /// a round's tables are fetched once per group (see `simd::network`).
+    pub const fn group(&self) -> usize {
+        self.batch() * GROUP_BATCHES
+    }
+
+    /// Runs whole batches through the batched backend (the device mask already applied); the
+    /// scalar network if the backend cannot run them.
+    fn run_batches(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let done = match (&self.planes, self.key.tables(), self.backend) {
             (Planes::Aes(p), Tables::Aes256(t), Backend::Portable) => portable::aes(t, p, blocks),
             (Planes::Sm4(p), Tables::Sm4(t), Backend::Portable) => portable::sm4(t, p, blocks),
@@ -130,25 +140,26 @@ impl<'a> FastKey<'a> {
         }
     }
 
-    /// Decrypts blocks in place (ECB; the block cipher alone), full batches with the SIMD
-    /// backend.
+    /// Decrypts blocks in place (ECB; the block cipher alone): groups of whole batches with
+    /// the batched backend, a last partial batch padded (or, under [`MIN_BATCH_FILL`] blocks,
+    /// one by one with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let batch = self.batch();
         if batch <= 1 || blocks.len() < MIN_BATCH_FILL {
             return self.key.decrypt_blocks(blocks);
         }
-        {
-            self.key.apply_mask(blocks);
-            let mut chunks = blocks.chunks_exact_mut(batch);
-            for chunk in &mut chunks {
-                self.batch_simd(chunk);
+        self.key.apply_mask(blocks);
+        for group in blocks.chunks_mut(self.group()) {
+            let whole = group.len() - group.len() % batch;
+            let (full, rest) = group.split_at_mut(whole);
+            if !full.is_empty() {
+                self.run_batches(full);
             }
-            let rest = chunks.into_remainder();
             if rest.len() >= MIN_BATCH_FILL {
                 let mut padded = Zeroizing::new(Vec::from([[0u8; BLOCK_LEN]; 1]));
                 padded.resize(batch, [0u8; BLOCK_LEN]);
                 padded[..rest.len()].copy_from_slice(rest);
-                self.batch_simd(&mut padded);
+                self.run_batches(&mut padded);
                 rest.copy_from_slice(&padded[..rest.len()]);
             } else {
                 for b in rest {
@@ -167,7 +178,9 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf)
+        let mut chain = Vec::new();
+        chain.resize(self.group().max(1), [0u8; BLOCK_LEN]);
+        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf, &mut chain)
     }
 
     /// As [`WhiteboxKey::decrypt_cbc_to_vec`], with this key's backend.
@@ -179,6 +192,8 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext)
+        let mut chain = Vec::new();
+        chain.resize(self.group().max(1), [0u8; BLOCK_LEN]);
+        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext, &mut chain)
     }
 }

@@ -14,6 +14,10 @@ use crate::cbc::{self, BLOCK_LEN};
 use crate::format::{Algorithm, Container, Header, KeyId};
 use crate::{aes256, sm4};
 
+/// Blocks CBC hands to the scalar network at a time (their ciphertext is kept on the stack for
+/// chaining: 4 KiB).
+const CBC_BATCH: usize = 256;
+
 /// The validated table views: fixed-size references into the key file, resolved once at load
 /// so that decryption does no length checks. SM4's 32 rounds make its view 2 KiB of
 /// references; boxing it would need an allocator, which the core runtime does without.
@@ -256,7 +260,12 @@ impl<'a> WhiteboxKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf)
+        cbc::decrypt_prefix(
+            |b| self.decrypt_blocks(b),
+            iv,
+            buf,
+            &mut [[0; BLOCK_LEN]; CBC_BATCH],
+        )
     }
 
     /// CBC-decrypts `ciphertext` into `out` and strips PKCS#7 padding; returns the plaintext
@@ -293,7 +302,12 @@ impl<'a> WhiteboxKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Error> {
-        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext)
+        cbc::decrypt_to_vec(
+            |b| self.decrypt_blocks(b),
+            iv,
+            ciphertext,
+            &mut [[0; BLOCK_LEN]; CBC_BATCH],
+        )
     }
 }
 

@@ -133,23 +133,24 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
 
 lane_network!(#[target_feature(enable = "avx2")]);
 
-/// Decrypts exactly [`BATCH`] AES-256 blocks, if the CPU has this backend's features
-/// (`false`, and nothing done, if not).
+/// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this backend's
+/// features (`false`, and nothing done, if not).
 pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if blocks.len() != BATCH || !crate::Backend::Avx2.is_available() {
+    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx2.is_available() {
         return false;
     }
-    // SAFETY: the CPU has the features `aes_batch` is compiled for (checked just above).
-    unsafe { aes_batch(t, pl, blocks) };
+    // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just above).
+    unsafe { aes_blocks(t, pl, blocks) };
     true
 }
 
-/// Decrypts exactly [`BATCH`] SM4 blocks, if the CPU has this backend's features.
+/// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this backend's
+/// features.
 pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if blocks.len() != BATCH || !crate::Backend::Avx2.is_available() {
+    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx2.is_available() {
         return false;
     }
     // SAFETY: as in `aes`.
-    unsafe { sm4_batch(t, pl, blocks) };
+    unsafe { sm4_blocks(t, pl, blocks) };
     true
 }

@@ -43,6 +43,8 @@ macro_rules! lane_network {
             AesBranch, AesPlanes, AesRound, InputPlanes, Sm4Planes, Sm4Round, Word, XPack,
         };
         use crate::sm4;
+        use alloc::vec;
+        use alloc::vec::Vec;
 
         /// Blocks per batch.
         pub(crate) const BATCH: usize = LANES * K;
@@ -284,16 +286,12 @@ macro_rules! lane_network {
             *state = out;
         }
 
-        /// One branch up to the two half sums of round 13 (joined, as wide-table indices).
+        /// Round 13 of a branch up to its two half sums (joined, as wide-table indices).
         $(#[$attr])*
-        fn aes_branch(state: &[L; 16], b: &AesBranch, v01: &mut [L; 16], v23: &mut [L; 16]) {
-            let mut s = *state;
-            for r in &b.rounds {
-                aes_round(&mut s, r);
-            }
+        fn aes_half(s: &[L; 16], b: &AesBranch, v01: &mut [L; 16], v23: &mut [L; 16]) {
             let mut w = [[zl(); 4]; 4];
             for c in 0..4 {
-                column_parts(&s, c, &b.half, &mut w);
+                column_parts(s, c, &b.half, &mut w);
                 let [x01, x23] = &b.half_x3[c];
                 xor_join::<4, L, L>(&w[0], &w[1], x01, &mut v01[4 * c..4 * c + 4]);
                 xor_join::<4, L, L>(&w[2], &w[3], x23, &mut v23[4 * c..4 * c + 4]);
@@ -328,42 +326,76 @@ macro_rules! lane_network {
             }
         }
 
-        /// The two branches' outputs combined (the second nibble-swapped into a right
-        /// operand) and stored.
+        /// Loads the batches of `blocks` and runs the input stage, if any.
         $(#[$attr])*
-        fn combine(out0: &[L; 16], out1: &mut [L; 16], t: &[XPack; 32], blocks: &mut [[u8; 16]]) {
-            swap_all(out1);
-            let mut out = [zl(); 16];
-            xor_join::<16, L, L>(out0, out1, t, &mut out);
-            store_batch(&out, blocks);
+        fn load_all(blocks: &[[u8; 16]], input_stage: Option<&InputPlanes>) -> Vec<[L; 16]> {
+            let mut states = vec![[zl(); 16]; blocks.len() / BATCH];
+            for (s, chunk) in states.iter_mut().zip(blocks.chunks_exact(BATCH)) {
+                load_batch(chunk, s);
+                if let Some(it) = input_stage {
+                    let loaded = *s;
+                    input(&loaded, it, s);
+                }
+            }
+            states
         }
 
-        /// Decrypts exactly [`BATCH`] blocks in place with AES-256 tables.
+        /// The two branches' outputs combined (the second nibble-swapped into a right
+        /// operand) and stored, batch by batch.
         $(#[$attr])*
-        pub(crate) fn aes_batch(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) {
-            let mut state = [zl(); 16];
-            load_batch(blocks, &mut state);
-            if let Some(it) = &pl.input {
-                let loaded = state;
-                input(&loaded, it, &mut state);
+        fn combine_all(outs: &mut [[[L; 16]; 2]], t: &[XPack; 32], blocks: &mut [[u8; 16]]) {
+            for (o, chunk) in outs.iter_mut().zip(blocks.chunks_exact_mut(BATCH)) {
+                let [out0, out1] = o;
+                swap_all(out1);
+                let mut out = [zl(); 16];
+                xor_join::<16, L, L>(out0, out1, t, &mut out);
+                store_batch(&out, chunk);
             }
+        }
+
+        /// Decrypts `blocks` (a whole number of batches) in place with AES-256 tables.
+        ///
+        /// Round-major: each round runs over every batch before the next round starts, so a
+        /// round's tables are fetched once for all of them rather than once per batch, and
+        /// each wide table meets all its lookups together.
+        $(#[$attr])*
+        pub(crate) fn aes_blocks(
+            t: &aes256::Tables<'_>,
+            pl: &AesPlanes,
+            blocks: &mut [[u8; 16]],
+        ) {
+            let mut states = load_all(blocks, pl.input.as_ref());
             for r in &pl.rounds {
-                aes_round(&mut state, r);
+                for s in &mut states {
+                    aes_round(s, r);
+                }
             }
+            // Rounds 11–13 twice, each branch from the state after round 10.
+            let mut halves = vec![[[zl(); 16]; 4]; states.len()];
+            for (i, br) in pl.branches.iter().enumerate() {
+                let mut bs = states.clone();
+                for r in &br.rounds {
+                    for s in &mut bs {
+                        aes_round(s, r);
+                    }
+                }
+                for (s, h) in bs.iter().zip(&mut halves) {
+                    let [a0, b0, a1, b1] = h;
+                    let (v01, v23) = if i == 0 { (a0, b0) } else { (a1, b1) };
+                    aes_half(s, br, v01, v23);
+                }
+            }
+            // Round 14, one wide table at a time; both branches read the same one.
             let wide = t.last.wide;
-            let mut v = [[zl(); 16]; 4];
-            let [a0, b0, a1, b1] = &mut v;
-            aes_branch(&state, &pl.branches[0], a0, b0);
-            aes_branch(&state, &pl.branches[1], a1, b1);
-            // Round 14: both branches read the same wide table, one after the other.
-            let mut out0 = [zl(); 16];
-            let mut out1 = [zl(); 16];
+            let mut outs = vec![[[zl(); 16]; 2]; states.len()];
             for p in 0..16 {
                 let q = INV_SHIFT[p];
-                wide_l(&wide[p], &a0[q], &b0[q], &mut out0[p]);
-                wide_l(&wide[p], &a1[q], &b1[q], &mut out1[p]);
+                for (h, o) in halves.iter().zip(&mut outs) {
+                    wide_l(&wide[p], &h[0][q], &h[1][q], &mut o[0][p]);
+                    wide_l(&wide[p], &h[2][q], &h[3][q], &mut o[1][p]);
+                }
             }
-            combine(&out0, &mut out1, &pl.combine, blocks);
+            combine_all(&mut outs, &pl.combine, blocks);
         }
 
         /// SM4: byte `b` of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` (the second and third through
@@ -418,84 +450,79 @@ macro_rules! lane_network {
             finish(&z, &x[0], pl, o);
         }
 
-        /// Round 31: the `t` bytes meet in the wide tables (pairwise), whose outputs are
-        /// XORed (the second nibble-swapped into a right operand).
-        $(#[$attr])*
-        fn sm4_last(x: &[[L; 4]; 4], pl: &Sm4Round, wide: &[WideTable; 8], o: &mut [L; 4]) {
-            let mut y = [zl(); 4];
-            sum3(x, pl, &mut y);
-            let mut v = [[zl(); 4]; 4];
-            for b in 0..4 {
-                word(&pl.t[b], &y[b], &mut v[b]);
-            }
-            let mut h01 = [zl(); 4];
-            let mut h23 = [zl(); 4];
-            for j in 0..4 {
-                wide_l(&wide[2 * j], &v[0][j], &v[1][j], &mut h01[j]);
-                wide_l(&wide[2 * j + 1], &v[2][j], &v[3][j], &mut h23[j]);
-            }
-            swap_all(&mut h23);
-            let mut z = [zl(); 4];
-            xor_join::<4, L, L>(&h01, &h23, &pl.t_xor[0], &mut z);
-            finish(&z, &x[0], pl, o);
-        }
-
         /// `X_i .. X_{i+3}` from the four live words (`w[j % 4]` holds `X_j`).
         #[inline(always)]
         fn window(w: &[[L; 4]; 4], i: usize) -> [[L; 4]; 4] {
             [w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]]
         }
 
-        /// One SM4 branch from `X_24 .. X_27` (`w[j % 4]` holds `X_j`) to the encoded
-        /// `(X_35, X_34, X_33, X_32)`.
+        /// Round `i` on every batch's live words.
         $(#[$attr])*
-        fn sm4_branch(
-            mut w: [[L; 4]; 4],
-            pl: &[Sm4Round],
-            wide: &[WideTable; 8],
-            out: &mut [L; 16],
-        ) {
-            let Some((last, rounds)) = pl.split_last() else {
-                return;
-            };
+        fn sm4_rounds(ws: &mut [[[L; 4]; 4]], i: usize, pl: &Sm4Round) {
             let mut next = [zl(); 4];
-            for (k, p) in rounds.iter().enumerate() {
-                let i = sm4::SHARED_ROUNDS + k;
-                sm4_round(&window(&w, i), p, &mut next);
+            for w in ws {
+                sm4_round(&window(w, i), pl, &mut next);
                 w[i % 4] = next;
-            }
-            let i = sm4::ROUNDS - 1;
-            sm4_last(&window(&w, i), last, wide, &mut next);
-            w[i % 4] = next;
-            for m in 0..4 {
-                out[4 * m..4 * m + 4].copy_from_slice(&w[3 - m]);
             }
         }
 
-        /// Decrypts exactly [`BATCH`] blocks in place with SM4 tables.
+        /// Decrypts `blocks` (a whole number of batches) in place with SM4 tables, round-major
+        /// as [`aes_blocks`].
         $(#[$attr])*
-        pub(crate) fn sm4_batch(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) {
-            let mut state = [zl(); 16];
-            load_batch(blocks, &mut state);
-            if let Some(it) = &pl.input {
-                let loaded = state;
-                input(&loaded, it, &mut state);
+        pub(crate) fn sm4_blocks(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) {
+            let states = load_all(blocks, pl.input.as_ref());
+            let mut ws = vec![[[zl(); 4]; 4]; states.len()];
+            for (w, s) in ws.iter_mut().zip(&states) {
+                for j in 0..4 {
+                    w[j].copy_from_slice(&s[4 * j..4 * j + 4]);
+                }
             }
-            let mut w = [[zl(); 4]; 4];
-            for j in 0..4 {
-                w[j].copy_from_slice(&state[4 * j..4 * j + 4]);
-            }
-            let mut next = [zl(); 4];
             for (i, p) in pl.rounds.iter().enumerate() {
-                sm4_round(&window(&w, i), p, &mut next);
-                w[i % 4] = next;
+                sm4_rounds(&mut ws, i, p);
             }
             let wide = t.last.t_wide;
-            let mut out0 = [zl(); 16];
-            let mut out1 = [zl(); 16];
-            sm4_branch(w, &pl.branches[0], wide, &mut out0);
-            sm4_branch(w, &pl.branches[1], wide, &mut out1);
-            combine(&out0, &mut out1, &pl.combine, blocks);
+            let last = sm4::ROUNDS - 1;
+            let mut outs = vec![[[zl(); 16]; 2]; states.len()];
+            let mut vs = vec![[[zl(); 4]; 4]; states.len()];
+            let mut hs = vec![[[zl(); 4]; 2]; states.len()];
+            for (bi, br) in pl.branches.iter().enumerate() {
+                let Some((lp, rounds)) = br.split_last() else {
+                    return;
+                };
+                // Rounds 24–30, then round 31 in three steps: `t` for every batch, the wide
+                // tables one at a time, the rest of the round.
+                let mut bw = ws.clone();
+                for (k, p) in rounds.iter().enumerate() {
+                    sm4_rounds(&mut bw, sm4::SHARED_ROUNDS + k, p);
+                }
+                for (w, v) in bw.iter().zip(&mut vs) {
+                    let mut y = [zl(); 4];
+                    sum3(&window(w, last), lp, &mut y);
+                    for b in 0..4 {
+                        word(&lp.t[b], &y[b], &mut v[b]);
+                    }
+                }
+                for j in 0..4 {
+                    for (v, h) in vs.iter().zip(&mut hs) {
+                        wide_l(&wide[2 * j], &v[0][j], &v[1][j], &mut h[0][j]);
+                        wide_l(&wide[2 * j + 1], &v[2][j], &v[3][j], &mut h[1][j]);
+                    }
+                }
+                for ((w, h), o) in bw.iter_mut().zip(&mut hs).zip(&mut outs) {
+                    let [h01, h23] = h;
+                    swap_all(h23);
+                    let mut z = [zl(); 4];
+                    xor_join::<4, L, L>(h01, h23, &lp.t_xor[0], &mut z);
+                    let mut next = [zl(); 4];
+                    finish(&z, &w[last % 4], lp, &mut next);
+                    w[last % 4] = next;
+                    // The output block is `(X_35, X_34, X_33, X_32)`.
+                    for m in 0..4 {
+                        o[bi][4 * m..4 * m + 4].copy_from_slice(&w[3 - m]);
+                    }
+                }
+            }
+            combine_all(&mut outs, &pl.combine, blocks);
         }
     };
 }

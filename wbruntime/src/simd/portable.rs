@@ -78,20 +78,20 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
 
 lane_network!();
 
-/// Decrypts exactly [`BATCH`] AES-256 blocks.
+/// Decrypts a whole number of [`BATCH`]es of AES-256 blocks.
 pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if blocks.len() != BATCH {
+    if !blocks.len().is_multiple_of(BATCH) {
         return false;
     }
-    aes_batch(t, pl, blocks);
+    aes_blocks(t, pl, blocks);
     true
 }
 
-/// Decrypts exactly [`BATCH`] SM4 blocks.
+/// Decrypts a whole number of [`BATCH`]es of SM4 blocks.
 pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if blocks.len() != BATCH {
+    if !blocks.len().is_multiple_of(BATCH) {
         return false;
     }
-    sm4_batch(t, pl, blocks);
+    sm4_blocks(t, pl, blocks);
     true
 }
