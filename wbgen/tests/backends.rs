@@ -90,12 +90,33 @@ fn simd_backends_are_present_where_ci_requires_them() {
     assert_eq!(Backend::detect(), *found.last().unwrap_or(&Backend::Soft));
 }
 
+/// Around every backend's batch (32, 64, 128 blocks) and group (2048 blocks: whole batches
+/// run round by round) sizes, and several groups with a padded last batch.
 #[test]
 fn block_counts_around_the_batch_sizes() {
     let mut r = rng(71);
     for case in cases() {
         for n in [
-            1usize, 2, 7, 8, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 256, 257,
+            1usize,
+            2,
+            7,
+            8,
+            31,
+            32,
+            33,
+            63,
+            64,
+            65,
+            127,
+            128,
+            129,
+            200,
+            256,
+            257,
+            2047,
+            2048,
+            2049,
+            4096 + 2048 + 131,
         ] {
             let blocks: Vec<[u8; 16]> = (0..n)
                 .map(|_| {

@@ -16,8 +16,8 @@ pub enum Backend {
     /// Batches of 16 blocks per step, portable safe Rust (needs `alloc`): the same network
     /// as the SIMD backends on byte arrays, so that table loads of different blocks overlap.
     Portable,
-    /// x86-64 AVX2: 32 blocks per vector; a 256-entry table lookup is 16 `vpshufb` over the
-    /// table's rows, a nibble-XOR table lookup 8 over its packed rows.
+    /// x86-64 AVX2: 32 blocks per vector; word and block tables are read with 32-bit gathers
+    /// (a whole entry per lane), a nibble-XOR table lookup is 8 `vpshufb` over its packed rows.
     Avx2,
     /// x86-64 AVX-512 VBMI (with GFNI, which every CPU with VBMI but Cannon Lake has): 64
     /// blocks per vector; a 256-entry table lookup is two `vpermi2b` and a blend, the table

@@ -50,9 +50,10 @@ impl core::fmt::Debug for FastKey<'_> {
 /// batch.
 const MIN_BATCH_FILL: usize = 8;
 
-/// Batches per group (see [`FastKey::group`]): 2048 blocks (32 KiB) for AVX-512, whose
-/// intermediate state stays in the L2 cache.
-const GROUP_BATCHES: usize = 8;
+/// Blocks per group (see [`FastKey::group`]), rounded down to whole batches: 32 KiB of
+/// ciphertext, whose intermediate state stays in the L2 cache while a round's tables are
+/// reused for all of it.
+const GROUP_BLOCKS: usize = 2048;
 
 impl<'a> WhiteboxKey<'a> {
     /// This key with the fastest backend the CPU has.
@@ -75,10 +76,17 @@ impl<'a> WhiteboxKey<'a> {
         if !backend.is_available() {
             return Err(Error::BackendUnavailable { backend });
         }
+        let layout = match backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512Vbmi => avx512::LAYOUT,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => avx2::LAYOUT,
+            _ => portable::LAYOUT,
+        };
         let planes = match (backend, self.tables()) {
             (Backend::Soft, _) => Planes::None,
-            (_, Tables::Aes256(t)) => Planes::Aes(Box::new(planes::AesPlanes::new(t))),
-            (_, Tables::Sm4(t)) => Planes::Sm4(Box::new(planes::Sm4Planes::new(t))),
+            (_, Tables::Aes256(t)) => Planes::Aes(Box::new(planes::AesPlanes::new(t, layout))),
+            (_, Tables::Sm4(t)) => Planes::Sm4(Box::new(planes::Sm4Planes::new(t, layout))),
         };
         Ok(FastKey {
             key: *self,
@@ -113,8 +121,9 @@ impl<'a> FastKey<'a> {
 
     /// Blocks per group: the batched backends run a group's batches round by round, so that
     /// a round's tables are fetched once per group (see `simd::network`).
-    pub const fn group(&self) -> usize {
-        self.batch() * GROUP_BATCHES
+    pub fn group(&self) -> usize {
+        let batch = self.batch();
+        batch * (GROUP_BLOCKS / batch).max(1)
     }
 
     /// Runs whole batches through the batched backend (the device mask already applied); the

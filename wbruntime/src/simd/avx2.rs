@@ -1,24 +1,39 @@
-//! AVX2 backend: 32 blocks per vector, two vectors per batch.
+//! AVX2 backend: 32 blocks per vector, one vector per batch.
 //!
-//! `vpshufb` looks up a 16-entry table; a 256-entry table is its 16 rows of 16, each looked up
-//! with an index that is in range only in the lanes whose high nibble selects that row (the
-//! index is XORed with the row number and pushed over 0x7f by a saturating add elsewhere,
-//! which makes `vpshufb` give zero there), and the 16 results ORed. Wide tables are read lane
-//! by lane.
+//! * Word and block tables (4 and 16 bytes per entry): 32-bit gathers fetch whole entries, 8
+//!   lanes at a time, and a few shuffles transpose them into byte planes; that is about a
+//!   quarter of the cost of looking up each output byte with shuffles.
+//! * Packed nibble-XOR tables (128 bytes): 8 `vpshufb` over rows stored as running
+//!   differences (row r ⊕ row r-1): with the index lowered by 16 before each row, every row up
+//!   to the lane's own is read (a negative index reads zero), and their XOR is the lane's row.
+//!   A `vpblendvb` on the index's top bit then swaps nibbles where needed.
+//! * Byte tables (256 entries): `vpshufb` over the 16 rows, each with an index that is in
+//!   range only in the lanes whose high nibble selects that row (the index is XORed with the
+//!   row number and pushed over 0x7f by a saturating add elsewhere, which makes `vpshufb` give
+//!   zero there), and the 16 results ORed.
+//! * Wide tables are read lane by lane.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256i, _mm_loadu_si128, _mm256_adds_epu8, _mm256_and_si256, _mm256_blendv_epi8,
-    _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8,
-    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_srli_epi16,
-    _mm256_storeu_si256, _mm256_xor_si256,
+    __m256i, _mm_loadu_si128, _mm_srli_si128, _mm256_add_epi32, _mm256_adds_epu8, _mm256_and_si256,
+    _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_cvtepu8_epi32,
+    _mm256_extracti128_si256, _mm256_i32gather_epi32, _mm256_loadu_si256, _mm256_or_si256,
+    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8, _mm256_set1_epi32,
+    _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8,
+    _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16, _mm256_storeu_si256, _mm256_sub_epi8,
+    _mm256_unpackhi_epi64, _mm256_unpacklo_epi64, _mm256_xor_si256,
 };
+
+use crate::simd::planes::Layout;
+
+/// Multi-byte tables entry by entry (for gathers), XOR tables as row differences.
+pub(crate) const LAYOUT: Layout = Layout::Gather;
 
 type V = __m256i;
 /// Blocks per vector.
 const LANES: usize = 32;
 /// Vectors per batch.
-const K: usize = 2;
+const K: usize = 1;
 
 /// A table: its 16 rows, each broadcast to both 128-bit halves.
 struct Tab([V; 16]);
@@ -82,20 +97,88 @@ fn xtable(t: &[u8; 128]) -> XTab {
     XTab(rows)
 }
 
-/// Byte `x & 0x7f` of the packed table (rows as in [`lookup`]), nibble-swapped where bit 7 of
-/// `x` is set (`vpblendvb` selects on exactly that bit).
+/// Byte `x & 0x7f` of the packed table, nibble-swapped where bit 7 of `x` is set
+/// (`vpblendvb` selects on exactly that bit).
+///
+/// The rows are stored as differences `D_r = R_r ⊕ R_{r-1}` (`planes::Layout::Gather`). With
+/// `i = x & 0x7f` in row `s`, the index `i - 16 r` is in `0..128` for every `r ≤ s`, so
+/// `vpshufb` reads `D_r[i & 15]` there, and wraps to `0x90..` (top bit set: zero) for `r > s`;
+/// the XOR of what is read telescopes to `R_s[i & 15]`.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn xlookup(t: &XTab, x: V) -> V {
-    let bias = _mm256_set1_epi8(0x70);
-    let low7 = _mm256_and_si256(x, _mm256_set1_epi8(0x7f));
-    let mut acc = _mm256_setzero_si256();
-    for (r, row) in t.0.iter().enumerate() {
-        let sel = _mm256_xor_si256(low7, _mm256_set1_epi8((r << 4) as i8));
-        let idx = _mm256_adds_epu8(sel, bias);
-        acc = _mm256_or_si256(acc, _mm256_shuffle_epi8(*row, idx));
+    let sixteen = _mm256_set1_epi8(16);
+    let [first, rest @ ..] = &t.0;
+    let mut idx = _mm256_and_si256(x, _mm256_set1_epi8(0x7f));
+    let mut acc = _mm256_shuffle_epi8(*first, idx);
+    for row in rest {
+        idx = _mm256_sub_epi8(idx, sixteen);
+        acc = _mm256_xor_si256(acc, _mm256_shuffle_epi8(*row, idx));
     }
     _mm256_blendv_epi8(acc, swap(acc), x)
+}
+
+/// 32-bit word `j` of each lane's entry (entries of `W` bytes, `j < W / 4`) as four byte
+/// planes, lanes in order: four gathers of 8 lanes, then a transpose (bytes to 32-bit groups
+/// within each gathered word set, groups to 64-bit runs of 8 lanes, runs to planes).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn gather_planes<const W: usize>(e: &[[u8; W]], x: V, j: usize) -> [V; 4] {
+    let zero = _mm256_setzero_si256();
+    if e.len() < 256 || 4 * j + 4 > W {
+        return [zero; 4];
+    }
+    let words_per_entry = W / 4;
+    // Lanes 0–7, 8–15, 16–23, 24–31 as 32-bit indices of word j of their entries.
+    let (lo, hi) = (_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x));
+    let lanes = [lo, _mm_srli_si128::<8>(lo), hi, _mm_srli_si128::<8>(hi)];
+    let group = _mm256_setr_epi8(
+        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10,
+        14, 3, 7, 11, 15,
+    );
+    let runs = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut t = [zero; 4];
+    for (t, l) in t.iter_mut().zip(lanes) {
+        let mut i = _mm256_cvtepu8_epi32(l);
+        if words_per_entry == 4 {
+            i = _mm256_slli_epi32::<2>(i);
+        }
+        let i = _mm256_add_epi32(i, _mm256_set1_epi32(j as i32));
+        // SAFETY: every index is `entry * W / 4 + j` with `entry < 256` and `j < W / 4`, so each
+        // 4-byte read at `e + 4 * index` lies inside the first 256 entries of `e` (checked
+        // above); gathers need no alignment.
+        let g = unsafe { _mm256_i32gather_epi32::<4>(e.as_ptr().cast(), i) };
+        // Per 128-bit half: the 4 lanes' byte 0, then byte 1, ...; then per 64 bits: 8 lanes'
+        // byte 0, byte 1, byte 2, byte 3.
+        *t = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(g, group), runs);
+    }
+    let a = _mm256_unpacklo_epi64(t[0], t[1]);
+    let b = _mm256_unpackhi_epi64(t[0], t[1]);
+    let c = _mm256_unpacklo_epi64(t[2], t[3]);
+    let d = _mm256_unpackhi_epi64(t[2], t[3]);
+    [
+        _mm256_permute2x128_si256::<0x20>(a, c),
+        _mm256_permute2x128_si256::<0x20>(b, d),
+        _mm256_permute2x128_si256::<0x31>(a, c),
+        _mm256_permute2x128_si256::<0x31>(b, d),
+    ]
+}
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn word_v(t: &Word, x: V) -> [V; 4] {
+    gather_planes(t.entries(), x, 0)
+}
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mix_v(t: &Mix, x: V) -> [V; 16] {
+    let e = t.entries();
+    let mut o = [_mm256_setzero_si256(); 16];
+    for (j, out) in o.chunks_exact_mut(4).enumerate() {
+        out.copy_from_slice(&gather_planes(e, x, j));
+    }
+    o
 }
 
 #[inline]

@@ -1,4 +1,4 @@
-//! AVX-512 VBMI backend: 64 blocks per vector, four vectors per batch.
+//! AVX-512 VBMI backend: 64 blocks per vector, two vectors per batch.
 //!
 //! A 256-entry byte table lives in four 512-bit registers; `vpermi2b` looks up 128 of its
 //! entries for 64 lanes at once, so an entry is two permutes (low and high half of the
@@ -7,6 +7,7 @@
 //! byte mask). Wide tables (65 536 entries) are read with 32-bit gathers, 16 lanes at a time.
 #![allow(unsafe_code)]
 
+use crate::simd::planes::Layout;
 use core::arch::x86_64::{
     __m512i, _mm512_and_si512, _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32,
     _mm512_extracti32x4_epi32, _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32,
@@ -21,7 +22,10 @@ type V = __m512i;
 /// Blocks per vector.
 const LANES: usize = 64;
 /// Vectors per batch.
-const K: usize = 4;
+const K: usize = 2;
+
+/// Multi-byte tables as byte planes.
+pub(crate) const LAYOUT: Layout = Layout::Planes;
 
 /// A table in four registers.
 struct Tab([V; 4]);
@@ -55,6 +59,18 @@ fn lookup(t: &Tab, x: V) -> V {
 fn sel_f0(a: V, b: V) -> V {
     // Bitwise select with the mask 0xf0 in every byte: (m & a) | (!m & b).
     _mm512_ternarylogic_epi64::<0xca>(_mm512_set1_epi8(0xf0u8 as i8), a, b)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn word_v(t: &Word, x: V) -> [V; 4] {
+    core::array::from_fn(|j| lookup(&table(t.plane(j)), x))
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn mix_v(t: &Mix, x: V) -> [V; 16] {
+    core::array::from_fn(|j| lookup(&table(t.plane(j)), x))
 }
 
 /// The GF(2) matrix of a nibble swap for `vgf2p8affineqb`: byte `7 - i` of the quadword is

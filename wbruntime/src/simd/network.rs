@@ -28,6 +28,8 @@
 //!   `K` vectors, which keeps table traffic low);
 //! * `Tab` and `table(&[u8; 256]) -> Tab`: a 256-entry table ready for lookups;
 //!   `lookup(&Tab, V) -> V`: entry `x` for every lane `x`;
+//! * `LAYOUT`, how it wants its multi-byte tables (`planes::Layout`), and
+//!   `word_v(&Word, V) -> [V; 4]`, `mix_v(&Mix, V) -> [V; 16]`: the bytes of entry `x`;
 //! * `XTab` and `xtable(&[u8; 128]) -> XTab`, `xlookup(&XTab, V) -> V`: a packed nibble-XOR
 //!   table (`planes::pack`): for index `i`, byte `i & 0x7f`, nibble-swapped where bit 7 of `i`
 //!   is set;
@@ -40,7 +42,7 @@ macro_rules! lane_network {
         use crate::aes256::{self, INV_SHIFT};
         use crate::network::WideTable;
         use crate::simd::planes::{
-            AesBranch, AesPlanes, AesRound, InputPlanes, Sm4Planes, Sm4Round, Word, XPack,
+            AesBranch, AesPlanes, AesRound, InputPlanes, Mix, Sm4Planes, Sm4Round, Word, XPack,
         };
         use crate::sm4;
         use alloc::vec;
@@ -112,12 +114,15 @@ macro_rules! lane_network {
             }
         }
 
-        /// A byte→word table (as planes): the four bytes of the entry.
+        /// A byte→word table: the four bytes of the entry.
         #[inline]
         $(#[$attr])*
         fn word(p: &Word, x: &L, o: &mut [L; 4]) {
-            for j in 0..4 {
-                lut(&p.0[j], x, &mut o[j]);
+            for k in 0..K {
+                let r = word_v(p, x.0[k]);
+                for j in 0..4 {
+                    o[j].0[k] = r[j];
+                }
             }
         }
 
@@ -227,8 +232,11 @@ macro_rules! lane_network {
             let mut depth = 0;
             for q in 0..16 {
                 let mut part = [zl(); 16];
-                for j in 0..16 {
-                    lut(&t.mix[q].0[j], &block[q], &mut part[j]);
+                for k in 0..K {
+                    let r = mix_v(&t.mix[q], block[q].0[k]);
+                    for j in 0..16 {
+                        part[j].0[k] = r[j];
+                    }
                 }
                 if q % 2 == 0 {
                     pending = part;

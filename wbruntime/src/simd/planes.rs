@@ -3,14 +3,15 @@
 //! The key file keeps one layout; these are in-memory copies shaped for vector lookups. None
 //! of them decodes anything: every entry is an entry of a key-file table, moved.
 //!
-//! * A table of `W`-byte entries (`[[u8; W]; 256]`) becomes `W` byte *planes*
-//!   (`[[u8; 256]; W]`): plane `j` holds byte `j` of every entry, so that one byte of all
-//!   entries is a 256-byte table that a permute or shuffle can look up for many blocks at once.
-//! * A nibble-XOR table becomes two 128-byte *packed* tables ([`XPack`]), see [`pack`].
-//! * Some byte tables get their output nibbles swapped (`swap_out`), so that the value arrives
-//!   in the nibble order its XOR table reads (the "right operand" order, see
-//!   `simd/network.rs`). Which ones is fixed by the network's shape and written next to each
-//!   table kind below. The wide tables are used in place, from the key file.
+//! * A table of `W`-byte entries (`[[u8; W]; 256]`: the word tables and the input stage's
+//!   block tables) is kept as `W` byte *planes* for backends that look up one output byte of
+//!   all lanes with a permute (plane `j` holds byte `j` of every entry), or entry by entry for
+//!   backends that fetch whole entries with 32-bit gathers or loads ([`Layout`]).
+//! * A nibble-XOR table becomes a 128-byte *packed* table ([`XPack`]), see [`pack`].
+//! * Some tables get their output nibbles swapped (`swap_out`), so that the value arrives in
+//!   the nibble order its XOR table reads (the "right operand" order, see `simd/network.rs`).
+//!   Which ones is fixed by the network's shape and written next to each table kind below.
+//!   The wide tables are used in place, from the key file.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -18,17 +19,54 @@ use alloc::vec::Vec;
 use crate::network::{ColumnXor, Input, XorTable};
 use crate::{aes256, sm4};
 
+/// How a backend wants its tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Multi-byte tables as byte planes, packed XOR tables as they are (AVX-512 VBMI).
+    Planes,
+    /// Multi-byte tables entry by entry; packed XOR tables with their 16-byte rows XORed into
+    /// running differences (AVX2, see `simd::avx2::xlookup`).
+    Gather,
+    /// Multi-byte tables entry by entry; packed XOR tables as they are (portable).
+    Entries,
+}
+
 /// Tables start on a cache line, so that a 256- or 128-byte table is exactly four or two
-/// lines (the networks stream every table once per batch; a straddling table costs a line
+/// lines (the networks stream every table once per group; a straddling table costs a line
 /// more).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 pub(crate) struct Aligned<T>(pub T);
 
-/// The four planes of a byte→word table.
-pub(crate) type Word = Aligned<[[u8; 256]; 4]>;
-/// The sixteen planes of an input-stage byte→block table.
-pub(crate) type Mix = Aligned<[[u8; 256]; 16]>;
+/// A byte→word table, in its backend's [`Layout`].
+pub(crate) struct Word(Aligned<[u8; 1024]>);
+/// An input-stage byte→block table, in its backend's [`Layout`].
+pub(crate) struct Mix(Aligned<[u8; 4096]>);
+
+impl Word {
+    /// Plane `j` (byte `j` of every entry), if laid out as [`Layout::Planes`].
+    pub fn plane(&self, j: usize) -> &[u8; 256] {
+        &self.0.0.as_chunks::<256>().0[j]
+    }
+
+    /// The entries, if laid out entry by entry.
+    pub fn entries(&self) -> &[[u8; 4]] {
+        self.0.0.as_chunks::<4>().0
+    }
+}
+
+impl Mix {
+    /// Plane `j`, if laid out as [`Layout::Planes`].
+    pub fn plane(&self, j: usize) -> &[u8; 256] {
+        &self.0.0.as_chunks::<256>().0[j]
+    }
+
+    /// The entries, if laid out entry by entry.
+    pub fn entries(&self) -> &[[u8; 16]] {
+        self.0.0.as_chunks::<16>().0
+    }
+}
+
 /// A nibble-XOR table packed for one role (see [`pack`]).
 pub(crate) type XPack = Aligned<[u8; 128]>;
 /// A packed column XOR tree (`(v0 ⊕ v1) ⊕ (v2 ⊕ v3)`, eight tables per word XOR); the middle
@@ -54,7 +92,7 @@ const fn swap(x: u8) -> u8 {
 /// `vpshufb` rows) of `i & 0x7f` followed by a nibble swap where bit 7 of `i` is set gives
 /// `T(i)` in the wanted nibble; the other nibble is not part of the result and is masked by
 /// whoever reads it.
-fn pack(t: &XorTable, lo: bool, right: bool) -> XPack {
+fn pack(t: &XorTable, lo: bool, right: bool, layout: Layout) -> XPack {
     let entry = |i: u8| {
         let i = if lo { swap(i) } else { i };
         t[usize::from(i)] & 0x0f
@@ -69,29 +107,38 @@ fn pack(t: &XorTable, lo: bool, right: bool) -> XPack {
             first | (second << 4)
         };
     }
+    if layout == Layout::Gather {
+        // Row r becomes row r ⊕ row r-1, so that the XOR of rows 0..=s is row s.
+        let (rows, _) = out.as_chunks_mut::<16>();
+        for r in (1..rows.len()).rev() {
+            let prev = rows[r - 1];
+            for (x, p) in rows[r].iter_mut().zip(prev) {
+                *x ^= p;
+            }
+        }
+    }
     Aligned(out)
 }
 
-/// Packs `N` tables in the key file's order (even: high nibble, odd: low nibble), all for
-/// one role.
-fn packs<const N: usize>(t: &[XorTable; N], right: bool) -> [XPack; N] {
-    core::array::from_fn(|i| pack(&t[i], i % 2 == 1, right))
-}
-
-/// A column XOR tree: `v0 ⊕ v1` and the final sum are left operands, `v2 ⊕ v3` a right one.
-fn column(c: &ColumnXor) -> PColumn {
-    core::array::from_fn(|l| packs(&c[l], l == 1))
-}
-
-/// `W` planes of a table of `W`-byte entries, each output byte nibble-swapped if `swap_out`.
-fn planes<const W: usize>(t: &[[u8; W]; 256], swap_out: bool) -> Aligned<[[u8; 256]; W]> {
-    let mut p = [[0u8; 256]; W];
+/// Lays out a table of `W`-byte entries (`B = 256 W` bytes), each output byte nibble-swapped if
+/// `swap_out`.
+fn multi<const W: usize, const B: usize>(
+    t: &[[u8; W]; 256],
+    swap_out: bool,
+    layout: Layout,
+) -> Aligned<[u8; B]> {
+    const { assert!(B == 256 * W) };
+    let mut out = [0u8; B];
     for (i, entry) in t.iter().enumerate() {
-        for (plane, &b) in p.iter_mut().zip(entry) {
-            plane[i] = if swap_out { swap(b) } else { b };
+        for (j, &b) in entry.iter().enumerate() {
+            let at = match layout {
+                Layout::Planes => 256 * j + i,
+                Layout::Gather | Layout::Entries => W * i + j,
+            };
+            out[at] = if swap_out { swap(b) } else { b };
         }
     }
-    Aligned(p)
+    Aligned(out)
 }
 
 /// A byte table with its outputs nibble-swapped if `swap_out`.
@@ -99,13 +146,35 @@ fn byte_table(t: &[u8; 256], swap_out: bool) -> [u8; 256] {
     if swap_out { t.map(swap) } else { *t }
 }
 
-/// Word tables as planes; within each group of four (the words one column XOR tree adds,
-/// `v0 ⊕ v1` and `v2 ⊕ v3`), the odd ones are right operands and come nibble-swapped.
-fn words<const N: usize>(t: &[[[u8; 4]; 256]; N]) -> Vec<Word> {
-    t.iter()
-        .enumerate()
-        .map(|(i, w)| planes(w, i % 2 == 1))
-        .collect()
+/// Builds the re-laid tables for one [`Layout`].
+#[derive(Clone, Copy)]
+struct Prep(Layout);
+
+impl Prep {
+    /// `N` XOR tables in the key file's order (even: high nibble, odd: low nibble), all
+    /// packed for one role.
+    fn packs<const N: usize>(self, t: &[XorTable; N], right: bool) -> [XPack; N] {
+        core::array::from_fn(|i| pack(&t[i], i % 2 == 1, right, self.0))
+    }
+
+    /// A column XOR tree: `v0 ⊕ v1` and the final sum are left operands, `v2 ⊕ v3` a right
+    /// one.
+    fn column(self, c: &ColumnXor) -> PColumn {
+        core::array::from_fn(|l| self.packs(&c[l], l == 1))
+    }
+
+    fn word(self, t: &[[u8; 4]; 256], swap_out: bool) -> Word {
+        Word(multi(t, swap_out, self.0))
+    }
+
+    /// Word tables in groups of four (the words one column XOR tree adds, `v0 ⊕ v1` and
+    /// `v2 ⊕ v3`): the odd ones are right operands and come nibble-swapped.
+    fn words<const N: usize>(self, t: &[[[u8; 4]; 256]; N]) -> Vec<Word> {
+        t.iter()
+            .enumerate()
+            .map(|(i, w)| self.word(w, i % 2 == 1))
+            .collect()
+    }
 }
 
 /// The input stage: sixteen byte→block tables, odd ones (right operands of the tree's first
@@ -116,28 +185,28 @@ pub(crate) struct InputPlanes {
 }
 
 impl InputPlanes {
-    fn new(input: Option<&Input<'_>>) -> Option<Self> {
+    fn new(input: Option<&Input<'_>>, p: Prep) -> Option<Self> {
         let input = input?;
         Some(InputPlanes {
             mix: input
                 .mix
                 .iter()
                 .enumerate()
-                .map(|(q, m)| planes(m, q % 2 == 1))
+                .map(|(q, m)| Mix(multi(m, q % 2 == 1, p.0)))
                 .collect(),
             // Group `g` makes node `g - [0, 8, 12, 14][level]` of the next level: a right
             // operand when that is odd, which (the starts being even) is when `g` is; the root
             // (group 14) is a left one.
             xor: (0..)
                 .zip(input.xor)
-                .map(|(g, x)| packs(x, g % 2 == 1))
+                .map(|(g, x)| p.packs(x, g % 2 == 1))
                 .collect(),
         })
     }
 }
 
-/// One AES-256 round: word tables as planes, XOR trees packed. A branch's round 13 leaves
-/// `x3` empty and keeps its first level in [`AesBranch::half_x3`].
+/// One AES-256 round: word tables re-laid, XOR trees packed. A branch's round 13 leaves `x3`
+/// empty and keeps its first level in [`AesBranch::half_x3`].
 pub(crate) struct AesRound {
     pub t2: Vec<Word>,
     pub x2: Vec<PColumn>,
@@ -151,12 +220,13 @@ impl AesRound {
         x2: &[ColumnXor; 4],
         t3: &[[[u8; 4]; 256]; 16],
         x3: &[ColumnXor],
+        p: Prep,
     ) -> Self {
         AesRound {
-            t2: words(t2),
-            x2: x2.iter().map(column).collect(),
-            t3: words(t3),
-            x3: x3.iter().map(column).collect(),
+            t2: p.words(t2),
+            x2: x2.iter().map(|c| p.column(c)).collect(),
+            t3: p.words(t3),
+            x3: x3.iter().map(|c| p.column(c)).collect(),
         }
     }
 }
@@ -177,24 +247,25 @@ pub(crate) struct AesPlanes {
 }
 
 impl AesPlanes {
-    pub fn new(t: &aes256::Tables<'_>) -> Self {
-        let round = |r: &aes256::Round<'_>| AesRound::new(r.t2, r.x2, r.t3, r.x3);
+    pub fn new(t: &aes256::Tables<'_>, layout: Layout) -> Self {
+        let p = Prep(layout);
+        let round = |r: &aes256::Round<'_>| AesRound::new(r.t2, r.x2, r.t3, r.x3, p);
         let branch = |b: &aes256::Branch<'_>| AesBranch {
             rounds: b.rounds.iter().map(round).collect(),
-            half: AesRound::new(b.half.t2, b.half.x2, b.half.t3, &[]),
+            half: AesRound::new(b.half.t2, b.half.x2, b.half.t3, &[], p),
             half_x3: b
                 .half
                 .x3
                 .iter()
-                .map(|c| core::array::from_fn(|k| packs(&c[k], false)))
+                .map(|c| core::array::from_fn(|k| p.packs(&c[k], false)))
                 .collect(),
         };
         let [b0, b1] = &t.last.branches;
         AesPlanes {
-            input: InputPlanes::new(t.input.as_ref()),
+            input: InputPlanes::new(t.input.as_ref(), p),
             rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],
-            combine: Box::new(packs(t.last.combine, false)),
+            combine: Box::new(p.packs(t.last.combine, false)),
         }
     }
 }
@@ -226,20 +297,21 @@ impl Sm4Round {
         r: &[[u8; 256]; 4],
         r_xor: &[XorTable; 8],
         last: bool,
+        p: Prep,
     ) -> Self {
         Sm4Round {
             pre: Aligned(core::array::from_fn(|i| byte_table(&pre[i], i >= 4))),
-            pre_xor: pre_xor.each_ref().map(|x| packs(x, false)),
+            pre_xor: pre_xor.each_ref().map(|x| p.packs(x, false)),
             t: if last {
-                t.iter().map(|w| planes(w, false)).collect()
+                t.iter().map(|w| p.word(w, false)).collect()
             } else {
-                words(t)
+                p.words(t)
             },
-            t_xor: (0..).zip(t_xor).map(|(l, x)| packs(x, l == 1)).collect(),
-            u: words(u),
-            u_xor: column(u_xor),
+            t_xor: (0..).zip(t_xor).map(|(l, x)| p.packs(x, l == 1)).collect(),
+            u: p.words(u),
+            u_xor: p.column(u_xor),
             r: Aligned(r.each_ref().map(|x| byte_table(x, true))),
-            r_xor: packs(r_xor, false),
+            r_xor: p.packs(r_xor, false),
         }
     }
 }
@@ -254,10 +326,11 @@ pub(crate) struct Sm4Planes {
 }
 
 impl Sm4Planes {
-    pub fn new(t: &sm4::Tables<'_>) -> Self {
+    pub fn new(t: &sm4::Tables<'_>, layout: Layout) -> Self {
+        let p = Prep(layout);
         let round = |r: &sm4::Round<'_>| {
             Sm4Round::new(
-                r.pre, r.pre_xor, r.t, r.t_xor, r.u, r.u_xor, r.r, r.r_xor, false,
+                r.pre, r.pre_xor, r.t, r.t_xor, r.u, r.u_xor, r.r, r.r_xor, false, p,
             )
         };
         let branch = |b: &sm4::Branch<'_>| {
@@ -273,15 +346,16 @@ impl Sm4Planes {
                 l.r,
                 l.r_xor,
                 true,
+                p,
             ));
             v
         };
         let [b0, b1] = &t.last.branches;
         Sm4Planes {
-            input: InputPlanes::new(t.input.as_ref()),
+            input: InputPlanes::new(t.input.as_ref(), p),
             rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],
-            combine: Box::new(packs(t.last.combine, false)),
+            combine: Box::new(p.packs(t.last.combine, false)),
         }
     }
 }

@@ -9,6 +9,35 @@ const LANES: usize = 16;
 /// Vectors per batch.
 const K: usize = 4;
 
+use crate::simd::planes::Layout;
+
+/// Multi-byte tables entry by entry: one load gives every byte of a lane's entry.
+pub(crate) const LAYOUT: Layout = Layout::Entries;
+
+#[inline(always)]
+fn word_v(t: &Word, x: V) -> [V; 4] {
+    let e = t.entries();
+    let mut o = [[0u8; LANES]; 4];
+    for (lane, &i) in x.iter().enumerate() {
+        for (plane, &b) in o.iter_mut().zip(&e[usize::from(i)]) {
+            plane[lane] = b;
+        }
+    }
+    o
+}
+
+#[inline(always)]
+fn mix_v(t: &Mix, x: V) -> [V; 16] {
+    let e = t.entries();
+    let mut o = [[0u8; LANES]; 16];
+    for (lane, &i) in x.iter().enumerate() {
+        for (plane, &b) in o.iter_mut().zip(&e[usize::from(i)]) {
+            plane[lane] = b;
+        }
+    }
+    o
+}
+
 /// A table, borrowed.
 struct Tab<'t>(&'t [u8; 256]);
 
