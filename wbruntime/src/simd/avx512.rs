@@ -9,13 +9,13 @@
 
 use crate::simd::planes::Layout;
 use core::arch::x86_64::{
-    __m512i, _mm512_and_si512, _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32,
-    _mm512_extracti32x4_epi32, _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32,
-    _mm512_inserti32x4, _mm512_loadu_si512, _mm512_mask_blend_epi8,
-    _mm512_mask_gf2p8affine_epi64_epi8, _mm512_movepi8_mask, _mm512_or_si512,
-    _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_set1_epi32, _mm512_set1_epi64,
-    _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_srlv_epi32,
-    _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+    __m512i, __mmask64, _kand_mask64, _kandn_mask64, _mm512_add_epi8, _mm512_and_si512,
+    _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32, _mm512_extracti32x4_epi32,
+    _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32, _mm512_inserti32x4, _mm512_loadu_si512,
+    _mm512_mask_gf2p8affine_epi64_epi8, _mm512_mask_permutexvar_epi8, _mm512_movepi8_mask,
+    _mm512_or_si512, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8,
+    _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi32,
+    _mm512_srli_epi32, _mm512_srlv_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
 };
 
 type V = __m512i;
@@ -45,13 +45,43 @@ fn table(t: &[u8; 256]) -> Tab {
     }
 }
 
+/// Which 64-entry quarter of a 256-entry table each lane's index falls in (bits 7 and 6):
+/// computed once per index and shared by every table looked up with it.
+#[derive(Clone, Copy)]
+struct Quarters {
+    q1: __mmask64,
+    q2: __mmask64,
+    q3: __mmask64,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn quarters(x: V) -> Quarters {
+    let b7 = _mm512_movepi8_mask(x);
+    let b6 = _mm512_movepi8_mask(_mm512_add_epi8(x, x));
+    Quarters {
+        q1: _kandn_mask64(b7, b6),
+        q2: _kandn_mask64(b6, b7),
+        q3: _kand_mask64(b6, b7),
+    }
+}
+
+/// Entry `x` of a 256-entry table: `vpermb` of the first quarter, then of each other quarter
+/// merged into the lanes whose index lies in it (four single-uop permutes, no blend).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn lookup_q(t: &Tab, x: V, q: Quarters) -> V {
+    let [t0, t1, t2, t3] = t.0;
+    let r = _mm512_permutexvar_epi8(x, t0);
+    let r = _mm512_mask_permutexvar_epi8(r, q.q1, x, t1);
+    let r = _mm512_mask_permutexvar_epi8(r, q.q2, x, t2);
+    _mm512_mask_permutexvar_epi8(r, q.q3, x, t3)
+}
+
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn lookup(t: &Tab, x: V) -> V {
-    let [t0, t1, t2, t3] = t.0;
-    let lo = _mm512_permutex2var_epi8(t0, x, t1);
-    let hi = _mm512_permutex2var_epi8(t2, x, t3);
-    _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
+    lookup_q(t, x, quarters(x))
 }
 
 #[inline]
@@ -64,13 +94,23 @@ fn sel_f0(a: V, b: V) -> V {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn word_v(t: &Word, x: V) -> [V; 4] {
-    core::array::from_fn(|j| lookup(&table(t.plane(j)), x))
+    let q = quarters(x);
+    let mut o = [_mm512_setzero_si512(); 4];
+    for (j, o) in o.iter_mut().enumerate() {
+        *o = lookup_q(&table(t.plane(j)), x, q);
+    }
+    o
 }
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn mix_v(t: &Mix, x: V) -> [V; 16] {
-    core::array::from_fn(|j| lookup(&table(t.plane(j)), x))
+    let q = quarters(x);
+    let mut o = [_mm512_setzero_si512(); 16];
+    for (j, o) in o.iter_mut().enumerate() {
+        *o = lookup_q(&table(t.plane(j)), x, q);
+    }
+    o
 }
 
 /// The GF(2) matrix of a nibble swap for `vgf2p8affineqb`: byte `7 - i` of the quadword is

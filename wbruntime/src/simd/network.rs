@@ -283,15 +283,19 @@ macro_rules! lane_network {
             }
         }
 
+        /// One round on every batch, column by column: a column's tables (a quarter of the
+        /// round's) stay in the L1 cache while every batch goes through them. `next` is
+        /// scratch of the same length; the new states end up in `states`.
         $(#[$attr])*
-        fn aes_round(state: &mut [L; 16], pl: &AesRound) {
-            let mut out = [zl(); 16];
+        fn aes_round(states: &mut Vec<[L; 16]>, next: &mut Vec<[L; 16]>, pl: &AesRound) {
             let mut w = [[zl(); 4]; 4];
             for c in 0..4 {
-                column_parts(state, c, pl, &mut w);
-                column_xor(&w, &pl.x3[c], &mut out[4 * c..4 * c + 4]);
+                for (s, n) in states.iter().zip(next.iter_mut()) {
+                    column_parts(s, c, pl, &mut w);
+                    column_xor(&w, &pl.x3[c], &mut n[4 * c..4 * c + 4]);
+                }
             }
-            *state = out;
+            core::mem::swap(states, next);
         }
 
         /// Round 13 of a branch up to its two half sums (joined, as wide-table indices).
@@ -373,19 +377,16 @@ macro_rules! lane_network {
             blocks: &mut [[u8; 16]],
         ) {
             let mut states = load_all(blocks, pl.input.as_ref());
+            let mut next = states.clone();
             for r in &pl.rounds {
-                for s in &mut states {
-                    aes_round(s, r);
-                }
+                aes_round(&mut states, &mut next, r);
             }
             // Rounds 11–13 twice, each branch from the state after round 10.
             let mut halves = vec![[[zl(); 16]; 4]; states.len()];
             for (i, br) in pl.branches.iter().enumerate() {
                 let mut bs = states.clone();
                 for r in &br.rounds {
-                    for s in &mut bs {
-                        aes_round(s, r);
-                    }
+                    aes_round(&mut bs, &mut next, r);
                 }
                 for (s, h) in bs.iter().zip(&mut halves) {
                     let [a0, b0, a1, b1] = h;

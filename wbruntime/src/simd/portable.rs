@@ -14,28 +14,28 @@ use crate::simd::planes::Layout;
 /// Multi-byte tables entry by entry: one load gives every byte of a lane's entry.
 pub(crate) const LAYOUT: Layout = Layout::Entries;
 
+/// The bytes of each lane's entry, as `W` planes.
 #[inline(always)]
-fn word_v(t: &Word, x: V) -> [V; 4] {
-    let e = t.entries();
-    let mut o = [[0u8; LANES]; 4];
+fn entry_planes<const W: usize>(e: &[[u8; W]], x: V) -> [V; W] {
+    let mut o = [[0u8; LANES]; W];
     for (lane, &i) in x.iter().enumerate() {
-        for (plane, &b) in o.iter_mut().zip(&e[usize::from(i)]) {
-            plane[lane] = b;
+        if let Some(entry) = e.get(usize::from(i)) {
+            for (plane, &b) in o.iter_mut().zip(entry) {
+                plane[lane] = b;
+            }
         }
     }
     o
 }
 
 #[inline(always)]
+fn word_v(t: &Word, x: V) -> [V; 4] {
+    entry_planes(t.entries(), x)
+}
+
+#[inline(always)]
 fn mix_v(t: &Mix, x: V) -> [V; 16] {
-    let e = t.entries();
-    let mut o = [[0u8; LANES]; 16];
-    for (lane, &i) in x.iter().enumerate() {
-        for (plane, &b) in o.iter_mut().zip(&e[usize::from(i)]) {
-            plane[lane] = b;
-        }
-    }
-    o
+    entry_planes(t.entries(), x)
 }
 
 /// A table, borrowed.
