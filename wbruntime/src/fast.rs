@@ -50,10 +50,10 @@ impl core::fmt::Debug for FastKey<'_> {
 /// batch.
 const MIN_BATCH_FILL: usize = 8;
 
-/// Blocks per group (see [`FastKey::group`]), rounded down to whole batches: 32 KiB of
+/// Blocks per group (see [`FastKey::group`]), rounded down to whole batches: 64 KiB of
 /// ciphertext, whose intermediate state stays in the L2 cache while a round's tables are
 /// reused for all of it.
-const GROUP_BLOCKS: usize = 2048;
+const GROUP_BLOCKS: usize = 4096;
 
 impl<'a> WhiteboxKey<'a> {
     /// This key with the fastest backend the CPU has.

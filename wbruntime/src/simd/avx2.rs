@@ -17,11 +17,12 @@
 use core::arch::x86_64::{
     __m256i, _mm_loadu_si128, _mm_srli_si128, _mm256_add_epi32, _mm256_adds_epu8, _mm256_and_si256,
     _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_cvtepu8_epi32,
-    _mm256_extracti128_si256, _mm256_i32gather_epi32, _mm256_loadu_si256, _mm256_or_si256,
-    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8, _mm256_set1_epi32,
-    _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8,
-    _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16, _mm256_storeu_si256, _mm256_sub_epi8,
-    _mm256_unpackhi_epi64, _mm256_unpacklo_epi64, _mm256_xor_si256,
+    _mm256_extracti128_si256, _mm256_i32gather_epi32, _mm256_loadu_si256, _mm256_loadu2_m128i,
+    _mm256_or_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8,
+    _mm256_set1_epi32, _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256,
+    _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16,
+    _mm256_storeu_si256, _mm256_storeu2_m128i, _mm256_sub_epi8, _mm256_unpackhi_epi8,
+    _mm256_unpackhi_epi64, _mm256_unpacklo_epi8, _mm256_unpacklo_epi64, _mm256_xor_si256,
 };
 
 use crate::simd::planes::Layout;
@@ -187,18 +188,47 @@ fn zero() -> V {
     _mm256_setzero_si256()
 }
 
+/// Four rounds of the byte riffle `(r_i, r_{i+8}) → (lo(r_i, r_{i+8}), hi(r_i, r_{i+8}))`
+/// transpose the 16×16 byte matrix in each 128-bit half (each round moves one bit of the row
+/// number into the column number); it is its own inverse.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn load(b: &[u8; LANES]) -> V {
-    // SAFETY: one unaligned 32-byte load of a 32-byte array.
-    unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+fn riffle(r: &mut [V; 16]) {
+    for _ in 0..4 {
+        let mut n = [_mm256_setzero_si256(); 16];
+        for i in 0..8 {
+            n[2 * i] = _mm256_unpacklo_epi8(r[i], r[i + 8]);
+            n[2 * i + 1] = _mm256_unpackhi_epi8(r[i], r[i + 8]);
+        }
+        *r = n;
+    }
+}
+
+/// Blocks `i` and `16 + i` in the two halves of row `i`, transposed.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+    let mut r = [_mm256_setzero_si256(); 16];
+    if let (Some(lo), Some(hi)) = (blocks.get(..16), blocks.get(16..LANES)) {
+        for ((r, l), h) in r.iter_mut().zip(lo).zip(hi) {
+            // SAFETY: two unaligned 16-byte loads of 16-byte arrays.
+            *r = unsafe { _mm256_loadu2_m128i(h.as_ptr().cast(), l.as_ptr().cast()) };
+        }
+    }
+    riffle(&mut r);
+    r
 }
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn store(v: V, b: &mut [u8; LANES]) {
-    // SAFETY: one unaligned 32-byte store into a 32-byte array.
-    unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
+    let mut r = *v;
+    riffle(&mut r);
+    let (lo, rest) = blocks.split_at_mut(16.min(blocks.len()));
+    for ((r, l), h) in r.iter().zip(lo).zip(rest.iter_mut().take(16)) {
+        // SAFETY: two unaligned 16-byte stores into 16-byte arrays.
+        unsafe { _mm256_storeu2_m128i(h.as_mut_ptr().cast(), l.as_mut_ptr().cast(), *r) };
+    }
 }
 
 /// Entry `(a << 8) | b` of a wide table, lane by lane.
@@ -206,12 +236,16 @@ fn store(v: V, b: &mut [u8; LANES]) {
 #[target_feature(enable = "avx2")]
 fn wide(t: &WideTable, a: V, b: V) -> V {
     let (mut xa, mut xb, mut o) = ([0u8; LANES], [0u8; LANES], [0u8; LANES]);
-    store(a, &mut xa);
-    store(b, &mut xb);
+    // SAFETY: unaligned 32-byte stores into and a load from 32-byte arrays.
+    unsafe {
+        _mm256_storeu_si256(xa.as_mut_ptr().cast(), a);
+        _mm256_storeu_si256(xb.as_mut_ptr().cast(), b);
+    }
     for ((o, &x), &y) in o.iter_mut().zip(&xa).zip(&xb) {
         *o = t[usize::from(x) << 8 | usize::from(y)];
     }
-    load(&o)
+    // SAFETY: as above.
+    unsafe { _mm256_loadu_si256(o.as_ptr().cast()) }
 }
 
 lane_network!(#[target_feature(enable = "avx2")]);

@@ -16,6 +16,7 @@ use core::arch::x86_64::{
     _mm512_or_si512, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8,
     _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi32,
     _mm512_srli_epi32, _mm512_srlv_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+    _mm512_unpackhi_epi8, _mm512_unpacklo_epi8,
 };
 
 type V = __m512i;
@@ -153,18 +154,76 @@ fn zero() -> V {
     _mm512_setzero_si512()
 }
 
+/// Four rounds of the byte riffle `(r_i, r_{i+8}) → (lo(r_i, r_{i+8}), hi(r_i, r_{i+8}))`
+/// transpose the 16×16 byte matrix in each 128-bit quarter (each round moves one bit of the
+/// row number into the column number); it is its own inverse.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn load(b: &[u8; LANES]) -> V {
-    // SAFETY: one unaligned 64-byte load of a 64-byte array.
-    unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
+fn riffle(r: &mut [V; 16]) {
+    for _ in 0..4 {
+        let mut n = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            n[2 * i] = _mm512_unpacklo_epi8(r[i], r[i + 8]);
+            n[2 * i + 1] = _mm512_unpackhi_epi8(r[i], r[i + 8]);
+        }
+        *r = n;
+    }
+}
+
+/// After the riffle, byte `16 q + i` of position `p` belongs to block `4 i + q` (row `i`
+/// held blocks `4i .. 4i + 4`, one per quarter): this puts it at byte `4 i + q`.
+const TO_BLOCK_ORDER: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut b = 0;
+    while b < 64 {
+        t[b] = (16 * (b % 4) + b / 4) as u8;
+        b += 1;
+    }
+    t
+};
+
+/// The inverse of [`TO_BLOCK_ORDER`].
+const FROM_BLOCK_ORDER: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut b = 0;
+    while b < 64 {
+        t[TO_BLOCK_ORDER[b] as usize] = b as u8;
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
+fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+    let mut r = [_mm512_setzero_si512(); 16];
+    for (r, four) in r.iter_mut().zip(blocks.chunks_exact(4)) {
+        // SAFETY: one unaligned 64-byte load of four consecutive 16-byte blocks.
+        *r = unsafe { _mm512_loadu_si512(four.as_ptr().cast()) };
+    }
+    riffle(&mut r);
+    // SAFETY: a 64-byte load of a 64-byte array.
+    let order = unsafe { _mm512_loadu_si512(TO_BLOCK_ORDER.as_ptr().cast()) };
+    for r in &mut r {
+        *r = _mm512_permutexvar_epi8(order, *r);
+    }
+    r
 }
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn store(v: V, b: &mut [u8; LANES]) {
-    // SAFETY: one unaligned 64-byte store into a 64-byte array.
-    unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
+    // SAFETY: a 64-byte load of a 64-byte array.
+    let order = unsafe { _mm512_loadu_si512(FROM_BLOCK_ORDER.as_ptr().cast()) };
+    let mut r = *v;
+    for r in &mut r {
+        *r = _mm512_permutexvar_epi8(order, *r);
+    }
+    riffle(&mut r);
+    for (r, four) in r.iter().zip(blocks.chunks_exact_mut(4)) {
+        // SAFETY: one unaligned 64-byte store into four consecutive 16-byte blocks.
+        unsafe { _mm512_storeu_si512(four.as_mut_ptr().cast(), *r) };
+    }
 }
 
 /// Entry `(a << 8) | b` of a wide table for 64 lanes: four gathers of 16 aligned 32-bit words

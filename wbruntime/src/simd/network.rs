@@ -35,7 +35,8 @@
 //!   is set;
 //! * `sel_f0(a, b)`: `(a & 0xf0) | (b & 0x0f)` per byte; `swap(a)`: each byte nibble-swapped;
 //! * `wide(&WideTable, a, b) -> V`: entry `(a << 8) | b`;
-//! * `load(&[u8; LANES]) -> V`, `store(V, &mut [u8; LANES])`, `zero() -> V`.
+//! * `load_blocks(&[[u8; 16]]) -> [V; 16]`: `LANES` blocks transposed into byte positions,
+//!   `store_blocks(&[V; 16], &mut [[u8; 16]])` the inverse; `zero() -> V`.
 
 macro_rules! lane_network {
     ($(#[$attr:meta])*) => {
@@ -217,53 +218,74 @@ macro_rules! lane_network {
             }
         }
 
-        /// The input stage: sixteen byte→block tables and the XOR tree, reduced as the parts
-        /// are made (a stack of at most five live blocks instead of all sixteen; the tree and
-        /// its tables are those of `soft::input`: level `l`, pair `j` uses group
-        /// `[0, 8, 12, 14][l] + j`). A node is a right operand if its index in its level is
-        /// odd (the odd tables of level 0 come nibble-swapped); the root is joined.
+        /// An XOR result joined into a byte in the order of its role (right: nibble-swapped).
+        #[inline]
         $(#[$attr])*
-        fn input(block: &[L; 16], t: &InputPlanes, out: &mut [L; 16]) {
-            const LEVEL_START: [usize; 4] = [0, 8, 12, 14];
-            // Level-0 parts are whole bytes; higher nodes are XOR results.
-            let mut pending = [zl(); 16];
-            let mut stack = [[z2(); 16]; 4];
-            let mut levels = [0usize; 4];
-            let mut depth = 0;
-            for q in 0..16 {
-                let mut part = [zl(); 16];
-                for k in 0..K {
-                    let r = mix_v(&t.mix[q], block[q].0[k]);
-                    for j in 0..16 {
-                        part[j].0[k] = r[j];
+        fn join_role(x: &N2, right: bool, o: &mut L) {
+            for k in 0..K {
+                o.0[k] = if right {
+                    sel_f0(x.l.0[k], x.h.0[k])
+                } else {
+                    sel_f0(x.h.0[k], x.l.0[k])
+                };
+            }
+        }
+
+        /// `a ⊕ b` on 16 bytes, joined in the order of the result's role.
+        $(#[$attr])*
+        fn xor_node(a: &[L; 16], b: &[L; 16], t: &[XPack; 32], right: bool, o: &mut [L; 16]) {
+            let mut r = z2();
+            for k in 0..16 {
+                xor_byte::<L, L>(&t[2 * k], &t[2 * k + 1], &a[k], &b[k], &mut r);
+                join_role(&r, right, &mut o[k]);
+            }
+        }
+
+        /// The input stage on every batch: sixteen byte→block tables and the XOR tree (the
+        /// tree and its tables are those of `soft::input`: level `l`, pair `j` uses group
+        /// `[0, 8, 12, 14][l] + j`).
+        ///
+        /// Node by node over all batches, so that one node's tables (two block tables and a
+        /// group of XOR tables, 12 KiB) stay in the L1 cache while every batch passes; the
+        /// stage's 124 KiB of tables would not. Nodes are kept joined into bytes, a right
+        /// operand (odd index within its level) nibble-swapped, as their packed tables
+        /// produce them; the odd block tables come nibble-swapped too.
+        $(#[$attr])*
+        fn input_all(states: &mut [[L; 16]], t: &InputPlanes) {
+            let n = states.len();
+            // Level 1: node j from block tables 2j and 2j + 1; node-major (`j * n + batch`).
+            let mut nodes = vec![[zl(); 16]; 8 * n];
+            let mut a = [zl(); 16];
+            let mut b = [zl(); 16];
+            for j in 0..8 {
+                for (s, node) in states.iter().zip(&mut nodes[j * n..(j + 1) * n]) {
+                    for k in 0..K {
+                        let ra = mix_v(&t.mix[2 * j], s[2 * j].0[k]);
+                        let rb = mix_v(&t.mix[2 * j + 1], s[2 * j + 1].0[k]);
+                        for p in 0..16 {
+                            a[p].0[k] = ra[p];
+                            b[p].0[k] = rb[p];
+                        }
+                    }
+                    xor_node(&a, &b, &t.xor[j], j % 2 == 1, node);
+                }
+            }
+
+            // Levels 2 and 3, then the root into the states.
+            let mut next = vec![[zl(); 16]; 4 * n];
+            for (level, start) in [(2usize, 8usize), (3, 12)] {
+                let count = 16 >> level;
+                for j in 0..count {
+                    let group = &t.xor[start + j];
+                    for i in 0..n {
+                        let (l, r) = (&nodes[2 * j * n + i], &nodes[(2 * j + 1) * n + i]);
+                        xor_node(l, r, group, j % 2 == 1, &mut next[j * n + i]);
                     }
                 }
-                if q % 2 == 0 {
-                    pending = part;
-                    continue;
-                }
-                // Level 1 node q / 2 from the two level-0 parts, then carry upwards like a
-                // counter.
-                let mut index = q / 2;
-                let mut level = 1;
-                let mut cur = [z2(); 16];
-                let group = &t.xor[index];
-                xor_bytes::<16, L, L>(&pending, &part, group, &mut cur);
-                while depth > 0 && levels[depth - 1] == level {
-                    depth -= 1;
-                    let group = &t.xor[LEVEL_START[level] + index / 2];
-                    level += 1;
-                    index /= 2;
-                    if level == 4 {
-                        xor_join::<16, N2, N2>(&stack[depth], &cur, group, out);
-                        return;
-                    }
-                    let right = cur;
-                    xor_bytes::<16, N2, N2>(&stack[depth], &right, group, &mut cur);
-                }
-                stack[depth] = cur;
-                levels[depth] = level;
-                depth += 1;
+                core::mem::swap(&mut nodes, &mut next);
+            }
+            for (i, s) in states.iter_mut().enumerate() {
+                xor_node(&nodes[i], &nodes[n + i], &t.xor[14], false, s);
             }
         }
 
@@ -313,13 +335,10 @@ macro_rules! lane_network {
         /// Transposes `BATCH` blocks into 16 byte positions.
         $(#[$attr])*
         fn load_batch(blocks: &[[u8; 16]], out: &mut [L; 16]) {
-            for p in 0..16 {
-                for k in 0..K {
-                    let mut buf = [0u8; LANES];
-                    for (j, b) in buf.iter_mut().enumerate() {
-                        *b = blocks[k * LANES + j][p];
-                    }
-                    out[p].0[k] = load(&buf);
+            for (k, chunk) in blocks.chunks_exact(LANES).take(K).enumerate() {
+                let v = load_blocks(chunk);
+                for p in 0..16 {
+                    out[p].0[k] = v[p];
                 }
             }
         }
@@ -327,14 +346,12 @@ macro_rules! lane_network {
         /// The inverse of [`load_batch`].
         $(#[$attr])*
         fn store_batch(state: &[L; 16], blocks: &mut [[u8; 16]]) {
-            for p in 0..16 {
-                for k in 0..K {
-                    let mut buf = [0u8; LANES];
-                    store(state[p].0[k], &mut buf);
-                    for (j, b) in buf.iter().enumerate() {
-                        blocks[k * LANES + j][p] = *b;
-                    }
+            for (k, chunk) in blocks.chunks_exact_mut(LANES).take(K).enumerate() {
+                let mut v = [zero(); 16];
+                for p in 0..16 {
+                    v[p] = state[p].0[k];
                 }
+                store_blocks(&v, chunk);
             }
         }
 
@@ -344,10 +361,9 @@ macro_rules! lane_network {
             let mut states = vec![[zl(); 16]; blocks.len() / BATCH];
             for (s, chunk) in states.iter_mut().zip(blocks.chunks_exact(BATCH)) {
                 load_batch(chunk, s);
-                if let Some(it) = input_stage {
-                    let loaded = *s;
-                    input(&loaded, it, s);
-                }
+            }
+            if let Some(it) = input_stage {
+                input_all(&mut states, it);
             }
             states
         }

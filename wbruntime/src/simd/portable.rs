@@ -87,13 +87,23 @@ fn zero() -> V {
 }
 
 #[inline(always)]
-fn load(b: &[u8; LANES]) -> V {
-    *b
+fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+    let mut o = [[0u8; LANES]; 16];
+    for (j, b) in blocks.iter().take(LANES).enumerate() {
+        for (plane, &x) in o.iter_mut().zip(b) {
+            plane[j] = x;
+        }
+    }
+    o
 }
 
 #[inline(always)]
-fn store(v: V, b: &mut [u8; LANES]) {
-    *b = v;
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
+    for (j, b) in blocks.iter_mut().take(LANES).enumerate() {
+        for (x, plane) in b.iter_mut().zip(v) {
+            *x = plane[j];
+        }
+    }
 }
 
 #[inline(always)]
