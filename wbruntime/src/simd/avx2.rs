@@ -88,7 +88,8 @@ struct XTab([V; 8]);
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn xtable(t: &[u8; 128]) -> XTab {
+fn xtable(t: &XPack) -> XTab {
+    let t = t.packed();
     let mut rows = [_mm256_setzero_si256(); 8];
     for (r, row) in rows.iter_mut().enumerate() {
         // SAFETY: a 16-byte unaligned load of bytes 16r..16r + 16 of the 128-byte table.

@@ -129,7 +129,8 @@ struct XTab(V, V);
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn xtable(t: &[u8; 128]) -> XTab {
+fn xtable(t: &XPack) -> XTab {
+    let t = t.packed();
     let p = t.as_ptr();
     // SAFETY: the two unaligned 64-byte loads cover bytes 0..128 of `t`, which is 128 bytes.
     unsafe {

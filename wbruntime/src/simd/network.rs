@@ -30,9 +30,9 @@
 //!   `lookup(&Tab, V) -> V`: entry `x` for every lane `x`;
 //! * `LAYOUT`, how it wants its multi-byte tables (`planes::Layout`), and
 //!   `word_v(&Word, V) -> [V; 4]`, `mix_v(&Mix, V) -> [V; 16]`: the bytes of entry `x`;
-//! * `XTab` and `xtable(&[u8; 128]) -> XTab`, `xlookup(&XTab, V) -> V`: a packed nibble-XOR
-//!   table (`planes::pack`): for index `i`, byte `i & 0x7f`, nibble-swapped where bit 7 of `i`
-//!   is set;
+//! * `XTab` and `xtable(&XPack) -> XTab`, `xlookup(&XTab, V) -> V`: a nibble-XOR table
+//!   prepared by `planes::pack` for the backend's layout: entry `i` (packed: byte `i & 0x7f`,
+//!   nibble-swapped where bit 7 of `i` is set);
 //! * `sel_f0(a, b)`: `(a & 0xf0) | (b & 0x0f)` per byte; `swap(a)`: each byte nibble-swapped;
 //! * `wide(&WideTable, a, b) -> V`: entry `(a << 8) | b`;
 //! * `load_blocks(&[[u8; 16]]) -> [V; 16]`: `LANES` blocks transposed into byte positions,
@@ -159,8 +159,8 @@ macro_rules! lane_network {
             b: &B,
             o: &mut N2,
         ) {
-            let th = xtable(&hi.0);
-            let tl = xtable(&lo.0);
+            let th = xtable(hi);
+            let tl = xtable(lo);
             let (ah, al, bh, bl) = (a.h(), a.l(), b.h(), b.l());
             for k in 0..K {
                 o.h.0[k] = xlookup(&th, sel_f0(ah.0[k], bh.0[k]));
@@ -241,51 +241,53 @@ macro_rules! lane_network {
             }
         }
 
+        /// Level-1 node `j` of the input tree for one batch: block tables `2j` and `2j + 1`
+        /// and XOR group `j`.
+        #[inline]
+        $(#[$attr])*
+        fn input_leaf_pair(s: &[L; 16], t: &InputPlanes, j: usize, o: &mut [L; 16]) {
+            let mut a = [zl(); 16];
+            let mut b = [zl(); 16];
+            for k in 0..K {
+                let ra = mix_v(&t.mix[2 * j], s[2 * j].0[k]);
+                let rb = mix_v(&t.mix[2 * j + 1], s[2 * j + 1].0[k]);
+                for p in 0..16 {
+                    a[p].0[k] = ra[p];
+                    b[p].0[k] = rb[p];
+                }
+            }
+            xor_node(&a, &b, &t.xor[j], j % 2 == 1, o);
+        }
+
         /// The input stage on every batch: sixteen byte→block tables and the XOR tree (the
         /// tree and its tables are those of `soft::input`: level `l`, pair `j` uses group
         /// `[0, 8, 12, 14][l] + j`).
         ///
-        /// Node by node over all batches, so that one node's tables (two block tables and a
-        /// group of XOR tables, 12 KiB) stay in the L1 cache while every batch passes; the
-        /// stage's 124 KiB of tables would not. Nodes are kept joined into bytes, a right
+        /// The stage's 124 KiB of tables do not fit the L1 cache, so it runs a quarter of the
+        /// tree at a time over every batch: level-2 node `u` from block tables `4u .. 4u + 4`
+        /// and three XOR groups (28 KiB of tables, which stay in L1 while every batch
+        /// passes), then the last two levels. Nodes are kept joined into bytes, a right
         /// operand (odd index within its level) nibble-swapped, as their packed tables
         /// produce them; the odd block tables come nibble-swapped too.
         $(#[$attr])*
         fn input_all(states: &mut [[L; 16]], t: &InputPlanes) {
             let n = states.len();
-            // Level 1: node j from block tables 2j and 2j + 1; node-major (`j * n + batch`).
-            let mut nodes = vec![[zl(); 16]; 8 * n];
-            let mut a = [zl(); 16];
-            let mut b = [zl(); 16];
-            for j in 0..8 {
-                for (s, node) in states.iter().zip(&mut nodes[j * n..(j + 1) * n]) {
-                    for k in 0..K {
-                        let ra = mix_v(&t.mix[2 * j], s[2 * j].0[k]);
-                        let rb = mix_v(&t.mix[2 * j + 1], s[2 * j + 1].0[k]);
-                        for p in 0..16 {
-                            a[p].0[k] = ra[p];
-                            b[p].0[k] = rb[p];
-                        }
-                    }
-                    xor_node(&a, &b, &t.xor[j], j % 2 == 1, node);
+            // Level 2, quarter by quarter; node-major (`u * n + batch`).
+            let mut quarters = vec![[zl(); 16]; 4 * n];
+            let (mut left, mut right) = ([zl(); 16], [zl(); 16]);
+            for u in 0..4 {
+                for (s, q) in states.iter().zip(&mut quarters[u * n..(u + 1) * n]) {
+                    input_leaf_pair(s, t, 2 * u, &mut left);
+                    input_leaf_pair(s, t, 2 * u + 1, &mut right);
+                    xor_node(&left, &right, &t.xor[8 + u], u % 2 == 1, q);
                 }
             }
-
-            // Levels 2 and 3, then the root into the states.
-            let mut next = vec![[zl(); 16]; 4 * n];
-            for (level, start) in [(2usize, 8usize), (3, 12)] {
-                let count = 16 >> level;
-                for j in 0..count {
-                    let group = &t.xor[start + j];
-                    for i in 0..n {
-                        let (l, r) = (&nodes[2 * j * n + i], &nodes[(2 * j + 1) * n + i]);
-                        xor_node(l, r, group, j % 2 == 1, &mut next[j * n + i]);
-                    }
-                }
-                core::mem::swap(&mut nodes, &mut next);
-            }
+            // Level 3 and the root.
             for (i, s) in states.iter_mut().enumerate() {
-                xor_node(&nodes[i], &nodes[n + i], &t.xor[14], false, s);
+                let q = |u: usize| &quarters[u * n + i];
+                xor_node(q(0), q(1), &t.xor[12], false, &mut left);
+                xor_node(q(2), q(3), &t.xor[13], true, &mut right);
+                xor_node(&left, &right, &t.xor[14], false, s);
             }
         }
 

@@ -7,7 +7,8 @@
 //!   block tables) is kept as `W` byte *planes* for backends that look up one output byte of
 //!   all lanes with a permute (plane `j` holds byte `j` of every entry), or entry by entry for
 //!   backends that fetch whole entries with 32-bit gathers or loads ([`Layout`]).
-//! * A nibble-XOR table becomes a 128-byte *packed* table ([`XPack`]), see [`pack`].
+//! * A nibble-XOR table becomes a 128-byte *packed* table, or a 256-byte one with its
+//!   results already in place ([`XPack`]), see [`pack`].
 //! * Some tables get their output nibbles swapped (`swap_out`), so that the value arrives in
 //!   the nibble order its XOR table reads (the "right operand" order, see `simd/network.rs`).
 //!   Which ones is fixed by the network's shape and written next to each table kind below.
@@ -67,8 +68,22 @@ impl Mix {
     }
 }
 
-/// A nibble-XOR table packed for one role (see [`pack`]).
-pub(crate) type XPack = Aligned<[u8; 128]>;
+/// A nibble-XOR table prepared for one role (see [`pack`]): packed into its first 128 bytes
+/// for the vector backends, all 256 entries (each in the nibble the role wants it in) for the
+/// portable one, whose scalar lookups are cheaper without the unpacking.
+pub(crate) struct XPack(Aligned<[u8; 256]>);
+
+impl XPack {
+    /// The packed table ([`Layout::Planes`], [`Layout::Gather`]).
+    pub fn packed(&self) -> &[u8; 128] {
+        &self.0.0.as_chunks::<128>().0[0]
+    }
+
+    /// The whole table ([`Layout::Entries`]).
+    pub fn entries(&self) -> &[u8; 256] {
+        &self.0.0
+    }
+}
 /// A packed column XOR tree (`(v0 ⊕ v1) ⊕ (v2 ⊕ v3)`, eight tables per word XOR); the middle
 /// level, `v2 ⊕ v3`, is the right operand of the last.
 pub(crate) type PColumn = [[XPack; 8]; 3];
@@ -98,8 +113,14 @@ fn pack(t: &XorTable, lo: bool, right: bool, layout: Layout) -> XPack {
         t[usize::from(i)] & 0x0f
     };
     let high = lo == right;
-    let mut out = [0u8; 128];
-    for (j, o) in (0u8..).zip(out.iter_mut()) {
+    let mut out = [0u8; 256];
+    if layout == Layout::Entries {
+        for (i, o) in (0u8..=255).zip(out.iter_mut()) {
+            *o = if high { entry(i) << 4 } else { entry(i) };
+        }
+        return XPack(Aligned(out));
+    }
+    for (j, o) in (0u8..0x80).zip(out.iter_mut()) {
         let (first, second) = (entry(j), entry(j | 0x80));
         *o = if high {
             (first << 4) | second
@@ -110,14 +131,14 @@ fn pack(t: &XorTable, lo: bool, right: bool, layout: Layout) -> XPack {
     if layout == Layout::Gather {
         // Row r becomes row r ⊕ row r-1, so that the XOR of rows 0..=s is row s.
         let (rows, _) = out.as_chunks_mut::<16>();
-        for r in (1..rows.len()).rev() {
+        for r in (1..8).rev() {
             let prev = rows[r - 1];
             for (x, p) in rows[r].iter_mut().zip(prev) {
                 *x ^= p;
             }
         }
     }
-    Aligned(out)
+    XPack(Aligned(out))
 }
 
 /// Lays out a table of `W`-byte entries (`B = 256 W` bytes), each output byte nibble-swapped if

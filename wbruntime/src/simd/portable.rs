@@ -5,9 +5,9 @@
 
 type V = [u8; LANES];
 /// Blocks per vector.
-const LANES: usize = 16;
+const LANES: usize = 32;
 /// Vectors per batch.
-const K: usize = 4;
+const K: usize = 1;
 
 use crate::simd::planes::Layout;
 
@@ -65,20 +65,17 @@ fn swap(a: V) -> V {
     a.map(|x| x.rotate_left(4))
 }
 
-/// A packed nibble-XOR table, borrowed.
-struct XTab<'t>(&'t [u8; 128]);
+/// A nibble-XOR table (all 256 entries, results in place), borrowed.
+struct XTab<'t>(&'t [u8; 256]);
 
 #[inline(always)]
-fn xtable(t: &[u8; 128]) -> XTab<'_> {
-    XTab(t)
+fn xtable(t: &XPack) -> XTab<'_> {
+    XTab(t.entries())
 }
 
 #[inline(always)]
 fn xlookup(t: &XTab<'_>, x: V) -> V {
-    x.map(|i| {
-        let r = t.0[usize::from(i & 0x7f)];
-        if i & 0x80 != 0 { r.rotate_left(4) } else { r }
-    })
+    x.map(|i| t.0[usize::from(i)])
 }
 
 #[inline(always)]
