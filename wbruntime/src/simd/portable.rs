@@ -1,15 +1,16 @@
-//! Portable batched backend: the lane network on plain byte arrays, 16 blocks per "vector",
-//! safe Rust, any target. Each step looks up the same table for 16 independent blocks, so the
-//! loads overlap instead of waiting on one block's chain of lookups.
+//! Portable batched backend: the lane network on plain byte arrays, 32 blocks per "vector",
+//! safe Rust, any target. Each step looks up the same table for 32 independent blocks, so the
+//! loads overlap instead of waiting on one block's chain of lookups (and the selects that
+//! build indices compile to whatever vector instructions the target has).
 #![forbid(unsafe_code)]
+
+use crate::simd::planes::Layout;
 
 type V = [u8; LANES];
 /// Blocks per vector.
 const LANES: usize = 32;
 /// Vectors per batch.
 const K: usize = 1;
-
-use crate::simd::planes::Layout;
 
 /// Multi-byte tables entry by entry: one load gives every byte of a lane's entry.
 pub(crate) const LAYOUT: Layout = Layout::Entries;
