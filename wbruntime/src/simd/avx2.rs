@@ -174,13 +174,11 @@ fn word_v(t: &Word, x: V) -> [V; 4] {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn mix_v(t: &Mix, x: V) -> [V; 16] {
+fn mix8_v(t: &Mix, x: V, half: usize) -> [V; 8] {
     let e = t.entries();
-    let mut o = [_mm256_setzero_si256(); 16];
-    for (j, out) in o.chunks_exact_mut(4).enumerate() {
-        out.copy_from_slice(&gather_planes(e, x, j));
-    }
-    o
+    let [a0, a1, a2, a3] = gather_planes(e, x, 2 * half);
+    let [b0, b1, b2, b3] = gather_planes(e, x, 2 * half + 1);
+    [a0, a1, a2, a3, b0, b1, b2, b3]
 }
 
 #[inline]

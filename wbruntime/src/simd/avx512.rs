@@ -105,11 +105,11 @@ fn word_v(t: &Word, x: V) -> [V; 4] {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn mix_v(t: &Mix, x: V) -> [V; 16] {
+fn mix8_v(t: &Mix, x: V, half: usize) -> [V; 8] {
     let q = quarters(x);
-    let mut o = [_mm512_setzero_si512(); 16];
+    let mut o = [_mm512_setzero_si512(); 8];
     for (j, o) in o.iter_mut().enumerate() {
-        *o = lookup_q(&table(t.plane(j)), x, q);
+        *o = lookup_q(&table(t.plane(8 * half + j)), x, q);
     }
     o
 }

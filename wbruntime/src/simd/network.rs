@@ -29,7 +29,8 @@
 //! * `Tab` and `table(&[u8; 256]) -> Tab`: a 256-entry table ready for lookups;
 //!   `lookup(&Tab, V) -> V`: entry `x` for every lane `x`;
 //! * `LAYOUT`, how it wants its multi-byte tables (`planes::Layout`), and
-//!   `word_v(&Word, V) -> [V; 4]`, `mix_v(&Mix, V) -> [V; 16]`: the bytes of entry `x`;
+//!   `word_v(&Word, V) -> [V; 4]`, `mix8_v(&Mix, V, h) -> [V; 8]`: the bytes of entry `x`
+//!   (of a block table, bytes `8h .. 8h + 8`);
 //! * `XTab` and `xtable(&XPack) -> XTab`, `xlookup(&XTab, V) -> V`: a nibble-XOR table
 //!   prepared by `planes::pack` for the backend's layout: entry `i` (packed: byte `i & 0x7f`,
 //!   nibble-swapped where bit 7 of `i` is set);
@@ -241,22 +242,39 @@ macro_rules! lane_network {
             }
         }
 
+        /// `a ⊕ b` for one vector of encoded bytes (`a` left, `b` right), joined in the
+        /// order of the result's role.
+        #[inline]
+        $(#[$attr])*
+        fn xor_v(hi: &XPack, lo: &XPack, a: V, b: V, right: bool) -> V {
+            let h = xlookup(&xtable(hi), sel_f0(a, b));
+            let l = xlookup(&xtable(lo), sel_f0(b, a));
+            if right { sel_f0(l, h) } else { sel_f0(h, l) }
+        }
+
         /// Level-1 node `j` of the input tree for one batch: block tables `2j` and `2j + 1`
-        /// and XOR group `j`.
+        /// and XOR group `j`, eight output bytes at a time so that both tables' parts stay in
+        /// registers.
         #[inline]
         $(#[$attr])*
         fn input_leaf_pair(s: &[L; 16], t: &InputPlanes, j: usize, o: &mut [L; 16]) {
-            let mut a = [zl(); 16];
-            let mut b = [zl(); 16];
+            let group = &t.xor[j];
             for k in 0..K {
-                let ra = mix_v(&t.mix[2 * j], s[2 * j].0[k]);
-                let rb = mix_v(&t.mix[2 * j + 1], s[2 * j + 1].0[k]);
-                for p in 0..16 {
-                    a[p].0[k] = ra[p];
-                    b[p].0[k] = rb[p];
+                for half in 0..2 {
+                    let ra = mix8_v(&t.mix[2 * j], s[2 * j].0[k], half);
+                    let rb = mix8_v(&t.mix[2 * j + 1], s[2 * j + 1].0[k], half);
+                    for p in 0..8 {
+                        let byte = 8 * half + p;
+                        o[byte].0[k] = xor_v(
+                            &group[2 * byte],
+                            &group[2 * byte + 1],
+                            ra[p],
+                            rb[p],
+                            j % 2 == 1,
+                        );
+                    }
                 }
             }
-            xor_node(&a, &b, &t.xor[j], j % 2 == 1, o);
         }
 
         /// The input stage on every batch: sixteen byte→block tables and the XOR tree (the

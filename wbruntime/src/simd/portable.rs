@@ -35,8 +35,9 @@ fn word_v(t: &Word, x: V) -> [V; 4] {
 }
 
 #[inline(always)]
-fn mix_v(t: &Mix, x: V) -> [V; 16] {
-    entry_planes(t.entries(), x)
+fn mix8_v(t: &Mix, x: V, half: usize) -> [V; 8] {
+    let all: [V; 16] = entry_planes(t.entries(), x);
+    core::array::from_fn(|j| all[8 * half + j])
 }
 
 /// A table, borrowed.
