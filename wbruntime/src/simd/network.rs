@@ -340,15 +340,26 @@ macro_rules! lane_network {
             core::mem::swap(states, next);
         }
 
-        /// Round 13 of a branch up to its two half sums (joined, as wide-table indices).
+        /// Round 13 of branch `i` up to its two half sums (joined, as wide-table indices), into
+        /// `halves[batch][2 i]` and `[2 i + 1]`; column by column over every batch, as
+        /// [`aes_round`].
         $(#[$attr])*
-        fn aes_half(s: &[L; 16], b: &AesBranch, v01: &mut [L; 16], v23: &mut [L; 16]) {
+        fn aes_half(
+            states: &[[L; 16]],
+            b: &AesBranch,
+            i: usize,
+            halves: &mut [[[L; 16]; 4]],
+        ) {
             let mut w = [[zl(); 4]; 4];
             for c in 0..4 {
-                column_parts(s, c, &b.half, &mut w);
                 let [x01, x23] = &b.half_x3[c];
-                xor_join::<4, L, L>(&w[0], &w[1], x01, &mut v01[4 * c..4 * c + 4]);
-                xor_join::<4, L, L>(&w[2], &w[3], x23, &mut v23[4 * c..4 * c + 4]);
+                for (s, h) in states.iter().zip(halves.iter_mut()) {
+                    column_parts(s, c, &b.half, &mut w);
+                    let [a0, b0, a1, b1] = h;
+                    let (v01, v23) = if i == 0 { (a0, b0) } else { (a1, b1) };
+                    xor_join::<4, L, L>(&w[0], &w[1], x01, &mut v01[4 * c..4 * c + 4]);
+                    xor_join::<4, L, L>(&w[2], &w[3], x23, &mut v23[4 * c..4 * c + 4]);
+                }
             }
         }
 
@@ -424,11 +435,7 @@ macro_rules! lane_network {
                 for r in &br.rounds {
                     aes_round(&mut bs, &mut next, r);
                 }
-                for (s, h) in bs.iter().zip(&mut halves) {
-                    let [a0, b0, a1, b1] = h;
-                    let (v01, v23) = if i == 0 { (a0, b0) } else { (a1, b1) };
-                    aes_half(s, br, v01, v23);
-                }
+                aes_half(&bs, br, i, &mut halves);
             }
             // Round 14, one wide table at a time; both branches read the same one.
             let wide = t.last.wide;
