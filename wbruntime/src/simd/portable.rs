@@ -36,8 +36,16 @@ fn word_v(t: &Word, x: V) -> [V; 4] {
 
 #[inline(always)]
 fn mix8_v(t: &Mix, x: V, half: usize) -> [V; 8] {
-    let all: [V; 16] = entry_planes(t.entries(), x);
-    core::array::from_fn(|j| all[8 * half + j])
+    let e = t.entries();
+    let mut o = [[0u8; LANES]; 8];
+    for (lane, &i) in x.iter().enumerate() {
+        if let Some(half) = e.get(usize::from(i)).and_then(|e| e.get(8 * half..8 * half + 8)) {
+            for (plane, &b) in o.iter_mut().zip(half) {
+                plane[lane] = b;
+            }
+        }
+    }
+    o
 }
 
 /// A table, borrowed.
