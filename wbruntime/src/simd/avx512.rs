@@ -9,14 +9,13 @@
 
 use crate::simd::planes::Layout;
 use core::arch::x86_64::{
-    __m512i, __mmask64, _kand_mask64, _kandn_mask64, _mm512_add_epi8, _mm512_and_si512,
-    _mm512_cvtepi32_epi8, _mm512_cvtepu8_epi32, _mm512_extracti32x4_epi32,
-    _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32, _mm512_inserti32x4, _mm512_loadu_si512,
-    _mm512_mask_gf2p8affine_epi64_epi8, _mm512_mask_permutexvar_epi8, _mm512_movepi8_mask,
-    _mm512_or_si512, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8,
-    _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi32,
-    _mm512_srli_epi32, _mm512_srlv_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
-    _mm512_unpackhi_epi8, _mm512_unpacklo_epi8,
+    __m512i, __mmask64, _kand_mask64, _kandn_mask64, _mm512_add_epi8,
+    _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32, _mm512_loadu_si512,
+    _mm512_mask_blend_epi8, _mm512_mask_gf2p8affine_epi64_epi8, _mm512_mask_permutexvar_epi8,
+    _mm512_movepi8_mask, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi32, _mm512_storeu_si512,
+    _mm512_ternarylogic_epi64, _mm512_unpackhi_epi8, _mm512_unpackhi_epi16, _mm512_unpacklo_epi8,
+    _mm512_unpacklo_epi16,
 };
 
 type V = __m512i;
@@ -227,34 +226,50 @@ fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
     }
 }
 
-/// Entry `(a << 8) | b` of a wide table for 64 lanes: four gathers of 16 aligned 32-bit words
-/// (word `i >> 2`, always inside the table), each shifted down to byte `i & 3`.
+/// Where each lane's byte lies after [`wide`]'s gathers: lane `L = 16 q + 4 r + m` (128-bit
+/// lane `q`) was gathered as 32-bit word `e = 4 q + m` of register `r`, so its word starts at
+/// byte `4 e` of register pair `r / 2`, in its half `r % 2` (bytes `64 (r % 2)` on).
+const WIDE_BASE: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut l = 0;
+    while l < 64 {
+        let (q, r, m) = (l / 16, (l % 16) / 4, l % 4);
+        t[l] = (64 * (r % 2) + 4 * (4 * q + m)) as u8;
+        l += 1;
+    }
+    t
+};
+
+/// Entry `(a << 8) | b` of a wide table for 64 lanes: the 16-bit indices interleaved from
+/// `a` and `b` and widened to 32 bits (unpacks, so within each 128-bit lane), four gathers of
+/// the aligned 32-bit words `i >> 2` (always inside the table), then one `vpermi2b` per pair
+/// of gathered registers picks byte `i & 3` of each lane's word ([`WIDE_BASE`] undoes the
+/// unpacks' lane order).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn wide(t: &WideTable, a: V, b: V) -> V {
-    let three = _mm512_set1_epi32(3);
-    let byte = _mm512_set1_epi32(0xff);
-    let mut out = _mm512_setzero_si512();
-    macro_rules! quarter {
-        ($g:literal) => {{
-            let ia = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32::<$g>(a));
-            let ib = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32::<$g>(b));
-            let i = _mm512_or_si512(_mm512_slli_epi32::<8>(ia), ib);
-            // SAFETY: every word index `i >> 2` is below 16 384 (i < 65 536), so each 4-byte
-            // read at `t + 4 * (i >> 2)` lies inside the 65 536-byte table.
-            let w = unsafe {
-                _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<2>(i), t.as_ptr().cast())
-            };
-            let shift = _mm512_slli_epi32::<3>(_mm512_and_si512(i, three));
-            let v = _mm512_and_si512(_mm512_srlv_epi32(w, shift), byte);
-            out = _mm512_inserti32x4::<$g>(out, _mm512_cvtepi32_epi8(v));
-        }};
+    let zero = _mm512_setzero_si512();
+    let (lo, hi) = (_mm512_unpacklo_epi8(b, a), _mm512_unpackhi_epi8(b, a));
+    let words = [
+        _mm512_unpacklo_epi16(lo, zero),
+        _mm512_unpackhi_epi16(lo, zero),
+        _mm512_unpacklo_epi16(hi, zero),
+        _mm512_unpackhi_epi16(hi, zero),
+    ];
+    let mut g = [zero; 4];
+    for (g, i) in g.iter_mut().zip(words) {
+        // SAFETY: every word index `i >> 2` is below 16 384 (i < 65 536), so each 4-byte
+        // read at `t + 4 * (i >> 2)` lies inside the 65 536-byte table.
+        *g = unsafe { _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<2>(i), t.as_ptr().cast()) };
     }
-    quarter!(0);
-    quarter!(1);
-    quarter!(2);
-    quarter!(3);
-    out
+    // SAFETY: a 64-byte load of a 64-byte array.
+    let base = unsafe { _mm512_loadu_si512(WIDE_BASE.as_ptr().cast()) };
+    // base | (b & 3): the byte of the lane's word within its register pair.
+    let sel = _mm512_ternarylogic_epi64::<0xf8>(base, b, _mm512_set1_epi8(3));
+    let first = _mm512_permutex2var_epi8(g[0], sel, g[1]);
+    let second = _mm512_permutex2var_epi8(g[2], sel, g[3]);
+    // Registers 2 and 3 hold the lanes with (L mod 16) >= 8.
+    _mm512_mask_blend_epi8(0xff00_ff00_ff00_ff00, first, second)
 }
 
 lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]);

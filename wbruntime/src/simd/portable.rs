@@ -39,7 +39,10 @@ fn mix8_v(t: &Mix, x: V, half: usize) -> [V; 8] {
     let e = t.entries();
     let mut o = [[0u8; LANES]; 8];
     for (lane, &i) in x.iter().enumerate() {
-        if let Some(half) = e.get(usize::from(i)).and_then(|e| e.get(8 * half..8 * half + 8)) {
+        if let Some(half) = e
+            .get(usize::from(i))
+            .and_then(|e| e.get(8 * half..8 * half + 8))
+        {
             for (plane, &b) in o.iter_mut().zip(half) {
                 plane[lane] = b;
             }
