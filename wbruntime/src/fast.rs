@@ -150,7 +150,7 @@ impl<'a> FastKey<'a> {
     }
 
     /// Decrypts blocks in place (ECB; the block cipher alone): groups of whole batches with
-    /// the batched backend, a last partial batch padded (or, under [`MIN_BATCH_FILL`] blocks,
+    /// the batched backend, a last partial batch padded (or, under 8 blocks,
     /// one by one with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let batch = self.batch();

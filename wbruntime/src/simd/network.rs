@@ -17,10 +17,20 @@
 //! * a table that produces a right operand is stored with its outputs nibble-swapped
 //!   (`planes`), and an XOR result is kept as its two looked-up nibbles, each in its own
 //!   vector ([`N2`], the other nibble of each vector is not part of the value), placed for the
-//!   role the result plays next. Only a result that indexes a byte table is joined into a byte.
+//!   role the result plays next (each packed table is made for its site's role). Only a result
+//!   that indexes a byte table is joined into a byte.
 //!
 //! The values are the scalar network's, bit for bit (the lookups are of the same entries);
 //! only where each nibble sits in a register differs, which never leaves the runtime.
+//!
+//! # Order of work
+//!
+//! The tables (1.5–2.5 MB) do not fit any cache level a core has to itself, the state of a
+//! batch does; so the networks run over a *group* of batches (`FastKey::group`, up to 4096
+//! blocks) and keep the tables that are in use small: each round runs over every batch of the
+//! group before the next round, and AES rounds go column by column (a quarter of a round's
+//! tables); the input stage runs a quarter of its tree at a time; each wide table meets all of
+//! the group's lookups at once.
 //!
 //! A backend module provides, before expanding [`lane_network!`]:
 //! * `V`, its vector type, `LANES` blocks per vector and `K` vectors per batch (a batch is
