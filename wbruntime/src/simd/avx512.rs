@@ -9,13 +9,12 @@
 
 use crate::simd::planes::Layout;
 use core::arch::x86_64::{
-    __m512i, __mmask64, _kand_mask64, _kandn_mask64, _mm512_add_epi8,
-    _mm512_gf2p8affine_epi64_epi8, _mm512_i32gather_epi32, _mm512_loadu_si512,
-    _mm512_mask_blend_epi8, _mm512_mask_gf2p8affine_epi64_epi8, _mm512_mask_permutexvar_epi8,
-    _mm512_movepi8_mask, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi32, _mm512_storeu_si512,
-    _mm512_ternarylogic_epi64, _mm512_unpackhi_epi8, _mm512_unpackhi_epi16, _mm512_unpacklo_epi8,
-    _mm512_unpacklo_epi16,
+    __m512i, __mmask64, _kand_mask64, _mm512_add_epi8, _mm512_gf2p8affine_epi64_epi8,
+    _mm512_i32gather_epi32, _mm512_loadu_si512, _mm512_mask_blend_epi8,
+    _mm512_mask_gf2p8affine_epi64_epi8, _mm512_mask_permutexvar_epi8, _mm512_movepi8_mask,
+    _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi8, _mm512_set1_epi64,
+    _mm512_setzero_si512, _mm512_srli_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+    _mm512_unpackhi_epi8, _mm512_unpackhi_epi16, _mm512_unpacklo_epi8, _mm512_unpacklo_epi16,
 };
 
 type V = __m512i;
@@ -45,13 +44,13 @@ fn table(t: &[u8; 256]) -> Tab {
     }
 }
 
-/// Which 64-entry quarter of a 256-entry table each lane's index falls in (bits 7 and 6):
-/// computed once per index and shared by every table looked up with it.
+/// Masks that route each lane's index to its 64-entry quarter of a 256-entry table (bits 7
+/// and 6): computed once per index and shared by every table looked up with it.
 #[derive(Clone, Copy)]
 struct Quarters {
-    q1: __mmask64,
-    q2: __mmask64,
-    q3: __mmask64,
+    b6: __mmask64,
+    b7: __mmask64,
+    b76: __mmask64,
 }
 
 #[inline]
@@ -60,22 +59,23 @@ fn quarters(x: V) -> Quarters {
     let b7 = _mm512_movepi8_mask(x);
     let b6 = _mm512_movepi8_mask(_mm512_add_epi8(x, x));
     Quarters {
-        q1: _kandn_mask64(b7, b6),
-        q2: _kandn_mask64(b6, b7),
-        q3: _kand_mask64(b6, b7),
+        b6,
+        b7,
+        b76: _kand_mask64(b6, b7),
     }
 }
 
-/// Entry `x` of a 256-entry table: `vpermb` of the first quarter, then of each other quarter
-/// merged into the lanes whose index lies in it (four single-uop permutes, no blend).
+/// Entry `x` of a 256-entry table: `vpermb` of quarter 0, then quarters 1, 2 and 3 merged into
+/// the lanes with bit 6, bit 7, and both set, in that order, so that each lane ends with its
+/// own quarter (four single-uop permutes, no blend).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
 fn lookup_q(t: &Tab, x: V, q: Quarters) -> V {
     let [t0, t1, t2, t3] = t.0;
     let r = _mm512_permutexvar_epi8(x, t0);
-    let r = _mm512_mask_permutexvar_epi8(r, q.q1, x, t1);
-    let r = _mm512_mask_permutexvar_epi8(r, q.q2, x, t2);
-    _mm512_mask_permutexvar_epi8(r, q.q3, x, t3)
+    let r = _mm512_mask_permutexvar_epi8(r, q.b6, x, t1);
+    let r = _mm512_mask_permutexvar_epi8(r, q.b7, x, t2);
+    _mm512_mask_permutexvar_epi8(r, q.b76, x, t3)
 }
 
 #[inline]
