@@ -1,6 +1,7 @@
-//! Every SIMD backend gives byte-identical results to the scalar reference: random keys (both
-//! ciphers, both modes, device-bound files), random blocks, block counts around the batch
-//! sizes, and whole CBC messages.
+//! Every batched backend gives byte-identical results to the scalar reference: random keys
+//! (both ciphers, both modes, device-bound files), random blocks, block counts around the
+//! batch and group sizes, and whole CBC messages (random ones, and a valid one of several
+//! groups).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -90,8 +91,9 @@ fn simd_backends_are_present_where_ci_requires_them() {
     assert_eq!(Backend::detect(), *found.last().unwrap_or(&Backend::Soft));
 }
 
-/// Around every backend's batch (32, 64, 128 blocks) and group (2048 blocks: whole batches
-/// run round by round) sizes, and several groups with a padded last batch.
+/// Around every backend's batch (32 blocks for AVX2 and portable, 128 for AVX-512) and group
+/// (4096 blocks: whole batches run round by round) sizes, the scalar path for short inputs
+/// (under 8 blocks), and several groups whose last one ends in a padded batch.
 #[test]
 fn block_counts_around_the_batch_sizes() {
     let mut r = rng(71);
@@ -113,10 +115,11 @@ fn block_counts_around_the_batch_sizes() {
             200,
             256,
             257,
-            2047,
-            2048,
-            2049,
-            4096 + 2048 + 131,
+            4095,
+            4096,
+            4097,
+            4096 + 200,
+            2 * 4096 + 131,
         ] {
             let blocks: Vec<[u8; 16]> = (0..n)
                 .map(|_| {
@@ -126,6 +129,39 @@ fn block_counts_around_the_batch_sizes() {
                 })
                 .collect();
             assert_blocks_equal(case, &blocks);
+        }
+    }
+}
+
+/// A valid message of several groups (so CBC chains across the accelerated key's group
+/// buffer) decrypts to its plaintext with every backend, for both ciphers and modes.
+#[test]
+fn long_cbc_message_across_groups() {
+    let mut r = rng(72);
+    let plain: Vec<u8> = (0..2 * 4096 * 16 + 1000)
+        .map(|i| (i * 131 % 251) as u8)
+        .collect();
+    let iv = [9u8; 16];
+    for alg in [Algorithm::Aes256, Algorithm::Sm4] {
+        for mode in [Mode::External, Mode::Standard] {
+            let m = KeyMaterial::generate(alg, mode, &mut r);
+            let ct = m.encrypt_cbc(&iv, &plain).unwrap();
+            let file = m.export_key_file(INFO, &mut r).unwrap();
+            let key = WhiteboxKey::parse(&file).unwrap();
+            for backend in Backend::available() {
+                let fast = key.accelerate_with(backend).unwrap();
+                let got = fast.decrypt_cbc_to_vec(&iv, &ct).unwrap();
+                assert!(
+                    got.as_slice() == plain.as_slice(),
+                    "{backend}, {alg:?}, {mode:?}"
+                );
+                let mut buf = ct.clone();
+                let got = fast.decrypt_cbc_in_place(&iv, &mut buf).unwrap();
+                assert!(
+                    &*got == plain.as_slice(),
+                    "{backend}, {alg:?}, {mode:?} (in place)"
+                );
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::Error;
 pub const BLOCK_LEN: usize = 16;
 
 /// The public CBC contract shared by every key type: checks the IV length, decrypts `buf` in
-/// place with `decrypt_blocks` (at most `chain.len()` blocks at a time, see
+/// place with `decrypt_blocks` (batches of up to `chain.len()` blocks, see
 /// [`decrypt_in_place`]) and returns the plaintext prefix; on any error `buf` is zeroed (the
 /// blocks are decrypted even when the padding is wrong: no plaintext is left behind).
 ///
@@ -57,8 +57,9 @@ pub(crate) fn decrypt_to_vec(
 }
 
 /// CBC-decrypts `buf` in place with `decrypt_blocks` (which decrypts whole blocks in place,
-/// any number at once; it is given `chain.len()` blocks at a time, `chain` being where each
-/// batch's ciphertext is kept for chaining) and returns the unpadded length.
+/// any number at once) and returns the unpadded length. `chain` is where each batch's
+/// ciphertext is kept for chaining: batches of `chain.len()` blocks (one at a time if it is
+/// empty) from the end of the message, so the first batch may be shorter.
 ///
 /// Any failure, whether an empty buffer, a length that is not a whole number of blocks, or bad
 /// padding, is the one opaque [`Error::DecryptionFailed`]; padding is checked in constant time.
@@ -75,10 +76,10 @@ pub(crate) fn decrypt_in_place(
     // Decrypt from the last block backwards in batches so that each batch's chaining value (the
     // ciphertext block before it) is still intact when the batch is XORed; no copy of the
     // ciphertext is needed.
-    let batch = chain.len().max(1);
+    let batch_len = chain.len().max(1);
     let mut end = blocks.len();
     while end > 0 {
-        let start = end.saturating_sub(batch);
+        let start = end.saturating_sub(batch_len);
         let chain_last = match start.checked_sub(1).and_then(|i| blocks.get(i)) {
             Some(prev) => *prev,
             None => *iv,
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn chaining_matches_the_definition() {
         // A toy "cipher" (XOR with a constant) makes the chaining checkable by hand, across the
-        // batch boundary (64 blocks) too.
+        // batch boundaries too.
         let toy = |blocks: &mut [[u8; 16]]| {
             for b in blocks {
                 for x in b.iter_mut() {

@@ -1,4 +1,4 @@
-//! A key accelerated for bulk decryption: its tables re-laid out for a SIMD backend.
+//! A key accelerated for bulk decryption: its tables re-laid out for a batched backend.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -26,11 +26,11 @@ enum Planes {
 /// fastest one this CPU has, [`WhiteboxKey::accelerate_with`] a given one (tests,
 /// benchmarks). Every backend gives byte-identical results.
 ///
-/// Accelerating copies the multi-byte tables into byte planes and packs the nibble-XOR
-/// tables (about two thirds of the file without the wide tables), once;
-/// afterwards [`decrypt_blocks`](Self::decrypt_blocks) runs batches of many blocks through the
-/// network at once, and inputs too short to fill a batch use the scalar path, so short
-/// secrets cost no more than with the plain key.
+/// Accelerating re-lays the tables out for the backend once (about as many bytes as the key
+/// file without its wide tables; see `simd::planes`); afterwards
+/// [`decrypt_blocks`](Self::decrypt_blocks) runs groups of batches of many blocks through the
+/// network at once. Inputs under 8 blocks use the scalar path, so short secrets cost no more
+/// than with the plain key; longer ones are padded to whole batches.
 pub struct FastKey<'a> {
     key: WhiteboxKey<'a>,
     backend: Backend,
@@ -50,7 +50,7 @@ impl core::fmt::Debug for FastKey<'_> {
 /// batch.
 const MIN_BATCH_FILL: usize = 8;
 
-/// Blocks per group (see [`FastKey::group`]), rounded down to whole batches: 64 KiB of
+/// Blocks per group (see `FastKey::group`), rounded down to whole batches: 64 KiB of
 /// ciphertext, whose intermediate state stays in the L2 cache while a round's tables are
 /// reused for all of it.
 const GROUP_BLOCKS: usize = 4096;
@@ -107,7 +107,7 @@ impl<'a> FastKey<'a> {
         &self.key
     }
 
-    /// Blocks per SIMD batch (1 for the scalar backend).
+    /// Blocks per batch (1 for the scalar backend).
     pub const fn batch(&self) -> usize {
         match self.backend {
             Backend::Portable => portable::BATCH,
@@ -121,7 +121,7 @@ impl<'a> FastKey<'a> {
 
     /// Blocks per group: the batched backends run a group's batches round by round, so that
     /// a round's tables are fetched once per group (see `simd::network`).
-    pub fn group(&self) -> usize {
+    pub(crate) fn group(&self) -> usize {
         let batch = self.batch();
         batch * (GROUP_BLOCKS / batch).max(1)
     }
@@ -178,7 +178,8 @@ impl<'a> FastKey<'a> {
         }
     }
 
-    /// As [`WhiteboxKey::decrypt_cbc_in_place`], with this key's backend.
+    /// As [`WhiteboxKey::decrypt_cbc_in_place`], with this key's backend; unlike it, this
+    /// allocates (a chaining buffer of up to one group and the backend's working state).
     ///
     /// # Errors
     /// As [`WhiteboxKey::decrypt_cbc_in_place`].
@@ -187,9 +188,16 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        let mut chain = Vec::new();
-        chain.resize(self.group().max(1), [0u8; BLOCK_LEN]);
+        let mut chain = self.chain_buffer(buf.len());
         cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf, &mut chain)
+    }
+
+    /// Where CBC keeps each group's ciphertext for chaining: one group, or the whole message
+    /// if shorter.
+    fn chain_buffer(&self, len: usize) -> Vec<[u8; BLOCK_LEN]> {
+        let mut chain = Vec::new();
+        chain.resize(self.group().min(len / BLOCK_LEN).max(1), [0u8; BLOCK_LEN]);
+        chain
     }
 
     /// As [`WhiteboxKey::decrypt_cbc_to_vec`], with this key's backend.
@@ -201,8 +209,7 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let mut chain = Vec::new();
-        chain.resize(self.group().max(1), [0u8; BLOCK_LEN]);
+        let mut chain = self.chain_buffer(ciphertext.len());
         cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext, &mut chain)
     }
 }

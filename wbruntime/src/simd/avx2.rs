@@ -126,6 +126,8 @@ fn xlookup(t: &XTab, x: V) -> V {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn gather_planes<const W: usize>(e: &[[u8; W]], x: V, j: usize) -> [V; 4] {
+    // Word and block tables only: the index arithmetic below handles 1 or 4 words per entry.
+    const { assert!(W == 4 || W == 16) };
     let zero = _mm256_setzero_si256();
     if e.len() < 256 || 4 * j + 4 > W {
         return [zero; 4];
@@ -206,13 +208,12 @@ fn riffle(r: &mut [V; 16]) {
 /// Blocks `i` and `16 + i` in the two halves of row `i`, transposed.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+fn load_blocks(blocks: &[[u8; 16]; LANES]) -> [V; 16] {
     let mut r = [_mm256_setzero_si256(); 16];
-    if let (Some(lo), Some(hi)) = (blocks.get(..16), blocks.get(16..LANES)) {
-        for ((r, l), h) in r.iter_mut().zip(lo).zip(hi) {
-            // SAFETY: two unaligned 16-byte loads of 16-byte arrays.
-            *r = unsafe { _mm256_loadu2_m128i(h.as_ptr().cast(), l.as_ptr().cast()) };
-        }
+    let (lo, hi) = blocks.split_at(16);
+    for ((r, l), h) in r.iter_mut().zip(lo).zip(hi) {
+        // SAFETY: two unaligned 16-byte loads of 16-byte arrays.
+        *r = unsafe { _mm256_loadu2_m128i(h.as_ptr().cast(), l.as_ptr().cast()) };
     }
     riffle(&mut r);
     r
@@ -220,11 +221,11 @@ fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]; LANES]) {
     let mut r = *v;
     riffle(&mut r);
-    let (lo, rest) = blocks.split_at_mut(16.min(blocks.len()));
-    for ((r, l), h) in r.iter().zip(lo).zip(rest.iter_mut().take(16)) {
+    let (lo, hi) = blocks.split_at_mut(16);
+    for ((r, l), h) in r.iter().zip(lo).zip(hi) {
         // SAFETY: two unaligned 16-byte stores into 16-byte arrays.
         unsafe { _mm256_storeu2_m128i(h.as_mut_ptr().cast(), l.as_mut_ptr().cast(), *r) };
     }
@@ -252,7 +253,10 @@ lane_network!(#[target_feature(enable = "avx2")]);
 /// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this backend's
 /// features (`false`, and nothing done, if not).
 pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx2.is_available() {
+    if !blocks.len().is_multiple_of(BATCH)
+        || pl.layout != LAYOUT
+        || !crate::Backend::Avx2.is_available()
+    {
         return false;
     }
     // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just above).
@@ -263,7 +267,10 @@ pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]
 /// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this backend's
 /// features.
 pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx2.is_available() {
+    if !blocks.len().is_multiple_of(BATCH)
+        || pl.layout != LAYOUT
+        || !crate::Backend::Avx2.is_available()
+    {
         return false;
     }
     // SAFETY: as in `aes`.

@@ -1,10 +1,11 @@
 //! AVX-512 VBMI backend: 64 blocks per vector, two vectors per batch.
 //!
-//! A 256-entry byte table lives in four 512-bit registers; `vpermi2b` looks up 128 of its
-//! entries for 64 lanes at once, so an entry is two permutes (low and high half of the
-//! table) and a blend on the index's top bit. A packed nibble-XOR table (128 bytes) is one
-//! `vpermi2b` and, where the index's top bit is set, a nibble swap (`vgf2p8affineqb` under a
-//! byte mask). Wide tables (65 536 entries) are read with 32-bit gathers, 16 lanes at a time.
+//! A 256-entry byte table lives in four 512-bit registers; `vpermb` looks up 64 of its entries
+//! for 64 lanes at once, so an entry is four permutes, three of them merge-masked by the
+//! index's quarter (masks shared by every table looked up with that index). A packed
+//! nibble-XOR table (128 bytes) is one `vpermi2b` and, where the index's top bit is set, a
+//! nibble swap (`vgf2p8affineqb` under a byte mask). Wide tables (65 536 entries) are read
+//! with 32-bit gathers, 16 lanes at a time.
 #![allow(unsafe_code)]
 
 use crate::simd::planes::Layout;
@@ -195,7 +196,7 @@ const FROM_BLOCK_ORDER: [u8; 64] = {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+fn load_blocks(blocks: &[[u8; 16]; LANES]) -> [V; 16] {
     let mut r = [_mm512_setzero_si512(); 16];
     for (r, four) in r.iter_mut().zip(blocks.chunks_exact(4)) {
         // SAFETY: one unaligned 64-byte load of four consecutive 16-byte blocks.
@@ -212,7 +213,7 @@ fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]; LANES]) {
     // SAFETY: a 64-byte load of a 64-byte array.
     let order = unsafe { _mm512_loadu_si512(FROM_BLOCK_ORDER.as_ptr().cast()) };
     let mut r = *v;
@@ -277,7 +278,10 @@ lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]);
 /// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this backend's
 /// features (`false`, and nothing done, if not).
 pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx512Vbmi.is_available() {
+    if !blocks.len().is_multiple_of(BATCH)
+        || pl.layout != LAYOUT
+        || !crate::Backend::Avx512Vbmi.is_available()
+    {
         return false;
     }
     // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just above).
@@ -288,7 +292,10 @@ pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]
 /// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this backend's
 /// features.
 pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) || !crate::Backend::Avx512Vbmi.is_available() {
+    if !blocks.len().is_multiple_of(BATCH)
+        || pl.layout != LAYOUT
+        || !crate::Backend::Avx512Vbmi.is_available()
+    {
         return false;
     }
     // SAFETY: as in `aes`.

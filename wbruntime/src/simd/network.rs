@@ -17,8 +17,9 @@
 //! * a table that produces a right operand is stored with its outputs nibble-swapped
 //!   (`planes`), and an XOR result is kept as its two looked-up nibbles, each in its own
 //!   vector ([`N2`], the other nibble of each vector is not part of the value), placed for the
-//!   role the result plays next (each packed table is made for its site's role). Only a result
-//!   that indexes a byte table is joined into a byte.
+//!   role the result plays next (each packed table is made for its site's role). A result is
+//!   joined into a byte where a byte is needed: to index a byte or wide table, to be stored
+//!   as a node of the input tree, or as the output.
 //!
 //! The values are the scalar network's, bit for bit (the lookups are of the same entries);
 //! only where each nibble sits in a register differs, which never leaves the runtime.
@@ -46,8 +47,8 @@
 //!   nibble-swapped where bit 7 of `i` is set);
 //! * `sel_f0(a, b)`: `(a & 0xf0) | (b & 0x0f)` per byte; `swap(a)`: each byte nibble-swapped;
 //! * `wide(&WideTable, a, b) -> V`: entry `(a << 8) | b`;
-//! * `load_blocks(&[[u8; 16]]) -> [V; 16]`: `LANES` blocks transposed into byte positions,
-//!   `store_blocks(&[V; 16], &mut [[u8; 16]])` the inverse; `zero() -> V`.
+//! * `load_blocks(&[[u8; 16]; LANES]) -> [V; 16]`: blocks transposed into byte positions,
+//!   `store_blocks(&[V; 16], &mut [[u8; 16]; LANES])` the inverse; `zero() -> V`.
 
 macro_rules! lane_network {
     ($(#[$attr:meta])*) => {
@@ -114,6 +115,16 @@ macro_rules! lane_network {
         $(#[$attr])*
         fn z2() -> N2 {
             N2 { h: zl(), l: zl() }
+        }
+
+        /// Overwrites a scratch buffer of intermediate state before it is freed (as `zeroize`
+        /// does, on a best-effort basis: `black_box` keeps the stores from being dropped as
+        /// dead). The values are encoded, but the group buffers hold thousands of blocks' worth.
+        #[inline]
+        $(#[$attr])*
+        fn wipe<T: Copy>(v: &mut [T], zero: T) {
+            v.fill(zero);
+            core::hint::black_box(v);
         }
 
         /// A 256-entry table applied to every lane of `x`.
@@ -317,6 +328,7 @@ macro_rules! lane_network {
                 xor_node(q(2), q(3), &t.xor[13], true, &mut right);
                 xor_node(&left, &right, &t.xor[14], false, s);
             }
+            wipe(&mut quarters, [zl(); 16]);
         }
 
         /// AES: type II, its XOR tree and type III for column `c`.
@@ -376,7 +388,7 @@ macro_rules! lane_network {
         /// Transposes `BATCH` blocks into 16 byte positions.
         $(#[$attr])*
         fn load_batch(blocks: &[[u8; 16]], out: &mut [L; 16]) {
-            for (k, chunk) in blocks.chunks_exact(LANES).take(K).enumerate() {
+            for (k, chunk) in blocks.as_chunks::<LANES>().0.iter().take(K).enumerate() {
                 let v = load_blocks(chunk);
                 for p in 0..16 {
                     out[p].0[k] = v[p];
@@ -387,7 +399,7 @@ macro_rules! lane_network {
         /// The inverse of [`load_batch`].
         $(#[$attr])*
         fn store_batch(state: &[L; 16], blocks: &mut [[u8; 16]]) {
-            for (k, chunk) in blocks.chunks_exact_mut(LANES).take(K).enumerate() {
+            for (k, chunk) in blocks.as_chunks_mut::<LANES>().0.iter_mut().take(K).enumerate() {
                 let mut v = [zero(); 16];
                 for p in 0..16 {
                     v[p] = state[p].0[k];
@@ -446,7 +458,9 @@ macro_rules! lane_network {
                     aes_round(&mut bs, &mut next, r);
                 }
                 aes_half(&bs, br, i, &mut halves);
+                wipe(&mut bs, [zl(); 16]);
             }
+            wipe(&mut next, [zl(); 16]);
             // Round 14, one wide table at a time; both branches read the same one.
             let wide = t.last.wide;
             let mut outs = vec![[[zl(); 16]; 2]; states.len()];
@@ -458,6 +472,9 @@ macro_rules! lane_network {
                 }
             }
             combine_all(&mut outs, &pl.combine, blocks);
+            wipe(&mut states, [zl(); 16]);
+            wipe(&mut halves, [[zl(); 16]; 4]);
+            wipe(&mut outs, [[zl(); 16]; 2]);
         }
 
         /// SM4: byte `b` of `X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` (the second and third through
@@ -532,7 +549,7 @@ macro_rules! lane_network {
         /// as [`aes_blocks`].
         $(#[$attr])*
         pub(crate) fn sm4_blocks(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) {
-            let states = load_all(blocks, pl.input.as_ref());
+            let mut states = load_all(blocks, pl.input.as_ref());
             let mut ws = vec![[[zl(); 4]; 4]; states.len()];
             for (w, s) in ws.iter_mut().zip(&states) {
                 for j in 0..4 {
@@ -548,9 +565,7 @@ macro_rules! lane_network {
             let mut vs = vec![[[zl(); 4]; 4]; states.len()];
             let mut hs = vec![[[zl(); 4]; 2]; states.len()];
             for (bi, br) in pl.branches.iter().enumerate() {
-                let Some((lp, rounds)) = br.split_last() else {
-                    return;
-                };
+                let (lp, rounds) = (&br.last, &br.rounds);
                 // Rounds 24–30, then round 31 in three steps: `t` for every batch, the wide
                 // tables one at a time, the rest of the round.
                 let mut bw = ws.clone();
@@ -583,8 +598,14 @@ macro_rules! lane_network {
                         o[bi][4 * m..4 * m + 4].copy_from_slice(&w[3 - m]);
                     }
                 }
+                wipe(&mut bw, [[zl(); 4]; 4]);
             }
             combine_all(&mut outs, &pl.combine, blocks);
+            wipe(&mut states, [zl(); 16]);
+            wipe(&mut ws, [[zl(); 4]; 4]);
+            wipe(&mut vs, [[zl(); 4]; 4]);
+            wipe(&mut hs, [[zl(); 4]; 2]);
+            wipe(&mut outs, [[zl(); 16]; 2]);
         }
     };
 }

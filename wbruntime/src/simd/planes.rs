@@ -7,8 +7,10 @@
 //!   block tables) is kept as `W` byte *planes* for backends that look up one output byte of
 //!   all lanes with a permute (plane `j` holds byte `j` of every entry), or entry by entry for
 //!   backends that fetch whole entries with 32-bit gathers or loads ([`Layout`]).
-//! * A nibble-XOR table becomes a 128-byte *packed* table, or a 256-byte one with its
-//!   results already in place ([`XPack`]), see [`pack`].
+//! * A nibble-XOR table becomes a 128-byte *packed* table (vector backends), or a 256-byte one
+//!   with its results already in place (portable), in a 256-byte slot either way
+//!   ([`XPack`]), see [`pack`]. Altogether the copies are about as large as the key file
+//!   without its wide tables.
 //! * Some tables get their output nibbles swapped (`swap_out`), so that the value arrives in
 //!   the nibble order its XOR table reads (the "right operand" order, see `simd/network.rs`).
 //!   Which ones is fixed by the network's shape and written next to each table kind below.
@@ -20,8 +22,9 @@ use alloc::vec::Vec;
 use crate::network::{ColumnXor, Input, XorTable};
 use crate::{aes256, sm4};
 
-/// How a backend wants its tables.
+/// How a backend wants its tables. (Only the portable layout is used off x86-64.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum Layout {
     /// Multi-byte tables as byte planes, packed XOR tables as they are (AVX-512 VBMI).
     Planes,
@@ -44,6 +47,7 @@ pub(crate) struct Word(Aligned<[u8; 1024]>);
 /// An input-stage byte→block table, in its backend's [`Layout`].
 pub(crate) struct Mix(Aligned<[u8; 4096]>);
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl Word {
     /// Plane `j` (byte `j` of every entry), if laid out as [`Layout::Planes`].
     pub fn plane(&self, j: usize) -> &[u8; 256] {
@@ -56,6 +60,7 @@ impl Word {
     }
 }
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl Mix {
     /// Plane `j`, if laid out as [`Layout::Planes`].
     pub fn plane(&self, j: usize) -> &[u8; 256] {
@@ -73,6 +78,7 @@ impl Mix {
 /// portable one, whose scalar lookups are cheaper without the unpacking.
 pub(crate) struct XPack(Aligned<[u8; 256]>);
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl XPack {
     /// The packed table ([`Layout::Planes`], [`Layout::Gather`]).
     pub fn packed(&self) -> &[u8; 128] {
@@ -261,6 +267,8 @@ pub(crate) struct AesBranch {
 
 /// An AES-256 key's re-laid tables.
 pub(crate) struct AesPlanes {
+    /// The layout they were made for (a backend refuses any other).
+    pub layout: Layout,
     pub input: Option<InputPlanes>,
     pub rounds: Vec<AesRound>,
     pub branches: [AesBranch; 2],
@@ -283,6 +291,7 @@ impl AesPlanes {
         };
         let [b0, b1] = &t.last.branches;
         AesPlanes {
+            layout,
             input: InputPlanes::new(t.input.as_ref(), p),
             rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],
@@ -337,12 +346,19 @@ impl Sm4Round {
     }
 }
 
-/// An SM4 key's re-laid tables: input stage, rounds 0–23, each branch's rounds 24–31 (the last
-/// one is round 31), and the combination.
+/// One SM4 branch: rounds 24–30 and round 31.
+pub(crate) struct Sm4Branch {
+    pub rounds: Vec<Sm4Round>,
+    pub last: Sm4Round,
+}
+
+/// An SM4 key's re-laid tables: input stage, rounds 0–23, each branch, and the combination.
 pub(crate) struct Sm4Planes {
+    /// The layout they were made for (a backend refuses any other).
+    pub layout: Layout,
     pub input: Option<InputPlanes>,
     pub rounds: Vec<Sm4Round>,
-    pub branches: [Vec<Sm4Round>; 2],
+    pub branches: [Sm4Branch; 2],
     pub combine: Box<[XPack; 32]>,
 }
 
@@ -356,23 +372,25 @@ impl Sm4Planes {
         };
         let branch = |b: &sm4::Branch<'_>| {
             let l = &b.last;
-            let mut v: Vec<Sm4Round> = b.rounds.iter().map(round).collect();
-            v.push(Sm4Round::new(
-                l.pre,
-                l.pre_xor,
-                l.t,
-                core::slice::from_ref(l.t_xor),
-                l.u,
-                l.u_xor,
-                l.r,
-                l.r_xor,
-                true,
-                p,
-            ));
-            v
+            Sm4Branch {
+                rounds: b.rounds.iter().map(round).collect(),
+                last: Sm4Round::new(
+                    l.pre,
+                    l.pre_xor,
+                    l.t,
+                    core::slice::from_ref(l.t_xor),
+                    l.u,
+                    l.u_xor,
+                    l.r,
+                    l.r_xor,
+                    true,
+                    p,
+                ),
+            }
         };
         let [b0, b1] = &t.last.branches;
         Sm4Planes {
+            layout,
             input: InputPlanes::new(t.input.as_ref(), p),
             rounds: t.rounds.iter().map(round).collect(),
             branches: [branch(b0), branch(b1)],

@@ -97,9 +97,9 @@ fn zero() -> V {
 }
 
 #[inline(always)]
-fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
+fn load_blocks(blocks: &[[u8; 16]; LANES]) -> [V; 16] {
     let mut o = [[0u8; LANES]; 16];
-    for (j, b) in blocks.iter().take(LANES).enumerate() {
+    for (j, b) in blocks.iter().enumerate() {
         for (plane, &x) in o.iter_mut().zip(b) {
             plane[j] = x;
         }
@@ -108,8 +108,8 @@ fn load_blocks(blocks: &[[u8; 16]]) -> [V; 16] {
 }
 
 #[inline(always)]
-fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]]) {
-    for (j, b) in blocks.iter_mut().take(LANES).enumerate() {
+fn store_blocks(v: &[V; 16], blocks: &mut [[u8; 16]; LANES]) {
+    for (j, b) in blocks.iter_mut().enumerate() {
         for (x, plane) in b.iter_mut().zip(v) {
             *x = plane[j];
         }
@@ -129,7 +129,7 @@ lane_network!();
 
 /// Decrypts a whole number of [`BATCH`]es of AES-256 blocks.
 pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) {
+    if !blocks.len().is_multiple_of(BATCH) || pl.layout != LAYOUT {
         return false;
     }
     aes_blocks(t, pl, blocks);
@@ -138,7 +138,7 @@ pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]
 
 /// Decrypts a whole number of [`BATCH`]es of SM4 blocks.
 pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH) {
+    if !blocks.len().is_multiple_of(BATCH) || pl.layout != LAYOUT {
         return false;
     }
     sm4_blocks(t, pl, blocks);
