@@ -7,15 +7,14 @@
 //!   differences (row r ⊕ row r-1): with the index lowered by 16 before each row, every row up
 //!   to the lane's own is read (a negative index reads zero), and their XOR is the lane's row.
 //!   A `vpblendvb` on the index's top bit then swaps nibbles where needed.
-//! * Byte tables (256 entries): `vpshufb` over the 16 rows, each with an index that is in
-//!   range only in the lanes whose high nibble selects that row (the index is XORed with the
-//!   row number and pushed over 0x7f by a saturating add elsewhere, which makes `vpshufb` give
-//!   zero there), and the 16 results ORed.
+//! * Byte tables (256 entries): each half as a packed XOR table's rows (running differences,
+//!   8 `vpshufb` with the same lowered indices for both halves), and a `vpblendvb` on the
+//!   index's top bit.
 //! * Wide tables are read lane by lane.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256i, _mm_loadu_si128, _mm_srli_si128, _mm256_add_epi32, _mm256_adds_epu8, _mm256_and_si256,
+    __m256i, _mm_loadu_si128, _mm_srli_si128, _mm256_add_epi32, _mm256_and_si256,
     _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_cvtepu8_epi32,
     _mm256_extracti128_si256, _mm256_i32gather_epi32, _mm256_loadu_si256, _mm256_loadu2_m128i,
     _mm256_or_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8,
@@ -54,14 +53,18 @@ fn table(t: &[u8; 256]) -> Tab {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn lookup(t: &Tab, x: V) -> V {
-    let bias = _mm256_set1_epi8(0x70);
-    let mut acc = _mm256_setzero_si256();
-    for (r, row) in t.0.iter().enumerate() {
-        let sel = _mm256_xor_si256(x, _mm256_set1_epi8((r << 4) as i8));
-        let idx = _mm256_adds_epu8(sel, bias);
-        acc = _mm256_or_si256(acc, _mm256_shuffle_epi8(*row, idx));
+    // Each half of the table (entries below and above 128) as in `xlookup`: rows stored as
+    // running differences, read with the index lowered by 16 per row; both halves use the same
+    // lowered indices, and a `vpblendvb` on bit 7 picks the lane's half.
+    let (lo_rows, hi_rows) = t.0.split_at(8);
+    let mut idx = _mm256_and_si256(x, _mm256_set1_epi8(0x7f));
+    let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    for (l, h) in lo_rows.iter().zip(hi_rows) {
+        lo = _mm256_xor_si256(lo, _mm256_shuffle_epi8(*l, idx));
+        hi = _mm256_xor_si256(hi, _mm256_shuffle_epi8(*h, idx));
+        idx = _mm256_sub_epi8(idx, _mm256_set1_epi8(16));
     }
-    acc
+    _mm256_blendv_epi8(lo, hi, x)
 }
 
 #[inline]

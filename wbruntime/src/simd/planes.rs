@@ -135,14 +135,7 @@ fn pack(t: &XorTable, lo: bool, right: bool, layout: Layout) -> XPack {
         };
     }
     if layout == Layout::Gather {
-        // Row r becomes row r ⊕ row r-1, so that the XOR of rows 0..=s is row s.
-        let (rows, _) = out.as_chunks_mut::<16>();
-        for r in (1..8).rev() {
-            let prev = rows[r - 1];
-            for (x, p) in rows[r].iter_mut().zip(prev) {
-                *x ^= p;
-            }
-        }
+        running_differences(&mut out.as_chunks_mut::<16>().0[..8], 1);
     }
     XPack(Aligned(out))
 }
@@ -168,9 +161,29 @@ fn multi<const W: usize, const B: usize>(
     Aligned(out)
 }
 
-/// A byte table with its outputs nibble-swapped if `swap_out`.
-fn byte_table(t: &[u8; 256], swap_out: bool) -> [u8; 256] {
-    if swap_out { t.map(swap) } else { *t }
+/// Each 16-byte row `r` of a half of `rows` (rows `0..n/2` and `n/2..n`) replaced by row `r`
+/// ⊕ row `r - 1` of the same half, so that the XOR of a half's rows `0..=s` is its row `s`
+/// (see `simd::avx2::xlookup`).
+fn running_differences(rows: &mut [[u8; 16]], halves: usize) {
+    let per_half = rows.len() / halves;
+    for half in rows.chunks_mut(per_half) {
+        for r in (1..half.len()).rev() {
+            let prev = half[r - 1];
+            for (x, p) in half[r].iter_mut().zip(prev) {
+                *x ^= p;
+            }
+        }
+    }
+}
+
+/// A byte table with its outputs nibble-swapped if `swap_out` (and for [`Layout::Gather`],
+/// each half's rows as running differences).
+fn byte_table(t: &[u8; 256], swap_out: bool, layout: Layout) -> [u8; 256] {
+    let mut out = if swap_out { t.map(swap) } else { *t };
+    if layout == Layout::Gather {
+        running_differences(out.as_chunks_mut::<16>().0, 2);
+    }
+    out
 }
 
 /// Builds the re-laid tables for one [`Layout`].
@@ -330,7 +343,7 @@ impl Sm4Round {
         p: Prep,
     ) -> Self {
         Sm4Round {
-            pre: Aligned(core::array::from_fn(|i| byte_table(&pre[i], i >= 4))),
+            pre: Aligned(core::array::from_fn(|i| byte_table(&pre[i], i >= 4, p.0))),
             pre_xor: pre_xor.each_ref().map(|x| p.packs(x, false)),
             t: if last {
                 t.iter().map(|w| p.word(w, false)).collect()
@@ -340,7 +353,7 @@ impl Sm4Round {
             t_xor: (0..).zip(t_xor).map(|(l, x)| p.packs(x, l == 1)).collect(),
             u: p.words(u),
             u_xor: p.column(u_xor),
-            r: Aligned(r.each_ref().map(|x| byte_table(x, true))),
+            r: Aligned(r.each_ref().map(|x| byte_table(x, true, p.0))),
             r_xor: p.packs(r_xor, false),
         }
     }
