@@ -41,13 +41,19 @@ struct Tab([V; 16]);
 #[inline]
 #[target_feature(enable = "avx2")]
 fn table(t: &[u8; 256]) -> Tab {
-    let mut rows = [_mm256_setzero_si256(); 16];
-    for (r, row) in rows.iter_mut().enumerate() {
-        // SAFETY: a 16-byte unaligned load of bytes 16r..16r + 16 of the 256-byte table.
-        *row =
-            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().add(16 * r).cast()) });
+    Tab(rows(t))
+}
+
+/// The `N` 16-byte rows of a table, each broadcast to both 128-bit halves.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn rows<const N: usize>(t: &[u8]) -> [V; N] {
+    let mut rows = [_mm256_setzero_si256(); N];
+    for (row, bytes) in rows.iter_mut().zip(t.as_chunks::<16>().0) {
+        // SAFETY: a 16-byte unaligned load of a 16-byte array.
+        *row = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) });
     }
-    Tab(rows)
+    rows
 }
 
 #[inline]
@@ -92,14 +98,7 @@ struct XTab([V; 8]);
 #[inline]
 #[target_feature(enable = "avx2")]
 fn xtable(t: &XPack) -> XTab {
-    let t = t.packed();
-    let mut rows = [_mm256_setzero_si256(); 8];
-    for (r, row) in rows.iter_mut().enumerate() {
-        // SAFETY: a 16-byte unaligned load of bytes 16r..16r + 16 of the 128-byte table.
-        *row =
-            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().add(16 * r).cast()) });
-    }
-    XTab(rows)
+    XTab(rows(t.packed()))
 }
 
 /// Byte `x & 0x7f` of the packed table, nibble-swapped where bit 7 of `x` is set
@@ -253,30 +252,4 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
 
 lane_network!(#[target_feature(enable = "avx2")]);
 
-/// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this backend's
-/// features (`false`, and nothing done, if not).
-pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH)
-        || pl.layout != LAYOUT
-        || !crate::Backend::Avx2.is_available()
-    {
-        return false;
-    }
-    // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just above).
-    unsafe { aes_blocks(t, pl, blocks) };
-    true
-}
-
-/// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this backend's
-/// features.
-pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH)
-        || pl.layout != LAYOUT
-        || !crate::Backend::Avx2.is_available()
-    {
-        return false;
-    }
-    // SAFETY: as in `aes`.
-    unsafe { sm4_blocks(t, pl, blocks) };
-    true
-}
+simd_entry_points!(Avx2);

@@ -275,30 +275,4 @@ fn wide(t: &WideTable, a: V, b: V) -> V {
 
 lane_network!(#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]);
 
-/// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this backend's
-/// features (`false`, and nothing done, if not).
-pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH)
-        || pl.layout != LAYOUT
-        || !crate::Backend::Avx512Vbmi.is_available()
-    {
-        return false;
-    }
-    // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just above).
-    unsafe { aes_blocks(t, pl, blocks) };
-    true
-}
-
-/// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this backend's
-/// features.
-pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
-    if !blocks.len().is_multiple_of(BATCH)
-        || pl.layout != LAYOUT
-        || !crate::Backend::Avx512Vbmi.is_available()
-    {
-        return false;
-    }
-    // SAFETY: as in `aes`.
-    unsafe { sm4_blocks(t, pl, blocks) };
-    true
-}
+simd_entry_points!(Avx512Vbmi);

@@ -609,3 +609,40 @@ macro_rules! lane_network {
         }
     };
 }
+
+/// The checked entry points of an x86-64 backend (expanded after [`lane_network!`] in a module
+/// that allows `unsafe`): whole batches only, tables laid out for this backend, and the CPU
+/// features of `Backend::$backend` present; `false`, and nothing done, otherwise.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_entry_points {
+    ($backend:ident) => {
+        /// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this
+        /// backend's features (`false`, and nothing done, if not).
+        pub(crate) fn aes(t: &aes256::Tables<'_>, pl: &AesPlanes, blocks: &mut [[u8; 16]]) -> bool {
+            if !blocks.len().is_multiple_of(BATCH)
+                || pl.layout != LAYOUT
+                || !crate::Backend::$backend.is_available()
+            {
+                return false;
+            }
+            // SAFETY: the CPU has the features `aes_blocks` is compiled for (checked just
+            // above).
+            unsafe { aes_blocks(t, pl, blocks) };
+            true
+        }
+
+        /// Decrypts a whole number of [`BATCH`]es of SM4 blocks, if the CPU has this
+        /// backend's features.
+        pub(crate) fn sm4(t: &sm4::Tables<'_>, pl: &Sm4Planes, blocks: &mut [[u8; 16]]) -> bool {
+            if !blocks.len().is_multiple_of(BATCH)
+                || pl.layout != LAYOUT
+                || !crate::Backend::$backend.is_available()
+            {
+                return false;
+            }
+            // SAFETY: as in `aes`.
+            unsafe { sm4_blocks(t, pl, blocks) };
+            true
+        }
+    };
+}
