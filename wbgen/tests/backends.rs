@@ -91,9 +91,10 @@ fn simd_backends_are_present_where_ci_requires_them() {
     assert_eq!(Backend::detect(), *found.last().unwrap_or(&Backend::Soft));
 }
 
-/// Around every backend's batch (32 blocks for AVX2 and portable, 128 for AVX-512) and group
-/// (4096 blocks: whole batches run round by round) sizes, the scalar path for short inputs
-/// (under 8 blocks), and several groups whose last one ends in a padded batch.
+/// Around every backend's batch (32 blocks for AVX2, 64 for portable, 256 for AVX-512) and
+/// group (4096 blocks: whole batches run round by round) sizes, the scalar path for short
+/// inputs (under 8 blocks, 16 for portable) and for short remainders, and several groups
+/// whose last one ends in a padded batch.
 #[test]
 fn block_counts_around_the_batch_sizes() {
     let mut r = rng(71);
@@ -103,6 +104,8 @@ fn block_counts_around_the_batch_sizes() {
             2,
             7,
             8,
+            15,
+            16,
             31,
             32,
             33,
@@ -113,8 +116,12 @@ fn block_counts_around_the_batch_sizes() {
             128,
             129,
             200,
+            255,
             256,
             257,
+            256 + 15,
+            511,
+            513,
             4095,
             4096,
             4097,

@@ -13,7 +13,7 @@
 pub enum Backend {
     /// One block at a time, portable safe Rust: the reference.
     Soft,
-    /// Batches of 32 blocks per step, portable safe Rust (needs `alloc`): the same network
+    /// Batches of 64 blocks per step, portable safe Rust (needs `alloc`): the same network
     /// as the SIMD backends on byte arrays, so that table loads of different blocks overlap,
     /// with whole word-table entries per load and XOR tables whose results need no
     /// unpacking. The fastest choice where no SIMD backend runs.
@@ -22,7 +22,7 @@ pub enum Backend {
     /// (a whole entry per lane), a nibble-XOR table lookup is 8 `vpshufb` over its packed rows.
     Avx2,
     /// x86-64 AVX-512 VBMI (with GFNI, which every CPU with VBMI but Cannon Lake has): 64
-    /// blocks per vector; a 256-entry table lookup is four `vpermb` (three merge-masked by the
+    /// blocks per vector, four vectors per batch; a 256-entry table lookup is four `vpermb` (three merge-masked by the
     /// index's quarter), the table held in four registers, and a nibble-XOR table lookup is
     /// one `vpermi2b` and a masked nibble swap.
     Avx512Vbmi,

@@ -29,7 +29,7 @@ enum Planes {
 /// Accelerating re-lays the tables out for the backend once (about as many bytes as the key
 /// file without its wide tables; see `simd::planes`); afterwards
 /// [`decrypt_blocks`](Self::decrypt_blocks) runs groups of batches of many blocks through the
-/// network at once. Inputs under 8 blocks use the scalar path, so short secrets cost no more
+/// network at once. Inputs under 8 blocks (16 with the portable backend) use the scalar path, so short secrets cost no more
 /// than with the plain key; longer ones are padded to whole batches.
 pub struct FastKey<'a> {
     key: WhiteboxKey<'a>,
@@ -47,8 +47,11 @@ impl core::fmt::Debug for FastKey<'_> {
 }
 
 /// Fewer blocks than this go through the scalar backend one by one; more fill a (padded)
-/// batch.
+/// batch. A padded batch costs as much as a full one: with the SIMD backends that is the
+/// scalar time of 2–4 blocks (AVX-512 VBMI, AVX2), with the portable one of about 18
+/// (`wbbench` figures), hence a larger minimum there.
 const MIN_BATCH_FILL: usize = 8;
+const MIN_PORTABLE_FILL: usize = 16;
 
 /// Blocks per group (see `FastKey::group`), rounded down to whole batches: 64 KiB of
 /// ciphertext, whose intermediate state stays in the L2 cache while a round's tables are
@@ -119,6 +122,15 @@ impl<'a> FastKey<'a> {
         }
     }
 
+    /// The fewest blocks worth a (padded) batch; fewer go one by one through the scalar
+    /// network.
+    const fn min_fill(&self) -> usize {
+        match self.backend {
+            Backend::Portable => MIN_PORTABLE_FILL,
+            _ => MIN_BATCH_FILL,
+        }
+    }
+
     /// Blocks per group: the batched backends run a group's batches round by round, so that
     /// a round's tables are fetched once per group (see `simd::network`).
     pub(crate) fn group(&self) -> usize {
@@ -150,11 +162,11 @@ impl<'a> FastKey<'a> {
     }
 
     /// Decrypts blocks in place (ECB; the block cipher alone): groups of whole batches with
-    /// the batched backend, a last partial batch padded (or, under 8 blocks,
-    /// one by one with the scalar network).
+    /// the batched backend, a last partial batch padded (or, under 8 blocks, 16 with the
+    /// portable backend, one by one with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let batch = self.batch();
-        if batch <= 1 || blocks.len() < MIN_BATCH_FILL {
+        if batch <= 1 || blocks.len() < self.min_fill() {
             return self.key.decrypt_blocks(blocks);
         }
         self.key.apply_mask(blocks);
@@ -164,7 +176,7 @@ impl<'a> FastKey<'a> {
             if !full.is_empty() {
                 self.run_batches(full);
             }
-            if rest.len() >= MIN_BATCH_FILL {
+            if rest.len() >= self.min_fill() {
                 let mut padded = Zeroizing::new(Vec::from([[0u8; BLOCK_LEN]; 1]));
                 padded.resize(batch, [0u8; BLOCK_LEN]);
                 padded[..rest.len()].copy_from_slice(rest);

@@ -1,14 +1,17 @@
-//! Portable batched backend: the lane network on plain byte arrays, 32 blocks per "vector",
-//! safe Rust, any target. Each step looks up the same table for 32 independent blocks, so the
+//! Portable batched backend: the lane network on plain byte arrays, 64 blocks per "vector",
+//! safe Rust, any target. Each step looks up the same table for 64 independent blocks, so the
 //! loads overlap instead of waiting on one block's chain of lookups (and the selects that
 //! build indices compile to whatever vector instructions the target has).
+//!
+//! 64 lanes measured fastest here (AES-256 external, 1 MiB: 7.3 MB/s with 16 lanes, 9.6
+//! with 32, 12.7 with 64, 11.4 with 128; two vectors of 64 lanes 11.8).
 #![forbid(unsafe_code)]
 
 use crate::simd::planes::Layout;
 
 type V = [u8; LANES];
 /// Blocks per vector.
-const LANES: usize = 32;
+const LANES: usize = 64;
 /// Vectors per batch.
 const K: usize = 1;
 
@@ -59,9 +62,31 @@ fn table(t: &[u8; 256]) -> Tab<'_> {
     Tab(t)
 }
 
+/// Entry `x` of a 256-entry table for every lane, eight lanes per 64-bit word: indices are
+/// taken from, and results assembled in, general registers (byte stores followed by a vector
+/// load of the same bytes would stall on store forwarding).
+#[inline(always)]
+fn gather8(t: &[u8; 256], x: V) -> V {
+    let mut o = [0u8; LANES];
+    for (o, x) in o
+        .as_chunks_mut::<8>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<8>().0)
+    {
+        let w = u64::from_le_bytes(*x);
+        let mut r = 0u64;
+        for j in 0..8 {
+            r |= u64::from(t[usize::from((w >> (8 * j)) as u8)]) << (8 * j);
+        }
+        *o = r.to_le_bytes();
+    }
+    o
+}
+
 #[inline(always)]
 fn lookup(t: &Tab<'_>, x: V) -> V {
-    x.map(|i| t.0[usize::from(i)])
+    gather8(t.0, x)
 }
 
 #[inline(always)]
@@ -88,7 +113,7 @@ fn xtable(t: &XPack) -> XTab<'_> {
 
 #[inline(always)]
 fn xlookup(t: &XTab<'_>, x: V) -> V {
-    x.map(|i| t.0[usize::from(i)])
+    gather8(t.0, x)
 }
 
 #[inline(always)]
