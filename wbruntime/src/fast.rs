@@ -155,9 +155,7 @@ impl<'a> FastKey<'a> {
             _ => false,
         };
         if !done {
-            for b in blocks {
-                self.key.decrypt_block_unmasked(b);
-            }
+            self.key.decrypt_blocks_unmasked(blocks);
         }
     }
 
@@ -183,9 +181,7 @@ impl<'a> FastKey<'a> {
                 self.run_batches(&mut padded);
                 rest.copy_from_slice(&padded[..rest.len()]);
             } else {
-                for b in rest {
-                    self.key.decrypt_block_unmasked(b);
-                }
+                self.key.decrypt_blocks_unmasked(rest);
             }
         }
     }

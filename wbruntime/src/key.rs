@@ -213,8 +213,7 @@ impl<'a> WhiteboxKey<'a> {
 
     /// Decrypts one block in place (ECB; the block cipher alone).
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
-        self.apply_mask(core::slice::from_mut(block));
-        self.decrypt_block_unmasked(block);
+        self.decrypt_blocks(core::slice::from_mut(block));
     }
 
     /// The validated table views.
@@ -234,19 +233,19 @@ impl<'a> WhiteboxKey<'a> {
         }
     }
 
-    /// The scalar network on one block whose mask is already applied.
-    pub(crate) fn decrypt_block_unmasked(&self, block: &mut [u8; BLOCK_LEN]) {
+    /// The scalar network on blocks whose mask is already applied (several at a time,
+    /// round-major, so that their lookups overlap).
+    pub(crate) fn decrypt_blocks_unmasked(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         match &self.tables {
-            Tables::Aes256(t) => aes256::soft::decrypt_block(t, block),
-            Tables::Sm4(t) => sm4::soft::decrypt_block(t, block),
+            Tables::Aes256(t) => aes256::soft::decrypt_blocks(t, blocks),
+            Tables::Sm4(t) => sm4::soft::decrypt_blocks(t, blocks),
         }
     }
 
     /// Decrypts any number of independent blocks in place (ECB on each).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
-        for block in blocks {
-            self.decrypt_block(block);
-        }
+        self.apply_mask(blocks);
+        self.decrypt_blocks_unmasked(blocks);
     }
 
     /// CBC-decrypts `buf` in place and strips PKCS#7 padding; returns the plaintext, a prefix

@@ -4,6 +4,8 @@
 
 use super::{Branch, ColumnXor, INV_SHIFT, Round, Tables};
 use crate::network::WideTable;
+use zeroize::Zeroize;
+
 use crate::soft::{at, at_wide, column_xor, input, xor_encoded};
 
 /// Type II, its XOR tree and type III for column `c`: the four encoded words whose XOR is
@@ -36,40 +38,68 @@ fn round(state: &[u8; 16], r: &Round<'_>) -> [u8; 16] {
     out
 }
 
-/// One branch: rounds 11 and 12, then round 13 stopping at the two half sums of each column;
-/// each output byte is one wide lookup of the matching bytes of both halves.
-fn branch(state: &[u8; 16], b: &Branch<'_>, wide: &[WideTable; 16]) -> [u8; 16] {
-    let mut s = *state;
+/// One branch, round-major over the blocks: rounds 11 and 12, then round 13 stopping at
+/// the two half sums of each column; each output byte is one wide lookup of the matching
+/// bytes of both halves.
+fn branch(states: &[[u8; 16]], b: &Branch<'_>, wide: &[WideTable; 16], out: &mut [[u8; 16]]) {
+    let mut ss = [[0u8; 16]; INTERLEAVE];
+    let ss = &mut ss[..states.len()];
+    ss.copy_from_slice(states);
     for r in &b.rounds {
-        s = round(&s, r);
+        for s in ss.iter_mut() {
+            *s = round(s, r);
+        }
     }
     let h = &b.half;
-    let mut v01 = [0u8; 16];
-    let mut v23 = [0u8; 16];
-    for c in 0..4 {
-        let w = column_parts(&s, c, h.t2, &h.x2[c], h.t3);
-        let [x01, x23] = &h.x3[c];
-        v01[4 * c..4 * c + 4].copy_from_slice(&xor_encoded(&w[0], &w[1], x01));
-        v23[4 * c..4 * c + 4].copy_from_slice(&xor_encoded(&w[2], &w[3], x23));
+    for (s, o) in ss.iter_mut().zip(out) {
+        let mut v01 = [0u8; 16];
+        let mut v23 = [0u8; 16];
+        for c in 0..4 {
+            let w = column_parts(s, c, h.t2, &h.x2[c], h.t3);
+            let [x01, x23] = &h.x3[c];
+            v01[4 * c..4 * c + 4].copy_from_slice(&xor_encoded(&w[0], &w[1], x01));
+            v23[4 * c..4 * c + 4].copy_from_slice(&xor_encoded(&w[2], &w[3], x23));
+        }
+        *o = core::array::from_fn(|p| {
+            let q = INV_SHIFT[p];
+            at_wide(&wide[p], v01[q], v23[q])
+        });
+        s.zeroize();
     }
-    core::array::from_fn(|p| {
-        let q = INV_SHIFT[p];
-        at_wide(&wide[p], v01[q], v23[q])
-    })
 }
 
-/// Decrypts one block in place with the tables.
-pub(crate) fn decrypt_block(t: &Tables<'_>, block: &mut [u8; 16]) {
-    let mut state = match &t.input {
-        Some(input_tables) => input(block, input_tables),
-        None => *block,
-    };
-    for r in &t.rounds {
-        state = round(&state, r);
+/// Blocks decrypted together: independent blocks go through each round one after the other,
+/// so that the processor overlaps their lookups.
+const INTERLEAVE: usize = 8;
+
+/// Decrypts blocks in place with the tables, up to [`INTERLEAVE`] at a time, round-major.
+/// Each block's lookups are those of the single-block network, in the same order.
+pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
+    for chunk in blocks.chunks_mut(INTERLEAVE) {
+        let mut states = [[0u8; 16]; INTERLEAVE];
+        let states = &mut states[..chunk.len()];
+        for (s, block) in states.iter_mut().zip(chunk.iter()) {
+            *s = match &t.input {
+                Some(input_tables) => input(block, input_tables),
+                None => *block,
+            };
+        }
+        for r in &t.rounds {
+            for s in states.iter_mut() {
+                *s = round(s, r);
+            }
+        }
+        let f = &t.last;
+        let [b0, b1] = &f.branches;
+        let mut out0 = [[0u8; 16]; INTERLEAVE];
+        let mut out1 = [[0u8; 16]; INTERLEAVE];
+        branch(states, b0, f.wide, &mut out0);
+        branch(states, b1, f.wide, &mut out1);
+        for ((block, o0), o1) in chunk.iter_mut().zip(&out0).zip(&out1) {
+            *block = xor_encoded(o0, o1, f.combine);
+        }
+        states.as_flattened_mut().zeroize();
+        out0.as_flattened_mut().zeroize();
+        out1.as_flattened_mut().zeroize();
     }
-    let f = &t.last;
-    let [b0, b1] = &f.branches;
-    let out0 = branch(&state, b0, f.wide);
-    let out1 = branch(&state, b1, f.wide);
-    *block = xor_encoded(&out0, &out1, f.combine);
 }

@@ -4,6 +4,8 @@
 use super::{
     Branch, ColumnXor, LastRound, ROUNDS, Round, SHARED_ROUNDS, Tables, WideTable, Xor8, Xor32,
 };
+use zeroize::Zeroize;
+
 use crate::soft::{at, at_wide, column_xor, input, xor_encoded};
 
 /// Byte `b` of `y = X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` under the round's shared byte encodings.
@@ -55,41 +57,65 @@ fn last_round(x: [[u8; 4]; 4], r: &LastRound<'_>, wide: &[WideTable; 8]) -> [u8;
     finish(z, &x[0], r.u, r.u_xor, r.r, r.r_xor)
 }
 
-/// One branch, from `X_24 .. X_27` (`w[j % 4]` holds `X_j`) to the encoded output block
-/// `(X_35, X_34, X_33, X_32)`.
-fn branch(mut w: [[u8; 4]; 4], b: &Branch<'_>, wide: &[WideTable; 8]) -> [u8; 16] {
+/// One branch's rounds 24–31 from `X_24 .. X_27` (`w[j % 4]` holds `X_j`), round-major over
+/// the blocks; each ends as its encoded output block `(X_35, X_34, X_33, X_32)`.
+fn branch(ws: &[[[u8; 4]; 4]], b: &Branch<'_>, wide: &[WideTable; 8], out: &mut [[u8; 16]]) {
+    let mut bw = [[[0u8; 4]; 4]; INTERLEAVE];
+    let bw = &mut bw[..ws.len()];
+    bw.copy_from_slice(ws);
     for (k, r) in b.rounds.iter().enumerate() {
         let i = SHARED_ROUNDS + k;
-        let x = core::array::from_fn(|m| w[(i + m) % 4]);
-        w[i % 4] = round(x, r);
+        for w in bw.iter_mut() {
+            let x = core::array::from_fn(|m| w[(i + m) % 4]);
+            w[i % 4] = round(x, r);
+        }
     }
     let i = ROUNDS - 1;
-    let x = core::array::from_fn(|m| w[(i + m) % 4]);
-    w[i % 4] = last_round(x, &b.last, wide);
-    let mut out = [0u8; 16];
-    for (o, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(w.iter().rev()) {
-        *o = *word;
+    for (w, o) in bw.iter_mut().zip(out) {
+        let x = core::array::from_fn(|m| w[(i + m) % 4]);
+        w[i % 4] = last_round(x, &b.last, wide);
+        for (o, word) in o.as_chunks_mut::<4>().0.iter_mut().zip(w.iter().rev()) {
+            *o = *word;
+        }
     }
-    out
 }
 
-/// Decrypts one block in place with the tables.
-pub(crate) fn decrypt_block(t: &Tables<'_>, block: &mut [u8; 16]) {
-    let state = match &t.input {
-        Some(input_tables) => input(block, input_tables),
-        None => *block,
-    };
-    // w[j % 4] holds X_j; each round replaces X_i by X_{i+4}.
-    let (words, _) = state.as_chunks::<4>();
-    let mut w = [[0u8; 4]; 4];
-    w.copy_from_slice(words);
-    for (i, r) in t.rounds.iter().enumerate() {
-        let x = core::array::from_fn(|m| w[(i + m) % 4]);
-        w[i % 4] = round(x, r);
+/// Blocks decrypted together: independent blocks go through each round one after the other,
+/// so that the processor overlaps their lookups (one block's rounds form a single chain of
+/// dependent lookups).
+const INTERLEAVE: usize = 8;
+
+/// Decrypts blocks in place with the tables, up to [`INTERLEAVE`] at a time, round-major.
+/// Each block's lookups are those of the single-block network, in the same order.
+pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
+    for chunk in blocks.chunks_mut(INTERLEAVE) {
+        // ws[n][j % 4] holds X_j of block n; each round replaces X_i by X_{i+4}.
+        let mut ws = [[[0u8; 4]; 4]; INTERLEAVE];
+        let ws = &mut ws[..chunk.len()];
+        for (w, block) in ws.iter_mut().zip(chunk.iter()) {
+            let state = match &t.input {
+                Some(input_tables) => input(block, input_tables),
+                None => *block,
+            };
+            w.copy_from_slice(state.as_chunks::<4>().0);
+        }
+        for (i, r) in t.rounds.iter().enumerate() {
+            for w in ws.iter_mut() {
+                let x = core::array::from_fn(|m| w[(i + m) % 4]);
+                w[i % 4] = round(x, r);
+            }
+        }
+        let f = &t.last;
+        let [b0, b1] = &f.branches;
+        let mut out0 = [[0u8; 16]; INTERLEAVE];
+        let mut out1 = [[0u8; 16]; INTERLEAVE];
+        branch(ws, b0, f.t_wide, &mut out0);
+        branch(ws, b1, f.t_wide, &mut out1);
+        for ((block, o0), o1) in chunk.iter_mut().zip(&out0).zip(&out1) {
+            *block = xor_encoded(o0, o1, f.combine);
+        }
+        ws.as_flattened_mut().as_flattened_mut().zeroize();
+        out0.as_flattened_mut().zeroize();
+        out1.as_flattened_mut().zeroize();
     }
-    let f = &t.last;
-    let [b0, b1] = &f.branches;
-    let out0 = branch(w, b0, f.t_wide);
-    let out1 = branch(w, b1, f.t_wide);
-    *block = xor_encoded(&out0, &out1, f.combine);
 }
