@@ -93,7 +93,7 @@ fn simd_backends_are_present_where_ci_requires_them() {
 
 /// Around every backend's batch (32 blocks for AVX2, 64 for portable, 256 for AVX-512) and
 /// group (4096 blocks: whole batches run round by round) sizes, the scalar path for short
-/// inputs (under 8 blocks, 16 for portable) and for short remainders, and several groups
+/// inputs (under 8 blocks, 20 for portable) and for short remainders, and several groups
 /// whose last one ends in a padded batch.
 #[test]
 fn block_counts_around_the_batch_sizes() {
@@ -104,8 +104,8 @@ fn block_counts_around_the_batch_sizes() {
             2,
             7,
             8,
-            15,
-            16,
+            19,
+            20,
             31,
             32,
             33,

@@ -11,7 +11,8 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Backend {
-    /// One block at a time, portable safe Rust: the reference.
+    /// The scalar network, portable safe Rust: the reference (a message's blocks up to 8 at a
+    /// time, round by round, each with its own chain of lookups).
     Soft,
     /// Batches of 64 blocks per step, portable safe Rust (needs `alloc`): the same network
     /// as the SIMD backends on byte arrays, so that table loads of different blocks overlap,

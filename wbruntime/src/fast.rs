@@ -29,8 +29,9 @@ enum Planes {
 /// Accelerating re-lays the tables out for the backend once (about as many bytes as the key
 /// file without its wide tables; see `simd::planes`); afterwards
 /// [`decrypt_blocks`](Self::decrypt_blocks) runs groups of batches of many blocks through the
-/// network at once. Inputs under 8 blocks (16 with the portable backend) use the scalar path, so short secrets cost no more
-/// than with the plain key; longer ones are padded to whole batches.
+/// network at once. Inputs under 8 blocks (20 with the portable backend) use the scalar
+/// path, so short secrets cost no more than with the plain key; longer ones are padded to
+/// whole batches.
 pub struct FastKey<'a> {
     key: WhiteboxKey<'a>,
     backend: Backend,
@@ -46,12 +47,12 @@ impl core::fmt::Debug for FastKey<'_> {
     }
 }
 
-/// Fewer blocks than this go through the scalar backend one by one; more fill a (padded)
-/// batch. A padded batch costs as much as a full one: with the SIMD backends that is the
-/// scalar time of 2–4 blocks (AVX-512 VBMI, AVX2), with the portable one of about 18
-/// (`wbbench` figures), hence a larger minimum there.
+/// Fewer blocks than this go through the scalar network; more fill a (padded) batch. A
+/// padded batch costs as much as a full one: with the SIMD backends that is the scalar time
+/// of 4–5 blocks (AVX-512 VBMI, AVX2), with the portable one of about 20 (`wbbench`
+/// figures), hence a larger minimum there.
 const MIN_BATCH_FILL: usize = 8;
-const MIN_PORTABLE_FILL: usize = 16;
+const MIN_PORTABLE_FILL: usize = 20;
 
 /// Blocks per group (see `FastKey::group`), rounded down to whole batches: 64 KiB of
 /// ciphertext, whose intermediate state stays in the L2 cache while a round's tables are
@@ -122,7 +123,7 @@ impl<'a> FastKey<'a> {
         }
     }
 
-    /// The fewest blocks worth a (padded) batch; fewer go one by one through the scalar
+    /// The fewest blocks worth a (padded) batch; fewer go through the scalar
     /// network.
     const fn min_fill(&self) -> usize {
         match self.backend {
@@ -160,8 +161,8 @@ impl<'a> FastKey<'a> {
     }
 
     /// Decrypts blocks in place (ECB; the block cipher alone): groups of whole batches with
-    /// the batched backend, a last partial batch padded (or, under 8 blocks, 16 with the
-    /// portable backend, one by one with the scalar network).
+    /// the batched backend, a last partial batch padded (or, under 8 blocks, 20 with the
+    /// portable backend, with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let batch = self.batch();
         if batch <= 1 || blocks.len() < self.min_fill() {
