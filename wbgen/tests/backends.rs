@@ -109,9 +109,13 @@ fn block_counts_around_the_batch_sizes() {
             31,
             32,
             33,
+            32 + 7,
+            32 + 8,
             63,
             64,
             65,
+            64 + 19,
+            64 + 20,
             127,
             128,
             129,
@@ -119,12 +123,16 @@ fn block_counts_around_the_batch_sizes() {
             255,
             256,
             257,
+            256 + 7,
+            256 + 8,
             256 + 15,
             511,
             513,
             4095,
             4096,
             4097,
+            4096 + 19,
+            4096 + 20,
             4096 + 200,
             2 * 4096 + 131,
         ] {
@@ -136,6 +144,28 @@ fn block_counts_around_the_batch_sizes() {
                 })
                 .collect();
             assert_blocks_equal(case, &blocks);
+        }
+    }
+}
+
+/// The scalar path, which takes up to 8 blocks at a time round by round, gives each block
+/// what the one-block network gives it, for every file (bound ones included).
+#[test]
+fn scalar_multi_block_path_equals_block_by_block() {
+    let mut r = rng(73);
+    for case in cases() {
+        let key = case.key();
+        for n in [1usize, 2, 7, 8, 9, 16, 17, 25] {
+            let mut blocks = vec![[0u8; 16]; n];
+            for b in &mut blocks {
+                r.fill_bytes(b);
+            }
+            let mut one_by_one = blocks.clone();
+            key.decrypt_blocks(&mut blocks);
+            for b in &mut one_by_one {
+                key.decrypt_block(b);
+            }
+            assert!(blocks == one_by_one, "{:?}, {n} blocks", key.algorithm());
         }
     }
 }

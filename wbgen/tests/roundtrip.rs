@@ -108,7 +108,7 @@ proptest! {
     fn multi_block_path_equals_block_by_block(
         sm4 in any::<bool>(),
         key in any::<[u8; 32]>(),
-        nblocks in prop::sample::select(vec![1usize, 2, 3, 63, 64, 65, 130]),
+        nblocks in prop::sample::select(vec![1usize, 2, 3, 7, 8, 9, 16, 17, 63, 64, 65, 130]),
         data_seed in any::<u64>(),
         external in any::<bool>(),
     ) {

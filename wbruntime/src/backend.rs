@@ -23,9 +23,9 @@ pub enum Backend {
     /// (a whole entry per lane), a nibble-XOR table lookup is 8 `vpshufb` over its packed rows.
     Avx2,
     /// x86-64 AVX-512 VBMI (with GFNI, which every CPU with VBMI but Cannon Lake has): 64
-    /// blocks per vector, four vectors per batch; a 256-entry table lookup is four `vpermb` (three merge-masked by the
-    /// index's quarter), the table held in four registers, and a nibble-XOR table lookup is
-    /// one `vpermi2b` and a masked nibble swap.
+    /// blocks per vector, four vectors per batch; a 256-entry table lookup is four `vpermb`
+    /// (three merge-masked by the index's quarter), the table held in four registers, and a
+    /// nibble-XOR table lookup is one `vpermi2b` and a masked nibble swap.
     Avx512Vbmi,
 }
 

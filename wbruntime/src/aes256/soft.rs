@@ -1,5 +1,6 @@
-//! Scalar reference evaluation of the AES-256 table network: plain safe Rust, one block at a
-//! time, the definition every faster backend must match byte for byte.
+//! Scalar reference evaluation of the AES-256 table network: plain safe Rust, the definition
+//! every faster backend must match byte for byte. A message's blocks go through it up to 8
+//! at a time, round by round; each block's lookups are the single-block network's, in order.
 #![deny(unsafe_code)]
 
 use super::{Branch, ColumnXor, INV_SHIFT, Round, Tables};
@@ -42,9 +43,11 @@ fn round(state: &[u8; 16], r: &Round<'_>) -> [u8; 16] {
 /// the two half sums of each column; each output byte is one wide lookup of the matching
 /// bytes of both halves.
 fn branch(states: &[[u8; 16]], b: &Branch<'_>, wide: &[WideTable; 16], out: &mut [[u8; 16]]) {
-    let mut ss = [[0u8; 16]; INTERLEAVE];
-    let ss = &mut ss[..states.len()];
-    ss.copy_from_slice(states);
+    let mut buf = [[0u8; 16]; INTERLEAVE];
+    let ss = &mut buf[..states.len().min(INTERLEAVE)];
+    for (s, x) in ss.iter_mut().zip(states) {
+        *s = *x;
+    }
     for r in &b.rounds {
         for s in ss.iter_mut() {
             *s = round(s, r);
@@ -64,8 +67,10 @@ fn branch(states: &[[u8; 16]], b: &Branch<'_>, wide: &[WideTable; 16], out: &mut
             let q = INV_SHIFT[p];
             at_wide(&wide[p], v01[q], v23[q])
         });
-        s.zeroize();
+        v01.zeroize();
+        v23.zeroize();
     }
+    buf.as_flattened_mut().zeroize();
 }
 
 /// Blocks decrypted together: independent blocks go through each round one after the other,

@@ -12,6 +12,10 @@ use crate::simd::planes::Layout;
 type V = [u8; LANES];
 /// Blocks per vector.
 const LANES: usize = 64;
+const _: () = assert!(
+    LANES.is_multiple_of(8),
+    "gather8 takes lanes eight at a time"
+);
 /// Vectors per batch.
 const K: usize = 1;
 

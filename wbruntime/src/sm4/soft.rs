@@ -60,9 +60,11 @@ fn last_round(x: [[u8; 4]; 4], r: &LastRound<'_>, wide: &[WideTable; 8]) -> [u8;
 /// One branch's rounds 24–31 from `X_24 .. X_27` (`w[j % 4]` holds `X_j`), round-major over
 /// the blocks; each ends as its encoded output block `(X_35, X_34, X_33, X_32)`.
 fn branch(ws: &[[[u8; 4]; 4]], b: &Branch<'_>, wide: &[WideTable; 8], out: &mut [[u8; 16]]) {
-    let mut bw = [[[0u8; 4]; 4]; INTERLEAVE];
-    let bw = &mut bw[..ws.len()];
-    bw.copy_from_slice(ws);
+    let mut buf = [[[0u8; 4]; 4]; INTERLEAVE];
+    let bw = &mut buf[..ws.len().min(INTERLEAVE)];
+    for (b, w) in bw.iter_mut().zip(ws) {
+        *b = *w;
+    }
     for (k, r) in b.rounds.iter().enumerate() {
         let i = SHARED_ROUNDS + k;
         for w in bw.iter_mut() {
@@ -78,6 +80,7 @@ fn branch(ws: &[[[u8; 4]; 4]], b: &Branch<'_>, wide: &[WideTable; 8], out: &mut 
             *o = *word;
         }
     }
+    buf.as_flattened_mut().as_flattened_mut().zeroize();
 }
 
 /// Blocks decrypted together: independent blocks go through each round one after the other,
@@ -93,11 +96,12 @@ pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
         let mut ws = [[[0u8; 4]; 4]; INTERLEAVE];
         let ws = &mut ws[..chunk.len()];
         for (w, block) in ws.iter_mut().zip(chunk.iter()) {
-            let state = match &t.input {
+            let mut state = match &t.input {
                 Some(input_tables) => input(block, input_tables),
                 None => *block,
             };
             w.copy_from_slice(state.as_chunks::<4>().0);
+            state.zeroize();
         }
         for (i, r) in t.rounds.iter().enumerate() {
             for w in ws.iter_mut() {
