@@ -2,6 +2,8 @@
 //! definition every faster backend must match byte for byte.
 #![deny(unsafe_code)]
 
+use zeroize::Zeroize;
+
 use crate::network::{ColumnXor, Input, WideTable, XorTable};
 
 /// Entry `i` of a 256-entry table: every table lookup of the scalar backends goes through
@@ -45,6 +47,27 @@ pub(crate) fn xor_encoded<const B: usize>(
         *o = (h << 4) | (l & 0x0f);
     }
     out
+}
+
+/// Blocks the scalar networks decrypt together: independent blocks go through each round
+/// one after the other, so that the processor overlaps their lookups (one block's rounds
+/// form a single chain of dependent lookups). Each block's lookups stay those of the
+/// single-block network, in the same order.
+pub(crate) const INTERLEAVE: usize = 8;
+
+/// The countermeasure's combination of the two branches' outputs (32 nibble tables), into
+/// the chunk's blocks; both outputs are wiped.
+pub(crate) fn combine_branches(
+    chunk: &mut [[u8; 16]],
+    out0: &mut [[u8; 16]; INTERLEAVE],
+    out1: &mut [[u8; 16]; INTERLEAVE],
+    combine: &[XorTable; 32],
+) {
+    for ((block, o0), o1) in chunk.iter_mut().zip(out0.iter()).zip(out1.iter()) {
+        *block = xor_encoded(o0, o1, combine);
+    }
+    out0.as_flattened_mut().zeroize();
+    out1.as_flattened_mut().zeroize();
 }
 
 /// `(v0 ⊕ v1) ⊕ (v2 ⊕ v3)` on encoded words, in the table order of [`ColumnXor`].

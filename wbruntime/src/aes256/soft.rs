@@ -7,7 +7,7 @@ use super::{Branch, ColumnXor, INV_SHIFT, Round, Tables};
 use crate::network::WideTable;
 use zeroize::Zeroize;
 
-use crate::soft::{at, at_wide, column_xor, input, xor_encoded};
+use crate::soft::{INTERLEAVE, at, at_wide, column_xor, combine_branches, input, xor_encoded};
 
 /// Type II, its XOR tree and type III for column `c`: the four encoded words whose XOR is
 /// the next state's column (Chow's type III outputs).
@@ -73,12 +73,7 @@ fn branch(states: &[[u8; 16]], b: &Branch<'_>, wide: &[WideTable; 16], out: &mut
     buf.as_flattened_mut().zeroize();
 }
 
-/// Blocks decrypted together: independent blocks go through each round one after the other,
-/// so that the processor overlaps their lookups.
-const INTERLEAVE: usize = 8;
-
 /// Decrypts blocks in place with the tables, up to [`INTERLEAVE`] at a time, round-major.
-/// Each block's lookups are those of the single-block network, in the same order.
 pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
     for chunk in blocks.chunks_mut(INTERLEAVE) {
         let mut states = [[0u8; 16]; INTERLEAVE];
@@ -100,11 +95,7 @@ pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
         let mut out1 = [[0u8; 16]; INTERLEAVE];
         branch(states, b0, f.wide, &mut out0);
         branch(states, b1, f.wide, &mut out1);
-        for ((block, o0), o1) in chunk.iter_mut().zip(&out0).zip(&out1) {
-            *block = xor_encoded(o0, o1, f.combine);
-        }
+        combine_branches(chunk, &mut out0, &mut out1, f.combine);
         states.as_flattened_mut().zeroize();
-        out0.as_flattened_mut().zeroize();
-        out1.as_flattened_mut().zeroize();
     }
 }

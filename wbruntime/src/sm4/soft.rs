@@ -6,7 +6,7 @@ use super::{
 };
 use zeroize::Zeroize;
 
-use crate::soft::{at, at_wide, column_xor, input, xor_encoded};
+use crate::soft::{INTERLEAVE, at, at_wide, column_xor, combine_branches, input, xor_encoded};
 
 /// Byte `b` of `y = X_{i+1} ⊕ X_{i+2} ⊕ X_{i+3}` under the round's shared byte encodings.
 #[inline(always)]
@@ -83,13 +83,7 @@ fn branch(ws: &[[[u8; 4]; 4]], b: &Branch<'_>, wide: &[WideTable; 8], out: &mut 
     buf.as_flattened_mut().as_flattened_mut().zeroize();
 }
 
-/// Blocks decrypted together: independent blocks go through each round one after the other,
-/// so that the processor overlaps their lookups (one block's rounds form a single chain of
-/// dependent lookups).
-const INTERLEAVE: usize = 8;
-
 /// Decrypts blocks in place with the tables, up to [`INTERLEAVE`] at a time, round-major.
-/// Each block's lookups are those of the single-block network, in the same order.
 pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
     for chunk in blocks.chunks_mut(INTERLEAVE) {
         // ws[n][j % 4] holds X_j of block n; each round replaces X_i by X_{i+4}.
@@ -115,11 +109,7 @@ pub(crate) fn decrypt_blocks(t: &Tables<'_>, blocks: &mut [[u8; 16]]) {
         let mut out1 = [[0u8; 16]; INTERLEAVE];
         branch(ws, b0, f.t_wide, &mut out0);
         branch(ws, b1, f.t_wide, &mut out1);
-        for ((block, o0), o1) in chunk.iter_mut().zip(&out0).zip(&out1) {
-            *block = xor_encoded(o0, o1, f.combine);
-        }
+        combine_branches(chunk, &mut out0, &mut out1, f.combine);
         ws.as_flattened_mut().as_flattened_mut().zeroize();
-        out0.as_flattened_mut().zeroize();
-        out1.as_flattened_mut().zeroize();
     }
 }
