@@ -40,6 +40,63 @@ impl AlgorithmArg {
     }
 }
 
+/// The `--mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Chow-style tables, ciphertext under a secret external encoding (the default).
+    External,
+    /// Chow-style tables, ordinary AES-256-CBC / SM4-CBC ciphertext.
+    Standard,
+    /// A table of the cipher's outputs: extracting the key is breaking the cipher; the key
+    /// file also encrypts; ciphertext is not AES-CBC or SM4-CBC.
+    #[value(name = "space-hard")]
+    SpaceHard,
+}
+
+/// How `create` and `import` choose the mode: `--mode`, with `--standard` kept as an alias of
+/// `--mode standard` and `--space-bits` for space-hard keys.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ModeArgs {
+    /// external (default), standard or space-hard.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// The same as `--mode standard`: no external encoding, ordinary CBC ciphertext.
+    #[arg(long)]
+    pub standard: bool,
+    /// Space-hard keys: the table's line width n in bits, 8, 16 (default) or 24 (key files of
+    /// about 4 KB, 918 KB and 218 MB).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(8..=24))]
+    pub space_bits: Option<u32>,
+}
+
+impl ModeArgs {
+    /// The mode these flags ask for.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for `--standard` with another `--mode`, `--space-bits`
+    /// without `--mode space-hard`, or a width other than 8, 16, 24.
+    pub fn mode(&self) -> Result<crate::Mode, crate::Error> {
+        use crate::space_hard::LineBits;
+        let bad = |m: &str| Err(crate::Error::InvalidArgument(m.into()));
+        let mode = match (self.mode, self.standard) {
+            (Some(m), true) if m != ModeArg::Standard => {
+                return bad("--standard contradicts --mode");
+            }
+            (_, true) | (Some(ModeArg::Standard), _) => ModeArg::Standard,
+            (Some(m), false) => m,
+            (None, false) => ModeArg::External,
+        };
+        match (mode, self.space_bits) {
+            (ModeArg::SpaceHard, bits) => LineBits::from_bits(bits.unwrap_or(16))
+                .map(crate::Mode::SpaceHard)
+                .map_or_else(|| bad("--space-bits must be 8, 16 or 24"), Ok),
+            (_, Some(_)) => bad("--space-bits applies only to --mode space-hard"),
+            (ModeArg::External, None) => Ok(crate::Mode::External),
+            (ModeArg::Standard, None) => Ok(crate::Mode::Standard),
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -54,9 +111,9 @@ pub enum Command {
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
-        /// No external encoding: ciphertext is ordinary CBC that any implementation can make.
-        #[arg(long)]
-        standard: bool,
+        /// The mode.
+        #[command(flatten)]
+        mode: ModeArgs,
     },
     /// Import existing key material ("bring your own key").
     Import {
@@ -79,9 +136,9 @@ pub enum Command {
         /// A file holding the raw key bytes (32 or 16; `-`: standard input).
         #[arg(long)]
         key_file: Option<PathBuf>,
-        /// No external encoding.
-        #[arg(long)]
-        standard: bool,
+        /// The mode.
+        #[command(flatten)]
+        mode: ModeArgs,
     },
     /// Encrypt a secret with the key's newest version (CBC, PKCS#7).
     Encrypt {

@@ -7,22 +7,42 @@ use sm4::Sm4;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use wbruntime::binding;
-use wbruntime::format::{FLAG_DEVICE_BOUND, FLAG_EXTERNAL_ENCODING, Header, write_container};
+use wbruntime::format::{
+    FLAG_DEVICE_BOUND, FLAG_EXTERNAL_ENCODING, FLAG_SPACE_HARD, Header, write_container,
+};
 use wbruntime::{Algorithm, KeyId};
 
 use crate::Error;
 use crate::encoding::Encodings;
 use crate::external::ExternalEncoding;
 use crate::network::fold_input_mask;
+use crate::space_hard::{self, LineBits};
 
-/// Whether ciphertext carries the secret external encoding F.
+/// What a key's files are and what its ciphertext is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Ciphertext is `F(E_K(·))` per block: only the `wbgen` encryptor can produce it and the
-    /// key file's first round never sees a plain AES state. The default.
+    /// A Chow-style network; ciphertext is `F(E_K(·))` per block, under a secret external
+    /// encoding `F`: only the `wbgen` encryptor can produce it and the key file's first round
+    /// never sees a plain AES state. The default.
     External,
-    /// Ciphertext is ordinary AES-256-CBC (OpenSSL and every other implementation interoperate).
+    /// A Chow-style network; ciphertext is ordinary AES-256-CBC or SM4-CBC (OpenSSL and every
+    /// other implementation interoperate).
     Standard,
+    /// The key file is a table of the cipher's outputs (`crate::space_hard`), with lines of
+    /// this many bits; ciphertext is the space-hard Feistel in CBC, which the key file both
+    /// decrypts and encrypts. Not AES-CBC or SM4-CBC.
+    SpaceHard(LineBits),
+}
+
+impl Mode {
+    /// The name the key store and the JSON outputs use: `EXTERNAL`, `STANDARD`, `SPACE_HARD`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::External => "EXTERNAL",
+            Mode::Standard => "STANDARD",
+            Mode::SpaceHard(_) => "SPACE_HARD",
+        }
+    }
 }
 
 /// Identifies the key and version a key file belongs to.
@@ -42,6 +62,8 @@ pub struct KeyMaterial {
     algorithm: Algorithm,
     key: Vec<u8>,
     external_seed: Option<[u8; 32]>,
+    #[zeroize(skip)]
+    space_hard: Option<LineBits>,
 }
 
 impl core::fmt::Debug for KeyMaterial {
@@ -75,6 +97,7 @@ impl KeyMaterial {
             algorithm,
             key,
             external_seed,
+            space_hard: space_bits(mode),
         }
     }
 
@@ -93,7 +116,23 @@ impl KeyMaterial {
         rng.fill_bytes(&mut seed);
         let external_seed = (mode == Mode::External).then_some(seed);
         seed.zeroize();
-        Self::from_parts(algorithm, key, external_seed)
+        let mut m = Self::from_parts(algorithm, key, external_seed)?;
+        m.space_hard = space_bits(mode);
+        Ok(m)
+    }
+
+    /// Rebuilds a space-hard key from stored parts (the key store's representation).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] if `key` is not the algorithm's key length.
+    pub fn space_hard_from_parts(
+        algorithm: Algorithm,
+        key: &[u8],
+        bits: LineBits,
+    ) -> Result<Self, Error> {
+        let mut m = Self::from_parts(algorithm, key, None)?;
+        m.space_hard = Some(bits);
+        Ok(m)
     }
 
     /// Rebuilds key material from stored parts (the key store's representation).
@@ -116,6 +155,7 @@ impl KeyMaterial {
             algorithm,
             key: key.to_vec(),
             external_seed,
+            space_hard: None,
         })
     }
 
@@ -124,9 +164,11 @@ impl KeyMaterial {
         self.algorithm
     }
 
-    /// External or standard mode.
+    /// The key's mode.
     pub fn mode(&self) -> Mode {
-        if self.external_seed.is_some() {
+        if let Some(bits) = self.space_hard {
+            Mode::SpaceHard(bits)
+        } else if self.external_seed.is_some() {
             Mode::External
         } else {
             Mode::Standard
@@ -177,26 +219,20 @@ impl KeyMaterial {
             .try_into()
             .map_err(|_| Error::InvalidIv { len: iv.len() })?;
         let cipher = self.reference_cipher()?;
+        if let Some(bits) = self.space_hard {
+            return Ok(cbc_encrypt(iv, plaintext, |b| match &cipher {
+                RefCipher::Aes256(c) => space_hard::encrypt_block(&**c, bits, b),
+                RefCipher::Sm4(c) => space_hard::encrypt_block(&**c, bits, b),
+            }));
+        }
         let external = self.external();
-        let pad = 16 - plaintext.len() % 16;
-        let mut buf = Zeroizing::new(plaintext.to_vec());
-        buf.resize(plaintext.len() + pad, pad as u8);
-        let mut out = Vec::with_capacity(buf.len());
-        let mut prev = iv;
-        for chunk in buf.chunks_exact(16) {
-            let mut block = [0u8; 16];
-            for ((b, p), c) in block.iter_mut().zip(chunk).zip(prev) {
-                *b = p ^ c;
-            }
-            let mut c = cipher.encrypt_block(&block);
-            block.zeroize();
+        Ok(cbc_encrypt(iv, plaintext, |b| {
+            let mut c = cipher.encrypt_block(b);
             if let Some(f) = &external {
                 c = f.encode(&c);
             }
-            out.extend_from_slice(&c);
-            prev = c;
-        }
-        Ok(out)
+            *b = c;
+        }))
     }
 
     /// Compiles the key into a complete key file (the decryption tables), with fresh random
@@ -265,6 +301,9 @@ impl KeyMaterial {
             )));
         }
         let bound = !devices.is_empty();
+        if let Some(bits) = self.space_hard {
+            return self.export_space_hard(info, &devices, bits, rng);
+        }
         let own = match encodings {
             Encodings::Full => self.external(),
             Encodings::Off => None,
@@ -351,6 +390,71 @@ impl KeyMaterial {
         }
         Ok(file?)
     }
+}
+
+impl KeyMaterial {
+    /// A space-hard key file: the table `T` of `F` (with the device mask folded in when
+    /// bound) and the binding section.
+    fn export_space_hard(
+        &self,
+        info: KeyFileInfo,
+        devices: &[&str],
+        bits: LineBits,
+        rng: &mut impl Rng,
+    ) -> Result<Vec<u8>, Error> {
+        let bound = !devices.is_empty();
+        let mut mask = Zeroizing::new([0u8; 16]);
+        if bound {
+            rng.fill_bytes(mask.as_mut());
+        }
+        let m = bound.then_some(&*mask);
+        let cipher = self.reference_cipher()?;
+        let table = match &cipher {
+            RefCipher::Aes256(c) => space_hard::table_section(&**c, bits, m),
+            RefCipher::Sm4(c) => space_hard::table_section(&**c, bits, m),
+        };
+        let binding_section = bound.then(|| binding_section(&mask, devices, info, rng));
+        let header = Header {
+            algorithm: self.algorithm,
+            flags: FLAG_SPACE_HARD | if bound { FLAG_DEVICE_BOUND } else { 0 },
+            key_id: info.key_id,
+            key_version: info.key_version,
+        };
+        let mut list: Vec<(u32, &[u8])> = Vec::with_capacity(2);
+        if let Some(b) = &binding_section {
+            list.push((binding::SECTION_BINDING, b));
+        }
+        list.push((wbruntime::space_hard::SECTION_TABLE, &table));
+        Ok(write_container(&header, &list)?)
+    }
+}
+
+/// The line width of a space-hard mode.
+const fn space_bits(mode: Mode) -> Option<LineBits> {
+    match mode {
+        Mode::SpaceHard(bits) => Some(bits),
+        _ => None,
+    }
+}
+
+/// CBC with PKCS#7 over a block cipher given as a function (the space-hard reference).
+fn cbc_encrypt(iv: [u8; 16], plaintext: &[u8], encrypt: impl Fn(&mut [u8; 16])) -> Vec<u8> {
+    let pad = 16 - plaintext.len() % 16;
+    let mut buf = Zeroizing::new(plaintext.to_vec());
+    buf.resize(plaintext.len() + pad, pad as u8);
+    let mut out = Vec::with_capacity(buf.len());
+    let mut prev = iv;
+    for chunk in buf.chunks_exact(16) {
+        let mut block = [0u8; 16];
+        for ((b, p), c) in block.iter_mut().zip(chunk).zip(prev) {
+            *b = p ^ c;
+        }
+        // In place: the plaintext-derived block becomes ciphertext, which is not secret.
+        encrypt(&mut block);
+        out.extend_from_slice(&block);
+        prev = block;
+    }
+    out
 }
 
 /// A table section: its kind and bytes.

@@ -33,6 +33,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use wbruntime::{Algorithm, KeyId};
 
+use crate::space_hard::LineBits;
 use crate::{Error, KeyMaterial, Mode, key_len};
 
 /// Name of the store file inside the key-store directory.
@@ -138,6 +139,10 @@ pub struct KeyRecord {
     pub create_time: String,
     /// Whether ciphertext carries the external encoding.
     pub external_encoding: bool,
+    /// Space-hard keys: the line width `n` of the table (8, 16 or 24). Absent for the
+    /// Chow-style modes, so that their records read and authenticate as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_hard_bits: Option<u8>,
     /// Enabled or disabled.
     pub key_state: KeyState,
     /// Devices the key's exported files are bound to.
@@ -160,11 +165,23 @@ impl KeyRecord {
             .map_err(|()| Error::StoreCorrupt("a key id is not a UUID"))
     }
 
-    fn mode(&self) -> Mode {
-        if self.external_encoding {
-            Mode::External
-        } else {
-            Mode::Standard
+    /// The key's mode, as recorded.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for a line width that is not 8, 16 or 24, or a space-hard
+    /// record that also claims an external encoding.
+    pub fn mode(&self) -> Result<Mode, Error> {
+        match (self.space_hard_bits, self.external_encoding) {
+            (None, true) => Ok(Mode::External),
+            (None, false) => Ok(Mode::Standard),
+            (Some(n), false) => LineBits::from_bits(u32::from(n))
+                .map(Mode::SpaceHard)
+                .ok_or(Error::StoreCorrupt(
+                    "a space-hard line width is not 8, 16 or 24",
+                )),
+            (Some(_), true) => Err(Error::StoreCorrupt(
+                "a space-hard key is recorded with an external encoding",
+            )),
         }
     }
 }
@@ -449,12 +466,17 @@ fn metadata_aad(canonical_keys: &[u8]) -> Vec<u8> {
     aad
 }
 
+/// What sealed material is bound to: the key, the version, the algorithm and the mode (a
+/// space-hard key's line width is appended, so Chow-style records keep their old binding).
 fn material_aad(rec: &KeyRecord, version: u32) -> Vec<u8> {
-    format!(
+    let mut aad = format!(
         "{FORMAT}/{STORE_VERSION}|{}|{version}|{:?}|{}",
         rec.key_id, rec.algorithm, rec.external_encoding
-    )
-    .into_bytes()
+    );
+    if let Some(n) = rec.space_hard_bits {
+        aad.push_str(&format!("|space-hard-{n}"));
+    }
+    aad.into_bytes()
 }
 
 /// Now, as RFC 3339 UTC with seconds.
@@ -607,6 +629,10 @@ impl Session<'_> {
             algorithm,
             create_time: now.clone(),
             external_encoding: material.mode() == Mode::External,
+            space_hard_bits: match material.mode() {
+                Mode::SpaceHard(bits) => Some(bits.bits() as u8),
+                _ => None,
+            },
             key_state: KeyState::Enabled,
             fingerprints: Vec::new(),
             versions: Vec::new(),
@@ -665,7 +691,17 @@ impl Session<'_> {
             .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
         let algorithm = rec.algorithm.algorithm();
         let klen = key_len(algorithm);
-        let (key, seed) = match (rec.mode(), plain.len()) {
+        let mode = rec.mode()?;
+        if let Mode::SpaceHard(bits) = mode {
+            if plain.len() != klen {
+                return Err(Error::StoreCorrupt(
+                    "sealed key material has the wrong length",
+                ));
+            }
+            let material = KeyMaterial::space_hard_from_parts(algorithm, &plain, bits)?;
+            return Ok((rec, version, material));
+        }
+        let (key, seed) = match (mode, plain.len()) {
             (Mode::Standard, n) if n == klen => (&plain[..], None),
             (Mode::External, n) if n == klen + SEED_LEN => {
                 let mut seed = [0u8; SEED_LEN];
@@ -698,7 +734,7 @@ impl Session<'_> {
             .current_version()
             .checked_add(1)
             .ok_or(Error::StoreCorrupt("version number overflow"))?;
-        let material = KeyMaterial::generate(rec.algorithm.algorithm(), rec.mode(), rng);
+        let material = KeyMaterial::generate(rec.algorithm.algorithm(), rec.mode()?, rng);
         let sealed = self.seal_material(&rec, version, &material)?;
         let k = self.key_mut(key_id)?;
         k.versions.push(VersionRecord {

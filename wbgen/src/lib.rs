@@ -39,6 +39,7 @@ pub mod keystore;
 mod network;
 pub mod rng;
 pub mod sm4;
+pub mod space_hard;
 
 pub use error::Error;
 pub use key::{KeyFileInfo, KeyMaterial, Mode, key_len};

@@ -1,5 +1,5 @@
 //! Every batched backend gives byte-identical results to the scalar reference: random keys
-//! (both ciphers, both modes, device-bound files), random blocks, block counts around the
+//! (both ciphers, all three modes, device-bound files), random blocks, block counts around the
 //! batch and group sizes, and whole CBC messages (random ones, and a valid one of several
 //! groups).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use common::{INFO, rng};
 use proptest::prelude::*;
 use rand_core::Rng;
+use wbgen::space_hard::LineBits;
 use wbgen::{KeyMaterial, Mode};
 use wbruntime::{Algorithm, Backend, WhiteboxKey};
 
@@ -29,7 +30,11 @@ impl Case {
     }
 }
 
-/// Six files made once: each cipher in external mode, standard mode, and bound to devices.
+/// How many files [`cases`] makes.
+const CASE_COUNT: usize = 10;
+
+/// Ten files made once: each cipher in external mode, standard mode, bound to devices, and
+/// space-hard (n = 16 unbound, n = 8 bound: the widths with vector rounds).
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
     CASES.get_or_init(|| {
@@ -50,7 +55,20 @@ fn cases() -> &'static [Case] {
                     .unwrap(),
                 fingerprint: Some("device-2"),
             });
+            let m = KeyMaterial::generate(alg, Mode::SpaceHard(LineBits::N16), &mut r);
+            out.push(Case {
+                file: m.export_key_file(INFO, &mut r).unwrap(),
+                fingerprint: None,
+            });
+            let m = KeyMaterial::generate(alg, Mode::SpaceHard(LineBits::N8), &mut r);
+            out.push(Case {
+                file: m
+                    .export_bound_key_file(INFO, &["device-1", "device-2"], &mut r)
+                    .unwrap(),
+                fingerprint: Some("device-1"),
+            });
         }
+        assert_eq!(out.len(), CASE_COUNT);
         out
     })
 }
@@ -104,13 +122,22 @@ fn block_counts_around_the_batch_sizes() {
             2,
             7,
             8,
+            15,
+            16,
+            17,
             19,
             20,
+            23,
+            24,
+            25,
             31,
             32,
             33,
             32 + 7,
             32 + 8,
+            47,
+            48,
+            49,
             63,
             64,
             65,
@@ -180,7 +207,11 @@ fn long_cbc_message_across_groups() {
         .collect();
     let iv = [9u8; 16];
     for alg in [Algorithm::Aes256, Algorithm::Sm4] {
-        for mode in [Mode::External, Mode::Standard] {
+        for mode in [
+            Mode::External,
+            Mode::Standard,
+            Mode::SpaceHard(LineBits::N16),
+        ] {
             let m = KeyMaterial::generate(alg, mode, &mut r);
             let ct = m.encrypt_cbc(&iv, &plain).unwrap();
             let file = m.export_key_file(INFO, &mut r).unwrap();
@@ -224,7 +255,7 @@ proptest! {
 
     /// Random blocks, any count up to a few batches, every file.
     #[test]
-    fn random_blocks(case in 0usize..6, n in 1usize..600, seed in any::<u64>()) {
+    fn random_blocks(case in 0usize..CASE_COUNT, n in 1usize..600, seed in any::<u64>()) {
         let mut r = rng((seed % 251) as u8);
         let blocks: Vec<[u8; 16]> = (0..n)
             .map(|i| {
@@ -239,7 +270,7 @@ proptest! {
 
     /// Whole CBC messages: same plaintext (or the same opaque error) from every backend.
     #[test]
-    fn cbc_messages(case in 0usize..6, msg in proptest::collection::vec(any::<u8>(), 0..5000),
+    fn cbc_messages(case in 0usize..CASE_COUNT, msg in proptest::collection::vec(any::<u8>(), 0..5000),
                     iv in any::<[u8; 16]>()) {
         let key = cases()[case].key();
         let mut ct = msg.clone();
@@ -258,10 +289,15 @@ proptest! {
 
     /// Fresh random keys of both ciphers: the backends agree on 300 random blocks.
     #[test]
-    fn random_keys(sm4 in any::<bool>(), external in any::<bool>(), seed in any::<u8>()) {
+    fn random_keys(sm4 in any::<bool>(), mode in 0u8..4, seed in any::<u8>()) {
         let mut r = rng(seed);
         let alg = if sm4 { Algorithm::Sm4 } else { Algorithm::Aes256 };
-        let mode = if external { Mode::External } else { Mode::Standard };
+        let mode = match mode {
+            0 => Mode::External,
+            1 => Mode::Standard,
+            2 => Mode::SpaceHard(LineBits::N8),
+            _ => Mode::SpaceHard(LineBits::N16),
+        };
         let m = KeyMaterial::generate(alg, mode, &mut r);
         let case = Case { file: m.export_key_file(INFO, &mut r).unwrap(), fingerprint: None };
         let blocks: Vec<[u8; 16]> = (0..300u16).map(|i| {

@@ -1,5 +1,5 @@
 //! The hostile-input corpus: systematic sweeps over malformed key files and arguments, for both
-//! algorithms. Every input gives a typed error (or, for bit flips in table bytes, the digest
+//! algorithms, Chow-style and space-hard. Every input gives a typed error (or, for bit flips in table bytes, the digest
 //! error) and nothing panics. (Single cases with exact expectations are in `errors.rs`; the
 //! container's every-bit-flip sweep of a small file is a unit test in `wbruntime::format`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,6 +23,17 @@ fn files() -> Vec<(Algorithm, Vec<u8>, wbgen::KeyMaterial)> {
         (Algorithm::Sm4, vec![2u8; 16]),
     ] {
         let (m, _) = key_file_for(alg, &key, Mode::External, &mut r);
+        let bound = m
+            .export_bound_key_file(INFO, &["dev-1", "dev-2"], &mut r)
+            .unwrap();
+        out.push((alg, bound, m));
+        // Space-hard (n = 8: every truncation of a 4 KB file is cheap to try).
+        let (m, _) = key_file_for(
+            alg,
+            &key,
+            Mode::SpaceHard(wbgen::space_hard::LineBits::N8),
+            &mut r,
+        );
         let bound = m
             .export_bound_key_file(INFO, &["dev-1", "dev-2"], &mut r)
             .unwrap();

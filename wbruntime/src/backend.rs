@@ -22,7 +22,7 @@ pub enum Backend {
     /// x86-64 AVX2: 32 blocks per vector; word and block tables are read with 32-bit gathers
     /// (a whole entry per lane), a nibble-XOR table lookup is 8 `vpshufb` over its packed rows.
     Avx2,
-    /// x86-64 AVX-512 VBMI (with GFNI, which every CPU with VBMI but Cannon Lake has): 64
+    /// x86-64 AVX-512 VBMI (with VL, and GFNI, which every CPU with VBMI but Cannon Lake has): 64
     /// blocks per vector, four vectors per batch; a 256-entry table lookup is four `vpermb`
     /// (three merge-masked by the index's quarter), the table held in four registers, and a
     /// nibble-XOR table lookup is one `vpermi2b` and a masked nibble swap.
@@ -36,6 +36,7 @@ cpufeatures::new!(
     cpuid_avx512vbmi,
     "avx512f",
     "avx512bw",
+    "avx512vl",
     "avx512vbmi",
     "gfni"
 );

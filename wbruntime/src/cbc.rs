@@ -106,6 +106,52 @@ pub(crate) fn decrypt_in_place(
     unpadded_len(buf).ok_or(Error::DecryptionFailed)
 }
 
+/// The CBC ciphertext length of a `len`-byte plaintext under PKCS#7: always at least one byte
+/// of padding, so the next whole block.
+pub const fn padded_len(len: usize) -> usize {
+    (len / BLOCK_LEN + 1) * BLOCK_LEN
+}
+
+/// CBC-encrypts `plaintext` with PKCS#7 padding (SP 800-38A §6.2: `C_i = E(P_i ⊕ C_{i−1})`,
+/// `C_0 = IV`) into `out` with the block cipher `encrypt_block`; returns the ciphertext
+/// length. Every intermediate plaintext block is wiped.
+///
+/// # Errors
+/// [`Error::InvalidIv`] if `iv` is not 16 bytes; [`Error::BufferTooSmall`] if `out` is shorter
+/// than [`padded_len`].
+pub(crate) fn encrypt(
+    encrypt_block: impl Fn(&mut [u8; BLOCK_LEN]),
+    iv: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let iv: &[u8; BLOCK_LEN] = iv
+        .try_into()
+        .map_err(|_| Error::InvalidIv { len: iv.len() })?;
+    let needed = padded_len(plaintext.len());
+    let out = out
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
+    let pad = (needed - plaintext.len()) as u8;
+    let mut prev = *iv;
+    let (blocks, _) = out.as_chunks_mut::<BLOCK_LEN>();
+    for (i, c) in blocks.iter_mut().enumerate() {
+        let mut p = [pad; BLOCK_LEN];
+        let from = plaintext.get(i * BLOCK_LEN..).unwrap_or_default();
+        for (d, s) in p.iter_mut().zip(from) {
+            *d = *s;
+        }
+        for (d, x) in p.iter_mut().zip(prev) {
+            *d ^= x;
+        }
+        encrypt_block(&mut p);
+        *c = p;
+        prev = p;
+        zeroize::Zeroize::zeroize(&mut p);
+    }
+    Ok(needed)
+}
+
 /// The length of `buf` without its PKCS#7 padding, or `None` if the padding is wrong.
 ///
 /// Runs in time independent of the padding bytes' values: every one of the last 16 bytes is

@@ -72,6 +72,9 @@ pub enum Error {
         /// The backend requested.
         backend: crate::Backend,
     },
+    /// Encryption was asked of a key file whose tables only decrypt (external and standard
+    /// mode); only space-hard key files encrypt.
+    EncryptionUnsupported,
 }
 
 impl Error {
@@ -94,6 +97,7 @@ impl Error {
             Error::FingerprintUnavailable => "01000014",
             Error::DeviceNotBound => "01000016",
             Error::BackendUnavailable { .. } => "01000017",
+            Error::EncryptionUnsupported => "01000018",
         }
     }
 }
@@ -131,6 +135,9 @@ impl fmt::Display for Error {
             }
             Error::DeviceNotBound => {
                 f.write_str("the key file is not bound to this device (device not bound)")
+            }
+            Error::EncryptionUnsupported => {
+                f.write_str("this key file only decrypts: encryption needs a space-hard key file")
             }
             Error::BackendUnavailable { backend } => {
                 write!(

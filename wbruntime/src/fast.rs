@@ -88,7 +88,9 @@ impl<'a> WhiteboxKey<'a> {
             _ => portable::LAYOUT,
         };
         let planes = match (backend, self.tables()) {
-            (Backend::Soft, _) => Planes::None,
+            // The space-hard Feistel has no re-laid-out tables: its one table is read as it
+            // is in the file, by the scalar interleaved path.
+            (Backend::Soft, _) | (_, Tables::SpaceHard(_)) => Planes::None,
             (_, Tables::Aes256(t)) => Planes::Aes(Box::new(planes::AesPlanes::new(t, layout))),
             (_, Tables::Sm4(t)) => Planes::Sm4(Box::new(planes::Sm4Planes::new(t, layout))),
         };
@@ -111,8 +113,11 @@ impl<'a> FastKey<'a> {
         &self.key
     }
 
-    /// Blocks per batch (1 for the scalar backend).
+    /// Blocks per batch (1 for the scalar backend and for space-hard keys).
     pub const fn batch(&self) -> usize {
+        if matches!(self.planes, Planes::None) {
+            return 1;
+        }
         match self.backend {
             Backend::Portable => portable::BATCH,
             #[cfg(target_arch = "x86_64")]
@@ -164,6 +169,9 @@ impl<'a> FastKey<'a> {
     /// the batched backend, a last partial batch padded (or, under 8 blocks, 20 with the
     /// portable backend, with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        if let Tables::SpaceHard(t) = self.key.tables() {
+            return crate::space_hard::decrypt_blocks(self.backend, t, self.key.mask(), blocks);
+        }
         let batch = self.batch();
         if batch <= 1 || blocks.len() < self.min_fill() {
             return self.key.decrypt_blocks(blocks);

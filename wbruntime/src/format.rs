@@ -9,7 +9,8 @@
 //! 0       8     magic            89 57 42 4B 0D 0A 1A 0A  ("\x89WBK\r\n\x1a\n")
 //! 8       2     format_version   u16 LE, = 1
 //! 10      1     algorithm        0 = AES-256, 1 = SM4
-//! 11      1     flags            bit 0: external input encoding; bit 1: device bound; others zero
+//! 11      1     flags            bit 0: external input encoding; bit 1: device bound;
+//!                                bit 2: space-hard; others zero
 //! 12      2     section_count    u16 LE, 1..=MAX_SECTIONS
 //! 14      2     reserved         zero
 //! 16      16    key_id           opaque identifier of the administrator's key
@@ -46,15 +47,19 @@ pub const DIGEST_LEN: usize = 32;
 pub const SECTION_ALIGN: usize = 64;
 /// Most sections a file may list.
 pub const MAX_SECTIONS: usize = 8;
-/// Largest key file this runtime accepts (checked before anything is allocated or hashed).
-pub const MAX_FILE_LEN: usize = 64 << 20;
+/// Largest key file this runtime accepts (checked before anything is allocated or hashed):
+/// room for the largest space-hard table (`n = 24`, 208 MiB).
+pub const MAX_FILE_LEN: usize = 256 << 20;
 
 /// Header flag: the tables expect externally encoded ciphertext blocks F(E_K(x)).
 pub const FLAG_EXTERNAL_ENCODING: u8 = 0b0000_0001;
 /// Header flag: the file is bound to devices; its first-stage tables expect a mask that only
 /// a bound device can unwrap from the binding section (see [`crate::binding`]).
 pub const FLAG_DEVICE_BOUND: u8 = 0b0000_0010;
-const KNOWN_FLAGS: u8 = FLAG_EXTERNAL_ENCODING | FLAG_DEVICE_BOUND;
+/// Header flag: a space-hard key file (`crate::space_hard`): one table of the cipher's
+/// outputs instead of an encoded network; never with [`FLAG_EXTERNAL_ENCODING`].
+pub const FLAG_SPACE_HARD: u8 = 0b0000_0100;
+const KNOWN_FLAGS: u8 = FLAG_EXTERNAL_ENCODING | FLAG_DEVICE_BOUND | FLAG_SPACE_HARD;
 
 /// Block cipher whose decryption the tables compute. The numbers are the `algorithm`
 /// argument of `whitebox_decrypt` and the `algorithm` byte of the header.
@@ -163,10 +168,15 @@ impl Header {
         self.flags & FLAG_DEVICE_BOUND != 0
     }
 
+    /// Whether the file is space-hard (a table of the cipher's outputs).
+    pub const fn space_hard(&self) -> bool {
+        self.flags & FLAG_SPACE_HARD != 0
+    }
+
     /// Whether the tables start with an input stage: with external encoding, and on bound
-    /// files (whose mask is folded into the input stage).
+    /// Chow-style files (whose mask is folded into the input stage).
     pub const fn has_input_stage(&self) -> bool {
-        self.external_encoding() || self.device_bound()
+        !self.space_hard() && (self.external_encoding() || self.device_bound())
     }
 }
 
@@ -278,6 +288,9 @@ impl<'a> Container<'a> {
         let flags = fixed[11];
         if flags & !KNOWN_FLAGS != 0 {
             return Err(malformed("unknown header flags"));
+        }
+        if flags & FLAG_SPACE_HARD != 0 && flags & FLAG_EXTERNAL_ENCODING != 0 {
+            return Err(malformed("space-hard key files have no external encoding"));
         }
         let count = usize::from(le_u16(body, 12));
         if le_u16(body, 14) != 0 || le_u32(body, 36) != 0 || fixed[48..].iter().any(|&b| b != 0) {

@@ -12,7 +12,7 @@ use crate::Error;
 use crate::binding::{Binding, SECTION_BINDING};
 use crate::cbc::{self, BLOCK_LEN};
 use crate::format::{Algorithm, Container, Header, KeyId};
-use crate::{aes256, sm4};
+use crate::{aes256, sm4, space_hard};
 
 /// Blocks CBC hands to the scalar network at a time (their ciphertext is kept on the stack for
 /// chaining: 4 KiB).
@@ -26,6 +26,8 @@ const CBC_BATCH: usize = 256;
 pub(crate) enum Tables<'a> {
     Aes256(aes256::Tables<'a>),
     Sm4(sm4::Tables<'a>),
+    /// Either algorithm's space-hard table (the algorithm is in the header).
+    SpaceHard(space_hard::Tables<'a>),
 }
 
 /// A white-box decryption key borrowed from the bytes of a key file.
@@ -50,6 +52,7 @@ impl core::fmt::Debug for WhiteboxKey<'_> {
             .field("key_version", &self.header.key_version)
             .field("external_encoding", &self.header.external_encoding())
             .field("device_bound", &self.header.device_bound())
+            .field("space_hard", &self.header.space_hard())
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +168,9 @@ impl<'a> WhiteboxKey<'a> {
             });
         }
         let tables = match header.algorithm {
+            _ if header.space_hard() => {
+                Tables::SpaceHard(space_hard::Tables::from_container(&container)?)
+            }
             Algorithm::Aes256 => Tables::Aes256(aes256::Tables::from_container(&container)?),
             Algorithm::Sm4 => Tables::Sm4(sm4::Tables::from_container(&container)?),
         };
@@ -211,9 +217,72 @@ impl<'a> WhiteboxKey<'a> {
         self.header.external_encoding()
     }
 
+    /// Whether this is a space-hard key file (a table of the cipher's outputs, which also
+    /// encrypts), rather than a Chow-style network (external or standard mode).
+    pub const fn space_hard(&self) -> bool {
+        self.header.space_hard()
+    }
+
+    /// The line width of a space-hard file's table; `None` for the other modes.
+    pub const fn space_hard_bits(&self) -> Option<space_hard::LineBits> {
+        match &self.tables {
+            Tables::SpaceHard(t) => Some(t.line_bits()),
+            _ => None,
+        }
+    }
+
     /// Decrypts one block in place (ECB; the block cipher alone).
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
         self.decrypt_blocks(core::slice::from_mut(block));
+    }
+
+    /// Encrypts one block in place (ECB; the block cipher alone) with a space-hard table.
+    ///
+    /// # Errors
+    /// [`Error::EncryptionUnsupported`] for the other modes, whose tables only decrypt.
+    pub fn encrypt_block(&self, block: &mut [u8; BLOCK_LEN]) -> Result<(), Error> {
+        match &self.tables {
+            Tables::SpaceHard(t) => {
+                space_hard::soft::encrypt_block(t, self.mask.as_ref(), block);
+                Ok(())
+            }
+            _ => Err(Error::EncryptionUnsupported),
+        }
+    }
+
+    /// CBC-encrypts `plaintext` with PKCS#7 padding under `iv` into `out`, which must hold
+    /// the padded length (`plaintext.len() / 16 * 16 + 16`); returns that length. Space-hard
+    /// files only; allocates nothing.
+    ///
+    /// # Errors
+    /// [`Error::EncryptionUnsupported`] for the other modes; [`Error::InvalidIv`];
+    /// [`Error::BufferTooSmall`].
+    pub fn encrypt_cbc(&self, iv: &[u8], plaintext: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let Tables::SpaceHard(t) = &self.tables else {
+            return Err(Error::EncryptionUnsupported);
+        };
+        cbc::encrypt(
+            |b| space_hard::soft::encrypt_block(t, self.mask.as_ref(), b),
+            iv,
+            plaintext,
+            out,
+        )
+    }
+
+    /// CBC-encrypts into a new buffer (the ciphertext is not secret, so it is a plain `Vec`).
+    ///
+    /// # Errors
+    /// As [`encrypt_cbc`](Self::encrypt_cbc), but never `BufferTooSmall`.
+    #[cfg(feature = "alloc")]
+    pub fn encrypt_cbc_to_vec(
+        &self,
+        iv: &[u8],
+        plaintext: &[u8],
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        let mut out = alloc::vec![0u8; cbc::padded_len(plaintext.len())];
+        let n = self.encrypt_cbc(iv, plaintext, &mut out)?;
+        out.truncate(n);
+        Ok(out)
     }
 
     /// The validated table views.
@@ -222,8 +291,19 @@ impl<'a> WhiteboxKey<'a> {
         &self.tables
     }
 
+    /// The device-binding mask (bound files).
+    #[cfg(feature = "alloc")]
+    pub(crate) const fn mask(&self) -> Option<&[u8; BLOCK_LEN]> {
+        self.mask.as_ref()
+    }
+
     /// XORs the device-binding mask into every block (bound files; nothing otherwise).
+    /// A space-hard file's mask is not XORed into blocks: its table takes it (see
+    /// `space_hard`), so nothing is done here for those.
     pub(crate) fn apply_mask(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        if matches!(self.tables, Tables::SpaceHard(_)) {
+            return;
+        }
         if let Some(mask) = &self.mask {
             for block in blocks {
                 for (b, m) in block.iter_mut().zip(mask) {
@@ -239,6 +319,7 @@ impl<'a> WhiteboxKey<'a> {
         match &self.tables {
             Tables::Aes256(t) => aes256::soft::decrypt_blocks(t, blocks),
             Tables::Sm4(t) => sm4::soft::decrypt_blocks(t, blocks),
+            Tables::SpaceHard(t) => space_hard::soft::decrypt_blocks(t, self.mask.as_ref(), blocks),
         }
     }
 

@@ -46,6 +46,7 @@ pub mod network;
 mod simd;
 pub mod sm4;
 mod soft;
+pub mod space_hard;
 #[cfg(feature = "std")]
 mod std_api;
 #[cfg(feature = "trace")]

@@ -60,18 +60,30 @@ fn algorithm_name(a: Algorithm) -> &'static str {
     }
 }
 
-fn key_summary(rec: &KeyRecord) -> Value {
-    json!({
+/// `Mode` (`EXTERNAL`, `STANDARD`, `SPACE_HARD`) and, for space-hard keys, `SpaceBits`.
+fn mode_fields(rec: &KeyRecord, out: &mut Value) -> Result<(), Error> {
+    let mode = rec.mode()?;
+    out["Mode"] = json!(mode.name());
+    if let Mode::SpaceHard(bits) = mode {
+        out["SpaceBits"] = json!(bits.bits());
+    }
+    Ok(())
+}
+
+fn key_summary(rec: &KeyRecord) -> Result<Value, Error> {
+    let mut v = json!({
         "KeyId": rec.key_id,
         "Alias": rec.alias,
         "Algorithm": rec.algorithm,
         "CreateTime": rec.create_time,
         "ExternalEncoding": rec.external_encoding,
-    })
+    });
+    mode_fields(rec, &mut v)?;
+    Ok(v)
 }
 
-fn key_details(rec: &KeyRecord) -> Value {
-    json!({
+fn key_details(rec: &KeyRecord) -> Result<Value, Error> {
+    let mut v = json!({
         "KeyId": rec.key_id,
         "Alias": rec.alias,
         "Description": rec.description,
@@ -82,7 +94,9 @@ fn key_details(rec: &KeyRecord) -> Value {
         "CurrentVersion": rec.current_version(),
         "Versions": rec.versions.iter().map(|v| json!({"Version": v.version, "CreateTime": v.create_time})).collect::<Vec<_>>(),
         "Fingerprints": rec.fingerprints,
-    })
+    });
+    mode_fields(rec, &mut v)?;
+    Ok(v)
 }
 
 /// Reads a file, or standard input for `-` (so secrets need not be on the command line).
@@ -122,18 +136,14 @@ fn run(cli: Cli) -> Result<Value, Error> {
             algorithm,
             alias,
             description,
-            standard,
+            mode,
         } => {
-            let mode = if standard {
-                Mode::Standard
-            } else {
-                Mode::External
-            };
+            let mode = mode.mode()?;
             let material = KeyMaterial::generate(algorithm.algorithm(), mode, &mut os_rng()?);
             let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
                 s.add_key(&material, &alias, &description)
             })?;
-            Ok(key_summary(&rec))
+            key_summary(&rec)
         }
         Command::Import {
             algorithm,
@@ -141,23 +151,19 @@ fn run(cli: Cli) -> Result<Value, Error> {
             description,
             key_hex,
             key_file,
-            standard,
+            mode,
         } => {
+            let mode = mode.mode()?;
             let key = match (key_hex, key_file) {
                 (Some(hex), _) => Zeroizing::new(decode_hex(&hex)?),
                 (None, Some(path)) => read_file(&path, "read the key file to import")?,
                 (None, None) => return Err(Error::InvalidArgument("no key given".into())),
             };
-            let mode = if standard {
-                Mode::Standard
-            } else {
-                Mode::External
-            };
             let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
             let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
                 s.add_key(&material, &alias, &description)
             })?;
-            Ok(key_summary(&rec))
+            key_summary(&rec)
         }
         Command::Encrypt {
             key_id,
@@ -263,18 +269,25 @@ fn run(cli: Cli) -> Result<Value, Error> {
             }))
         }
         Command::List => store.with(Access::Read, kdf(), &mut pass, |s| {
-            Ok(json!({
-                "Keys": s.keys().iter().map(|k| json!({
-                    "KeyId": k.key_id,
-                    "Alias": k.alias,
-                    "Algorithm": k.algorithm,
-                    "KeyState": k.key_state,
-                    "CurrentVersion": k.current_version(),
-                })).collect::<Vec<_>>()
-            }))
+            let keys = s
+                .keys()
+                .iter()
+                .map(|k| {
+                    let mut v = json!({
+                        "KeyId": k.key_id,
+                        "Alias": k.alias,
+                        "Algorithm": k.algorithm,
+                        "KeyState": k.key_state,
+                        "CurrentVersion": k.current_version(),
+                    });
+                    mode_fields(k, &mut v)?;
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            Ok(json!({ "Keys": keys }))
         }),
         Command::Show { key_id } => store.with(Access::Read, kdf(), &mut pass, |s| {
-            s.key(&key_id).map(key_details)
+            s.key(&key_id).and_then(key_details)
         }),
         Command::Disable { key_id } => set_state(&store, &key_id, KeyState::Disabled),
         Command::Enable { key_id } => set_state(&store, &key_id, KeyState::Enabled),

@@ -38,7 +38,9 @@ pub fn key_file_for(
 ) -> (KeyMaterial, Vec<u8>) {
     let material = match mode {
         Mode::Standard => KeyMaterial::from_parts(algorithm, key, None).unwrap(),
-        Mode::External => KeyMaterial::import(algorithm, key, Mode::External, rng).unwrap(),
+        Mode::External | Mode::SpaceHard(_) => {
+            KeyMaterial::import(algorithm, key, mode, rng).unwrap()
+        }
     };
     let file = material.export_key_file(INFO, rng).unwrap();
     (material, file)
