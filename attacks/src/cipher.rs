@@ -160,3 +160,42 @@ impl PlaintextSide {
         }
     }
 }
+
+/// AES MixColumns on one column (FIPS-197 §5.1.3), the inverse of the InvMixColumns that each
+/// decryption round applies.
+pub fn aes_mix_column(col: [u8; 4]) -> [u8; 4] {
+    use wbgen::aes256::field::gmul;
+    const MIX: [[u8; 4]; 4] = [[2, 3, 1, 1], [1, 2, 3, 1], [1, 1, 2, 3], [3, 1, 1, 2]];
+    MIX.map(|row| row.iter().zip(col).fold(0, |acc, (&m, x)| acc ^ gmul(m, x)))
+}
+
+/// SM4's round transformation `T = L ∘ τ` (GB/T 32907-2016 §6.2).
+pub fn sm4_t(x: u32) -> u32 {
+    wbgen::sm4::field::l(wbgen::sm4::field::tau(x))
+}
+
+/// SM4's linear map `L` (GB/T 32907-2016 §6.2.2).
+pub fn sm4_l(x: u32) -> u32 {
+    wbgen::sm4::field::l(x)
+}
+
+/// The SM4 key whose first four round keys are `rk_0 … rk_3`: the key schedule
+/// (GB/T 32907-2016 §7.3), `K_{i+4} = K_i ⊕ L′(τ(K_{i+1} ⊕ K_{i+2} ⊕ K_{i+3} ⊕ CK_i))` with
+/// `rk_i = K_{i+4}` and `K_i = MK_i ⊕ FK_i`, run backwards from `K_4 … K_7`.
+pub fn sm4_key_from_round_keys(rk: [u32; 4]) -> [u8; 16] {
+    const FK: [u32; 4] = [0xa3b1_bac6, 0x56aa_3350, 0x677d_9197, 0xb270_22dc];
+    let ck = |i: usize| -> u32 { (0..4).fold(0, |w, j| (w << 8) | ((4 * i + j) * 7 % 256) as u32) };
+    let l_prime = |b: u32| b ^ b.rotate_left(13) ^ b.rotate_left(23);
+    // k[i] = K_i, i = 0 … 7.
+    let mut k = [0u32; 8];
+    k[4..].copy_from_slice(&rk);
+    for i in (0..4).rev() {
+        let t = k[i + 1] ^ k[i + 2] ^ k[i + 3] ^ ck(i);
+        k[i] = k[i + 4] ^ l_prime(wbgen::sm4::field::tau(t));
+    }
+    let mut key = [0u8; 16];
+    for ((out, &ki), fk) in key.chunks_exact_mut(4).zip(&k).zip(FK) {
+        out.copy_from_slice(&(ki ^ fk).to_be_bytes());
+    }
+    key
+}

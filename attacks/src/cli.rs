@@ -1,6 +1,10 @@
 //! `wbattack <structure|dca|lda|dfa> --algorithm aes-256|sm4 [--traces N] [--faults N]
 //! [--weakened] [--standard] [--seed S] [--window final|last|last2] [--json]`: generates a key
 //! with a known value from the seed, exports its key file, attacks it and reports.
+//!
+//! `wbattack static --algorithm aes-256|sm4 [--standard | --bound] [--seed S] [--json]` and
+//! `wbattack bge --algorithm aes-256 [--rounds a,b,…] [--standard | --bound] [--json]`: the
+//! key-file-only attacks, on the same kind of target.
 
 use std::time::Instant;
 
@@ -10,9 +14,9 @@ use wbruntime::Algorithm;
 use crate::Error;
 use crate::cipher::PlaintextSide;
 use crate::layout::Window;
-use crate::report::{ByteResult, Report};
+use crate::report::{ByteResult, KeyReport, Outcome, Report};
 use crate::target::{Build, Target, rng};
-use crate::{dca, dfa, lda, samples, structure};
+use crate::{bge, dca, dfa, lda, samples, static_aes, static_sm4, structure};
 
 /// The attack to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -25,6 +29,18 @@ pub enum Attack {
     Lda,
     /// Differential fault analysis: single table entries edited, faulty outputs compared.
     Dfa,
+    /// Key-file-only: the last rounds decoded through the combination tables, the key read
+    /// from them (no runtime, traces or faults).
+    Static,
+    /// Key-file-only: the public BGE tool through a round oracle over FORMAT.md (AES-256).
+    Bge,
+}
+
+impl Attack {
+    /// Whether the attack uses the key file alone (no traces, no faults).
+    pub fn key_file_only(self) -> bool {
+        matches!(self, Attack::Static | Attack::Bge)
+    }
 }
 
 /// The cipher.
@@ -76,6 +92,12 @@ pub struct Args {
     /// Standard mode (no external encoding); default is external mode, as `wbgen create`.
     #[arg(long)]
     pub standard: bool,
+    /// External mode, bound to one device (static, bge).
+    #[arg(long, conflicts_with_all = ["weakened", "standard"])]
+    pub bound: bool,
+    /// Decryption rounds given to BGE, consecutive, 1 to 12 (bge; default 4,5,6,7,8).
+    #[arg(long, value_delimiter = ',')]
+    pub rounds: Option<Vec<usize>>,
     /// Experiment seed: the key, the tables and the inputs derive from it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -112,6 +134,16 @@ impl Plan {
     /// # Errors
     /// [`Error::Usage`] for a trace count below 2 or a fault count of zero.
     pub fn from_args(a: &Args) -> Result<Self, Error> {
+        if a.attack.key_file_only() {
+            return Err(Error::Usage(
+                "static and bge are key-file-only attacks (see Command)".into(),
+            ));
+        }
+        if a.bound || a.rounds.is_some() {
+            return Err(Error::Usage(
+                "--bound and --rounds are for the key-file-only attacks (static, bge)".into(),
+            ));
+        }
         let traces = a.traces.unwrap_or(1000);
         if traces < 2 && matches!(a.attack, Attack::Dca | Attack::Lda) {
             return Err(Error::Usage("--traces must be at least 2".into()));
@@ -130,10 +162,7 @@ impl Plan {
         };
         Ok(Plan {
             attack: a.attack,
-            algorithm: match a.algorithm {
-                Cipher::Aes256 => Algorithm::Aes256,
-                Cipher::Sm4 => Algorithm::Sm4,
-            },
+            algorithm: a.algorithm.into(),
             build: match (a.weakened, a.standard) {
                 (true, _) => Build::Weakened,
                 (false, true) => Build::Standard,
@@ -144,6 +173,122 @@ impl Plan {
             faults,
             window,
         })
+    }
+}
+
+impl From<Cipher> for Algorithm {
+    fn from(c: Cipher) -> Self {
+        match c {
+            Cipher::Aes256 => Algorithm::Aes256,
+            Cipher::Sm4 => Algorithm::Sm4,
+        }
+    }
+}
+
+/// A key-file-only attack and its target.
+#[derive(Clone, Debug)]
+pub struct KeyFilePlan {
+    /// [`Attack::Static`] or [`Attack::Bge`].
+    pub attack: Attack,
+    /// The cipher.
+    pub algorithm: Algorithm,
+    /// The key file's build.
+    pub build: Build,
+    /// The seed.
+    pub seed: u64,
+    /// The rounds given to BGE (FORMAT.md's decryption rounds).
+    pub rounds: Vec<usize>,
+}
+
+impl KeyFilePlan {
+    /// The plan the arguments describe.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a gray-box attack, trace or fault options, `--rounds` with
+    /// `static`, or BGE on SM4 or on a bad round list.
+    pub fn from_args(a: &Args) -> Result<Self, Error> {
+        if !a.attack.key_file_only() {
+            return Err(Error::Usage(
+                "not a key-file-only attack (static, bge)".into(),
+            ));
+        }
+        if a.traces.is_some() || a.faults.is_some() || a.window.is_some() {
+            return Err(Error::Usage(
+                "--traces, --faults and --window are for the gray-box attacks".into(),
+            ));
+        }
+        let rounds = match (a.attack, &a.rounds) {
+            (Attack::Bge, Some(r)) => r.clone(),
+            (Attack::Bge, None) => bge::DEFAULT_ROUNDS.to_vec(),
+            (_, Some(_)) => return Err(Error::Usage("--rounds is for bge".into())),
+            (_, None) => Vec::new(),
+        };
+        if a.attack == Attack::Bge {
+            if a.algorithm != Cipher::Aes256 {
+                return Err(Error::Usage("the BGE tool attacks AES only".into()));
+            }
+            bge::check_rounds(&rounds)?;
+        }
+        Ok(KeyFilePlan {
+            attack: a.attack,
+            algorithm: a.algorithm.into(),
+            build: match (a.weakened, a.standard, a.bound) {
+                (true, _, _) => Build::Weakened,
+                (_, _, true) => Build::Bound,
+                (_, true, _) => Build::Standard,
+                _ => Build::External,
+            },
+            seed: a.seed,
+            rounds,
+        })
+    }
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// A gray-box attack (traces or faults).
+    Traces(Plan),
+    /// A key-file-only attack.
+    KeyFile(KeyFilePlan),
+}
+
+impl Command {
+    /// The command the arguments describe.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] as [`Plan::from_args`] and [`KeyFilePlan::from_args`] say.
+    pub fn from_args(a: &Args) -> Result<Self, Error> {
+        if a.attack.key_file_only() {
+            KeyFilePlan::from_args(a).map(Command::KeyFile)
+        } else {
+            Plan::from_args(a).map(Command::Traces)
+        }
+    }
+}
+
+/// Generates the target and runs the command.
+///
+/// # Errors
+/// Whatever keeps the attack from running (never whether it succeeds).
+pub fn execute(c: &Command) -> Result<Outcome, Error> {
+    match c {
+        Command::Traces(plan) => run(plan).map(Outcome::Traces),
+        Command::KeyFile(plan) => run_key_file(plan).map(Outcome::KeyFile),
+    }
+}
+
+/// Generates the target and runs a key-file-only attack on it.
+///
+/// # Errors
+/// As [`execute`].
+pub fn run_key_file(plan: &KeyFilePlan) -> Result<KeyReport, Error> {
+    let target = Target::generate(plan.algorithm, plan.build, plan.seed)?;
+    match (plan.attack, target.algorithm) {
+        (Attack::Bge, _) => bge::attack(&target, &plan.rounds, plan.seed),
+        (Attack::Static, Algorithm::Aes256) => static_aes::attack(&target, plan.seed),
+        (Attack::Static, Algorithm::Sm4) => static_sm4::attack(&target, plan.seed),
+        _ => Err(Error::Usage("not a key-file-only attack".into())),
     }
 }
 
@@ -168,6 +313,11 @@ pub fn run(plan: &Plan) -> Result<Report, Error> {
 /// # Errors
 /// As [`run`].
 pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
+    if plan.attack.key_file_only() || target.build == Build::Bound {
+        return Err(Error::Usage(
+            "key-file-only attacks and bound files go through run_key_file".into(),
+        ));
+    }
     let start = Instant::now();
     let mut report = Report {
         attack: format!("{:?}", plan.attack).to_lowercase(),

@@ -15,6 +15,8 @@ pub enum Error {
     Trace(String),
     /// The report could not be written (`03000006`).
     Output(String),
+    /// An external attack tool (the BGE tool) is not set up or failed (`03000007`).
+    Tool(String),
 }
 
 impl Error {
@@ -27,6 +29,7 @@ impl Error {
             Error::WrongDecryption => "03000004",
             Error::Trace(_) => "03000005",
             Error::Output(_) => "03000006",
+            Error::Tool(_) => "03000007",
         }
     }
 }
@@ -42,6 +45,7 @@ impl core::fmt::Display for Error {
             }
             Error::Trace(m) => write!(f, "unexpected lookup trace: {m}"),
             Error::Output(m) => write!(f, "cannot write the report: {m}"),
+            Error::Tool(m) => write!(f, "external attack tool: {m}"),
         }
     }
 }

@@ -6,15 +6,20 @@
 //! addresses of the table lookups the real runtime makes (`wbruntime::trace`, the software
 //! equivalent of a memory-trace tool). The known key is used only to rank the correct guess.
 //!
-//! Attacks ([`structure`], [`dca`], [`lda`], [`dfa`]) return a [`report::Report`]: per targeted key
-//! byte, the rank of the correct guess and the best guess's score. Each is proven on a
-//! deliberately weakened key file (`wbgen`'s `insecure-weakened` feature: every internal
-//! encoding off), on which it must find the key.
+//! Gray-box attacks ([`structure`], [`dca`], [`lda`], [`dfa`]) return a [`report::Report`]:
+//! per targeted key byte, the rank of the correct guess and the best guess's score. Each is
+//! proven on a deliberately weakened key file (`wbgen`'s `insecure-weakened` feature: every
+//! internal encoding off), on which it must find the key.
+//!
+//! Key-file-only attacks ([`static_aes`], [`static_sm4`], [`bge`]) use nothing but the file's
+//! bytes and FORMAT.md — no runtime, trace or fault — and return a [`report::KeyReport`]: the
+//! key bytes recovered and whether the whole key is right.
 //!
 //! Errors: the `wbattack` tool prints one line `error <CODE>: <message>` (codes below) and
 //! exits 1, or 2 for a usage error.
 #![forbid(unsafe_code)]
 
+pub mod bge;
 pub mod bits;
 pub mod cipher;
 pub mod cli;
@@ -23,11 +28,14 @@ pub mod dfa;
 pub mod dfa_aes;
 pub mod dfa_sm4;
 mod error;
+pub mod eval;
 pub mod fault;
 pub mod layout;
 pub mod lda;
 pub mod report;
 pub mod samples;
+pub mod static_aes;
+pub mod static_sm4;
 pub mod structure;
 pub mod target;
 

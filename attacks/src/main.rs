@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use attacks::Error;
-use attacks::cli::{Args, Plan, run};
+use attacks::cli::{Args, Command, execute};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = Plan::from_args(&args).and_then(|plan| run(&plan));
+    let result = Command::from_args(&args).and_then(|command| execute(&command));
     match result {
         Ok(report) => {
             if args.json {

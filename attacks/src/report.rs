@@ -184,3 +184,120 @@ impl Report {
         s
     }
 }
+
+/// One stage of a key-file-only attack: the key bytes it aims at and what it found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    /// What the stage recovers (e.g. `dw0`, `rk1`, `rk_0`).
+    pub target: String,
+    /// Bytes the stage aims at.
+    pub of: usize,
+    /// Bytes for which it found exactly one candidate equal to the true byte.
+    pub recovered: usize,
+    /// Bytes left with no candidate or with several (the attack cannot tell which).
+    pub ambiguous: usize,
+    /// Table entries this stage read.
+    pub table_lookups: u64,
+}
+
+/// The outcome of a key-file-only attack (`static`, `bge`): the key file's bytes and the
+/// documented layout in, a key out, scored against the known key.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyReport {
+    /// `static` or `bge`.
+    pub attack: String,
+    /// `aes-256` or `sm4`.
+    pub algorithm: String,
+    /// How the key file was built: `external`, `standard` or `bound` (`weakened` too).
+    pub mode: String,
+    /// The experiment seed (the key derives from it; the static attacks also draw their
+    /// random queries from it).
+    pub seed: u64,
+    /// Key bytes recovered: bytes of the recovered key equal to the true key's (0 when the
+    /// attack recovered no key).
+    pub recovered: usize,
+    /// Bytes in the key (32 for AES-256, 16 for SM4).
+    pub of: usize,
+    /// Whether the recovered key is the key.
+    pub key_recovered: bool,
+    /// Wall-clock seconds of the attack (key generation not included; for BGE, the whole
+    /// child process: interpreter start, table parsing, the tool).
+    pub seconds: f64,
+    /// Table entries read from the key file (static attacks; 0 for BGE, whose oracle reads
+    /// them in Python and reports round evaluations).
+    pub table_lookups: u64,
+    /// Evaluations of one (possibly partial) round of the network.
+    pub round_evaluations: u64,
+    /// Decryption rounds of the file used (FORMAT.md's numbering).
+    pub rounds: Vec<usize>,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
+    /// Anything else the attack found or could not do.
+    pub notes: Vec<String>,
+}
+
+impl KeyReport {
+    /// Sets `recovered` and `key_recovered` by comparing `found` with the true `key`.
+    pub fn score(mut self, found: Option<&[u8]>, key: &[u8]) -> Self {
+        self.of = key.len();
+        self.recovered = found.map_or(0, |f| f.iter().zip(key).filter(|(a, b)| a == b).count());
+        self.key_recovered = found == Some(key);
+        self
+    }
+
+    /// The plain-text report.
+    pub fn text(&self) -> String {
+        use core::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "wbattack {} — {} key file ({}), seed {}, rounds used {:?}",
+            self.attack, self.algorithm, self.mode, self.seed, self.rounds
+        );
+        for st in &self.stages {
+            let _ = writeln!(
+                s,
+                "{:<10} {:>2} of {:>2} bytes recovered, {:>2} ambiguous, {} lookups",
+                st.target, st.recovered, st.of, st.ambiguous, st.table_lookups
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        let _ = writeln!(
+            s,
+            "recovered {} of {} key bytes, key {}; {} table lookups, {} round evaluations, {:.3} s",
+            self.recovered,
+            self.of,
+            if self.key_recovered {
+                "recovered"
+            } else {
+                "not recovered"
+            },
+            self.table_lookups,
+            self.round_evaluations,
+            self.seconds
+        );
+        s
+    }
+}
+
+/// What `wbattack` prints: a gray-box [`Report`] or a key-file-only [`KeyReport`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// `structure`, `dca`, `lda`, `dfa`.
+    Traces(Report),
+    /// `static`, `bge`.
+    KeyFile(KeyReport),
+}
+
+impl Outcome {
+    /// The plain-text report.
+    pub fn text(&self) -> String {
+        match self {
+            Outcome::Traces(r) => r.text(),
+            Outcome::KeyFile(r) => r.text(),
+        }
+    }
+}

@@ -18,7 +18,27 @@ pub enum Build {
     Standard,
     /// INSECURE: every internal encoding off, standard mode (`insecure-weakened`).
     Weakened,
+    /// The default export (external mode) bound to one device ([`BOUND_DEVICE`]): the input
+    /// stage is built for `c ⊕ M` (FORMAT.md, "Device binding"); every later table has the
+    /// same structure as in an unbound file.
+    Bound,
 }
+
+impl Build {
+    /// The name used in reports: `external`, `standard`, `weakened` or `bound`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Build::External => "external",
+            Build::Standard => "standard",
+            Build::Weakened => "weakened",
+            Build::Bound => "bound",
+        }
+    }
+}
+
+/// The device fingerprint a [`Build::Bound`] file is bound to (any non-empty string will do:
+/// the attacks that run on bound files never use it).
+pub const BOUND_DEVICE: &str = "wbfp1-attack-suite-test-device";
 
 /// A key file and the key it was made from.
 pub struct Target {
@@ -49,7 +69,7 @@ impl Target {
     pub fn generate(algorithm: Algorithm, build: Build, seed: u64) -> Result<Self, Error> {
         let mut rng = rng(seed, 0);
         let mode = match build {
-            Build::External => Mode::External,
+            Build::External | Build::Bound => Mode::External,
             Build::Standard | Build::Weakened => Mode::Standard,
         };
         let material = KeyMaterial::generate(algorithm, mode, &mut rng);
@@ -59,12 +79,14 @@ impl Target {
         };
         let file = match build {
             Build::Weakened => material.export_weakened_key_file(info, &mut rng)?,
-            _ => material.export_key_file(info, &mut rng)?,
+            Build::Bound => material.export_bound_key_file(info, &[BOUND_DEVICE], &mut rng)?,
+            Build::External | Build::Standard => material.export_key_file(info, &mut rng)?,
         };
         let iv = [0x5a; 16];
         let message = b"attack suite self-check";
         let ciphertext = material.encrypt_cbc(&iv, message)?;
-        let plain = WhiteboxKey::parse(&file)?.decrypt_cbc_to_vec(&iv, &ciphertext)?;
+        let plain = WhiteboxKey::parse_on_device(&file, Some(algorithm), BOUND_DEVICE)?
+            .decrypt_cbc_to_vec(&iv, &ciphertext)?;
         if plain.as_slice() != message {
             return Err(Error::WrongDecryption);
         }

@@ -1,0 +1,34 @@
+//! SECURITY.md's BGE figure, asserted: the public BGE tool (`bluegalaxyenergy`), through the
+//! round oracle `attacks/bge/oracle.py` over FORMAT.md, recovers the AES-256 key of a default
+//! key file. It needs the tool (`attacks/bge/setup.sh`), so it runs only with `WB_BGE=1`,
+//! which `.ci/run` sets after running the setup; without it the test says so and passes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use attacks::bge::DEFAULT_ROUNDS;
+use attacks::cli::{Attack, KeyFilePlan, run_key_file};
+use attacks::target::Build;
+use wbruntime::Algorithm;
+
+#[test]
+fn bge_recovers_the_aes256_key() {
+    if std::env::var_os("WB_BGE").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set WB_BGE=1 after attacks/bge/setup.sh to run the BGE tool");
+        return;
+    }
+    let r = run_key_file(&KeyFilePlan {
+        attack: Attack::Bge,
+        algorithm: Algorithm::Aes256,
+        build: Build::External,
+        seed: 1,
+        rounds: DEFAULT_ROUNDS.to_vec(),
+    })
+    .unwrap();
+    eprint!("{}", r.text());
+    assert_eq!(r.rounds, DEFAULT_ROUNDS);
+    assert_eq!(r.of, 32);
+    assert_eq!(r.recovered, 32, "{}", r.text());
+    assert!(r.key_recovered, "{}", r.text());
+    // The round keys BGE found are the network's (K_j of decryption round j).
+    assert!(!r.stages.is_empty());
+    assert!(r.stages.iter().all(|s| s.recovered == 16), "{}", r.text());
+}
