@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end demo of the white-box key lifecycle with the command-line tools, on a temporary
-# key store with a demo passphrase: create an AES-256 and an SM4 key, encrypt a secret with
-# each, export both decryption key files, decrypt them with wbdecrypt, print the secret back.
+# key store with a demo passphrase: create an AES-256 and an SM4 key in the default (external)
+# mode and in space-hard mode, encrypt a secret with each, export the decryption key files,
+# decrypt them with wbdecrypt, print the secret back. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --release --locked --quiet -p wbgen -p wbdecrypt
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WBGEN_KEYSTORE="$work/keystore"
@@ -16,11 +17,15 @@ secret='IY9Ynrabcdj05YH1234LE370HOM'
 # Reads one string, number or boolean field from wbgen's JSON (one field per line).
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
 
-for alg in aes-256 sm4; do
+for run in aes-256 sm4 aes-256/space-hard sm4/space-hard; do
+    alg=${run%%/*}
+    mode=external
+    [ "$run" = "$alg" ] || mode=${run#*/}
     case $alg in aes-256) number=0 ;; sm4) number=1 ;; esac
-    echo "=== $alg ==="
-    echo "\$ wbgen create --algorithm $alg --alias demo-$alg"
-    created=$("$bin/wbgen" create --algorithm "$alg" --alias "demo-$alg" --description "demo key")
+    name=demo-$alg-$mode
+    echo "=== $alg, $mode mode ==="
+    echo "\$ wbgen create --algorithm $alg --alias $name --mode $mode"
+    created=$("$bin/wbgen" create --algorithm "$alg" --alias "$name" --mode "$mode" --description "demo key")
     echo "$created"
     key_id=$(field KeyId <<<"$created")
 
@@ -30,12 +35,12 @@ for alg in aes-256 sm4; do
     iv=$(field InitializationVector <<<"$encrypted")
     ciphertext=$(field CipherText <<<"$encrypted")
 
-    echo "\$ wbgen export --key-id $key_id --out keys/$alg.wbkey"
+    echo "\$ wbgen export --key-id $key_id --out keys/$name.wbkey"
     mkdir -p "$work/keys"
-    "$bin/wbgen" export --key-id "$key_id" --out "$work/keys/$alg.wbkey"
+    "$bin/wbgen" export --key-id "$key_id" --out "$work/keys/$name.wbkey"
 
-    echo "\$ wbdecrypt --key-dir keys --key-file $alg.wbkey --iv $iv --ciphertext ... --algorithm $number"
-    plaintext=$("$bin/wbdecrypt" --key-dir "$work/keys" --key-file "$alg.wbkey" \
+    echo "\$ wbdecrypt --key-dir keys --key-file $name.wbkey --iv $iv --ciphertext ... --algorithm $number"
+    plaintext=$("$bin/wbdecrypt" --key-dir "$work/keys" --key-file "$name.wbkey" \
         --iv "$iv" --ciphertext "$ciphertext" --algorithm "$number")
     echo "$plaintext"
     if [ "$plaintext" != "$secret" ]; then
@@ -43,4 +48,4 @@ for alg in aes-256 sm4; do
         exit 1
     fi
 done
-echo "demo OK: both key files decrypted the secret on the 'device' with wbdecrypt"
+echo "demo OK: all four key files (AES-256 and SM4, external and space-hard) decrypted the secret on the 'device' with wbdecrypt"

@@ -7,14 +7,16 @@
 //! * `aes256_cbc_decrypt`: CBC decryption (PKCS#7) of messages of 16 B, 64 B, 1 KiB, 64 KiB
 //!   and 1 MiB of plaintext (throughput counts plaintext bytes; the ciphertext is one padding
 //!   block longer), by [`WhiteboxKey::decrypt_cbc`] into a preallocated buffer for an
-//!   external-mode key (`whitebox_external`) and a standard-mode key (`whitebox_standard`),
+//!   external-mode key (`whitebox_external`), a standard-mode key (`whitebox_standard`) and
+//!   space-hard keys with n = 16 and 8 (`whitebox_space_hard`, `whitebox_space_hard_8`), and
+//!   through every SIMD backend (`…_avx512vbmi`, …),
 //!   and by the reference RustCrypto `aes::Aes256` + `cbc::Decryptor` (`reference_aes`),
 //!   buffer to buffer with the AES key schedule done once outside the loop.
 //! * `sm4_cbc_decrypt`: the same for SM4, against the reference RustCrypto `sm4::Sm4` +
 //!   `cbc::Decryptor` (`reference_sm4`).
 //! * `keyfile`: [`WhiteboxKey::parse`] of a key file (load and validate) and
-//!   [`KeyMaterial::export_key_file`] (table generation), for both modes of AES-256
-//!   (`external`, `standard`) and of SM4 (`sm4_external`, `sm4_standard`).
+//!   [`KeyMaterial::export_key_file`] (table generation), for every mode of AES-256
+//!   (`external`, `standard`, `space_hard`, `space_hard_8`) and of SM4 (`sm4_…`).
 //!
 //! Keys are generated from a fixed seed so that runs are comparable; every decryption is
 //! checked against the plaintext once before it is timed.
@@ -32,6 +34,7 @@ use criterion::{
 };
 use sm4::Sm4;
 use wbgen::rng::seeded_rng;
+use wbgen::space_hard::LineBits;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
 use wbruntime::{Algorithm, Backend, KeyId, WhiteboxKey};
 
@@ -61,10 +64,18 @@ struct Fixture {
     file: Vec<u8>,
 }
 
-/// An external-mode and a standard-mode key of `algorithm`, generated from `seed`.
-fn fixtures(algorithm: Algorithm, seed: [u8; 32]) -> [Fixture; 2] {
+/// A key of `algorithm` in each mode (external, standard, space-hard with n = 16 and 8),
+/// generated from `seed`.
+fn fixtures(algorithm: Algorithm, seed: [u8; 32]) -> Vec<Fixture> {
     let mut rng = seeded_rng(seed);
-    [(Mode::External, "external"), (Mode::Standard, "standard")].map(|(mode, name)| {
+    [
+        (Mode::External, "external"),
+        (Mode::Standard, "standard"),
+        (Mode::SpaceHard(LineBits::N16), "space_hard"),
+        (Mode::SpaceHard(LineBits::N8), "space_hard_8"),
+    ]
+    .into_iter()
+    .map(|(mode, name)| {
         let key = KeyMaterial::generate(algorithm, mode, &mut rng);
         let file = key
             .export_key_file(INFO, &mut rng)
@@ -76,6 +87,7 @@ fn fixtures(algorithm: Algorithm, seed: [u8; 32]) -> [Fixture; 2] {
             file,
         }
     })
+    .collect()
 }
 
 fn plaintext(len: usize) -> Vec<u8> {
@@ -102,7 +114,7 @@ fn configure_for(
 fn bench_cbc<C>(
     c: &mut Criterion,
     group_name: &str,
-    fixtures: &[Fixture; 2],
+    fixtures: &[Fixture],
     reference: &C,
     reference_name: &str,
 ) where
@@ -179,7 +191,7 @@ fn bench_cbc<C>(
 }
 
 /// The standard-mode key of `fixtures`, as the raw key bytes.
-fn standard_key(fixtures: &[Fixture; 2]) -> &[u8] {
+fn standard_key(fixtures: &[Fixture]) -> &[u8] {
     fixtures
         .iter()
         .find(|f| f.mode == Mode::Standard)

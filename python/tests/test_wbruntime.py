@@ -165,3 +165,50 @@ def test_close_waits_for_decryptions_in_flight(keys):
         t.join()
     assert not errors
     assert all(r == SECRET for r in results)
+
+
+@pytest.fixture(scope="module")
+def space_hard(tmp_path_factory):
+    """Space-hard keys of both ciphers: a secret encrypted by wbgen, and the key files."""
+    work = tmp_path_factory.mktemp("wb-space-hard")
+    env = dict(os.environ, WBGEN_KEYSTORE=str(work / "store"), WBGEN_PASSPHRASE="python tests")
+
+    def wbgen(*args):
+        out = subprocess.run([WBGEN, *args], env=env, check=True, capture_output=True)
+        return json.loads(out.stdout)
+
+    made = {"dir": work / "keys"}
+    made["dir"].mkdir()
+    for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
+        created = wbgen("create", "--algorithm", alg, "--alias", f"sh-{alg}", "--mode", "space-hard")
+        assert created["Mode"] == "SPACE_HARD" and created["SpaceBits"] == 16
+        key_id = created["KeyId"]
+        enc = wbgen("encrypt", "--key-id", key_id, "--plaintext-b64", base64.b64encode(SECRET).decode())
+        wbgen("export", "--key-id", key_id, "--out", str(made["dir"] / f"{alg}.wbkey"))
+        made[alg] = dict(number=number, iv=enc["InitializationVector"], ct=enc["CipherText"])
+    return made
+
+
+@pytest.mark.parametrize("alg", ["aes-256", "sm4"])
+def test_space_hard_decrypt_and_encrypt(space_hard, alg):
+    k, d = space_hard[alg], space_hard["dir"]
+    assert whitebox_decrypt(d, f"{alg}.wbkey", k["iv"], k["ct"], k["number"]) == SECRET
+    # The key file encrypts exactly as the administrator's tool does (same IV).
+    assert wbruntime.whitebox_encrypt(d, f"{alg}.wbkey", k["iv"], SECRET, k["number"]) == k["ct"]
+    with Key.from_file(d / f"{alg}.wbkey") as key:
+        iv = os.urandom(16)
+        for msg in (b"", b"x", SECRET, os.urandom(4096 + 7)):
+            ct = key.encrypt(iv, msg)
+            assert len(ct) == (len(msg) // 16 + 1) * 16
+            assert key.decrypt(iv, ct) == msg
+        with pytest.raises(InvalidArgumentError):
+            key.encrypt(b"short iv", b"x")
+
+
+def test_encryption_needs_a_space_hard_file(keys):
+    with pytest.raises(wbruntime.EncryptionUnsupportedError) as e:
+        wbruntime.whitebox_encrypt(keys["dir"], "aes-256.wbkey", keys["aes-256"]["iv"], b"x", AES_256)
+    assert e.value.code == "01000018"
+    assert isinstance(e.value, KeyFileError)
+    with Key.from_file(keys["dir"] / "sm4.wbkey") as key, pytest.raises(wbruntime.EncryptionUnsupportedError):
+        key.encrypt(bytes(16), b"x")

@@ -9,6 +9,7 @@ path.
     >>> secret = whitebox_decrypt("keys", "api.wbkey", iv_b64, ciphertext_b64, 0)
     >>> with Key.from_file("keys/api.wbkey") as key:    # load once, decrypt many times
     ...     secret = key.decrypt_b64(iv_b64, ciphertext_b64)
+    >>> ct_b64 = whitebox_encrypt("keys", "sh.wbkey", iv_b64, b"secret", 0)  # space-hard files
 
 Errors raise :class:`WhiteboxError` subclasses carrying the stable code of README.md.
 """
@@ -21,12 +22,14 @@ import threading
 
 __all__ = [
     "whitebox_decrypt",
+    "whitebox_encrypt",
     "Key",
     "WhiteboxError",
     "KeyFileError",
     "InvalidArgumentError",
     "DecryptionError",
     "DeviceNotBoundError",
+    "EncryptionUnsupportedError",
     "AES_256",
     "SM4",
 ]
@@ -63,11 +66,17 @@ class DeviceNotBoundError(WhiteboxError):
     """The key file is bound to other devices (code 01000016)."""
 
 
+class EncryptionUnsupportedError(KeyFileError):
+    """Encryption was asked of an external- or standard-mode key file, whose tables only
+    decrypt; only space-hard key files encrypt (code 01000018)."""
+
+
 _CLASSES = {
     **{c: KeyFileError for c in (1000001, 1000002, 1000003, 1000004, 1000005, 1000006, 1000014)},
     **{c: InvalidArgumentError for c in (1000007, 1000008, 1000009, 1000010, 1000020, 1000021)},
     1000011: DecryptionError,
     1000016: DeviceNotBoundError,
+    1000018: EncryptionUnsupportedError,
 }
 
 
@@ -106,6 +115,15 @@ _lib.wb_key_decrypt.argtypes = [
     ctypes.c_void_p, _u8_p, ctypes.c_size_t, _u8_p, ctypes.c_size_t, _u8_p, _size_p,
 ]
 _lib.wb_key_decrypt.restype = ctypes.c_int32
+_lib.whitebox_encrypt_with_fingerprint.argtypes = [
+    _c_str, _c_str, _c_str, _u8_p, ctypes.c_size_t, ctypes.c_uint32, _c_str, ctypes.c_char_p,
+    _size_p,
+]
+_lib.whitebox_encrypt_with_fingerprint.restype = ctypes.c_int32
+_lib.wb_key_encrypt.argtypes = [
+    ctypes.c_void_p, _u8_p, ctypes.c_size_t, _u8_p, ctypes.c_size_t, _u8_p, _size_p,
+]
+_lib.wb_key_encrypt.restype = ctypes.c_int32
 _lib.wb_key_decrypt_b64.argtypes = [ctypes.c_void_p, _c_str, _c_str, _u8_p, _size_p]
 _lib.wb_key_decrypt_b64.restype = ctypes.c_int32
 _lib.wb_key_algorithm.argtypes = [ctypes.c_void_p]
@@ -171,6 +189,36 @@ def whitebox_decrypt(key_dir, key_file, iv_b64, ciphertext_b64, algorithm, finge
     )
 
 
+def _bytes_arg(data: bytes):
+    """A ctypes copy of ``data`` (at least one byte, so the pointer is never null)."""
+    data = bytes(data)
+    return (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0"), len(data)
+
+
+def whitebox_encrypt(key_dir, key_file, iv_b64, plaintext: bytes, algorithm,
+                     fingerprint=None) -> str:
+    """Encrypts ``plaintext`` with a space-hard key file (CBC, PKCS#7) under the Base64 IV
+    ``iv_b64`` (draw 16 random bytes for every message); returns the Base64 ciphertext that
+    ``whitebox_decrypt`` takes. Other key files raise :class:`EncryptionUnsupportedError`."""
+    if not isinstance(algorithm, int) or not 0 <= algorithm < 2**32:
+        raise InvalidArgumentError(1000007, "the algorithm must be 0 (AES-256) or 1 (SM4)")
+    args = [_enc(key_dir, "key_dir"), _enc(key_file, "key_file"), _enc(iv_b64, "iv_b64")]
+    pt, pt_len = _bytes_arg(plaintext)
+    fp = _enc(fingerprint, "fingerprint")
+    capacity = (pt_len // 16 + 1) * 16 * 4 // 3 + 8
+    for _ in range(2):
+        buf = ctypes.create_string_buffer(capacity)
+        length = ctypes.c_size_t(capacity)
+        code = _lib.whitebox_encrypt_with_fingerprint(
+            *args, pt, pt_len, algorithm, fp, buf, ctypes.byref(length))
+        if code == _OK:
+            return buf.value.decode("ascii")
+        if code != _BUFFER_TOO_SMALL:
+            _raise(code)
+        capacity = length.value
+    _raise(_BUFFER_TOO_SMALL)
+
+
 class Key:
     """A key file loaded once (validated in full) for many decryptions; thread-safe."""
 
@@ -233,6 +281,15 @@ class Key:
         return self._use(lambda handle: _call_with_buffer(
             lambda buf, n: _lib.wb_key_decrypt(handle, ivb, len(iv), ctb, len(ct), buf, n),
             len(ct),
+        ))
+
+    def encrypt(self, iv: bytes, plaintext: bytes) -> bytes:
+        """Encrypts with a space-hard key (CBC, PKCS#7); returns the raw ciphertext."""
+        ivb, iv_len = _bytes_arg(iv)
+        pt, pt_len = _bytes_arg(plaintext)
+        return self._use(lambda handle: _call_with_buffer(
+            lambda buf, n: _lib.wb_key_encrypt(handle, ivb, iv_len, pt, pt_len, buf, n),
+            (pt_len // 16 + 1) * 16,
         ))
 
     def decrypt_b64(self, iv_b64, ciphertext_b64) -> bytes:

@@ -412,3 +412,95 @@ proptest! {
         }
     }
 }
+
+/// The business calls from disk: `whitebox_encrypt` gives the administrator's ciphertext and
+/// `whitebox_decrypt` takes it back; every argument error has its code.
+#[test]
+fn whitebox_encrypt_and_decrypt_from_disk() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("space-hard-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = rng(97);
+    let iv = [0x11u8; 16];
+    for alg in ALGORITHMS {
+        let m = KeyMaterial::generate(alg, Mode::SpaceHard(LineBits::N16), &mut r);
+        std::fs::write(
+            dir.join("sh.wbkey"),
+            m.export_key_file(INFO, &mut r).unwrap(),
+        )
+        .unwrap();
+        let chow = KeyMaterial::generate(alg, Mode::External, &mut r);
+        std::fs::write(
+            dir.join("chow.wbkey"),
+            chow.export_key_file(INFO, &mut r).unwrap(),
+        )
+        .unwrap();
+        let n = alg.number();
+        let want = b64(&m.encrypt_cbc(&iv, b"token-123").unwrap());
+        let got =
+            wbruntime::whitebox_encrypt(&dir, "sh.wbkey", &b64(&iv), b"token-123", n).unwrap();
+        assert_eq!(got, want);
+        let back = wbruntime::whitebox_decrypt(&dir, "sh.wbkey", &b64(&iv), &got, n).unwrap();
+        assert_eq!(&back[..], b"token-123");
+        let code = |r: Result<String, Error>| r.unwrap_err().code();
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir,
+                "chow.wbkey",
+                &b64(&iv),
+                b"x",
+                n
+            )),
+            "01000018"
+        );
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir, "sh.wbkey", "***", b"x", n
+            )),
+            "01000010"
+        );
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir,
+                "sh.wbkey",
+                &b64(&[0; 15]),
+                b"x",
+                n
+            )),
+            "01000009"
+        );
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir,
+                "sh.wbkey",
+                &b64(&iv),
+                b"x",
+                7
+            )),
+            "01000007"
+        );
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir,
+                "sh.wbkey",
+                &b64(&iv),
+                b"x",
+                1 - n
+            )),
+            "01000008"
+        );
+        assert_eq!(
+            code(wbruntime::whitebox_encrypt(
+                &dir,
+                "missing.wbkey",
+                &b64(&iv),
+                b"x",
+                n
+            )),
+            "01000001"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,6 +61,41 @@ int32_t whitebox_decrypt_with_fingerprint(const char *key_dir,
                                           uint8_t *out,
                                           size_t *out_len);
 
+// Encrypts a secret with a space-hard key file, the counterpart of [`whitebox_decrypt`]:
+// `plaintext` (`plaintext_len` bytes) under the Base64 IV `iv_b64` (16 bytes; draw it at
+// random for every message), CBC with PKCS#7. Writes the Base64 ciphertext, NUL-terminated,
+// to `out_b64`: the capacity in `*out_len` counts the terminator; on success `*out_len` is the
+// text's length without it. External- and standard-mode key files only decrypt: error
+// `1000018`.
+//
+// # Safety
+// The string arguments are NUL-terminated and valid for the call; `plaintext` points to
+// `plaintext_len` readable bytes (or is null with length 0); `out_len` points to a writable
+// `size_t` holding the capacity of `out_b64`, which is null or has that many writable bytes.
+int32_t whitebox_encrypt(const char *key_dir,
+                         const char *key_file,
+                         const char *iv_b64,
+                         const uint8_t *plaintext,
+                         size_t plaintext_len,
+                         uint32_t algorithm,
+                         char *out_b64,
+                         size_t *out_len);
+
+// [`whitebox_encrypt`] with this device's fingerprint given (null: collect it when the key
+// file is bound).
+//
+// # Safety
+// As [`whitebox_encrypt`]; `fingerprint` is null or a NUL-terminated string.
+int32_t whitebox_encrypt_with_fingerprint(const char *key_dir,
+                                          const char *key_file,
+                                          const char *iv_b64,
+                                          const uint8_t *plaintext,
+                                          size_t plaintext_len,
+                                          uint32_t algorithm,
+                                          const char *fingerprint,
+                                          char *out_b64,
+                                          size_t *out_len);
+
 // Loads and validates a key file from `path` into a new handle `*out_key`. `fingerprint` is
 // null (collect this device's fingerprint if the file is bound) or the device fingerprint.
 //
@@ -109,6 +144,23 @@ int32_t wb_key_decrypt_b64(const struct wb_key *key,
                            const char *ciphertext_b64,
                            uint8_t *out,
                            size_t *out_len);
+
+// Encrypts `pt` (`pt_len` bytes) with IV `iv` (`iv_len` must be 16) into `out` with a
+// space-hard key (CBC, PKCS#7). The buffer must hold the padded length,
+// `(pt_len / 16 + 1) * 16` bytes; on success `*out_len` is that length. `out` must not
+// overlap `iv` or `pt` (`WB_ERR_OVERLAP`). Keys of the other modes give `1000018`. Safe to
+// call from many threads on one handle.
+//
+// # Safety
+// `key` is a live handle from `wb_key_load_*`; `iv`, `pt` point to that many readable bytes;
+// `out_len` points to a writable `size_t` holding the capacity of `out`.
+int32_t wb_key_encrypt(const struct wb_key *key,
+                       const uint8_t *iv,
+                       size_t iv_len,
+                       const uint8_t *pt,
+                       size_t pt_len,
+                       uint8_t *out,
+                       size_t *out_len);
 
 // The algorithm of a loaded key (0 = AES-256, 1 = SM4), or -1 for a null handle.
 //

@@ -181,6 +181,99 @@ pub unsafe extern "C" fn whitebox_decrypt_with_fingerprint(
     })
 }
 
+/// Encrypts a secret with a space-hard key file, the counterpart of [`whitebox_decrypt`]:
+/// `plaintext` (`plaintext_len` bytes) under the Base64 IV `iv_b64` (16 bytes; draw it at
+/// random for every message), CBC with PKCS#7. Writes the Base64 ciphertext, NUL-terminated,
+/// to `out_b64`: the capacity in `*out_len` counts the terminator; on success `*out_len` is the
+/// text's length without it. External- and standard-mode key files only decrypt: error
+/// `1000018`.
+///
+/// # Safety
+/// The string arguments are NUL-terminated and valid for the call; `plaintext` points to
+/// `plaintext_len` readable bytes (or is null with length 0); `out_len` points to a writable
+/// `size_t` holding the capacity of `out_b64`, which is null or has that many writable bytes.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn whitebox_encrypt(
+    key_dir: *const c_char,
+    key_file: *const c_char,
+    iv_b64: *const c_char,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    algorithm: u32,
+    out_b64: *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    // SAFETY: the same contract, passed on.
+    unsafe {
+        whitebox_encrypt_with_fingerprint(
+            key_dir,
+            key_file,
+            iv_b64,
+            plaintext,
+            plaintext_len,
+            algorithm,
+            std::ptr::null(),
+            out_b64,
+            out_len,
+        )
+    }
+}
+
+/// [`whitebox_encrypt`] with this device's fingerprint given (null: collect it when the key
+/// file is bound).
+///
+/// # Safety
+/// As [`whitebox_encrypt`]; `fingerprint` is null or a NUL-terminated string.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn whitebox_encrypt_with_fingerprint(
+    key_dir: *const c_char,
+    key_file: *const c_char,
+    iv_b64: *const c_char,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    algorithm: u32,
+    fingerprint: *const c_char,
+    out_b64: *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller's contract for each argument.
+        let args = unsafe {
+            (
+                c_str(key_dir, false),
+                c_str(key_file, false),
+                c_str(iv_b64, false),
+                c_str(fingerprint, true),
+                in_slice(plaintext, plaintext_len),
+            )
+        };
+        let (Ok(Some(dir)), Ok(Some(file)), Ok(Some(iv)), Ok(fp), Ok(pt)) = args else {
+            let (a, b, c, d, e) = args;
+            return [a.err(), b.err(), c.err(), d.err(), e.err()]
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or(WB_ERR_NULL_POINTER);
+        };
+        match wbruntime::whitebox_encrypt_with_fingerprint(dir, file, iv, pt, algorithm, fp) {
+            Ok(text) => {
+                let mut with_nul = text.into_bytes();
+                with_nul.push(0);
+                // SAFETY: the caller's contract for `out_b64` and `out_len`.
+                let rc = unsafe { deliver(&with_nul, out_b64.cast(), out_len) };
+                if rc == WB_OK {
+                    // SAFETY: `out_len` is non-null and writable (`deliver` checked it).
+                    unsafe { *out_len = with_nul.len() - 1 };
+                }
+                rc
+            }
+            Err(e) => code(&e),
+        }
+    })
+}
+
 fn load(bytes: Vec<u8>, fingerprint: Option<&str>, out_key: *mut *mut WbKey) -> i32 {
     let loaded = OwnedKey::load(bytes, None, || match fingerprint {
         Some(fp) => Ok(fp.to_owned()),
@@ -380,6 +473,65 @@ pub unsafe extern "C" fn wb_key_decrypt_b64(
     })
 }
 
+/// Encrypts `pt` (`pt_len` bytes) with IV `iv` (`iv_len` must be 16) into `out` with a
+/// space-hard key (CBC, PKCS#7). The buffer must hold the padded length,
+/// `(pt_len / 16 + 1) * 16` bytes; on success `*out_len` is that length. `out` must not
+/// overlap `iv` or `pt` (`WB_ERR_OVERLAP`). Keys of the other modes give `1000018`. Safe to
+/// call from many threads on one handle.
+///
+/// # Safety
+/// `key` is a live handle from `wb_key_load_*`; `iv`, `pt` point to that many readable bytes;
+/// `out_len` points to a writable `size_t` holding the capacity of `out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wb_key_encrypt(
+    key: *const WbKey,
+    iv: *const u8,
+    iv_len: usize,
+    pt: *const u8,
+    pt_len: usize,
+    out: *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        if key.is_null() || out_len.is_null() {
+            return WB_ERR_NULL_POINTER;
+        }
+        // SAFETY: a live handle by the caller's contract; shared access only.
+        let key = unsafe { &(*key).key };
+        let needed = (pt_len / 16 + 1) * 16;
+        // SAFETY: `out_len` is non-null and readable by the caller's contract.
+        let cap = unsafe { *out_len };
+        if cap < needed || out.is_null() {
+            // SAFETY: as above, writable.
+            unsafe { *out_len = needed };
+            return WB_ERR_BUFFER_TOO_SMALL;
+        }
+        let overlaps = |p: *const u8, len: usize| {
+            let (a, o) = (p as usize, out as usize);
+            len != 0 && a < o.saturating_add(needed) && o < a.saturating_add(len)
+        };
+        if overlaps(iv, iv_len) || overlaps(pt, pt_len) {
+            return WB_ERR_OVERLAP;
+        }
+        // SAFETY: the caller's contract for the input buffers; neither overlaps `out`.
+        let (iv, pt) = match unsafe { (in_slice(iv, iv_len), in_slice(pt, pt_len)) } {
+            (Ok(iv), Ok(pt)) => (iv, pt),
+            (Err(e), _) | (_, Err(e)) => return e,
+        };
+        // SAFETY: `out` is non-null with at least `cap >= needed` writable bytes, disjoint
+        // from the inputs (checked above), untouched by the caller during the call.
+        let buf = unsafe { std::slice::from_raw_parts_mut(out, needed) };
+        match key.key().and_then(|k| k.encrypt_cbc(iv, pt, buf)) {
+            Ok(n) => {
+                // SAFETY: as above, writable.
+                unsafe { *out_len = n };
+                WB_OK
+            }
+            Err(e) => code(&e),
+        }
+    })
+}
+
 fn decode_b64(text: &str, field: &'static str) -> Result<Vec<u8>, Error> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
@@ -452,6 +604,8 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
         WB_ERR_BUFFER_TOO_SMALL => c"output buffer too small (*out_len holds the size needed)",
         1_000_014 => c"this device's fingerprint could not be collected",
         1_000_016 => c"the key file is not bound to this device (device not bound)",
+        1_000_017 => c"the requested backend is not available on this CPU or build",
+        1_000_018 => c"this key file only decrypts: encryption needs a space-hard key file",
         WB_ERR_NULL_POINTER => c"a required pointer argument is null",
         WB_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
         WB_ERR_INTERNAL => c"internal error",

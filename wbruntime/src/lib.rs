@@ -11,7 +11,12 @@
 //!   `cipher::BlockCipherDecrypt`.
 //! * `alloc`: [`WhiteboxKey::decrypt_cbc_to_vec`] returns a `Zeroizing<Vec<u8>>`.
 //! * `std`: [`whitebox_decrypt`] — key directory, key file name, Base64 IV and ciphertext,
-//!   algorithm number (0 = AES-256, 1 = SM4) — the call business applications make.
+//!   algorithm number (0 = AES-256, 1 = SM4) — the call business applications make; and
+//!   [`whitebox_encrypt`] for space-hard key files, whose table also encrypts.
+//!
+//! Three modes, which the key file states: `external` and `standard` (Chow-style encoded
+//! networks of AES-256 or SM4 decryption) and `space-hard` ([`space_hard`]: a table of the
+//! cipher's outputs, from which extracting the key is breaking the cipher).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), wbruntime::Error> {
@@ -64,4 +69,5 @@ pub use key::WhiteboxKey;
 #[cfg(feature = "std")]
 pub use std_api::{
     device_fingerprint, read_key_file, whitebox_decrypt, whitebox_decrypt_with_fingerprint,
+    whitebox_encrypt, whitebox_encrypt_with_fingerprint,
 };

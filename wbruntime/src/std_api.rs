@@ -92,18 +92,8 @@ pub fn whitebox_decrypt_with_fingerprint(
     algorithm: u32,
     fingerprint: Option<&str>,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let algorithm = Algorithm::from_number(algorithm)?;
-    if !algorithm.is_supported() {
-        return Err(Error::UnsupportedAlgorithm {
-            found: algorithm.number(),
-        });
-    }
-    let iv = STANDARD
-        .decode(iv_b64.trim())
-        .map_err(|_| Error::InvalidBase64 { field: "iv" })?;
-    if iv.len() != crate::BLOCK_LEN {
-        return Err(Error::InvalidIv { len: iv.len() });
-    }
+    let algorithm = checked_algorithm(algorithm)?;
+    let iv = decode_iv(iv_b64)?;
     let ciphertext = STANDARD
         .decode(ciphertext_b64.trim())
         .map_err(|_| Error::InvalidBase64 {
@@ -115,6 +105,70 @@ pub fn whitebox_decrypt_with_fingerprint(
         None => device_fingerprint(),
     })?;
     key.decrypt_cbc_to_vec(&iv, &ciphertext)
+}
+
+/// Encrypts a secret with a space-hard key file (the KMS "EncryptKey" on a device that must
+/// produce ciphertext): the key file `key_file` in `key_dir`, a Base64 IV (16 bytes; the
+/// caller draws it at random for every message), the plaintext, and the algorithm number.
+/// Returns the Base64 ciphertext (CBC, PKCS#7), which [`whitebox_decrypt`] and the
+/// administrator's tools decrypt. A key file bound to devices encrypts only on them.
+///
+/// # Errors
+/// As [`whitebox_decrypt`] for the arguments and the key file;
+/// [`Error::EncryptionUnsupported`] for external- and standard-mode files, whose tables only
+/// decrypt.
+pub fn whitebox_encrypt(
+    key_dir: impl AsRef<Path>,
+    key_file: &str,
+    iv_b64: &str,
+    plaintext: &[u8],
+    algorithm: u32,
+) -> Result<std::string::String, Error> {
+    whitebox_encrypt_with_fingerprint(key_dir, key_file, iv_b64, plaintext, algorithm, None)
+}
+
+/// [`whitebox_encrypt`] with this device's fingerprint given explicitly (`None`: collect it
+/// from the machine, and only if the key file is bound).
+///
+/// # Errors
+/// As [`whitebox_encrypt`]; [`Error::DeviceNotBound`], [`Error::FingerprintUnavailable`].
+pub fn whitebox_encrypt_with_fingerprint(
+    key_dir: impl AsRef<Path>,
+    key_file: &str,
+    iv_b64: &str,
+    plaintext: &[u8],
+    algorithm: u32,
+    fingerprint: Option<&str>,
+) -> Result<std::string::String, Error> {
+    let algorithm = checked_algorithm(algorithm)?;
+    let iv = decode_iv(iv_b64)?;
+    let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
+    let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
+        Some(fp) => Ok(std::string::String::from(fp)),
+        None => device_fingerprint(),
+    })?;
+    key.encrypt_cbc_to_vec(&iv, plaintext)
+        .map(|ct| STANDARD.encode(ct))
+}
+
+fn checked_algorithm(algorithm: u32) -> Result<Algorithm, Error> {
+    let algorithm = Algorithm::from_number(algorithm)?;
+    if !algorithm.is_supported() {
+        return Err(Error::UnsupportedAlgorithm {
+            found: algorithm.number(),
+        });
+    }
+    Ok(algorithm)
+}
+
+fn decode_iv(iv_b64: &str) -> Result<Vec<u8>, Error> {
+    let iv = STANDARD
+        .decode(iv_b64.trim())
+        .map_err(|_| Error::InvalidBase64 { field: "iv" })?;
+    if iv.len() != crate::BLOCK_LEN {
+        return Err(Error::InvalidIv { len: iv.len() });
+    }
+    Ok(iv)
 }
 
 /// This device's fingerprint, as `wbfingerprint` prints it.

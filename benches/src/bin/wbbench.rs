@@ -7,11 +7,12 @@
 //! In a single run it measures, with [`std::time::Instant`] on one thread, for AES-256 and
 //! then for SM4:
 //!
-//! * the key file size of a key in external and in standard mode;
+//! * the key file size of a key in each mode: external, standard, space-hard with n = 16, 8
+//!   and (not with `--quick`) 24;
 //! * table generation ([`KeyMaterial::export_key_file`]) and key file load + validation
-//!   ([`WhiteboxKey::parse`]) for both modes;
+//!   ([`WhiteboxKey::parse`]) for each mode;
 //! * white-box CBC decryption ([`WhiteboxKey::decrypt_cbc`], the scalar backend) of a 64-byte
-//!   secret and of 1 MiB, for both modes; 1 MiB again with every backend this CPU has
+//!   secret and of 1 MiB, for each mode; 1 MiB again with every backend this CPU has
 //!   ([`WhiteboxKey::accelerate_with`]: soft, AVX2, AVX-512 VBMI), and the 64-byte secret with
 //!   the detected one; `whitebox_decrypt` of the 64-byte secret from the key file on disk
 //!   (read, validate, decrypt);
@@ -39,6 +40,7 @@ use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, BlockSizeUser, InnerIvIn
 use serde_json::{Value, json};
 use sm4::Sm4;
 use wbgen::rng::os_rng;
+use wbgen::space_hard::LineBits;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
 use wbruntime::{Algorithm, Backend, KeyId, WhiteboxKey};
 
@@ -371,10 +373,7 @@ fn measure_mode(
     secret_plain: &[u8],
     bulk_plain: &[u8],
 ) -> Result<ModeReport, BoxError> {
-    let name = match mode {
-        Mode::External => "external",
-        Mode::Standard => "standard",
-    };
+    let name = mode_name(mode);
     let what = format!("{} white-box, {name} mode", cipher.title());
     let (budget, slow) = if opts.quick {
         (Budget::quick(), Budget::quick())
@@ -391,6 +390,12 @@ fn measure_mode(
     let bulk_ct = key.encrypt_cbc(&IV, bulk_plain)?;
 
     let file = key.export_key_file(info, &mut rng)?;
+    // n = 24's table takes 0.3-3 s to build: one sample is enough for that row.
+    let slow = if file.len() > 64 << 20 {
+        Budget::quick()
+    } else {
+        slow
+    };
     let generate = measure(slow, || {
         key.export_key_file(info, &mut rng).map(|f| f.len())
     });
@@ -464,6 +469,35 @@ fn measure_mode(
     })
 }
 
+/// The name of a mode in the table's header and the JSON: `external`, `standard`,
+/// `space-hard-N`.
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::External => "external",
+        Mode::Standard => "standard",
+        Mode::SpaceHard(b) => match b.bits() {
+            8 => "space-hard-8",
+            16 => "space-hard-16",
+            _ => "space-hard-24",
+        },
+    }
+}
+
+/// The modes measured: both Chow-style modes, then space-hard n = 16 (the default), 8 and,
+/// unless `--quick`, 24 (a 218 MB key file).
+fn modes(opts: Options) -> Vec<Mode> {
+    let mut m = vec![
+        Mode::External,
+        Mode::Standard,
+        Mode::SpaceHard(LineBits::N16),
+        Mode::SpaceHard(LineBits::N8),
+    ];
+    if !opts.quick {
+        m.push(Mode::SpaceHard(LineBits::N24));
+    }
+    m
+}
+
 /// Times `FastKey::decrypt_cbc_in_place` on a fresh copy of `ct` per call; the plaintext is
 /// checked before and after timing.
 fn time_fast(
@@ -490,14 +524,14 @@ fn time_fast(
     Ok(t)
 }
 
-/// Everything measured for one block cipher: the reference and the two white-box modes.
+/// Everything measured for one block cipher: the reference and the white-box modes.
 struct CipherReport {
     cipher: Cipher,
     secret_ct_len: usize,
     ref_secret: Timing,
     ref_bulk: Timing,
-    /// External mode, then standard mode.
-    modes: [ModeReport; 2],
+    /// In the order of [`modes`].
+    modes: Vec<ModeReport>,
 }
 
 impl CipherReport {
@@ -526,17 +560,15 @@ impl CipherReport {
 
     fn print_table(&self) {
         println!("== {} ==", self.cipher.title());
-        println!(
-            "{:<34} {:>16} {:>16}",
-            "white-box", "external mode", "standard mode"
-        );
         let row = |label: &str, f: &dyn Fn(&ModeReport) -> String| {
-            println!(
-                "{label:<34} {:>16} {:>16}",
-                f(&self.modes[0]),
-                f(&self.modes[1])
-            );
+            let cells: String = self
+                .modes
+                .iter()
+                .map(|m| format!(" {:>18}", f(m)))
+                .collect();
+            println!("{label:<34}{cells}");
         };
+        row("white-box mode", &|m| m.name.to_owned());
         row("key file size", &|m| format!("{} B", m.key_file_bytes));
         row("table generation", &|m| fmt_ms(m.generate.median));
         row("key file parse + validate", &|m| fmt_ms(m.parse.median));
@@ -646,26 +678,16 @@ fn measure_cipher(
         bulk_plain,
     )?;
 
-    let external = measure_mode(
-        cipher,
-        Mode::External,
-        opts,
-        &ref_secret_plain,
-        &ref_bulk_plain,
-    )?;
-    let standard = measure_mode(
-        cipher,
-        Mode::Standard,
-        opts,
-        &ref_secret_plain,
-        &ref_bulk_plain,
-    )?;
+    let modes = modes(opts)
+        .into_iter()
+        .map(|mode| measure_mode(cipher, mode, opts, &ref_secret_plain, &ref_bulk_plain))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CipherReport {
         cipher,
         secret_ct_len: ref_secret_ct.len(),
         ref_secret,
         ref_bulk,
-        modes: [external, standard],
+        modes,
     })
 }
 

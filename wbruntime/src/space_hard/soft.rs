@@ -27,6 +27,9 @@ fn entry<const N: u32, const LEN: usize>(t: &[u8; LEN], x: u32) -> u128 {
     let w = (128 - N as usize) / 8;
     let x = x as usize & ((1usize << N) - 1);
     let end = SECTION_HEADER_LEN + (x + 1) * w;
+    // The attack suite's traces (feature `trace`): the address of entry x itself.
+    #[cfg(feature = "trace")]
+    crate::trace::record(t.as_ptr() as usize + end - w);
     let window = t
         .get(end - BLOCK_LEN..end)
         .and_then(|s| s.first_chunk::<BLOCK_LEN>())
