@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -212,3 +213,80 @@ def test_encryption_needs_a_space_hard_file(keys):
     assert isinstance(e.value, KeyFileError)
     with Key.from_file(keys["dir"] / "sm4.wbkey") as key, pytest.raises(wbruntime.EncryptionUnsupportedError):
         key.encrypt(bytes(16), b"x")
+
+
+_LARGE_CHILD = r"""
+import base64, json, sys, threading
+import wbruntime
+args = json.loads(sys.argv[1])
+plain = open(args["plain"], "rb").read()
+ct = open(args["ct"], "rb").read()
+with wbruntime.Key.from_file(args["key"]) as key:
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(key.decrypt(base64.b64decode(args["iv"]), ct)))
+               for _ in range(3)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert results == [plain] * 3
+    one_shot = wbruntime.whitebox_decrypt(args["dir"], args["file"], args["iv"],
+                                          base64.b64encode(ct).decode(), args["alg"])
+    assert one_shot == plain
+    print(key.backend)
+"""
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    """A 2 MiB message encrypted under an AES-256 and an SM4 key in both Chow modes."""
+    work = tmp_path_factory.mktemp("wb-large")
+    env = dict(os.environ, WBGEN_KEYSTORE=str(work / "store"), WBGEN_PASSPHRASE="python tests")
+    plain = os.urandom(2 * 1024 * 1024 + 3)
+    (work / "plain.bin").write_bytes(plain)
+    made = []
+    for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
+        for mode in ("external", "standard"):
+            run = lambda *a: json.loads(subprocess.run([WBGEN, *a], env=env, check=True,
+                                                       capture_output=True).stdout)
+            key_id = run("create", "--algorithm", alg, "--alias", f"l-{alg}-{mode}", "--mode", mode)["KeyId"]
+            enc = run("encrypt", "--key-id", key_id, "--in", str(work / "plain.bin"))
+            name = f"{alg}-{mode}.wbkey"
+            run("export", "--key-id", key_id, "--out", str(work / name))
+            ct = work / f"{alg}-{mode}.ct"
+            ct.write_bytes(base64.b64decode(enc["CipherText"]))
+            made.append(dict(dir=str(work), file=name, key=str(work / name), iv=enc["InitializationVector"],
+                             ct=str(ct), plain=str(work / "plain.bin"), alg=number))
+    return made
+
+
+def _child(case, backend):
+    env = dict(os.environ)
+    env.pop("WBRUNTIME_BACKEND", None)
+    if backend is not None:
+        env["WBRUNTIME_BACKEND"] = backend
+    return subprocess.run([sys.executable, "-c", _LARGE_CHILD, json.dumps(case)], env=env,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("backend", [None, "soft", "portable", "avx2", "avx512vbmi"])
+def test_large_messages_on_every_backend(large, backend):
+    """Each process reads WBRUNTIME_BACKEND once: one child per backend, every key in it."""
+    ran = 0
+    for case in large:
+        out = _child(case, backend)
+        if backend and out.returncode != 0 and "01000017" in out.stderr:
+            continue  # this CPU lacks the backend: refused with its code, never replaced
+        assert out.returncode == 0, out.stderr
+        if backend:
+            assert out.stdout.strip() == backend
+        ran += 1
+    if backend in (None, "soft", "portable"):
+        assert ran == len(large)
+
+
+def test_backend_errors(keys):
+    out = _child(dict(dir=str(keys["dir"]), file="aes-256.wbkey", key=str(keys["dir"] / "aes-256.wbkey"),
+                      iv=keys["aes-256"]["iv"], ct=os.devnull, plain=os.devnull, alg=0), "neon")
+    assert out.returncode != 0
+    assert "BackendError" in out.stderr and "01000019" in out.stderr
+    with Key.from_file(keys["dir"] / "aes-256.wbkey") as key:
+        assert key.backend in ("soft", "portable", "avx2", "avx512vbmi")

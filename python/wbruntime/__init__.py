@@ -30,6 +30,7 @@ __all__ = [
     "DecryptionError",
     "DeviceNotBoundError",
     "EncryptionUnsupportedError",
+    "BackendError",
     "AES_256",
     "SM4",
 ]
@@ -66,6 +67,11 @@ class DeviceNotBoundError(WhiteboxError):
     """The key file is bound to other devices (code 01000016)."""
 
 
+class BackendError(InvalidArgumentError):
+    """``$WBRUNTIME_BACKEND`` names no backend (01000019) or one this CPU or build cannot run
+    (01000017)."""
+
+
 class EncryptionUnsupportedError(KeyFileError):
     """Encryption was asked of an external- or standard-mode key file, whose tables only
     decrypt; only space-hard key files encrypt (code 01000018)."""
@@ -76,7 +82,9 @@ _CLASSES = {
     **{c: InvalidArgumentError for c in (1000007, 1000008, 1000009, 1000010, 1000020, 1000021)},
     1000011: DecryptionError,
     1000016: DeviceNotBoundError,
+    1000017: BackendError,
     1000018: EncryptionUnsupportedError,
+    1000019: BackendError,
 }
 
 
@@ -126,6 +134,8 @@ _lib.wb_key_encrypt.argtypes = [
 _lib.wb_key_encrypt.restype = ctypes.c_int32
 _lib.wb_key_decrypt_b64.argtypes = [ctypes.c_void_p, _c_str, _c_str, _u8_p, _size_p]
 _lib.wb_key_decrypt_b64.restype = ctypes.c_int32
+_lib.wb_key_backend.argtypes = [ctypes.c_void_p]
+_lib.wb_key_backend.restype = ctypes.c_char_p
 _lib.wb_key_algorithm.argtypes = [ctypes.c_void_p]
 _lib.wb_key_algorithm.restype = ctypes.c_int32
 _lib.wb_key_free.argtypes = [ctypes.c_void_p]
@@ -267,6 +277,13 @@ class Key:
             return call(handle)
         finally:
             self._leave()
+
+    @property
+    def backend(self) -> str:
+        """The backend long messages run on: ``"soft"``, ``"portable"``, ``"avx2"`` or
+        ``"avx512vbmi"`` (the fastest this CPU has, or ``$WBRUNTIME_BACKEND``). Short messages
+        take the scalar network; the first long one re-lays the tables out, once per key."""
+        return self._use(_lib.wb_key_backend).decode()
 
     @property
     def algorithm(self) -> int:

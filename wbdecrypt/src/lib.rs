@@ -1,5 +1,6 @@
 //! `wbdecrypt`'s command line, defined once here so that the binary and the fuzz targets parse
-//! exactly the same way. The binary (`src/main.rs`) prints what [`run`] returns.
+//! exactly the same way. The binary (`src/main.rs`) prints (or writes to `--out`) what [`run`]
+//! returns.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -10,8 +11,11 @@ use zeroize::Zeroizing;
 /// Stable code of a command-line usage error (not a `wbruntime::Error`).
 pub const USAGE_CODE: &str = "01000013";
 
-/// Stable code of a failure to write the plaintext to standard output (exit 1).
+/// Stable code of a failure to write the plaintext to standard output or `--out` (exit 1).
 pub const OUTPUT_CODE: &str = "01000015";
+
+/// Stable code of a failure to read the ciphertext from `--in` (exit 1).
+pub const INPUT_CODE: &str = "01000024";
 
 /// Decrypt a secret with a white-box key file.
 #[derive(Parser, Debug)]
@@ -26,9 +30,24 @@ pub struct Args {
     /// The IV, Base64 (16 bytes).
     #[arg(long, value_name = "B64", allow_hyphen_values = true)]
     pub iv: String,
-    /// The ciphertext, Base64 (CBC, PKCS#7).
-    #[arg(long, value_name = "B64", allow_hyphen_values = true)]
-    pub ciphertext: String,
+    /// The ciphertext, Base64 (CBC, PKCS#7). For large ones use `--in`: one argument is
+    /// limited to 128 KiB on Linux.
+    #[arg(
+        long,
+        value_name = "B64",
+        allow_hyphen_values = true,
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
+    pub ciphertext: Option<String>,
+    /// Read the Base64 ciphertext from FILE instead (`-`: standard input); white space and
+    /// line breaks in it are ignored.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Write the plaintext to FILE (created with owner-only permissions where the system has
+    /// them, replaced if it exists) instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// 0 = AES-256, 1 = SM4.
     #[arg(long, value_name = "0|1")]
     pub algorithm: u32,
@@ -55,19 +74,81 @@ impl Args {
     }
 }
 
+/// Why [`run`] failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The runtime's error (its code and message).
+    Runtime(wbruntime::Error),
+    /// `--in` could not be read, or is not text.
+    Input,
+}
+
+impl Failure {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Runtime(e) => e.code(),
+            Failure::Input => INPUT_CODE,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Runtime(e) => e.fmt(f),
+            Failure::Input => f.write_str("the ciphertext input could not be read as text"),
+        }
+    }
+}
+
+/// The Base64 ciphertext: `--ciphertext`, or `--in` (a file or standard input) with every white
+/// space character removed.
+fn ciphertext(args: &Args) -> Result<String, Failure> {
+    let text = match (&args.ciphertext, &args.input) {
+        (Some(ct), _) => return Ok(ct.clone()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut buf = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+                .map_err(|_| Failure::Input)?;
+            buf
+        }
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|_| Failure::Input)?,
+        (None, None) => String::new(),
+    };
+    Ok(text.split_ascii_whitespace().collect())
+}
+
 /// Decrypts as the arguments say: `whitebox_decrypt` with the given or collected fingerprint.
 ///
 /// # Errors
-/// The runtime's error.
-pub fn run(args: &Args) -> Result<Zeroizing<Vec<u8>>, wbruntime::Error> {
+/// The runtime's error, or [`Failure::Input`].
+pub fn run(args: &Args) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let ct = ciphertext(args)?;
     wbruntime::whitebox_decrypt_with_fingerprint(
         &args.key_dir,
         &args.key_file,
         &args.iv,
-        &args.ciphertext,
+        &ct,
         args.algorithm,
         args.fingerprint.as_deref(),
     )
+    .map_err(Failure::Runtime)
+}
+
+/// Writes the plaintext to `path`, replacing the file; on Unix it is created `0600`.
+///
+/// # Errors
+/// The I/O error.
+pub fn write_plaintext(path: &std::path::Path, plaintext: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(plaintext)?;
+    f.sync_all()
 }
 
 pub use wbcli::usage_message;

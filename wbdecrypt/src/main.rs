@@ -2,10 +2,11 @@
 //! with `whitebox_decrypt`, for operators and scripts.
 //!
 //! ```text
-//! wbdecrypt --key-dir DIR --key-file NAME --iv B64 --ciphertext B64 --algorithm 0|1
-//!           [--fingerprint FP] [--base64]
+//! wbdecrypt --key-dir DIR --key-file NAME --iv B64 (--ciphertext B64 | --in FILE|-)
+//!           --algorithm 0|1 [--fingerprint FP] [--base64] [--out FILE]
 //! ```
-//! Prints the plaintext (raw bytes, or Base64 and a newline with `--base64`). On failure prints
+//! Prints the plaintext (raw bytes, or Base64 and a newline with `--base64`), or writes it to
+//! `--out`. On failure prints
 //! one line `error <CODE>: <message>` on standard error and exits non-zero (1 for a failed
 //! decryption or unreadable key file, 2 for a usage error). This binary links only the runtime:
 //! it holds no cryptography of its own and no generator code.
@@ -41,23 +42,31 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut out = std::io::stdout().lock();
-    let written = if args.base64 {
-        // Sized up front so that no reallocation leaves an unwiped copy behind.
-        let mut text = zeroize::Zeroizing::new(String::with_capacity(
-            base64::encoded_len(plaintext.len(), true).unwrap_or(0) + 1,
-        ));
+    // Sized up front so that no reallocation leaves an unwiped copy behind.
+    let mut text = zeroize::Zeroizing::new(String::new());
+    let bytes: &[u8] = if args.base64 {
+        text.reserve(base64::encoded_len(plaintext.len(), true).unwrap_or(0) + 1);
         B64.encode_string(plaintext.as_slice(), &mut text);
         text.push('\n');
-        out.write_all(text.as_bytes())
+        text.as_bytes()
     } else {
-        out.write_all(&plaintext)
+        &plaintext
     };
-    match written.and_then(|()| out.flush()) {
+    let (written, target) = match &args.output {
+        Some(path) => (wbdecrypt::write_plaintext(path, bytes), "the output file"),
+        None => {
+            let mut out = std::io::stdout().lock();
+            (
+                out.write_all(bytes).and_then(|()| out.flush()),
+                "standard output",
+            )
+        }
+    };
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => {
             // Including a closed pipe: the plaintext was not delivered, so this is a failure.
-            eprintln!("error {OUTPUT_CODE}: cannot write the plaintext to standard output");
+            eprintln!("error {OUTPUT_CODE}: cannot write the plaintext to {target}");
             ExitCode::from(1)
         }
     }

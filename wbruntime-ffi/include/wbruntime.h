@@ -162,6 +162,15 @@ int32_t wb_key_encrypt(const struct wb_key *key,
                        uint8_t *out,
                        size_t *out_len);
 
+// The name of the backend a loaded key runs long messages on (`"soft"`, `"portable"`,
+// `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`. Messages
+// shorter than its crossover run on the scalar network; the first long one re-lays the tables
+// out for it, once per handle. A static NUL-terminated string; `"none"` for a null handle.
+//
+// # Safety
+// `key` is null or a live handle.
+const char *wb_key_backend(const struct wb_key *key);
+
 // The algorithm of a loaded key (0 = AES-256, 1 = SM4), or -1 for a null handle.
 //
 // # Safety

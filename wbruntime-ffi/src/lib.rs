@@ -378,10 +378,6 @@ pub unsafe extern "C" fn wb_key_decrypt(
             unsafe { *out_len = ct_len };
             return WB_ERR_BUFFER_TOO_SMALL;
         }
-        let key = match key.key() {
-            Ok(k) => k,
-            Err(e) => return code(&e),
-        };
         // Overlap rules are checked on addresses, before any reference to the buffers exists.
         let overlaps = |p: *const u8, len: usize| {
             let (a, o) = (p as usize, out as usize);
@@ -521,7 +517,7 @@ pub unsafe extern "C" fn wb_key_encrypt(
         // SAFETY: `out` is non-null with at least `cap >= needed` writable bytes, disjoint
         // from the inputs (checked above), untouched by the caller during the call.
         let buf = unsafe { std::slice::from_raw_parts_mut(out, needed) };
-        match key.key().and_then(|k| k.encrypt_cbc(iv, pt, buf)) {
+        match key.encrypt_cbc(iv, pt, buf) {
             Ok(n) => {
                 // SAFETY: as above, writable.
                 unsafe { *out_len = n };
@@ -537,6 +533,30 @@ fn decode_b64(text: &str, field: &'static str) -> Result<Vec<u8>, Error> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|_| Error::InvalidBase64 { field })
+}
+
+/// The name of the backend a loaded key runs long messages on (`"soft"`, `"portable"`,
+/// `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`. Messages
+/// shorter than its crossover run on the scalar network; the first long one re-lays the tables
+/// out for it, once per handle. A static NUL-terminated string; `"none"` for a null handle.
+///
+/// # Safety
+/// `key` is null or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wb_key_backend(key: *const WbKey) -> *const c_char {
+    if key.is_null() {
+        return c"none".as_ptr();
+    }
+    // SAFETY: a live handle by the caller's contract.
+    let backend = unsafe { &(*key).key }.backend();
+    match backend {
+        wbruntime::Backend::Soft => c"soft",
+        wbruntime::Backend::Portable => c"portable",
+        wbruntime::Backend::Avx2 => c"avx2",
+        wbruntime::Backend::Avx512Vbmi => c"avx512vbmi",
+        _ => c"unknown",
+    }
+    .as_ptr()
 }
 
 /// The algorithm of a loaded key (0 = AES-256, 1 = SM4), or -1 for a null handle.
@@ -606,6 +626,7 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
         1_000_016 => c"the key file is not bound to this device (device not bound)",
         1_000_017 => c"the requested backend is not available on this CPU or build",
         1_000_018 => c"this key file only decrypts: encryption needs a space-hard key file",
+        1_000_019 => c"WBRUNTIME_BACKEND names no backend (soft, portable, avx2, avx512vbmi)",
         WB_ERR_NULL_POINTER => c"a required pointer argument is null",
         WB_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
         WB_ERR_INTERNAL => c"internal error",

@@ -60,6 +60,12 @@ impl Backend {
         }
     }
 
+    /// The backend with this name ([`name`](Self::name): `soft`, `portable`, `avx2`,
+    /// `avx512vbmi`), whether or not this CPU runs it.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.name() == name)
+    }
+
     /// Whether this build and this CPU can run the backend.
     pub fn is_available(self) -> bool {
         match self {

@@ -72,6 +72,8 @@ pub enum Error {
         /// The backend requested.
         backend: crate::Backend,
     },
+    /// `WBRUNTIME_BACKEND` names no backend (`soft`, `portable`, `avx2`, `avx512vbmi`).
+    UnknownBackend,
     /// Encryption was asked of a key file whose tables only decrypt (external and standard
     /// mode); only space-hard key files encrypt.
     EncryptionUnsupported,
@@ -98,6 +100,7 @@ impl Error {
             Error::DeviceNotBound => "01000016",
             Error::BackendUnavailable { .. } => "01000017",
             Error::EncryptionUnsupported => "01000018",
+            Error::UnknownBackend => "01000019",
         }
     }
 }
@@ -135,6 +138,9 @@ impl fmt::Display for Error {
             }
             Error::DeviceNotBound => {
                 f.write_str("the key file is not bound to this device (device not bound)")
+            }
+            Error::UnknownBackend => {
+                f.write_str("WBRUNTIME_BACKEND names no backend (soft, portable, avx2, avx512vbmi)")
             }
             Error::EncryptionUnsupported => {
                 f.write_str("this key file only decrypts: encryption needs a space-hard key file")

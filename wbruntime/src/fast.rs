@@ -34,17 +34,24 @@ enum Planes {
 /// whole batches.
 pub struct FastKey<'a> {
     key: WhiteboxKey<'a>,
-    backend: Backend,
-    planes: Planes,
+    accel: Accel,
 }
 
 impl core::fmt::Debug for FastKey<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("FastKey")
             .field("key", &self.key)
-            .field("backend", &self.backend)
+            .field("backend", &self.accel.backend)
             .finish_non_exhaustive()
     }
+}
+
+/// A backend and the tables re-laid out for it: what [`FastKey`] adds to a key, owned, so
+/// that [`crate::OwnedKey`] can build it once and keep it beside the key file's bytes. Every
+/// method takes the key whose tables it was built from.
+pub(crate) struct Accel {
+    backend: Backend,
+    planes: Planes,
 }
 
 /// Fewer blocks than this go through the scalar network; more fill a (padded) batch. A
@@ -66,8 +73,7 @@ impl<'a> WhiteboxKey<'a> {
             Ok(k) => k,
             Err(_) => FastKey {
                 key: *self,
-                backend: Backend::Soft,
-                planes: Planes::None,
+                accel: Accel::scalar(),
             },
         }
     }
@@ -77,6 +83,20 @@ impl<'a> WhiteboxKey<'a> {
     /// # Errors
     /// [`Error::BackendUnavailable`] if this build or CPU cannot run it.
     pub fn accelerate_with(&self, backend: Backend) -> Result<FastKey<'a>, Error> {
+        Ok(FastKey {
+            key: *self,
+            accel: Accel::new(self, backend)?,
+        })
+    }
+}
+
+impl Accel {
+    /// Re-lays `key`'s tables out for `backend` (nothing to do for the scalar backend and for
+    /// space-hard keys, whose one table is read as it is).
+    ///
+    /// # Errors
+    /// [`Error::BackendUnavailable`] if this build or CPU cannot run it.
+    pub(crate) fn new(key: &WhiteboxKey<'_>, backend: Backend) -> Result<Self, Error> {
         if !backend.is_available() {
             return Err(Error::BackendUnavailable { backend });
         }
@@ -87,34 +107,26 @@ impl<'a> WhiteboxKey<'a> {
             Backend::Avx2 => avx2::LAYOUT,
             _ => portable::LAYOUT,
         };
-        let planes = match (backend, self.tables()) {
+        let planes = match (backend, key.tables()) {
             // The space-hard Feistel has no re-laid-out tables: its one table is read as it
             // is in the file, by the scalar interleaved path.
             (Backend::Soft, _) | (_, Tables::SpaceHard(_)) => Planes::None,
             (_, Tables::Aes256(t)) => Planes::Aes(Box::new(planes::AesPlanes::new(t, layout))),
             (_, Tables::Sm4(t)) => Planes::Sm4(Box::new(planes::Sm4Planes::new(t, layout))),
         };
-        Ok(FastKey {
-            key: *self,
-            backend,
-            planes,
-        })
-    }
-}
-
-impl<'a> FastKey<'a> {
-    /// The backend in use.
-    pub const fn backend(&self) -> Backend {
-        self.backend
+        Ok(Accel { backend, planes })
     }
 
-    /// The key.
-    pub const fn key(&self) -> &WhiteboxKey<'a> {
-        &self.key
+    /// The scalar network, nothing re-laid out.
+    pub(crate) const fn scalar() -> Self {
+        Accel {
+            backend: Backend::Soft,
+            planes: Planes::None,
+        }
     }
 
     /// Blocks per batch (1 for the scalar backend and for space-hard keys).
-    pub const fn batch(&self) -> usize {
+    pub(crate) const fn batch(&self) -> usize {
         if matches!(self.planes, Planes::None) {
             return 1;
         }
@@ -146,8 +158,8 @@ impl<'a> FastKey<'a> {
 
     /// Runs whole batches through the batched backend (the device mask already applied); the
     /// scalar network if the backend cannot run them.
-    fn run_batches(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
-        let done = match (&self.planes, self.key.tables(), self.backend) {
+    fn run_batches(&self, key: &WhiteboxKey<'_>, blocks: &mut [[u8; BLOCK_LEN]]) {
+        let done = match (&self.planes, key.tables(), self.backend) {
             (Planes::Aes(p), Tables::Aes256(t), Backend::Portable) => portable::aes(t, p, blocks),
             (Planes::Sm4(p), Tables::Sm4(t), Backend::Portable) => portable::sm4(t, p, blocks),
             #[cfg(target_arch = "x86_64")]
@@ -161,38 +173,90 @@ impl<'a> FastKey<'a> {
             _ => false,
         };
         if !done {
-            self.key.decrypt_blocks_unmasked(blocks);
+            key.decrypt_blocks_unmasked(blocks);
         }
+    }
+
+    /// Decrypts `key`'s blocks in place (see [`FastKey::decrypt_blocks`]).
+    pub(crate) fn decrypt_blocks(&self, key: &WhiteboxKey<'_>, blocks: &mut [[u8; BLOCK_LEN]]) {
+        if let Tables::SpaceHard(t) = key.tables() {
+            return crate::space_hard::decrypt_blocks(self.backend, t, key.mask(), blocks);
+        }
+        let batch = self.batch();
+        if batch <= 1 || blocks.len() < self.min_fill() {
+            return key.decrypt_blocks(blocks);
+        }
+        key.apply_mask(blocks);
+        for group in blocks.chunks_mut(self.group()) {
+            let whole = group.len() - group.len() % batch;
+            let (full, rest) = group.split_at_mut(whole);
+            if !full.is_empty() {
+                self.run_batches(key, full);
+            }
+            if rest.len() >= self.min_fill() {
+                let mut padded = Zeroizing::new(Vec::from([[0u8; BLOCK_LEN]; 1]));
+                padded.resize(batch, [0u8; BLOCK_LEN]);
+                padded[..rest.len()].copy_from_slice(rest);
+                self.run_batches(key, &mut padded);
+                rest.copy_from_slice(&padded[..rest.len()]);
+            } else {
+                key.decrypt_blocks_unmasked(rest);
+            }
+        }
+    }
+
+    /// CBC in place with this backend (see [`FastKey::decrypt_cbc_in_place`]).
+    pub(crate) fn decrypt_cbc_in_place<'b>(
+        &self,
+        key: &WhiteboxKey<'_>,
+        iv: &[u8],
+        buf: &'b mut [u8],
+    ) -> Result<&'b mut [u8], Error> {
+        let mut chain = self.chain_buffer(buf.len());
+        cbc::decrypt_prefix(|b| self.decrypt_blocks(key, b), iv, buf, &mut chain)
+    }
+
+    /// CBC into a new zeroizing buffer with this backend.
+    pub(crate) fn decrypt_cbc_to_vec(
+        &self,
+        key: &WhiteboxKey<'_>,
+        iv: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let mut chain = self.chain_buffer(ciphertext.len());
+        cbc::decrypt_to_vec(|b| self.decrypt_blocks(key, b), iv, ciphertext, &mut chain)
+    }
+
+    /// Where CBC keeps each group's ciphertext for chaining: one group, or the whole message
+    /// if shorter.
+    fn chain_buffer(&self, len: usize) -> Vec<[u8; BLOCK_LEN]> {
+        let mut chain = Vec::new();
+        chain.resize(self.group().min(len / BLOCK_LEN).max(1), [0u8; BLOCK_LEN]);
+        chain
+    }
+}
+
+impl<'a> FastKey<'a> {
+    /// The backend in use.
+    pub const fn backend(&self) -> Backend {
+        self.accel.backend
+    }
+
+    /// The key.
+    pub const fn key(&self) -> &WhiteboxKey<'a> {
+        &self.key
+    }
+
+    /// Blocks per batch (1 for the scalar backend and for space-hard keys).
+    pub const fn batch(&self) -> usize {
+        self.accel.batch()
     }
 
     /// Decrypts blocks in place (ECB; the block cipher alone): groups of whole batches with
     /// the batched backend, a last partial batch padded (or, under 8 blocks, 20 with the
     /// portable backend, with the scalar network).
     pub fn decrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
-        if let Tables::SpaceHard(t) = self.key.tables() {
-            return crate::space_hard::decrypt_blocks(self.backend, t, self.key.mask(), blocks);
-        }
-        let batch = self.batch();
-        if batch <= 1 || blocks.len() < self.min_fill() {
-            return self.key.decrypt_blocks(blocks);
-        }
-        self.key.apply_mask(blocks);
-        for group in blocks.chunks_mut(self.group()) {
-            let whole = group.len() - group.len() % batch;
-            let (full, rest) = group.split_at_mut(whole);
-            if !full.is_empty() {
-                self.run_batches(full);
-            }
-            if rest.len() >= self.min_fill() {
-                let mut padded = Zeroizing::new(Vec::from([[0u8; BLOCK_LEN]; 1]));
-                padded.resize(batch, [0u8; BLOCK_LEN]);
-                padded[..rest.len()].copy_from_slice(rest);
-                self.run_batches(&mut padded);
-                rest.copy_from_slice(&padded[..rest.len()]);
-            } else {
-                self.key.decrypt_blocks_unmasked(rest);
-            }
-        }
+        self.accel.decrypt_blocks(&self.key, blocks);
     }
 
     /// As [`WhiteboxKey::decrypt_cbc_in_place`], with this key's backend; unlike it, this
@@ -205,16 +269,7 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b mut [u8], Error> {
-        let mut chain = self.chain_buffer(buf.len());
-        cbc::decrypt_prefix(|b| self.decrypt_blocks(b), iv, buf, &mut chain)
-    }
-
-    /// Where CBC keeps each group's ciphertext for chaining: one group, or the whole message
-    /// if shorter.
-    fn chain_buffer(&self, len: usize) -> Vec<[u8; BLOCK_LEN]> {
-        let mut chain = Vec::new();
-        chain.resize(self.group().min(len / BLOCK_LEN).max(1), [0u8; BLOCK_LEN]);
-        chain
+        self.accel.decrypt_cbc_in_place(&self.key, iv, buf)
     }
 
     /// As [`WhiteboxKey::decrypt_cbc_to_vec`], with this key's backend.
@@ -226,7 +281,6 @@ impl<'a> FastKey<'a> {
         iv: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let mut chain = self.chain_buffer(ciphertext.len());
-        cbc::decrypt_to_vec(|b| self.decrypt_blocks(b), iv, ciphertext, &mut chain)
+        self.accel.decrypt_cbc_to_vec(&self.key, iv, ciphertext)
     }
 }

@@ -141,7 +141,7 @@ impl<'a> WhiteboxKey<'a> {
         Self::load_tables_inner(bytes, expected, true)
     }
 
-    fn load_tables_inner(
+    pub(crate) fn load_tables_inner(
         bytes: &'a [u8],
         expected: Option<Algorithm>,
         verify_digest: bool,
@@ -297,6 +297,12 @@ impl<'a> WhiteboxKey<'a> {
         self.mask.as_ref()
     }
 
+    /// The same key with the device-binding mask `mask` (what [`crate::OwnedKey`] keeps).
+    #[cfg(feature = "alloc")]
+    pub(crate) const fn with_mask(self, mask: Option<[u8; BLOCK_LEN]>) -> Self {
+        WhiteboxKey { mask, ..self }
+    }
+
     /// XORs the device-binding mask into every block (bound files; nothing otherwise).
     /// A space-hard file's mask is not XORed into blocks: its table takes it (see
     /// `space_hard`), so nothing is done here for those.
@@ -412,56 +418,5 @@ impl BlockCipherDecBackend for WhiteboxKey<'_> {
         let mut b: [u8; BLOCK_LEN] = (*block.get_in()).into();
         WhiteboxKey::decrypt_block(self, &mut b);
         *block.get_out() = b.into();
-    }
-}
-
-/// A key that owns its key-file bytes: load once, decrypt many times, from many threads
-/// (feature `alloc`). This is what language bindings hold behind a handle.
-#[cfg(feature = "alloc")]
-pub struct OwnedKey {
-    bytes: alloc::boxed::Box<[u8]>,
-    mask: Option<[u8; BLOCK_LEN]>,
-}
-
-#[cfg(feature = "alloc")]
-impl core::fmt::Debug for OwnedKey {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.key() {
-            Ok(k) => k.fmt(f),
-            Err(_) => f.write_str("OwnedKey(..)"),
-        }
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl OwnedKey {
-    /// Validates `bytes` in full, as [`WhiteboxKey::load`] does, and keeps them.
-    ///
-    /// # Errors
-    /// As [`WhiteboxKey::load`].
-    pub fn load<F: AsRef<str>>(
-        bytes: alloc::vec::Vec<u8>,
-        expected: Option<Algorithm>,
-        fingerprint: impl FnOnce() -> Result<F, Error>,
-    ) -> Result<Self, Error> {
-        let mask = WhiteboxKey::load(&bytes, expected, fingerprint)?.mask;
-        Ok(OwnedKey {
-            bytes: bytes.into_boxed_slice(),
-            mask,
-        })
-    }
-
-    /// The key, borrowing the owned tables. The bytes were validated in full by
-    /// [`load`](Self::load) and are never modified afterwards, so only the cheap structural
-    /// view is rebuilt here, not the digest.
-    ///
-    /// # Errors
-    /// None in practice: the same structural checks that `load` passed.
-    pub fn key(&self) -> Result<WhiteboxKey<'_>, Error> {
-        let (key, _) = WhiteboxKey::load_tables_inner(&self.bytes, None, false)?;
-        Ok(WhiteboxKey {
-            mask: self.mask,
-            ..key
-        })
     }
 }

@@ -38,6 +38,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod aes256;
+#[cfg(feature = "std")]
+pub mod auto;
 mod backend;
 pub mod binding;
 mod cbc;
@@ -47,6 +49,8 @@ mod fast;
 pub mod format;
 mod key;
 pub mod network;
+#[cfg(feature = "alloc")]
+mod owned;
 #[cfg(feature = "alloc")]
 mod simd;
 pub mod sm4;
@@ -63,9 +67,9 @@ pub use error::{Error, IoReason};
 #[cfg(feature = "alloc")]
 pub use fast::FastKey;
 pub use format::{Algorithm, KeyId};
-#[cfg(feature = "alloc")]
-pub use key::OwnedKey;
 pub use key::WhiteboxKey;
+#[cfg(feature = "alloc")]
+pub use owned::OwnedKey;
 #[cfg(feature = "std")]
 pub use std_api::{
     device_fingerprint, read_key_file, whitebox_decrypt, whitebox_decrypt_with_fingerprint,

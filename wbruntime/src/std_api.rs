@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::format::MAX_FILE_LEN;
-use crate::{Algorithm, Error, IoReason, WhiteboxKey};
+use crate::{Algorithm, Backend, Error, IoReason, WhiteboxKey};
 
 /// Reads a key file from disk, refusing anything larger than a key file can be before reading
 /// it whole.
@@ -64,6 +64,11 @@ pub fn read_key_file(path: &Path) -> Result<Vec<u8>, Error> {
 /// Arguments are checked before the file is read: an unknown algorithm, bad Base64 or an IV
 /// that is not 16 bytes fail without touching the disk.
 ///
+/// A long message runs on the process's backend ([`crate::auto`]: the fastest this CPU has,
+/// or `WBRUNTIME_BACKEND`), re-laying the tables out for it first; from
+/// [`crate::auto::one_shot_min_blocks`] on that is faster than the scalar network, which
+/// shorter messages take.
+///
 /// # Errors
 /// Any [`Error`]; decryption failures of every kind are the one opaque
 /// [`Error::DecryptionFailed`].
@@ -99,12 +104,19 @@ pub fn whitebox_decrypt_with_fingerprint(
         .map_err(|_| Error::InvalidBase64 {
             field: "ciphertext",
         })?;
+    let backend = crate::auto::process_backend()?;
     let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
     let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
         Some(fp) => Ok(std::string::String::from(fp)),
         None => device_fingerprint(),
     })?;
-    key.decrypt_cbc_to_vec(&iv, &ciphertext)
+    let blocks = ciphertext.len() / crate::BLOCK_LEN;
+    match crate::auto::backend_for(&key, backend, blocks, crate::auto::Surface::OneShot) {
+        Backend::Soft => key.decrypt_cbc_to_vec(&iv, &ciphertext),
+        chosen => key
+            .accelerate_with(chosen)?
+            .decrypt_cbc_to_vec(&iv, &ciphertext),
+    }
 }
 
 /// Encrypts a secret with a space-hard key file (the KMS "EncryptKey" on a device that must
@@ -142,6 +154,9 @@ pub fn whitebox_encrypt_with_fingerprint(
 ) -> Result<std::string::String, Error> {
     let algorithm = checked_algorithm(algorithm)?;
     let iv = decode_iv(iv_b64)?;
+    // The same answer to a bad WBRUNTIME_BACKEND as every other surface, though encryption
+    // (CBC-chained) always runs on the scalar rounds.
+    crate::auto::process_backend()?;
     let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
     let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
         Some(fp) => Ok(std::string::String::from(fp)),

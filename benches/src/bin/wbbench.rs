@@ -282,6 +282,35 @@ struct ModeReport {
     secret_fast: (Backend, Timing),
     /// `whitebox_decrypt` of the 64 B secret from the file on disk.
     from_disk: Timing,
+    /// The public surfaces and the crossovers (not for the 218 MB n = 24 file).
+    surfaces: Option<Surfaces>,
+}
+
+/// What callers get, measured through the calls they make, and where each backend starts to
+/// pay.
+struct Surfaces {
+    /// `whitebox_decrypt` of 1 MiB from the file on disk (read, validate, choose, re-lay out,
+    /// decrypt).
+    one_shot_bulk: Timing,
+    /// `OwnedKey` (the C and binding handle) on the 64 B secret and on 1 MiB, layout built.
+    handle_secret: Timing,
+    handle_bulk: Timing,
+    /// The C ABI's `wb_key_decrypt` on 1 MiB (the same handle, through the boundary).
+    c_abi_bulk: Timing,
+    /// The backend the handle chose, and its own `FastKey` figure on 1 MiB in this run.
+    backend: Backend,
+    backend_bulk: Duration,
+    /// Per batched backend: the re-layout time and the measured crossovers in blocks.
+    crossovers: Vec<Crossover>,
+}
+
+struct Crossover {
+    backend: Backend,
+    relayout: Duration,
+    /// Fewest blocks for which re-layout + the backend beats the scalar network.
+    one_shot: usize,
+    /// Fewest blocks for which the backend (layout built) beats the scalar network.
+    handle: usize,
 }
 
 impl ModeReport {
@@ -300,6 +329,23 @@ impl ModeReport {
             }))).collect::<serde_json::Map<_, _>>(),
             "decrypt_64b_accelerated": { "backend": self.secret_fast.0.name(), "timing": self.secret_fast.1.json() },
             "whitebox_decrypt_from_disk_64b": self.from_disk.json(),
+            "surfaces": self.surfaces.as_ref().map(|s| json!({
+                "backend": s.backend.name(),
+                "backend_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.backend_bulk),
+                "whitebox_decrypt_from_disk_1mib": s.one_shot_bulk.json(),
+                "whitebox_decrypt_from_disk_1mib_mb_per_s": mb_per_s(BULK_LEN, s.one_shot_bulk.median),
+                "handle_decrypt_64b": s.handle_secret.json(),
+                "handle_decrypt_1mib": s.handle_bulk.json(),
+                "handle_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.handle_bulk.median),
+                "c_abi_wb_key_decrypt_1mib": s.c_abi_bulk.json(),
+                "c_abi_wb_key_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.c_abi_bulk.median),
+                "crossovers": s.crossovers.iter().map(|c| json!({
+                    "backend": c.backend.name(),
+                    "relayout_ns": c.relayout.as_nanos() as u64,
+                    "one_shot_min_blocks": c.one_shot,
+                    "handle_min_blocks": c.handle,
+                })).collect::<Vec<_>>(),
+            })),
         })
     }
 }
@@ -453,8 +499,30 @@ fn measure_mode(
         wbruntime::whitebox_decrypt(&dir, "k.wbkey", &iv_b64, &ct_b64, alg).is_ok()
     });
     let plain = wbruntime::whitebox_decrypt(&dir, "k.wbkey", &iv_b64, &ct_b64, alg)?;
-    let _ = std::fs::remove_dir_all(&dir);
     check(&format!("{what}, whitebox_decrypt"), &plain, secret_plain)?;
+    let surfaces = if file.len() > 64 << 20 {
+        None
+    } else {
+        let fast_bulk = backends
+            .iter()
+            .find(|(b, _)| *b == wbruntime::auto::process_backend().unwrap_or(Backend::Soft))
+            .map_or(bulk.median, |(_, t)| t.median);
+        Some(measure_surfaces(
+            &SurfaceInput {
+                what: &what,
+                dir: &dir,
+                file: &file,
+                alg,
+                secret: (&secret_ct, secret_plain),
+                bulk: (&bulk_ct, bulk_plain),
+                scalar_bulk: bulk.median,
+                backend_bulk: fast_bulk,
+            },
+            budget,
+            opts.quick,
+        )?)
+    };
+    let _ = std::fs::remove_dir_all(&dir);
 
     Ok(ModeReport {
         name,
@@ -466,7 +534,213 @@ fn measure_mode(
         backends,
         secret_fast: (fast.backend(), secret_fast),
         from_disk,
+        surfaces,
     })
+}
+
+/// What [`measure_surfaces`] works on.
+struct SurfaceInput<'a> {
+    what: &'a str,
+    dir: &'a std::path::Path,
+    file: &'a [u8],
+    alg: u32,
+    secret: (&'a [u8], &'a [u8]),
+    bulk: (&'a [u8], &'a [u8]),
+    scalar_bulk: Duration,
+    backend_bulk: Duration,
+}
+
+/// The public surfaces on the 64 B secret and 1 MiB, each result checked, and the crossovers.
+fn measure_surfaces(
+    input: &SurfaceInput<'_>,
+    budget: Budget,
+    quick: bool,
+) -> Result<Surfaces, BoxError> {
+    let what = input.what;
+    let (bulk_ct, bulk_plain) = input.bulk;
+    let (secret_ct, secret_plain) = input.secret;
+    std::fs::write(input.dir.join("k.wbkey"), input.file)?;
+    let (iv_b64, bulk_b64) = (b64(&IV), b64(bulk_ct));
+    let one_shot =
+        || wbruntime::whitebox_decrypt(input.dir, "k.wbkey", &iv_b64, &bulk_b64, input.alg);
+    check(
+        &format!("{what}, whitebox_decrypt 1 MiB"),
+        &one_shot()?,
+        bulk_plain,
+    )?;
+    let one_shot_bulk = measure(budget, || one_shot().is_ok());
+
+    let handle =
+        wbruntime::OwnedKey::load(input.file.to_vec(), None, || Ok::<_, wbruntime::Error>(""))?;
+    let mut out = vec![0u8; bulk_ct.len()];
+    let n = handle.decrypt_cbc(&IV, bulk_ct, &mut out)?;
+    check(&format!("{what}, handle 1 MiB"), &out[..n], bulk_plain)?;
+    let handle_bulk = measure(budget, || {
+        handle
+            .decrypt_cbc(&IV, black_box(bulk_ct), &mut out)
+            .is_ok()
+    });
+    let n = handle.decrypt_cbc(&IV, secret_ct, &mut out)?;
+    check(&format!("{what}, handle 64 B"), &out[..n], secret_plain)?;
+    let handle_secret = measure(budget, || {
+        handle
+            .decrypt_cbc(&IV, black_box(secret_ct), &mut out)
+            .is_ok()
+    });
+    let c_abi_bulk = c_abi::time_decrypt(input.file, bulk_ct, bulk_plain, budget, what)?;
+
+    let wb = WhiteboxKey::parse(input.file)?;
+    let mut crossovers = Vec::new();
+    if !wb.space_hard() {
+        let scalar_per_block = input.scalar_bulk.as_secs_f64() / (bulk_ct.len() / 16) as f64;
+        for backend in Backend::available().filter(|b| *b != Backend::Soft) {
+            let relayout = measure(
+                if quick {
+                    Budget::quick()
+                } else {
+                    Budget::slow()
+                },
+                || wb.accelerate_with(backend).map(|f| f.batch()).is_ok(),
+            )
+            .median;
+            let fast = wb.accelerate_with(backend)?;
+            let mut buf = bulk_ct.to_vec();
+            let t = measure(Budget::quick(), || {
+                buf.copy_from_slice(bulk_ct);
+                fast.decrypt_cbc_in_place(&IV, &mut buf).is_ok()
+            })
+            .median;
+            let fast_per_block = t.as_secs_f64() / (bulk_ct.len() / 16) as f64;
+            // Re-layout + n · fast < n · scalar.
+            let one_shot = if fast_per_block < scalar_per_block {
+                (relayout.as_secs_f64() / (scalar_per_block - fast_per_block)).ceil() as usize
+            } else {
+                usize::MAX
+            };
+            let handle = handle_crossover(&wb, &fast, budget)?;
+            crossovers.push(Crossover {
+                backend,
+                relayout,
+                one_shot,
+                handle,
+            });
+        }
+    }
+    Ok(Surfaces {
+        one_shot_bulk,
+        handle_secret,
+        handle_bulk,
+        c_abi_bulk,
+        backend: handle.backend(),
+        backend_bulk: input.backend_bulk,
+        crossovers,
+    })
+}
+
+/// The fewest blocks (of a sweep) from which `fast`, layout built, beats the scalar network
+/// on every count measured above it.
+fn handle_crossover(
+    wb: &WhiteboxKey<'_>,
+    fast: &wbruntime::FastKey<'_>,
+    budget: Budget,
+) -> Result<usize, BoxError> {
+    let counts = [1usize, 2, 4, 6, 8, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256];
+    let budget = Budget {
+        min_time: budget.min_time / 10,
+        ..budget
+    };
+    let mut wins = Vec::new();
+    for n in counts {
+        let blocks = vec![[0x3cu8; 16]; n];
+        let mut a = blocks.clone();
+        let scalar = measure(budget, || {
+            a.copy_from_slice(&blocks);
+            wb.decrypt_blocks(&mut a);
+        })
+        .median;
+        let mut b = blocks.clone();
+        let accelerated = measure(budget, || {
+            b.copy_from_slice(&blocks);
+            fast.decrypt_blocks(&mut b);
+        })
+        .median;
+        if a != b {
+            return Err(Box::new(WrongResult(format!(
+                "crossover sweep: {} differs from soft at {n} blocks",
+                fast.backend()
+            ))));
+        }
+        // Within 3 %, counted as a tie: below FastKey's own minimum both are the scalar path.
+        wins.push((n, accelerated.as_secs_f64() < scalar.as_secs_f64() * 0.97));
+    }
+    let first_of_last_run = wins
+        .iter()
+        .rposition(|&(_, win)| !win)
+        .map_or(1, |i| wins.get(i + 1).map_or(usize::MAX, |&(n, _)| n));
+    Ok(first_of_last_run)
+}
+
+/// The C ABI, called as a C program calls it (through the same `extern "C"` functions the
+/// shared library exports).
+mod c_abi {
+    #![allow(unsafe_code)]
+
+    use super::{BoxError, Budget, IV, Timing, black_box, check, measure};
+
+    /// Loads `file` into a `wb_key`, times `wb_key_decrypt` on `ct` (checked against `plain`
+    /// before and after), frees the handle.
+    pub(super) fn time_decrypt(
+        file: &[u8],
+        ct: &[u8],
+        plain: &[u8],
+        budget: Budget,
+        what: &str,
+    ) -> Result<Timing, BoxError> {
+        let mut key: *mut wbruntime_ffi::WbKey = std::ptr::null_mut();
+        // SAFETY: `file` is readable for its length, the fingerprint is null (unbound file),
+        // `key` is a writable pointer.
+        let rc = unsafe {
+            wbruntime_ffi::wb_key_load_buffer(file.as_ptr(), file.len(), std::ptr::null(), &mut key)
+        };
+        if rc != 0 {
+            return Err(format!("wb_key_load_buffer: {rc}").into());
+        }
+        let mut out = vec![0u8; ct.len()];
+        let call = |out: &mut [u8]| {
+            let mut len = out.len();
+            // SAFETY: `key` is the live handle loaded above; `IV` and `ct` are readable for
+            // their lengths; `out` is writable for `len` bytes and overlaps neither.
+            let rc = unsafe {
+                wbruntime_ffi::wb_key_decrypt(
+                    key,
+                    IV.as_ptr(),
+                    IV.len(),
+                    ct.as_ptr(),
+                    ct.len(),
+                    out.as_mut_ptr(),
+                    &mut len,
+                )
+            };
+            (rc, len)
+        };
+        let result = (|| {
+            let (rc, len) = call(&mut out);
+            if rc != 0 {
+                return Err(format!("wb_key_decrypt: {rc}").into());
+            }
+            check(&format!("{what}, C ABI 1 MiB"), &out[..len], plain)?;
+            let t = measure(budget, || black_box(call(&mut out)));
+            let (rc, len) = call(&mut out);
+            if rc != 0 {
+                return Err(format!("wb_key_decrypt: {rc}").into());
+            }
+            check(&format!("{what}, C ABI 1 MiB (timed)"), &out[..len], plain)?;
+            Ok(t)
+        })();
+        // SAFETY: the handle from `wb_key_load_buffer`, freed once, no longer used.
+        unsafe { wbruntime_ffi::wb_key_free(key) };
+        result
+    }
 }
 
 /// The name of a mode in the table's header and the JSON: `external`, `standard`,
@@ -602,6 +876,62 @@ impl CipherReport {
         row("whitebox_decrypt 64 B from disk", &|m| {
             fmt_us(m.from_disk.median)
         });
+        println!(
+            "-- what callers get (the backend the handle chose, ratio to its own FastKey figure) --"
+        );
+        let surface = |label: &str, f: &dyn Fn(&Surfaces) -> String| {
+            row(label, &|m| m.surfaces.as_ref().map(f).unwrap_or_default());
+        };
+        surface("surfaces' backend", &|s| s.backend.name().to_owned());
+        surface("  its FastKey, 1 MiB", &|s| {
+            format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.backend_bulk))
+        });
+        let ratio = |t: Duration, s: &Surfaces| s.backend_bulk.as_secs_f64() / t.as_secs_f64();
+        surface("whitebox_decrypt 1 MiB from disk", &|s| {
+            format!(
+                "{:.1} MB/s {:.2}x",
+                mb_per_s(BULK_LEN, s.one_shot_bulk.median),
+                ratio(s.one_shot_bulk.median, s)
+            )
+        });
+        surface("handle (OwnedKey) 1 MiB", &|s| {
+            format!(
+                "{:.1} MB/s {:.2}x",
+                mb_per_s(BULK_LEN, s.handle_bulk.median),
+                ratio(s.handle_bulk.median, s)
+            )
+        });
+        surface("C ABI wb_key_decrypt 1 MiB", &|s| {
+            format!(
+                "{:.1} MB/s {:.2}x",
+                mb_per_s(BULK_LEN, s.c_abi_bulk.median),
+                ratio(s.c_abi_bulk.median, s)
+            )
+        });
+        surface("handle (OwnedKey) 64 B", &|s| {
+            fmt_us(s.handle_secret.median)
+        });
+        for backend in Backend::available().filter(|b| *b != Backend::Soft) {
+            let find = |s: &Surfaces| {
+                s.crossovers
+                    .iter()
+                    .find(|c| c.backend == backend)
+                    .map(|c| (c.relayout, c.one_shot, c.handle))
+            };
+            surface(&format!("{backend}: re-layout"), &|s| {
+                find(s).map(|c| fmt_ms(c.0)).unwrap_or_else(|| "-".into())
+            });
+            surface(&format!("{backend}: crossover, one-shot"), &|s| {
+                find(s)
+                    .map(|c| format!("{} blocks", c.1))
+                    .unwrap_or_else(|| "-".into())
+            });
+            surface(&format!("{backend}: crossover, handle"), &|s| {
+                find(s)
+                    .map(|c| format!("{} blocks", c.2))
+                    .unwrap_or_else(|| "-".into())
+            });
+        }
         println!();
         println!(
             "reference: {}, backend {}",
@@ -772,6 +1102,18 @@ fn reference_only() -> Result<Value, BoxError> {
     Ok(Value::Object(out))
 }
 
+/// Where the soft-AES build goes: beside this binary's own build (`<target dir>/release/wbbench`
+/// → `<target dir>/soft-aes-reference`), so that it follows `CARGO_TARGET_DIR` and never lands
+/// in the source tree.
+fn soft_target_dir() -> Result<std::path::PathBuf, BoxError> {
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .ok_or("cannot tell the target directory from this binary's path")?;
+    Ok(target.join("soft-aes-reference"))
+}
+
 /// Builds and runs this command again with the `aes` crate forced to its software backend
 /// (`--cfg aes_backend="soft"`, in its own target directory), and returns that build's AES-256
 /// reference throughput in MB/s.
@@ -792,7 +1134,7 @@ fn soft_aes_reference() -> Result<f64, BoxError> {
             "wbbench",
         ])
         .arg("--target-dir")
-        .arg(root.join("target").join("soft-aes-reference"))
+        .arg(soft_target_dir()?)
         .args(["--", "--reference-only"])
         .output()?;
     if !out.status.success() {
