@@ -70,6 +70,9 @@ pub struct PlaintextSide {
     /// Whether the known bytes come from the input block (first round of decryption) rather
     /// than the decrypted block (last round).
     pub from_input: bool,
+    /// Per target, where its known byte is, if not as above: `(from_input, position)`, byte
+    /// `position` of the input block (`true`) or of the decrypted block (`false`).
+    pub positions: Option<Vec<(bool, usize)>>,
 }
 
 impl PlaintextSide {
@@ -88,6 +91,7 @@ impl PlaintextSide {
                     sbox: AES_SBOX,
                     keys,
                     from_input: false,
+                    positions: None,
                 })
             }
             Algorithm::Sm4 => {
@@ -102,6 +106,7 @@ impl PlaintextSide {
                     sbox: SM4_SBOX,
                     keys,
                     from_input: false,
+                    positions: None,
                 })
             }
             _ => None,
@@ -126,6 +131,7 @@ impl PlaintextSide {
                     sbox: AES_INV_SBOX,
                     keys,
                     from_input: true,
+                    positions: None,
                 })
             }
             Algorithm::Sm4 => {
@@ -140,6 +146,7 @@ impl PlaintextSide {
                     sbox: SM4_SBOX,
                     keys,
                     from_input: true,
+                    positions: None,
                 })
             }
             _ => None,
@@ -150,6 +157,15 @@ impl PlaintextSide {
     /// or from the input block for the first round. (For SM4 both are `X ⊕ Y ⊕ Z` of words
     /// 1–3: `X_32..X_34` in the output `X_35 ‖ X_34 ‖ X_33 ‖ X_32`, `X_1..X_3` in the input.)
     pub fn known_bytes(&self, plaintext: &[u8; 16], input: &[u8; 16]) -> Vec<u8> {
+        if let Some(p) = &self.positions {
+            return p
+                .iter()
+                .map(|&(i, at)| {
+                    let block = if i { input } else { plaintext };
+                    block.get(at).copied().unwrap_or(0)
+                })
+                .collect();
+        }
         let plaintext = if self.from_input { input } else { plaintext };
         if self.keys.len() == 16 {
             plaintext.to_vec()
@@ -159,6 +175,101 @@ impl PlaintextSide {
                 .collect()
         }
     }
+}
+
+impl PlaintextSide {
+    /// Space-hard files: the first round of `E` *inside* `F(x) = msb(E_K(0^{128−n} ‖ x))`,
+    /// predicted from the two lookups whose index `x` the attacker knows: the first (the
+    /// ciphertext's last `n / 8` bytes) and the last (the plaintext's first `n / 8` bytes).
+    /// Byte `b` of `x` sits at position `16 − n/8 + b` of `E`'s input, so AES-256 would compute
+    /// `S(x_b ⊕ rk0[16 − n/8 + b])` (`rk0` = the key's first 16 bytes) and SM4
+    /// `S(x_b ⊕ rk0[4 − n/8 + b])` (the input words `X_1 = X_2 = 0`, `X_3 = 0…0 ‖ x`). This is
+    /// the only place where a key byte meets data the attacker knows; the runtime never
+    /// computes `E`, only reads its outputs from the table.
+    pub fn table_index(algorithm: Algorithm, key: &[u8], bits: u32) -> Option<Self> {
+        let k = (bits / 8) as usize;
+        let (sbox, rk0): (_, Vec<u8>) = match algorithm {
+            Algorithm::Aes256 => (AES_SBOX, aes_round_keys(key)?.0.first()?.to_vec()),
+            Algorithm::Sm4 => (
+                SM4_SBOX,
+                sm4_round_keys(key)?.first()?.to_be_bytes().to_vec(),
+            ),
+            _ => return None,
+        };
+        let mut keys = Vec::new();
+        let mut positions = Vec::new();
+        for (from_input, name) in [(false, "P"), (true, "C")] {
+            for b in 0..k {
+                let at = rk0.len() - k + b;
+                let known = if from_input { 16 - k + b } else { b };
+                keys.push(KeyByte {
+                    label: format!("rk0[{at}]@{name}{known}"),
+                    value: *rk0.get(at)?,
+                });
+                positions.push((from_input, known));
+            }
+        }
+        Some(PlaintextSide {
+            sbox,
+            keys,
+            from_input: false,
+            positions: Some(positions),
+        })
+    }
+}
+
+/// AES-256 encryption of one block (FIPS-197 §5.1) under the round keys `rk`
+/// (`wbgen::aes256::field::expand_key`), by the book: the experimenter's check that a
+/// space-hard table holds `E_K`'s outputs (it uses the known key; no attack does).
+pub fn aes256_encrypt(rk: &[[u8; 16]; 15], block: &[u8; 16]) -> [u8; 16] {
+    use wbgen::aes256::field::SBOX;
+    let mut s: [u8; 16] = core::array::from_fn(|i| block[i] ^ rk[0][i]);
+    for (r, k) in rk.iter().enumerate().skip(1) {
+        let sub = s.map(|b| SBOX[usize::from(b)]);
+        // ShiftRows: row i of column c comes from column c + i.
+        let shifted: [u8; 16] = core::array::from_fn(|p| sub[(p + 4 * (p % 4)) % 16]);
+        s = if r < 14 {
+            let mut m = [0u8; 16];
+            for c in 0..4 {
+                let col = aes_mix_column([
+                    shifted[4 * c],
+                    shifted[4 * c + 1],
+                    shifted[4 * c + 2],
+                    shifted[4 * c + 3],
+                ]);
+                m[4 * c..4 * c + 4].copy_from_slice(&col);
+            }
+            m
+        } else {
+            shifted
+        };
+        for (x, y) in s.iter_mut().zip(k.iter()) {
+            *x ^= y;
+        }
+    }
+    s
+}
+
+/// SM4 encryption of one block (GB/T 32907-2016 §7.1) under the round keys `rk`
+/// (`wbgen::sm4::field::round_keys`), by the book (the same check as [`aes256_encrypt`]).
+pub fn sm4_encrypt(rk: &[u32; 32], block: &[u8; 16]) -> [u8; 16] {
+    let mut x: [u32; 4] = core::array::from_fn(|i| {
+        u32::from_be_bytes([
+            block[4 * i],
+            block[4 * i + 1],
+            block[4 * i + 2],
+            block[4 * i + 3],
+        ])
+    });
+    for k in rk.iter() {
+        let next = x[0] ^ sm4_t(x[1] ^ x[2] ^ x[3] ^ k);
+        x = [x[1], x[2], x[3], next];
+    }
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(x.iter().rev()) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
 }
 
 /// AES MixColumns on one column (FIPS-197 §5.1.3), the inverse of the InvMixColumns that each

@@ -5,6 +5,9 @@
 //! `wbattack static --algorithm aes-256|sm4 [--standard | --bound] [--seed S] [--json]` and
 //! `wbattack bge --algorithm aes-256 [--rounds a,b,…] [--standard | --bound] [--json]`: the
 //! key-file-only attacks, on the same kind of target.
+//!
+//! `--space-hard [--space-bits 8|16|24]` (any attack; `--bound` too for static and bge): a
+//! space-hard key file instead (`crate::space_hard`); `--window all` keeps every lookup.
 
 use std::time::Instant;
 
@@ -15,8 +18,8 @@ use crate::Error;
 use crate::cipher::PlaintextSide;
 use crate::layout::Window;
 use crate::report::{ByteResult, KeyReport, Outcome, Report};
-use crate::target::{Build, Target, rng};
-use crate::{bge, dca, dfa, lda, samples, static_aes, static_sm4, structure};
+use crate::target::{Build, SpaceBits, Target, rng};
+use crate::{bge, dca, dfa, lda, samples, space_hard, static_aes, static_sm4, structure};
 
 /// The attack to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -65,6 +68,8 @@ pub enum WindowArg {
     /// The first round (and the input stage, if any), attacked from the input block: the
     /// standard-mode ciphertext side.
     First,
+    /// Every lookup (space-hard files only).
+    All,
 }
 
 /// Command-line arguments.
@@ -92,16 +97,24 @@ pub struct Args {
     /// Standard mode (no external encoding); default is external mode, as `wbgen create`.
     #[arg(long)]
     pub standard: bool,
-    /// External mode, bound to one device (static, bge).
+    /// External mode, bound to one device (static, bge); with --space-hard, a bound
+    /// space-hard file.
     #[arg(long, conflicts_with_all = ["weakened", "standard"])]
     pub bound: bool,
+    /// A space-hard key file (a table of the cipher's outputs) instead of a Chow network.
+    #[arg(long, conflicts_with_all = ["weakened", "standard"])]
+    pub space_hard: bool,
+    /// The space-hard line width n: 8, 16 (default) or 24.
+    #[arg(long, requires = "space_hard", value_parser = ["8", "16", "24"])]
+    pub space_bits: Option<String>,
     /// Decryption rounds given to BGE, consecutive, 1 to 12 (bge; default 4,5,6,7,8).
     #[arg(long, value_delimiter = ',')]
     pub rounds: Option<Vec<usize>>,
     /// Experiment seed: the key, the tables and the inputs derive from it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Trace window (dca default: last; lda default: final).
+    /// Trace window (dca default: last, all for space-hard; lda default: final, last for
+    /// space-hard).
     #[arg(long, value_enum)]
     pub window: Option<WindowArg>,
     /// Print the report as JSON.
@@ -152,21 +165,31 @@ impl Plan {
         if faults == 0 && a.attack == Attack::Dfa {
             return Err(Error::Usage("--faults must be at least 1".into()));
         }
+        let space = space_build(a)?;
         let window = match a.window {
             Some(WindowArg::Final) => Window::Final,
             Some(WindowArg::Last) => Window::Last,
             Some(WindowArg::Last2) => Window::Last2,
             Some(WindowArg::First) => Window::First,
+            Some(WindowArg::All) if space.is_some() => Window::All,
+            Some(WindowArg::All) => {
+                return Err(Error::Usage(
+                    "--window all is for space-hard files (--space-hard)".into(),
+                ));
+            }
+            None if space.is_some() && a.attack == Attack::Lda => Window::Last,
+            None if space.is_some() => Window::All,
             None if a.attack == Attack::Lda => Window::Final,
             None => Window::Last,
         };
         Ok(Plan {
             attack: a.attack,
             algorithm: a.algorithm.into(),
-            build: match (a.weakened, a.standard) {
-                (true, _) => Build::Weakened,
-                (false, true) => Build::Standard,
-                (false, false) => Build::External,
+            build: match (space, a.weakened, a.standard) {
+                (Some(b), _, _) => b,
+                (None, true, _) => Build::Weakened,
+                (None, false, true) => Build::Standard,
+                (None, false, false) => Build::External,
             },
             seed: a.seed,
             traces,
@@ -174,6 +197,25 @@ impl Plan {
             window,
         })
     }
+}
+
+/// The space-hard build the arguments ask for (`bound` as given), if any.
+///
+/// # Errors
+/// [`Error::Usage`] for a line width other than 8, 16, 24.
+fn space_build(a: &Args) -> Result<Option<Build>, Error> {
+    if !a.space_hard {
+        return Ok(None);
+    }
+    let bits = match a.space_bits.as_deref() {
+        None => Some(SpaceBits::N16),
+        Some(b) => b.parse().ok().and_then(SpaceBits::from_bits),
+    }
+    .ok_or_else(|| Error::Usage("--space-bits is 8, 16 or 24".into()))?;
+    Ok(Some(Build::SpaceHard {
+        bits,
+        bound: a.bound,
+    }))
 }
 
 impl From<Cipher> for Algorithm {
@@ -223,7 +265,10 @@ impl KeyFilePlan {
             (_, Some(_)) => return Err(Error::Usage("--rounds is for bge".into())),
             (_, None) => Vec::new(),
         };
-        if a.attack == Attack::Bge {
+        let space = space_build(a)?;
+        // On a space-hard file BGE is not run (there is no AES round to give it), for either
+        // cipher: the report says so.
+        if a.attack == Attack::Bge && space.is_none() {
             if a.algorithm != Cipher::Aes256 {
                 return Err(Error::Usage("the BGE tool attacks AES only".into()));
             }
@@ -232,10 +277,11 @@ impl KeyFilePlan {
         Ok(KeyFilePlan {
             attack: a.attack,
             algorithm: a.algorithm.into(),
-            build: match (a.weakened, a.standard, a.bound) {
-                (true, _, _) => Build::Weakened,
-                (_, _, true) => Build::Bound,
-                (_, true, _) => Build::Standard,
+            build: match (space, a.weakened, a.standard, a.bound) {
+                (Some(b), _, _, _) => b,
+                (None, true, _, _) => Build::Weakened,
+                (None, _, _, true) => Build::Bound,
+                (None, _, true, _) => Build::Standard,
                 _ => Build::External,
             },
             seed: a.seed,
@@ -284,6 +330,13 @@ pub fn execute(c: &Command) -> Result<Outcome, Error> {
 /// As [`execute`].
 pub fn run_key_file(plan: &KeyFilePlan) -> Result<KeyReport, Error> {
     let target = Target::generate(plan.algorithm, plan.build, plan.seed)?;
+    if target.build.space_bits().is_some() {
+        return match plan.attack {
+            Attack::Bge => Ok(space_hard::bge_report(&target, plan.seed)),
+            Attack::Static => space_hard::static_attack(&target, plan.seed),
+            _ => Err(Error::Usage("not a key-file-only attack".into())),
+        };
+    }
     match (plan.attack, target.algorithm) {
         (Attack::Bge, _) => bge::attack(&target, &plan.rounds, plan.seed),
         (Attack::Static, Algorithm::Aes256) => static_aes::attack(&target, plan.seed),
@@ -313,7 +366,7 @@ pub fn run(plan: &Plan) -> Result<Report, Error> {
 /// # Errors
 /// As [`run`].
 pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
-    if plan.attack.key_file_only() || target.build == Build::Bound {
+    if plan.attack.key_file_only() || target.build.bound() {
         return Err(Error::Usage(
             "key-file-only attacks and bound files go through run_key_file".into(),
         ));
@@ -347,12 +400,36 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         report.bytes = found.bytes;
         report.notes = found.notes;
     } else {
-        let side = if plan.window == Window::First {
+        let usual = if plan.window == Window::First {
             PlaintextSide::first_round(target.algorithm, &target.key)
         } else {
             PlaintextSide::new(target.algorithm, &target.key)
         }
         .ok_or_else(|| Error::Usage("unsupported algorithm".into()))?;
+        let mut sides = vec![usual];
+        if let Some(bits) = target.build.space_bits() {
+            sides.extend(PlaintextSide::table_index(
+                target.algorithm,
+                &target.key,
+                bits.bits(),
+            ));
+            report.notes.push(space_hard::reduction_note(
+                bits.line_bits(),
+                target.algorithm,
+            ));
+            report.notes.push(format!(
+                "why there is nothing to find: every lookup's index is the state's last {} bits and its value the entry read, so the whole trace is a function of the ciphertext and the table alone, which the attacker has anyway; E is never computed at run time. Targets: the usual ones ({}) against the {} block, and E's first round on the two lookups whose index is known (rk0[..]@P: the last lookup, index = the plaintext's first bytes; @C: the first, index = the ciphertext's last bytes)",
+                bits.bits(),
+                if target.algorithm == Algorithm::Aes256 {
+                    if plan.window == Window::First { "dw14" } else { "dw0" }
+                } else if plan.window == Window::First {
+                    "rk31"
+                } else {
+                    "rk0"
+                },
+                if plan.window == Window::First { "input" } else { "decrypted" }
+            ));
+        }
         let s = samples::collect(
             &target.file,
             plan.window,
@@ -365,15 +442,17 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         report.samples = s.columns.len();
         report.raw_samples = s.raw_columns;
         if plan.attack == Attack::Dca {
-            let best = dca::correlate(&s, &side);
-            for (key, b) in side.keys.iter().zip(&best) {
-                let scores: [f64; 256] = core::array::from_fn(|k| f64::from(b[k].score));
-                let c = b[usize::from(key.value)];
-                let ev = s
-                    .labels
-                    .get(c.column)
-                    .map(|l| format!("{}, mask {:#04x}", dca::describe(l), c.mask));
-                report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+            for side in &sides {
+                let best = dca::correlate(&s, side);
+                for (key, b) in side.keys.iter().zip(&best) {
+                    let scores: [f64; 256] = core::array::from_fn(|k| f64::from(b[k].score));
+                    let c = b[usize::from(key.value)];
+                    let ev = s
+                        .labels
+                        .get(c.column)
+                        .map(|l| format!("{}, mask {:#04x}", dca::describe(l), c.mask));
+                    report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+                }
             }
             let trials = 256.0 * 255.0 * s.columns.len().max(1) as f64;
             report.notes.push(format!(
@@ -382,15 +461,23 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
                 (2.0 * trials.ln()).sqrt() / (s.n as f64).sqrt()
             ));
         } else {
-            let solved = lda::solve(&s, &side);
-            for (key, h) in side.keys.iter().zip(&solved.hits) {
-                let scores: [f64; 256] = core::array::from_fn(|k| f64::from(h[k]));
-                let ev = Some(format!(
-                    "dim {} of 8: u·S(x⊕k) affine in the samples",
-                    h[usize::from(key.value)]
-                ));
-                report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+            let mut rank = 0;
+            for side in &sides {
+                let solved = lda::solve(&s, side);
+                for (key, h) in side.keys.iter().zip(&solved.hits) {
+                    let scores: [f64; 256] = core::array::from_fn(|k| f64::from(h[k]));
+                    let ev = Some(format!(
+                        "dim {} of 8: u·S(x⊕k) affine in the samples",
+                        h[usize::from(key.value)]
+                    ));
+                    report.bytes.push(ByteResult::from_scores(key, &scores, ev));
+                }
+                rank = solved.rank;
             }
+            let solved = lda::Solved {
+                hits: Vec::new(),
+                rank,
+            };
             report.notes.push(format!(
                 "rank of the {} × {} sample matrix (samples and the constant): {}",
                 s.n,

@@ -41,6 +41,9 @@ pub struct Found {
 /// # Errors
 /// [`Error::KeyFile`], [`Error::Trace`] if the faults cannot be injected.
 pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error> {
+    if target.build.space_bits().is_some() {
+        return crate::space_hard::dfa(target, faults, seed);
+    }
     match target.algorithm {
         Algorithm::Aes256 => crate::dfa_aes::attack(target, faults, seed),
         Algorithm::Sm4 => crate::dfa_sm4::attack(target, faults, seed),

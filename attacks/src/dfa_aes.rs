@@ -57,7 +57,7 @@ use wbruntime::aes256::INV_SHIFT;
 use crate::Error;
 use crate::cipher::{AES_SBOX, KeyByte, aes_round_keys};
 use crate::dfa::{Found, Tally4, byte_result, hex};
-use crate::fault::{Pair, aes_state_site, campaign};
+use crate::fault::{Campaign, Pair, aes_state_site, campaign};
 use crate::layout::Layout;
 use crate::target::{Target, rng};
 
@@ -209,14 +209,28 @@ fn per_byte(t: &[Tally4; 4]) -> (Vec<([f64; 256], usize)>, [u8; 16]) {
 /// # Errors
 /// As [`crate::dfa::attack`].
 pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error> {
-    let (rk, dw) = aes_round_keys(&target.key)
-        .ok_or_else(|| Error::Usage("wrong AES-256 key length".into()))?;
     let layout = Layout::parse(&target.file)?;
     let sites = (0..16)
         .map(|q| aes_state_site(&layout, FAULT_ROUND, 0, q))
         .collect::<Result<Vec<_>, _>>()?;
     let camp = campaign(&target.file, &sites, faults, &mut rng(seed, 3))?;
     let changed = camp.pairs.iter().filter(|p| p.correct != p.faulty).count();
+    let note = format!(
+        "faults: one byte of the state entering round {} (one entry of round {FAULT_ROUND}'s x3 high- or low-nibble table edited per fault), state bytes 0..15 in turn; {changed} of {} faulty decryptions differ from the correct one",
+        FAULT_ROUND + 1,
+        camp.edits
+    );
+    analyse(target, &camp, note)
+}
+
+/// Both stages on the faulted decryptions of `camp`, each pair's tag taken as the faulted
+/// state byte `q₀` of the model; `fault_note` says how the faults were made.
+///
+/// # Errors
+/// [`Error::Usage`] for a key that is not 32 bytes.
+pub fn analyse(target: &Target, camp: &Campaign, fault_note: String) -> Result<Found, Error> {
+    let (rk, dw) = aes_round_keys(&target.key)
+        .ok_or_else(|| Error::Usage("wrong AES-256 key length".into()))?;
 
     let (a_scores, dw0) = per_byte(&stage_a(&camp.pairs));
     let (b_scores, rk1) = per_byte(&stage_b(&camp.pairs, &dw0));
@@ -239,11 +253,7 @@ pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error>
     let mut key = dw0.to_vec();
     key.extend_from_slice(&rk1);
     let notes = vec![
-        format!(
-            "faults: one byte of the state entering round {} (one entry of round {FAULT_ROUND}'s x3 high- or low-nibble table edited per fault), state bytes 0..15 in turn; {changed} of {} faulty decryptions differ from the correct one",
-            FAULT_ROUND + 1,
-            camp.edits
-        ),
+        fault_note,
         format!(
             "stage A (dw0, Piret–Quisquater on round 14): best guess {}",
             hex(&dw0)

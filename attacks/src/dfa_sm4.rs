@@ -33,7 +33,7 @@ use wbgen::sm4::field::{l, tau};
 use crate::Error;
 use crate::cipher::{KeyByte, SM4_SBOX, sm4_round_keys};
 use crate::dfa::{Found, Tally1, byte_result, hex};
-use crate::fault::{Pair, campaign, sm4_word_site};
+use crate::fault::{Campaign, Pair, campaign, sm4_word_site};
 use crate::layout::Layout;
 use crate::target::{Target, rng};
 
@@ -172,14 +172,27 @@ pub fn key_from_round_keys(rk: [u32; 4]) -> [u8; 16] {
 /// # Errors
 /// As [`crate::dfa::attack`].
 pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error> {
-    let rk =
-        sm4_round_keys(&target.key).ok_or_else(|| Error::Usage("wrong SM4 key length".into()))?;
     let layout = Layout::parse(&target.file)?;
     // Site tag 4j + b: byte b of X_{34−j}, written by decryption round 30 − j.
     let sites = (0..4 * KEYS)
         .map(|t| sm4_word_site(&layout, 30 - t / 4, 0, t % 4, t))
         .collect::<Result<Vec<_>, _>>()?;
     let camp = campaign(&target.file, &sites, faults, &mut rng(seed, 3))?;
+    let note = format!(
+        "faults: byte b of X_{{34−j}} for rk_j (one entry of round 30−j's r_xor high- or low-nibble table edited per fault; X_31 is encoded, X_32..X_34 are plaintext words), 16 sites in turn; {} faulted decryptions",
+        camp.edits
+    );
+    analyse(target, &camp, note)
+}
+
+/// The four stages on the faulted decryptions of `camp`, each pair's tag `4j + b` taken as
+/// the model's faulted byte `b` of `X_{34−j}`; `fault_note` says how the faults were made.
+///
+/// # Errors
+/// [`Error::Usage`] for a key that is not 16 bytes.
+pub fn analyse(target: &Target, camp: &Campaign, fault_note: String) -> Result<Found, Error> {
+    let rk =
+        sm4_round_keys(&target.key).ok_or_else(|| Error::Usage("wrong SM4 key length".into()))?;
 
     let mut recovered = [0u32; KEYS];
     let mut bytes = Vec::with_capacity(4 * KEYS);
@@ -219,8 +232,9 @@ pub fn attack(target: &Target, faults: usize, seed: u64) -> Result<Found, Error>
     }
     let key = key_from_round_keys(recovered);
     let notes = vec![
+        fault_note,
         format!(
-            "faults: byte b of X_{{34−j}} for rk_j (one entry of round 30−j's r_xor high- or low-nibble table edited per fault; X_31 is encoded, X_32..X_34 are plaintext words), 16 sites in turn; {unusable} of {} faults did not fit the model; {tie_breaks} round key(s) chosen among tied votes by the next round's faults",
+            "{unusable} of {} faults did not fit the model; {tie_breaks} round key(s) chosen among tied votes by the next round's faults",
             camp.edits
         ),
         format!(

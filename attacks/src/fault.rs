@@ -211,3 +211,108 @@ fn run(file: &[u8], plans: &[Plan]) -> Result<Vec<Pair>, Error> {
     }
     Ok(pairs)
 }
+
+/// One space-hard fault, drawn in advance.
+#[derive(Clone, Copy)]
+struct EntryPlan {
+    block: [u8; 16],
+    /// Which lookup's entry is edited, counted from the end of the decryption (0: the last
+    /// lookup, decryption round 1).
+    from_end: usize,
+    /// The byte of the entry edited and the non-zero value XORed into it.
+    byte: usize,
+    value: u8,
+    tag: usize,
+}
+
+/// Space-hard files: `n` faults, each an edit of the one table entry that a chosen lookup of
+/// the decryption reads. For a fresh random block, the genuine decryption's trace gives the
+/// entries read; one of the last `last` lookups is drawn at random, a random byte of its
+/// entry is XORed with a random non-zero byte, the digest recomputed, and the same block
+/// decrypted with the edited file. Pair tags cycle through `0..tags` (the DFA's model
+/// positions; a space-hard file has no state byte they could name).
+///
+/// # Errors
+/// [`Error::KeyFile`] if the runtime refuses the file or an edited one; [`Error::Trace`] if
+/// the file is not space-hard or a trace is shorter than `last`.
+pub fn space_hard_campaign(
+    file: &[u8],
+    last: usize,
+    tags: usize,
+    n: usize,
+    rng: &mut impl Rng,
+) -> Result<Campaign, Error> {
+    let layout = Layout::parse(file)?;
+    let bits = layout
+        .space_bits()
+        .ok_or_else(|| Error::Trace("not a space-hard key file".into()))?;
+    let w = bits.entry_len();
+    let plans: Vec<EntryPlan> = (0..n)
+        .map(|f| {
+            let mut block = [0u8; 16];
+            rng.fill_bytes(&mut block);
+            EntryPlan {
+                block,
+                from_end: rng.next_u32() as usize % last.max(1),
+                byte: rng.next_u32() as usize % w,
+                value: 1 + (rng.next_u32() % 255) as u8,
+                tag: f % tags.max(1),
+            }
+        })
+        .collect();
+    let half = n.div_ceil(2).max(1);
+    let results: Vec<Result<Vec<Pair>, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = plans
+            .chunks(half)
+            .map(|chunk| s.spawn(move || run_entries(file, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Error::Trace("a fault thread panicked".into()))?
+            })
+            .collect()
+    });
+    let mut pairs = Vec::with_capacity(n);
+    for r in results {
+        pairs.extend(r?);
+    }
+    Ok(Campaign { pairs, edits: n })
+}
+
+/// Runs the space-hard faults of `plans` on one thread.
+fn run_entries(file: &[u8], plans: &[EntryPlan]) -> Result<Vec<Pair>, Error> {
+    let genuine = WhiteboxKey::parse(file)?;
+    let base = file.as_ptr() as usize;
+    let mut work = file.to_vec();
+    let mut pairs = Vec::with_capacity(plans.len());
+    for p in plans {
+        let mut correct = p.block;
+        let ((), addresses) =
+            wbruntime::trace::record_lookups(|| genuine.decrypt_block(&mut correct));
+        let entry = addresses
+            .len()
+            .checked_sub(1 + p.from_end)
+            .and_then(|i| addresses.get(i))
+            .and_then(|a| a.checked_sub(base))
+            .ok_or_else(|| Error::Trace("the trace is shorter than the fault window".into()))?;
+        let at = entry + p.byte;
+        let byte = work
+            .get_mut(at)
+            .ok_or_else(|| Error::Trace("fault site outside the file".into()))?;
+        *byte ^= p.value;
+        reseal(&mut work);
+        let mut faulty = p.block;
+        WhiteboxKey::parse(&work)?.decrypt_block(&mut faulty);
+        if let Some(byte) = work.get_mut(at) {
+            *byte ^= p.value;
+        }
+        pairs.push(Pair {
+            tag: p.tag,
+            correct,
+            faulty,
+        });
+    }
+    Ok(pairs)
+}

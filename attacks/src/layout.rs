@@ -1,7 +1,12 @@
 //! The key-file layout an attacker reads from FORMAT.md: where each section lies, the entry
 //! width of the table at any offset, and the file ranges of the last rounds.
+//!
+//! A space-hard file has one table (`wbruntime::space_hard`, FORMAT.md): every lookup of a
+//! decryption reads it, `R` times in a row, so its windows are lookup positions rather than
+//! file ranges ([`Layout::space_hard_lookups`]).
 
 use wbruntime::format::Container;
+use wbruntime::space_hard::{self, LineBits};
 use wbruntime::{Algorithm, aes256, sm4};
 
 use crate::Error;
@@ -13,9 +18,10 @@ pub struct Entry {
     pub table: usize,
     /// Bytes per entry (1, 4 or 16).
     pub width: usize,
-    /// The entry read: the table's input (a byte, or two for a wide table).
-    pub index: u16,
-    /// Bits of the index: 8, or 16 for a wide table.
+    /// The entry read: the table's input (a byte, or two for a wide table; `n` bits for a
+    /// space-hard table).
+    pub index: u32,
+    /// Bits of the index: 8, or 16 for a wide table, `n` for a space-hard table.
     pub index_bits: usize,
 }
 
@@ -144,6 +150,8 @@ struct Section {
 pub struct Layout {
     algorithm: Algorithm,
     sections: Vec<Section>,
+    /// The line width of a space-hard file (from its section header), `None` otherwise.
+    space_bits: Option<LineBits>,
 }
 
 /// Which lookups a trace keeps: named ranges of the last rounds (FORMAT.md offsets).
@@ -160,6 +168,8 @@ pub enum Window {
     /// The first round of decryption and the input stage (if the file has one): the side
     /// that the external encoding hides and that standard mode exposes.
     First,
+    /// Every lookup (space-hard files: all `R` rounds).
+    All,
 }
 
 impl Window {
@@ -170,6 +180,7 @@ impl Window {
             Window::Last => "last",
             Window::Last2 => "last2",
             Window::First => "first",
+            Window::All => "all",
         }
     }
 }
@@ -190,9 +201,40 @@ impl Layout {
                 len: data.len(),
             })
             .collect();
+        let space_bits = if c.header().space_hard() {
+            c.section(space_hard::SECTION_TABLE)
+                .and_then(|t| t.first())
+                .and_then(|&n| LineBits::from_bits(u32::from(n)))
+        } else {
+            None
+        };
         Ok(Layout {
             algorithm: c.header().algorithm,
             sections,
+            space_bits,
+        })
+    }
+
+    /// The line width of a space-hard file, `None` for the other modes.
+    pub fn space_bits(&self) -> Option<LineBits> {
+        self.space_bits
+    }
+
+    /// For a space-hard file, the lookups of one decryption that `window` keeps, by position
+    /// in the trace (decryption reads the table once per round, rounds `R` down to 1): `all`,
+    /// the `first` or `last` turn (`⌈128 / n⌉` rounds, after which every line of the state has
+    /// been replaced), the last two turns (`last2`), or the `final` lookup alone (decryption
+    /// round 1, whose index is the plaintext's first `n` bits). `None` for the other modes.
+    pub fn space_hard_lookups(&self, window: Window) -> Option<core::ops::Range<usize>> {
+        let bits = self.space_bits?;
+        let r = bits.rounds() as usize;
+        let turn = 128usize.div_ceil(bits.bits() as usize);
+        Some(match window {
+            Window::All => 0..r,
+            Window::First => 0..turn,
+            Window::Final => r - 1..r,
+            Window::Last => r - turn..r,
+            Window::Last2 => r - 2 * turn..r,
         })
     }
 
@@ -217,6 +259,19 @@ impl Layout {
             .iter()
             .find(|s| (s.start..s.start + s.len).contains(&offset))?;
         let mut rel = offset - s.start;
+        if s.kind == space_hard::SECTION_TABLE {
+            // Entry x at SECTION_HEADER_LEN + x·w (FORMAT.md); the runtime's trace records
+            // the address of the entry itself.
+            let bits = self.space_bits?;
+            let w = bits.entry_len();
+            let x = rel.checked_sub(space_hard::SECTION_HEADER_LEN)? / w;
+            return (x < bits.entries()).then(|| Entry {
+                table: s.start + space_hard::SECTION_HEADER_LEN,
+                width: w,
+                index: x as u32,
+                index_bits: bits.bits() as usize,
+            });
+        }
         let mut base = s.start;
         let period = match s.kind {
             aes256::SECTION_ROUNDS => aes256::ROUND_LEN,
@@ -233,7 +288,7 @@ impl Layout {
         Some(Entry {
             table: base + r.at + within / size * size,
             width: r.width,
-            index: (within % size / r.width) as u16,
+            index: (within % size / r.width) as u32,
             index_bits: if r.entries == 256 { 8 } else { 16 },
         })
     }
@@ -273,6 +328,15 @@ impl Layout {
     /// The file ranges whose lookups `window` keeps.
     pub fn window(&self, window: Window) -> Vec<core::ops::Range<usize>> {
         let mut out = Vec::new();
+        if window == Window::All || self.space_bits.is_some() {
+            // Every table (a space-hard file's one table: its windows are positions).
+            return self
+                .sections
+                .iter()
+                .filter(|s| s.kind != wbruntime::binding::SECTION_BINDING)
+                .map(|s| s.start..s.start + s.len)
+                .collect();
+        }
         if window == Window::First {
             let (input, rounds, len) = match self.algorithm {
                 Algorithm::Aes256 => (
@@ -299,7 +363,7 @@ impl Layout {
                 let wide = f.start + 2 * a::BRANCH_LEN;
                 out.push(wide..wide + a::WIDE_LEN);
                 let rounds = match window {
-                    Window::Final | Window::First => 0,
+                    Window::Final | Window::First | Window::All => 0,
                     Window::Last => 1,
                     Window::Last2 => 2,
                 };
@@ -333,7 +397,7 @@ impl Layout {
                             let u = t + sm4::WORD_TABLES_LEN + sm4::R_XOR_LEN;
                             out.push(u..u + sm4::WORD_TABLES_LEN);
                         }
-                        Window::Last | Window::First => out.push(last..end),
+                        Window::Last | Window::First | Window::All => out.push(last..end),
                         Window::Last2 => out.push(last - sm4::ROUND_LEN..end),
                     }
                 }

@@ -15,6 +15,9 @@
 //! bytes and FORMAT.md — no runtime, trace or fault — and return a [`report::KeyReport`]: the
 //! key bytes recovered and whether the whole key is right.
 //!
+//! Space-hard key files (a table of the cipher's outputs, no network) are attacked by the same
+//! commands with `--space-hard`; [`space_hard`] says what each attack can aim at there.
+//!
 //! Errors: the `wbattack` tool prints one line `error <CODE>: <message>` (codes below) and
 //! exits 1, or 2 for a usage error.
 #![forbid(unsafe_code)]
@@ -34,6 +37,7 @@ pub mod layout;
 pub mod lda;
 pub mod report;
 pub mod samples;
+pub mod space_hard;
 pub mod static_aes;
 pub mod static_sm4;
 pub mod structure;

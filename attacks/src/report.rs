@@ -139,8 +139,11 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "wbattack {} — {} key file ({:?}), seed {}",
-            self.attack, self.algorithm, self.build, self.seed
+            "wbattack {} — {} key file ({}), seed {}",
+            self.attack,
+            self.algorithm,
+            self.build.name(),
+            self.seed
         );
         if let Some(w) = &self.window {
             let _ = writeln!(

@@ -9,7 +9,11 @@
 //!
 //! The lookup sequence of a block is fixed by the format (every table of the network is read
 //! once, in order), so keeping only the lookups that fall in a window of the last rounds gives
-//! the same sample positions in every trace; this is checked.
+//! the same sample positions in every trace; this is checked. A space-hard file's decryption
+//! reads its one table once per round (`R` lookups, entry addresses recorded by the scalar
+//! runtime), so there a window is a range of lookup positions
+//! ([`Layout::space_hard_lookups`]); each lookup gives the `n` bits of its index and the
+//! `128 − n` bits of the entry read.
 
 use rand_core::Rng;
 use wbruntime::WhiteboxKey;
@@ -27,8 +31,8 @@ pub struct SampleLabel {
     pub table: usize,
     /// `false`: bit of the index (table input); `true`: bit of the value read.
     pub value: bool,
-    /// Bit number (index: 0..8, or 0..16 for a wide table; value: 0..8 × width, little-endian
-    /// bytes).
+    /// Bit number (index: 0..8, or 0..16 for a wide table, 0..n for a space-hard table; value:
+    /// 0..8 × width, bit `i % 8` of byte `i / 8` of the entry as stored).
     pub bit: usize,
 }
 
@@ -71,15 +75,23 @@ fn traced(
     layout: &Layout,
     base: usize,
     ranges: &[core::ops::Range<usize>],
+    positions: Option<&core::ops::Range<usize>>,
     block: &mut [u8; 16],
 ) -> Vec<Entry> {
     let ((), addresses) = wbruntime::trace::record_lookups(|| key.decrypt_block(block));
-    addresses
+    let entries: Vec<Entry> = addresses
         .into_iter()
         .filter_map(|a| a.checked_sub(base))
         .filter(|o| ranges.iter().any(|r| r.contains(o)))
         .filter_map(|o| layout.entry(o))
-        .collect()
+        .collect();
+    match positions {
+        Some(p) => entries
+            .get(p.clone())
+            .map(<[Entry]>::to_vec)
+            .unwrap_or_default(),
+        None => entries,
+    }
 }
 
 /// Collects `n` traces of random ciphertext blocks (from `rng`) decrypted by the runtime with
@@ -96,6 +108,7 @@ pub fn collect(
     let key = WhiteboxKey::parse(file)?;
     let layout = Layout::parse(file)?;
     let ranges = layout.window(window);
+    let positions = layout.space_hard_lookups(window);
     let base = file.as_ptr() as usize;
     let blocks: Vec<[u8; 16]> = (0..n)
         .map(|_| {
@@ -110,13 +123,14 @@ pub fn collect(
         let handles: Vec<_> = blocks
             .chunks(half.max(1))
             .map(|chunk| {
-                let (key, layout, ranges) = (&key, &layout, &ranges);
+                let (key, layout, ranges, positions) = (&key, &layout, &ranges, &positions);
                 s.spawn(move || {
                     chunk
                         .iter()
                         .map(|b| {
                             let mut block = *b;
-                            let entries = traced(key, layout, base, ranges, &mut block);
+                            let entries =
+                                traced(key, layout, base, ranges, positions.as_ref(), &mut block);
                             (*b, block, entries)
                         })
                         .collect()
@@ -192,7 +206,7 @@ fn build(file: &[u8], traces: Vec<Trace>) -> Result<Samples, Error> {
                 }
                 c += 1;
             }
-            let at = e.table + usize::from(e.index) * e.width;
+            let at = e.table + e.index as usize * e.width;
             let value = file
                 .get(at..at + e.width)
                 .ok_or_else(|| Error::Trace("lookup outside the file".into()))?;

@@ -99,7 +99,7 @@ pub fn table_columns(table: &[u8], width: usize) -> Vec<Col> {
 }
 
 /// The fraction of `cols` in each guess's span.
-fn scores(spans: &[Span], cols: &[Col]) -> [f64; 256] {
+pub(crate) fn scores(spans: &[Span], cols: &[Col]) -> [f64; 256] {
     core::array::from_fn(|k| {
         if cols.is_empty() {
             return 0.0;
@@ -110,7 +110,7 @@ fn scores(spans: &[Span], cols: &[Col]) -> [f64; 256] {
 }
 
 /// The 256 spans of `f`.
-fn spans(f: &[u8; 256]) -> Vec<Span> {
+pub(crate) fn spans(f: &[u8; 256]) -> Vec<Span> {
     (0..=255u8).map(|k| Span::new(f, k)).collect()
 }
 
@@ -140,18 +140,87 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// (a): searches `file` for `needles` (each also reversed); returns the found names.
-fn key_search(file: &[u8], needles: &[(String, Vec<u8>)]) -> Vec<String> {
-    let mut found = Vec::new();
-    for (name, n) in needles {
-        if contains(file, n) {
-            found.push(name.clone());
-        }
-        let rev: Vec<u8> = n.iter().rev().copied().collect();
-        if contains(file, &rev) {
-            found.push(format!("{name} (reversed)"));
+///
+/// One pass over the file for every needle of at least 8 bytes (indexed by its first 8),
+/// so that a 208 MiB space-hard table is searched in seconds.
+pub(crate) fn key_search(file: &[u8], needles: &[(String, Vec<u8>)]) -> Vec<String> {
+    let all: Vec<(String, Vec<u8>)> = needles
+        .iter()
+        .flat_map(|(name, n)| {
+            [
+                (name.clone(), n.clone()),
+                (
+                    format!("{name} (reversed)"),
+                    n.iter().rev().copied().collect(),
+                ),
+            ]
+        })
+        .collect();
+    let mut hit = vec![false; all.len()];
+    let mut by_prefix: std::collections::HashMap<[u8; 8], Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, (_, n)) in all.iter().enumerate() {
+        match n.first_chunk::<8>() {
+            Some(p) => by_prefix.entry(*p).or_default().push(i),
+            None => hit[i] = contains(file, n),
         }
     }
-    found
+    for (at, w) in file.windows(8).enumerate() {
+        let Some(ids) = w.first_chunk::<8>().and_then(|p| by_prefix.get(p)) else {
+            continue;
+        };
+        for &i in ids {
+            if file
+                .get(at..)
+                .is_some_and(|rest| rest.starts_with(&all[i].1))
+            {
+                hit[i] = true;
+            }
+        }
+    }
+    all.into_iter()
+        .zip(hit)
+        .filter_map(|((name, _), h)| h.then_some(name))
+        .collect()
+}
+
+/// The byte strings (a) searches for: AES-256: the key, its halves, `rk0 … rk14` and
+/// `dw0 … dw14`; SM4: the key and every run of four round keys in either byte order.
+///
+/// # Errors
+/// [`Error::Usage`] for a key of the wrong length or another cipher.
+pub fn needles(algorithm: Algorithm, key: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let mut needles = vec![("key".to_string(), key.to_vec())];
+    match algorithm {
+        Algorithm::Aes256 => {
+            let (rk, dw) = aes_round_keys(key)
+                .ok_or_else(|| Error::Usage("wrong AES-256 key length".into()))?;
+            needles.push(("key[0..16]".into(), key[..16].to_vec()));
+            needles.push(("key[16..32]".into(), key[16..].to_vec()));
+            for i in 0..15 {
+                needles.push((format!("rk{i}"), rk[i].to_vec()));
+                needles.push((format!("dw{i}"), dw[i].to_vec()));
+            }
+        }
+        Algorithm::Sm4 => {
+            let rk =
+                sm4_round_keys(key).ok_or_else(|| Error::Usage("wrong SM4 key length".into()))?;
+            for i in 0..=28 {
+                for be in [true, false] {
+                    let mut n = Vec::new();
+                    for k in &rk[i..i + 4] {
+                        n.extend(if be { k.to_be_bytes() } else { k.to_le_bytes() });
+                    }
+                    needles.push((
+                        format!("rk{i}..rk{} ({})", i + 3, if be { "BE" } else { "LE" }),
+                        n,
+                    ));
+                }
+            }
+        }
+        _ => return Err(Error::Usage("unsupported algorithm".into())),
+    }
+    Ok(needles)
 }
 
 /// Runs (a) and (b) on `target`.
@@ -159,6 +228,9 @@ fn key_search(file: &[u8], needles: &[(String, Vec<u8>)]) -> Vec<String> {
 /// # Errors
 /// [`Error::KeyFile`] if the layout cannot be read.
 pub fn attack(target: &Target) -> Result<Found, Error> {
+    if target.build.space_bits().is_some() {
+        return crate::space_hard::structure(target);
+    }
     let layout = Layout::parse(&target.file)?;
     let file = &target.file;
     let mut notes = Vec::new();
@@ -166,15 +238,9 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
     let tbl = |off: usize, len: usize| file.get(off..off + len).unwrap_or(&[]);
     match target.algorithm {
         Algorithm::Aes256 => {
-            let (rk, dw) = aes_round_keys(&target.key)
+            let (_, dw) = aes_round_keys(&target.key)
                 .ok_or_else(|| Error::Usage("wrong AES-256 key length".into()))?;
-            let mut needles = vec![("key".to_string(), target.key.clone())];
-            needles.push(("key[0..16]".into(), target.key[..16].to_vec()));
-            needles.push(("key[16..32]".into(), target.key[16..].to_vec()));
-            for i in 0..15 {
-                needles.push((format!("rk{i}"), rk[i].to_vec()));
-                needles.push((format!("dw{i}"), dw[i].to_vec()));
-            }
+            let needles = needles(target.algorithm, &target.key)?;
             let found = key_search(file, &needles);
             notes.push(format!(
                 "key search: {} of {} strings found (key, halves, rk0..14, dw0..14, each also reversed){}",
@@ -272,19 +338,7 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
         _ => {
             let rk = sm4_round_keys(&target.key)
                 .ok_or_else(|| Error::Usage("wrong SM4 key length".into()))?;
-            let mut needles = vec![("key".to_string(), target.key.clone())];
-            for i in 0..=28 {
-                for be in [true, false] {
-                    let mut n = Vec::new();
-                    for k in &rk[i..i + 4] {
-                        n.extend(if be { k.to_be_bytes() } else { k.to_le_bytes() });
-                    }
-                    needles.push((
-                        format!("rk{i}..rk{} ({})", i + 3, if be { "BE" } else { "LE" }),
-                        n,
-                    ));
-                }
-            }
+            let needles = needles(target.algorithm, &target.key)?;
             let found = key_search(file, &needles);
             notes.push(format!(
                 "key search: {} of {} strings found (key; every run of 4 round keys, both byte orders, each also reversed){}",
@@ -334,4 +388,29 @@ pub fn attack(target: &Target) -> Result<Found, Error> {
         }
     }
     Ok(Found { bytes, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_search_finds_needles_either_way_round() {
+        let mut file = vec![0x5au8; 4096];
+        let long: Vec<u8> = (1..=16).collect();
+        let rev: Vec<u8> = (101..=112).rev().collect();
+        file[1000..1016].copy_from_slice(&long);
+        file[4084..].copy_from_slice(&rev);
+        file[7] = 0xa5;
+        let needles = vec![
+            ("long".to_string(), long),
+            ("tail".to_string(), (101..=112).collect()),
+            ("short".to_string(), vec![0xa5, 0x5a]),
+            ("absent".to_string(), (200..=215).collect()),
+        ];
+        assert_eq!(
+            key_search(&file, &needles),
+            vec!["long", "tail (reversed)", "short", "short (reversed)"]
+        );
+    }
 }

@@ -4,13 +4,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde::Serialize;
 use wbgen::{KeyFileInfo, KeyMaterial, Mode};
+use wbruntime::space_hard::LineBits;
 use wbruntime::{Algorithm, KeyId, WhiteboxKey};
 
 use crate::Error;
 
-/// How the key file is built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// How the key file is built. Reports name it by [`Build::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Build {
     /// The default export with the external input encoding.
     External,
@@ -22,17 +22,92 @@ pub enum Build {
     /// stage is built for `c ⊕ M` (FORMAT.md, "Device binding"); every later table has the
     /// same structure as in an unbound file.
     Bound,
+    /// A space-hard key file (`wbgen::Mode::SpaceHard`): the table `T[x] = F(x)`, the first
+    /// `128 − n` bits of `E_K(0^{128−n} ‖ x)` for every `n`-bit `x`, and no network at all
+    /// (`wbruntime::space_hard`). `bound`: bound to [`BOUND_DEVICE`], the table then being
+    /// `T'[y] = F(y ⊕ a) ⊕ b` for the wrapped device mask `a ‖ b`.
+    SpaceHard {
+        /// The line width `n`.
+        bits: SpaceBits,
+        /// Whether the file is bound to [`BOUND_DEVICE`].
+        bound: bool,
+    },
+}
+
+/// The line width `n` of a space-hard file (`wbruntime::space_hard::LineBits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpaceBits {
+    /// `n = 8`: 256 entries of 15 bytes, 300 rounds.
+    N8,
+    /// `n = 16` (the default of `wbgen`): 65,536 entries of 14 bytes, 128 rounds.
+    N16,
+    /// `n = 24`: 16,777,216 entries of 13 bytes, 128 rounds.
+    N24,
+}
+
+impl SpaceBits {
+    /// The width with `n = bits`, if it is one of 8, 16, 24.
+    pub fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            8 => Some(SpaceBits::N8),
+            16 => Some(SpaceBits::N16),
+            24 => Some(SpaceBits::N24),
+            _ => None,
+        }
+    }
+
+    /// The runtime's line width.
+    pub fn line_bits(self) -> LineBits {
+        match self {
+            SpaceBits::N8 => LineBits::N8,
+            SpaceBits::N16 => LineBits::N16,
+            SpaceBits::N24 => LineBits::N24,
+        }
+    }
+
+    /// `n`.
+    pub fn bits(self) -> u32 {
+        self.line_bits().bits()
+    }
 }
 
 impl Build {
-    /// The name used in reports: `external`, `standard`, `weakened` or `bound`.
+    /// The name used in reports: `external`, `standard`, `weakened`, `bound`, or
+    /// `space-hard-8|16|24` (with `-bound` for a bound space-hard file).
     pub fn name(self) -> &'static str {
         match self {
             Build::External => "external",
             Build::Standard => "standard",
             Build::Weakened => "weakened",
             Build::Bound => "bound",
+            Build::SpaceHard { bits, bound } => match (bits, bound) {
+                (SpaceBits::N8, false) => "space-hard-8",
+                (SpaceBits::N16, false) => "space-hard-16",
+                (SpaceBits::N24, false) => "space-hard-24",
+                (SpaceBits::N8, true) => "space-hard-8-bound",
+                (SpaceBits::N16, true) => "space-hard-16-bound",
+                (SpaceBits::N24, true) => "space-hard-24-bound",
+            },
         }
+    }
+
+    /// The line width, for a space-hard build.
+    pub fn space_bits(self) -> Option<SpaceBits> {
+        match self {
+            Build::SpaceHard { bits, .. } => Some(bits),
+            _ => None,
+        }
+    }
+
+    /// Whether the file is bound to a device (the runtime needs [`BOUND_DEVICE`] to use it).
+    pub fn bound(self) -> bool {
+        matches!(self, Build::Bound | Build::SpaceHard { bound: true, .. })
+    }
+}
+
+impl Serialize for Build {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -71,6 +146,7 @@ impl Target {
         let mode = match build {
             Build::External | Build::Bound => Mode::External,
             Build::Standard | Build::Weakened => Mode::Standard,
+            Build::SpaceHard { bits, .. } => Mode::SpaceHard(bits.line_bits()),
         };
         let material = KeyMaterial::generate(algorithm, mode, &mut rng);
         let info = KeyFileInfo {
@@ -79,8 +155,8 @@ impl Target {
         };
         let file = match build {
             Build::Weakened => material.export_weakened_key_file(info, &mut rng)?,
-            Build::Bound => material.export_bound_key_file(info, &[BOUND_DEVICE], &mut rng)?,
-            Build::External | Build::Standard => material.export_key_file(info, &mut rng)?,
+            b if b.bound() => material.export_bound_key_file(info, &[BOUND_DEVICE], &mut rng)?,
+            _ => material.export_key_file(info, &mut rng)?,
         };
         let iv = [0x5a; 16];
         let message = b"attack suite self-check";
