@@ -99,24 +99,29 @@ pub fn whitebox_decrypt_with_fingerprint(
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let algorithm = checked_algorithm(algorithm)?;
     let iv = decode_iv(iv_b64)?;
-    let ciphertext = STANDARD
-        .decode(ciphertext_b64.trim())
-        .map_err(|_| Error::InvalidBase64 {
+    // Decrypted in place: the buffer holds the plaintext afterwards, so it is a zeroizing one
+    // from the start.
+    let mut buf = Zeroizing::new(STANDARD.decode(ciphertext_b64.trim()).map_err(|_| {
+        Error::InvalidBase64 {
             field: "ciphertext",
-        })?;
+        }
+    })?);
     let backend = crate::auto::process_backend()?;
     let bytes = read_key_file(&key_dir.as_ref().join(key_file))?;
     let key = WhiteboxKey::load(&bytes, Some(algorithm), || match fingerprint {
         Some(fp) => Ok(std::string::String::from(fp)),
         None => device_fingerprint(),
     })?;
-    let blocks = ciphertext.len() / crate::BLOCK_LEN;
-    match crate::auto::backend_for(&key, backend, blocks, crate::auto::Surface::OneShot) {
-        Backend::Soft => key.decrypt_cbc_to_vec(&iv, &ciphertext),
+    let blocks = buf.len() / crate::BLOCK_LEN;
+    let len = match crate::auto::backend_for(&key, backend, blocks, crate::auto::Surface::OneShot) {
+        Backend::Soft => key.decrypt_cbc_in_place(&iv, &mut buf)?.len(),
         chosen => key
             .accelerate_with(chosen)?
-            .decrypt_cbc_to_vec(&iv, &ciphertext),
-    }
+            .decrypt_cbc_in_place(&iv, &mut buf)?
+            .len(),
+    };
+    buf.truncate(len);
+    Ok(buf)
 }
 
 /// Encrypts a secret with a space-hard key file (the KMS "EncryptKey" on a device that must
