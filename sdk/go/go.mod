@@ -1,0 +1,3 @@
+module wbtoolkit/whitebox
+
+go 1.26
