@@ -9,8 +9,11 @@
 //! bytes of a scratch register for `vmovd`. Per round and block: one shuffle, one move to a
 //! general register, the index arithmetic (XOR with `a`, times `w`), one unaligned load, one
 //! AND, one rotation, two XORs (with AVX-512: a masked load, one three-way XOR). A group of
-//! blocks (16 with AVX2's 16 registers, 24 with AVX-512's 32) goes through the rounds together
-//! so that their table loads overlap.
+//! blocks (12 with AVX2's 16 registers, 24 with AVX-512's 32: each state in a register of its
+//! own, beside the constants) goes through the rounds together so that their table loads
+//! overlap. `wbbench` (space-hard rows, n = 16, AMD EPYC VM): AVX-512 with 16 / 20 / 24 / 28
+//! lanes 99–132 / 149–150 / 150–155 / 129–133 MB/s; AVX2 with 12 lanes as fast as 16 or
+//! faster (16 states and four constants spill).
 //!
 //! Used for `n = 8` and `n = 16`; `n = 24`'s 208 MiB table makes every lookup a memory access,
 //! which no instruction choice changes, so it stays on the scalar path.
@@ -124,9 +127,11 @@ macro_rules! kernel {
             }
             // Fewer blocks than a group: the scalar rounds (the same bytes).
             super::soft::decrypt_with::<N, LEN>(t, m, rest);
-            // Wipe the states (the last group's plaintext blocks).
-            s = [_mm_set1_epi8(0); LANES];
-            core::hint::black_box(&s);
+            // The states live in vector registers (nothing here takes their address, so the
+            // compiler keeps them there; forcing a wipe would force them to the stack on
+            // every round, a third of the speed). Their last values are the blocks just
+            // stored into the caller's buffer.
+            let _ = s;
         }
     };
 }
@@ -139,7 +144,7 @@ kernel!(
     /// The CPU must support AVX2.
     decrypt_avx2,
     "avx2",
-    16,
+    12,
     |t: &[u8; LEN], start: usize, k: usize, rot: __m128i, c: __m128i| {
         let keep: [u8; BLOCK_LEN] = core::array::from_fn(|i| if i >= k { 0xff } else { 0 });
         // SAFETY: a 16-byte array.

@@ -90,7 +90,8 @@ pub(crate) fn decrypt_with<const N: u32, const LEN: usize>(
             *b = v.to_be_bytes();
         }
     }
-    s.zeroize();
+    // Not wiped: a volatile wipe would pin the states to the stack for every round (see
+    // `avx2`); what they last held is the output, now in the caller's buffer.
 }
 
 /// Decrypts independent blocks in place (ECB on each) with the table and, for a bound file,
