@@ -53,26 +53,29 @@ pub fn backend_named(value: Option<&str>) -> Result<Backend, Error> {
 }
 
 /// The fewest blocks for which a one-shot call (re-layout of the tables included) is faster on
-/// `backend` than on the scalar network: `wbbench`'s "crossover, one-shot" rows, AMD EPYC
-/// (Zen 5) VM, both ciphers, both Chow modes, rounded up. The re-layout copies about 1.5 MB,
-/// worth a few hundred scalar blocks.
+/// `backend` than on the scalar network: `wbbench`'s "crossover, one-shot" rows on the 2-core
+/// AMD EPYC VM (2026-12-02), both ciphers, both Chow modes: portable 460–860, AVX2 72–78,
+/// AVX-512 VBMI 80–103 blocks (re-layout 1.3–2.1 / 0.30–0.35 / 0.35–0.57 ms), rounded up to
+/// the next power of two.
 pub const fn one_shot_min_blocks(backend: Backend) -> usize {
     match backend {
         Backend::Soft => usize::MAX,
         Backend::Portable => 1024,
-        Backend::Avx2 => 512,
-        Backend::Avx512Vbmi => 256,
+        Backend::Avx2 | Backend::Avx512Vbmi => 128,
     }
 }
 
 /// The fewest blocks for which a handle whose tables are already re-laid out is faster on
-/// `backend` than on the scalar network: `wbbench`'s "crossover, handle" rows, the same
-/// machine. (`FastKey` itself sends shorter inputs to the scalar network too.)
+/// `backend` than on the scalar network: `wbbench`'s "crossover, handle" rows, the same run:
+/// portable 128 (a padded 64-lane batch loses to the scalar network below two batches), AVX2
+/// 8–16, AVX-512 VBMI 16–24 blocks; the largest measured. (`FastKey` itself sends inputs
+/// under 8 blocks, 20 for portable, to the scalar network too.)
 pub const fn handle_min_blocks(backend: Backend) -> usize {
     match backend {
         Backend::Soft => usize::MAX,
-        Backend::Portable => 20,
-        Backend::Avx2 | Backend::Avx512Vbmi => 8,
+        Backend::Portable => 128,
+        Backend::Avx2 => 16,
+        Backend::Avx512Vbmi => 24,
     }
 }
 
