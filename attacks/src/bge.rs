@@ -167,15 +167,6 @@ pub fn attack(target: &Target, rounds: &[usize], seed: u64) -> Result<KeyReport,
         notes.push("BGE returned no key".into());
     }
     let report = KeyReport {
-        attack: "bge".into(),
-        algorithm: "aes-256".into(),
-        mode: target.build.name().into(),
-        seed,
-        recovered: 0,
-        of: 0,
-        key_recovered: false,
-        seconds,
-        table_lookups: 0,
         round_evaluations: json
             .get("calls")
             .and_then(serde_json::Value::as_u64)
@@ -183,6 +174,7 @@ pub fn attack(target: &Target, rounds: &[usize], seed: u64) -> Result<KeyReport,
         rounds: rounds.to_vec(),
         stages,
         notes,
+        ..KeyReport::new("bge", target, seed, seconds)
     };
     Ok(report.score(key.as_deref(), &target.key))
 }

@@ -240,6 +240,29 @@ pub struct KeyReport {
 }
 
 impl KeyReport {
+    /// An empty report of `attack` on `target`'s file: nothing recovered yet, no work
+    /// counted; the attack fills in what it did and then [`score`](Self::score)s it.
+    pub fn new(attack: &str, target: &crate::target::Target, seed: u64, seconds: f64) -> Self {
+        KeyReport {
+            attack: attack.into(),
+            algorithm: match target.algorithm {
+                wbruntime::Algorithm::Aes256 => "aes-256".into(),
+                _ => "sm4".into(),
+            },
+            mode: target.build.name().into(),
+            seed,
+            recovered: 0,
+            of: 0,
+            key_recovered: false,
+            seconds,
+            table_lookups: 0,
+            round_evaluations: 0,
+            rounds: Vec::new(),
+            stages: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// Sets `recovered` and `key_recovered` by comparing `found` with the true `key`.
     pub fn score(mut self, found: Option<&[u8]>, key: &[u8]) -> Self {
         self.of = key.len();

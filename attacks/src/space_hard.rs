@@ -325,20 +325,7 @@ pub fn static_attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
     notes.push(search_note(&s));
     notes.extend(s.notes.iter().cloned());
     let report = KeyReport {
-        attack: "static".into(),
-        algorithm: match target.algorithm {
-            Algorithm::Aes256 => "aes-256".into(),
-            _ => "sm4".into(),
-        },
-        mode: target.build.name().into(),
-        seed,
-        recovered: 0,
-        of: 0,
-        key_recovered: false,
-        seconds,
         table_lookups: s.lookups,
-        round_evaluations: 0,
-        rounds: Vec::new(),
         stages: vec![
             Stage {
                 target: "key search".into(),
@@ -356,6 +343,7 @@ pub fn static_attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
             },
         ],
         notes,
+        ..KeyReport::new("static", target, seed, seconds)
     };
     Ok(report.score(key_found.then_some(target.key.as_slice()), &target.key))
 }
@@ -364,24 +352,10 @@ pub fn static_attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
 pub fn bge_report(target: &Target, seed: u64) -> KeyReport {
     let bits = target.build.space_bits().map_or(16, |b| b.bits());
     let report = KeyReport {
-        attack: "bge".into(),
-        algorithm: match target.algorithm {
-            Algorithm::Aes256 => "aes-256".into(),
-            _ => "sm4".into(),
-        },
-        mode: target.build.name().into(),
-        seed,
-        recovered: 0,
-        of: 0,
-        key_recovered: false,
-        seconds: 0.0,
-        table_lookups: 0,
-        round_evaluations: 0,
-        rounds: Vec::new(),
-        stages: Vec::new(),
         notes: vec![format!(
             "not applicable, not run: BGE needs rounds of an encoded AES network to evaluate (its oracle computes rounds 1–12 from the tables); a space-hard file has no AES round in it, only the 2^{bits} outputs of E_K as a black box, and no encodings to peel"
         )],
+        ..KeyReport::new("bge", target, seed, 0.0)
     };
     report.score(None, &target.key)
 }

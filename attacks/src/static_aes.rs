@@ -259,14 +259,6 @@ pub fn attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
     };
     let (first, second) = target.key.split_at(target.key.len().min(16));
     let report = KeyReport {
-        attack: "static".into(),
-        algorithm: "aes-256".into(),
-        mode: target.build.name().into(),
-        seed,
-        recovered: 0,
-        of: 0,
-        key_recovered: false,
-        seconds,
         table_lookups: found.lookups.iter().sum(),
         round_evaluations: found.round_evaluations,
         rounds: vec![13, 14],
@@ -275,6 +267,7 @@ pub fn attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
             stage("rk1", &found.rk1, second, found.lookups[1]),
         ],
         notes: found.notes.clone(),
+        ..KeyReport::new("static", target, seed, seconds)
     };
     Ok(report.score(found.key.as_deref(), &target.key))
 }

@@ -305,19 +305,12 @@ pub fn attack(target: &Target, seed: u64) -> Result<KeyReport, Error> {
         })
         .collect();
     let report = KeyReport {
-        attack: "static".into(),
-        algorithm: "sm4".into(),
-        mode: target.build.name().into(),
-        seed,
-        recovered: 0,
-        of: 0,
-        key_recovered: false,
-        seconds,
         table_lookups: found.lookups.iter().sum(),
         round_evaluations: found.round_evaluations,
         rounds: vec![28, 29, 30, 31],
         stages,
         notes: found.notes.clone(),
+        ..KeyReport::new("static", target, seed, seconds)
     };
     Ok(report.score(found.key.as_deref(), &target.key))
 }

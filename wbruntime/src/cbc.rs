@@ -106,6 +106,29 @@ pub(crate) fn decrypt_in_place(
     unpadded_len(buf).ok_or(Error::DecryptionFailed)
 }
 
+/// Buffer-to-buffer decryption for every key type: checks the IV, copies `ciphertext` into the
+/// first `ciphertext.len()` bytes of `out` and decrypts it there with `in_place` (a key's
+/// `decrypt_cbc_in_place`); returns the plaintext length.
+///
+/// # Errors
+/// [`Error::InvalidIv`], [`Error::BufferTooSmall`], or what `in_place` returns.
+pub(crate) fn decrypt_into(
+    iv: &[u8],
+    ciphertext: &[u8],
+    out: &mut [u8],
+    in_place: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
+) -> Result<usize, Error> {
+    if iv.len() != BLOCK_LEN {
+        return Err(Error::InvalidIv { len: iv.len() });
+    }
+    let needed = ciphertext.len();
+    let work = out
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
+    work.copy_from_slice(ciphertext);
+    in_place(iv, work)
+}
+
 /// The CBC ciphertext length of a `len`-byte plaintext under PKCS#7: always at least one byte
 /// of padding, so the next whole block.
 pub const fn padded_len(len: usize) -> usize {

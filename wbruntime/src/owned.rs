@@ -189,15 +189,9 @@ impl OwnedKey {
         ciphertext: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        if iv.len() != BLOCK_LEN {
-            return Err(Error::InvalidIv { len: iv.len() });
-        }
-        let needed = ciphertext.len();
-        let work = out
-            .get_mut(..needed)
-            .ok_or(Error::BufferTooSmall { needed })?;
-        work.copy_from_slice(ciphertext);
-        self.decrypt_cbc_in_place(iv, work).map(|p| p.len())
+        crate::cbc::decrypt_into(iv, ciphertext, out, |iv, work| {
+            self.decrypt_cbc_in_place(iv, work).map(|p| p.len())
+        })
     }
 
     /// CBC-encrypts with a space-hard key (see [`WhiteboxKey::encrypt_cbc`]).

@@ -39,13 +39,17 @@
 //! device (`crate::binding`). The runtime indexes with `x ⊕ a` and XORs `b` into the round
 //! constant, which cancels it: `T'[x ⊕ a] ⊕ b = F(x)`. Without `M` the table gives garbage.
 
-#[cfg(target_arch = "x86_64")]
+// The vector rounds are reached through `FastKey` (feature `alloc`), as the other backends.
+#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
 pub(crate) mod avx2;
 pub(crate) mod soft;
 
+#[cfg(feature = "alloc")]
+use crate::Backend;
+use crate::Error;
+#[cfg(feature = "alloc")]
 use crate::cbc::BLOCK_LEN;
 use crate::format::Container;
-use crate::{Backend, Error};
 
 /// Section kind of the space-hard table (the same for both algorithms: the table is `E_K`'s
 /// outputs, whatever `E` is).
@@ -204,6 +208,7 @@ impl<'a> Tables<'a> {
 /// Decrypts independent blocks in place with `backend`: the vector rounds ([`avx2`]) for
 /// the x86-64 SIMD backends where the width has them, the scalar rounds ([`soft`]) otherwise.
 /// Both give the same bytes (the tests check every backend against the scalar one).
+#[cfg(feature = "alloc")]
 pub(crate) fn decrypt_blocks(
     backend: Backend,
     t: &Tables<'_>,
