@@ -154,7 +154,16 @@ pub fn campaign(
             }
         })
         .collect();
-    // Two threads, each with its own copy of the file to edit.
+    on_two_threads(file, &plans, run)
+}
+
+/// Runs one thread's share of a campaign's plans on the file.
+type Runner<P> = fn(&[u8], &[P]) -> Result<Vec<Pair>, Error>;
+
+/// Runs `plans` in two halves on two threads, each with its own copy of the file to edit,
+/// and collects their pairs in order.
+fn on_two_threads<P: Sync>(file: &[u8], plans: &[P], run: Runner<P>) -> Result<Campaign, Error> {
+    let n = plans.len();
     let half = n.div_ceil(2).max(1);
     let results: Vec<Result<Vec<Pair>, Error>> = std::thread::scope(|s| {
         let handles: Vec<_> = plans
@@ -260,25 +269,7 @@ pub fn space_hard_campaign(
             }
         })
         .collect();
-    let half = n.div_ceil(2).max(1);
-    let results: Vec<Result<Vec<Pair>, Error>> = std::thread::scope(|s| {
-        let handles: Vec<_> = plans
-            .chunks(half)
-            .map(|chunk| s.spawn(move || run_entries(file, chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| Error::Trace("a fault thread panicked".into()))?
-            })
-            .collect()
-    });
-    let mut pairs = Vec::with_capacity(n);
-    for r in results {
-        pairs.extend(r?);
-    }
-    Ok(Campaign { pairs, edits: n })
+    on_two_threads(file, &plans, run_entries)
 }
 
 /// Runs the space-hard faults of `plans` on one thread.
