@@ -27,14 +27,14 @@ enum Entry {
 /// file to every reader whatever its bits, like a security module.
 ///
 /// ```
-/// use fingerprint::FakeMachine;
+/// use wbfingerprint::FakeMachine;
 ///
 /// let machine = FakeMachine::linux()
 ///     .machine_id("4f1b0c3e9d2a48e7b6c5a1f0e9d8c7b6")
 ///     .nic("eth0", "3c:7c:3f:12:34:56");
-/// let fp = fingerprint::from_sources(&machine)?;
-/// assert_eq!(fp, fingerprint::from_sources(&machine.clone().as_root())?);
-/// # Ok::<(), fingerprint::Error>(())
+/// let fp = wbfingerprint::from_sources(&machine)?;
+/// assert_eq!(fp, wbfingerprint::from_sources(&machine.clone().as_root())?);
+/// # Ok::<(), wbfingerprint::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeMachine {

@@ -7,9 +7,9 @@
 //! and user accounts on one machine, and differs between machines.
 //!
 //! ```no_run
-//! let fp = fingerprint::current()?;
+//! let fp = wbfingerprint::current()?;
 //! println!("{fp}"); // wbfp1-<40 lower-case hex digits>
-//! # Ok::<(), fingerprint::Error>(())
+//! # Ok::<(), wbfingerprint::Error>(())
 //! ```
 //!
 //! # Format

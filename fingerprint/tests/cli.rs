@@ -23,9 +23,9 @@ fn stable_on_this_machine() {
     if first.status.success() {
         let out = text(&first.stdout);
         let fp = out.strip_suffix('\n').unwrap();
-        assert!(fingerprint::Fingerprint::is_well_formed(fp), "{out:?}");
+        assert!(wbfingerprint::Fingerprint::is_well_formed(fp), "{out:?}");
         // The library agrees with the binary.
-        assert_eq!(fingerprint::current().unwrap().as_str(), fp);
+        assert_eq!(wbfingerprint::current().unwrap().as_str(), fp);
     } else {
         // A machine with nothing identifying: one error line, exit 1.
         assert_eq!(first.status.code(), Some(1));

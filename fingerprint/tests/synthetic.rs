@@ -3,7 +3,7 @@
 
 use std::io::ErrorKind;
 
-use fingerprint::{Error, FakeMachine, Fingerprint, Status, explain, from_sources};
+use wbfingerprint::{Error, FakeMachine, Fingerprint, Status, explain, from_sources};
 
 const MACHINE_ID: &str = "4f1b0c3e9d2a48e7b6c5a1f0e9d8c7b6";
 
@@ -34,7 +34,7 @@ fn fp(m: &FakeMachine) -> Fingerprint {
     from_sources(m).unwrap()
 }
 
-fn status<'a>(e: &'a fingerprint::Explanation, name: &str) -> &'a Status {
+fn status<'a>(e: &'a wbfingerprint::Explanation, name: &str) -> &'a Status {
     &e.source(name).unwrap().status
 }
 
@@ -376,7 +376,7 @@ fn output_has_fixed_length_and_charset() {
     for m in &machines {
         let f = fp(m);
         let s = f.as_str();
-        assert_eq!(s.len(), fingerprint::LEN);
+        assert_eq!(s.len(), wbfingerprint::LEN);
         assert_eq!(s.len(), 46);
         assert!(s.starts_with("wbfp1-"));
         assert!(

@@ -49,7 +49,7 @@ fn wbdecrypt_bin() -> &'static Path {
 
 fn wbfingerprint_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| sibling_bin("wbfingerprint", "fingerprint"))
+    BIN.get_or_init(|| sibling_bin("wbfingerprint", "wbfingerprint"))
 }
 
 /// A private scratch directory per test, under Cargo's target directory.

@@ -13,7 +13,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-/// Stable code of a command-line usage error (not a `fingerprint::Error`).
+/// Stable code of a command-line usage error (not a `wbfingerprint::Error`).
 const USAGE_CODE: &str = "04000003";
 /// Stable code of a failed write to standard output.
 const OUTPUT_CODE: &str = "04000004";
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         }
     }
 
-    let explanation = fingerprint::explain(&fingerprint::SystemSources);
+    let explanation = wbfingerprint::explain(&wbfingerprint::SystemSources);
     let mut out = String::new();
     if explain {
         out.push_str(&explanation.to_string());
