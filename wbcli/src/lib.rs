@@ -2,6 +2,11 @@
 //! No cryptography lives here: only how the tools talk to people.
 #![forbid(unsafe_code)]
 
+// The crate README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// A one-line description of a command-line error that names the options involved but never
 /// echoes a value the user typed (a mistyped option could carry a key or a secret).
 pub fn usage_message(e: &clap::Error) -> String {

@@ -26,6 +26,11 @@
 //! table is built.
 #![forbid(unsafe_code)]
 
+// The crate README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod aes256;
 pub mod cli;
 pub mod devices;

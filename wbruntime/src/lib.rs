@@ -27,10 +27,18 @@
 //! # let _ = plaintext; Ok(()) }
 //! ```
 #![no_std]
+// docs.rs (nightly, `--cfg docsrs`): badges on items that need `alloc`, `std` or a test-only
+// feature, so the `no_std` surface is visible in the documentation.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // `unsafe` appears only in the SIMD backends (`simd::avx2`, `simd::avx512`): vector loads and
 // stores of fixed-size arrays, gathers inside a table, and the calls into
 // `#[target_feature]` code after the CPU check. Everything else forbids it.
 #![deny(unsafe_code)]
+
+// The crate README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -2,7 +2,7 @@
 //!
 //! The construction (from `docs/aes256-whitebox.md`):
 //!
-#![doc = include_str!("../../../docs/aes256-whitebox.md")]
+#![doc = include_str!("../../docs/aes256-whitebox.md")]
 
 pub(crate) mod compile;
 pub mod field;

@@ -4,7 +4,7 @@
 //! `wbruntime::sm4` holds the layout shared with the runtime. The design notes (from
 //! `docs/sm4-whitebox.md`):
 //!
-#![doc = include_str!("../../../docs/sm4-whitebox.md")]
+#![doc = include_str!("../../docs/sm4-whitebox.md")]
 
 pub(crate) mod compile;
 pub mod field;
