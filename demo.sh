@@ -2,12 +2,18 @@
 # End-to-end demo of the white-box key lifecycle with the command-line tools, on a temporary
 # key store with a demo passphrase: create an AES-256 and an SM4 key in the default (external)
 # mode and in space-hard mode, encrypt a secret with each, export the decryption key files,
-# decrypt them with wbdecrypt, print the secret back. Honours CARGO_TARGET_DIR.
+# decrypt them with wbdecrypt, print the secret back. Finds the binaries where cargo put them
+# (CARGO_TARGET_DIR and cargo configuration honoured).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --release --locked --quiet -p wbgen -p wbdecrypt
-bin=${CARGO_TARGET_DIR:-target}/release
+# Cargo's own answer for the target directory: CARGO_TARGET_DIR, CARGO_BUILD_TARGET_DIR or a
+# config file's build.target-dir, else target/.
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked \
+    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -n "$target_dir" ] || { echo "demo.sh: cargo metadata gave no target directory" >&2; exit 1; }
+bin=$target_dir/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WBGEN_KEYSTORE="$work/keystore"

@@ -3,13 +3,19 @@
 # `wbattack bge`: Debian's GMP and NTL development packages (the extension builds against
 # them) when missing, then a virtual environment with the package.
 #
-# The venv goes to $WB_BGE_VENV, else $CARGO_TARGET_DIR/bge-venv, else target/bge-venv of the
-# workspace (git-ignored): never into the source tree. Prints the venv's python on the last
+# The venv goes to $WB_BGE_VENV, else bge-venv in cargo's target directory (CARGO_TARGET_DIR
+# and cargo configuration honoured; by default target/ of the workspace, git-ignored): never
+# into the source tree. Prints the venv's python on the last
 # line. Idempotent: a venv that already imports the package is left as it is.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-venv="${WB_BGE_VENV:-${CARGO_TARGET_DIR:-$root/target}/bge-venv}"
+if [ -z "${WB_BGE_VENV:-}" ]; then
+    target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked \
+        | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    [ -n "$target_dir" ] || { echo "setup.sh: cargo metadata gave no target directory" >&2; exit 1; }
+fi
+venv="${WB_BGE_VENV:-$target_dir/bge-venv}"
 python="$venv/bin/python"
 
 if [ -x "$python" ] && "$python" -c 'import bluegalaxyenergy' >/dev/null 2>&1; then

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds the C ABI's static library (cargo build --release --locked -p wbruntime-ffi) and
 # copies it with its header into internal/native/, which the cgo directives in whitebox.go
-# link. Run it through `go generate ./...` in sdk/go (or directly). Honours CARGO_TARGET_DIR
-# (default: <repo>/target). The copies are git-ignored (sdk/go/.gitignore).
+# link. Run it through `go generate ./...` in sdk/go (or directly). Finds the library where
+# cargo put it (CARGO_TARGET_DIR and cargo configuration honoured; default <repo>/target). The
+# copies are git-ignored (sdk/go/.gitignore).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-target=${CARGO_TARGET_DIR:-$repo/target}
-case $target in /*) ;; *) target="$repo/$target" ;; esac
 
 (cd "$repo" && cargo build --release --locked --quiet -p wbruntime-ffi)
+target=$(cd "$repo" && cargo metadata --format-version 1 --no-deps --locked \
+    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -n "$target" ] || { echo "build-native.sh: cargo metadata gave no target directory" >&2; exit 1; }
 
 native="$here/internal/native"
 mkdir -p "$native"
