@@ -8,12 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --release --locked --quiet -p wbgen -p wbdecrypt
-# Cargo's own answer for the target directory: CARGO_TARGET_DIR, CARGO_BUILD_TARGET_DIR or a
-# config file's build.target-dir, else target/.
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-[ -n "$target_dir" ] || { echo "demo.sh: cargo metadata gave no target directory" >&2; exit 1; }
-bin=$target_dir/release
+bin=$(.ci/target-dir)/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WBGEN_KEYSTORE="$work/keystore"

@@ -10,12 +10,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-if [ -z "${WB_BGE_VENV:-}" ]; then
-    target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked \
-        | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-    [ -n "$target_dir" ] || { echo "setup.sh: cargo metadata gave no target directory" >&2; exit 1; }
-fi
-venv="${WB_BGE_VENV:-$target_dir/bge-venv}"
+venv="${WB_BGE_VENV:-}"
+[ -n "$venv" ] || venv="$("$root/.ci/target-dir")/bge-venv"
 python="$venv/bin/python"
 
 if [ -x "$python" ] && "$python" -c 'import bluegalaxyenergy' >/dev/null 2>&1; then

@@ -8,10 +8,7 @@ cargo build --release --locked --quiet -p wbruntime-ffi -p wbgen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Where cargo put the libraries (CARGO_TARGET_DIR and cargo configuration honoured).
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-[ -n "$target_dir" ] || { echo "run.sh: cargo metadata gave no target directory" >&2; exit 1; }
-lib=$target_dir/release
+lib=$(.ci/target-dir)/release
 cflags=(-std=c11 -Wall -Wextra -Werror -O2 -g -Iwbruntime-ffi/include)
 gcc "${cflags[@]}" examples/c/decrypt_secret.c "$lib/libwbruntime_ffi.a" \
     -lpthread -ldl -lm -o "$work/decrypt_static"

@@ -9,9 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 (cd "$repo" && cargo build --release --locked --quiet -p wbruntime-ffi)
-target=$(cd "$repo" && cargo metadata --format-version 1 --no-deps --locked \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-[ -n "$target" ] || { echo "build-native.sh: cargo metadata gave no target directory" >&2; exit 1; }
+target=$("$repo/.ci/target-dir")
 
 native="$here/internal/native"
 mkdir -p "$native"

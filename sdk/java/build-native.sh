@@ -23,9 +23,7 @@ esac
 
 cd "$root"
 cargo build --release --locked --quiet -p wbruntime-jni
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-[ -n "$target_dir" ] || { echo "build-native.sh: cargo metadata gave no target directory" >&2; exit 1; }
+target_dir=$(.ci/target-dir)
 mkdir -p "$out/native/$os-$arch"
 cp "$target_dir/release/$lib" "$out/native/$os-$arch/$lib"
 echo "build-native.sh: $target_dir/release/$lib -> $out/native/$os-$arch/"
