@@ -235,3 +235,42 @@ where
 }
 
 pub use wbcli::usage_message;
+
+/// The key store's passphrase as the toolkit's commands take it: `WBGEN_PASSPHRASE`, else
+/// asked on the terminal (twice for a new store, `new_store`).
+///
+/// # Errors
+/// [`crate::Error::PassphraseUnavailable`] with neither; [`crate::Error::InvalidArgument`] for
+/// an empty passphrase or two that differ.
+pub fn passphrase(new_store: bool) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+    use std::io::IsTerminal as _;
+    use zeroize::Zeroizing;
+    if let Ok(p) = std::env::var("WBGEN_PASSPHRASE") {
+        if p.is_empty() {
+            return Err(crate::Error::InvalidArgument(
+                "WBGEN_PASSPHRASE is empty".into(),
+            ));
+        }
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::Error::PassphraseUnavailable);
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|_| crate::Error::PassphraseUnavailable)
+    };
+    let first = ask("Key store passphrase: ")?;
+    if first.is_empty() {
+        return Err(crate::Error::InvalidArgument(
+            "the passphrase is empty".into(),
+        ));
+    }
+    if new_store && *ask("Repeat the passphrase for the new key store: ")? != *first {
+        return Err(crate::Error::InvalidArgument(
+            "the passphrases differ".into(),
+        ));
+    }
+    Ok(first)
+}

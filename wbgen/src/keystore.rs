@@ -150,12 +150,93 @@ pub struct KeyRecord {
     pub fingerprints: Vec<BoundDevice>,
     /// Versions, oldest first; the last is current.
     pub versions: Vec<VersionRecord>,
+    /// The administrator's tags, unique by key. Absent when empty, so that records written
+    /// before tags existed read and authenticate as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// A tag on a key (`TagKey`, `TagValue`, as the KMS names them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    /// 1 to 128 printable characters, unique on a key.
+    pub tag_key: String,
+    /// Up to 256 printable characters.
+    #[serde(default)]
+    pub tag_value: String,
+}
+
+/// Checks a key's tags: keys of 1 to 128 printable characters, values of at most 256, no key
+/// twice, at most 50 tags.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the rule broken.
+pub fn check_tags(tags: &[Tag]) -> Result<(), Error> {
+    let printable = |s: &str| !s.chars().any(char::is_control);
+    if tags.len() > 50 {
+        return Err(Error::InvalidArgument("a key has at most 50 tags".into()));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        if t.tag_key.is_empty() || t.tag_key.chars().count() > 128 || !printable(&t.tag_key) {
+            return Err(Error::InvalidArgument(
+                "a tag key must be 1 to 128 printable characters".into(),
+            ));
+        }
+        if t.tag_value.chars().count() > 256 || !printable(&t.tag_value) {
+            return Err(Error::InvalidArgument(
+                "a tag value must be at most 256 printable characters".into(),
+            ));
+        }
+        if tags[..i].iter().any(|u| u.tag_key == t.tag_key) {
+            return Err(Error::InvalidArgument("a tag key appears twice".into()));
+        }
+    }
+    Ok(())
+}
+
+fn check_alias(alias: &str) -> Result<(), Error> {
+    if alias.is_empty() || alias.len() > 256 || alias.chars().any(char::is_control) {
+        return Err(Error::InvalidArgument(
+            "the alias must be 1 to 256 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_description(description: &str) -> Result<(), Error> {
+    if description.chars().count() > 1024
+        || description.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(Error::InvalidArgument(
+            "the description must be at most 1024 printable characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl KeyRecord {
     /// The newest version number.
     pub fn current_version(&self) -> u32 {
         self.versions.last().map_or(0, |v| v.version)
+    }
+
+    /// A key file of `version` of this key, from its opened `material`
+    /// ([`Session::material`]), bound to the key's devices as they are now.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for a record whose id is not a UUID; the export's errors.
+    pub fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error> {
+        let info = crate::KeyFileInfo {
+            key_id: self.id()?,
+            key_version: version,
+        };
+        let devices: Vec<&str> = self
+            .fingerprints
+            .iter()
+            .map(|d| d.fingerprint.as_str())
+            .collect();
+        material.export_bound_key_file(info, &devices, &mut crate::rng::os_rng()?)
     }
 
     /// The key id as the runtime's type.
@@ -246,6 +327,28 @@ pub struct Session<'p> {
     passphrase: &'p mut dyn PassphraseSource,
     new_store: bool,
     kdf: KdfParams,
+    /// An [`UnlockedStore`]'s master key and the salt it was derived with.
+    preset: Option<(&'p [u8; 32], &'p str)>,
+    /// The records read were found authentic: later changes in this session (which
+    /// invalidate the stored authenticator until it is renewed at the write) need no check.
+    verified: bool,
+}
+
+/// A key store whose passphrase was checked once ([`KeyStore::unlock`]): its sessions use the
+/// derived key and ask for no passphrase, so a long-running service pays for Argon2id once.
+pub struct UnlockedStore {
+    store: KeyStore,
+    kdf: KdfParams,
+    master: Zeroizing<[u8; 32]>,
+    salt: String,
+}
+
+impl core::fmt::Debug for UnlockedStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UnlockedStore")
+            .field("dir", &self.store.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 fn io_error(op: &'static str) -> impl Fn(std::io::Error) -> Error {
@@ -324,6 +427,40 @@ impl KeyStore {
         passphrase: &mut dyn PassphraseSource,
         f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.with_preset(access, kdf, passphrase, None, f)
+    }
+
+    /// Checks the passphrase once (creating the store if there is none) and keeps the derived
+    /// key for [`UnlockedStore::with`].
+    ///
+    /// # Errors
+    /// [`Error::WrongPassphrase`], [`Error::PassphraseUnavailable`], and those of
+    /// [`KeyStore::with`].
+    pub fn unlock(
+        &self,
+        kdf: KdfParams,
+        passphrase: &mut dyn PassphraseSource,
+    ) -> Result<UnlockedStore, Error> {
+        let (master, salt) = self.with(Access::Write, kdf, passphrase, |s| {
+            let master = s.master()?;
+            Ok((master, s.file.kdf.salt.clone()))
+        })?;
+        Ok(UnlockedStore {
+            store: self.clone(),
+            kdf,
+            master,
+            salt,
+        })
+    }
+
+    fn with_preset<T>(
+        &self,
+        access: Access,
+        kdf: KdfParams,
+        passphrase: &mut dyn PassphraseSource,
+        preset: Option<(&[u8; 32], &str)>,
+        f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         if access == Access::Write {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -362,6 +499,8 @@ impl KeyStore {
             passphrase,
             new_store,
             kdf,
+            preset,
+            verified: false,
         };
         let out = f(&mut session)?;
         if access == Access::Write && session.dirty {
@@ -386,6 +525,42 @@ impl KeyStore {
                 }
             }
         }
+    }
+}
+
+impl UnlockedStore {
+    /// The store.
+    pub fn store(&self) -> &KeyStore {
+        &self.store
+    }
+
+    /// [`KeyStore::with`] with the key derived at [`KeyStore::unlock`]. The passphrase check is
+    /// still verified on every session; a store replaced since (another salt) is refused.
+    ///
+    /// # Errors
+    /// Those of [`KeyStore::with`]; [`Error::WrongPassphrase`] if the store was replaced by one
+    /// under another passphrase.
+    pub fn with<T>(
+        &self,
+        access: Access,
+        f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut refuse =
+            |_new: bool| -> Result<Zeroizing<String>, Error> { Err(Error::WrongPassphrase) };
+        self.store.with_preset(
+            access,
+            self.kdf,
+            &mut refuse,
+            Some((&self.master, &self.salt)),
+            f,
+        )
+    }
+
+    /// A 32-byte key for `context` (a fixed, unique string naming its use), derived from the
+    /// store's master key with BLAKE3's key derivation mode; for data a service keeps beside
+    /// the store (its access tokens) that must be authenticated under the passphrase.
+    pub fn derive_key(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, self.master.as_ref()))
     }
 }
 
@@ -499,6 +674,23 @@ impl Session<'_> {
         if let Some(m) = &self.master {
             return Ok(m.clone());
         }
+        if let Some((master, salt)) = self.preset {
+            if salt != self.file.kdf.salt {
+                // The store was deleted and created again (under some passphrase) since it
+                // was unlocked: the derived key is not this store's.
+                return Err(Error::WrongPassphrase);
+            }
+            let master = Zeroizing::new(*master);
+            if open(&master, b"check", &self.file.check)
+                .as_deref()
+                .map(Vec::as_slice)
+                != Some(CHECK_PLAINTEXT)
+            {
+                return Err(Error::WrongPassphrase);
+            }
+            self.master = Some(master.clone());
+            return Ok(master);
+        }
         let pass = self.passphrase.passphrase(self.new_store)?;
         let kdf = &self.file.kdf;
         if kdf.algorithm != "argon2id" {
@@ -555,11 +747,17 @@ impl Session<'_> {
     /// Checks the key records' authenticator: what `encrypt` and `export` act on (state,
     /// bound devices, versions) was written by someone with the passphrase.
     fn verify_metadata(&mut self) -> Result<(), Error> {
+        if self.verified {
+            return Ok(());
+        }
         let master = self.master()?;
         let canonical = serde_json::to_vec(&self.file.keys)
             .map_err(|_| Error::StoreCorrupt("cannot serialise the key records"))?;
         match open(&master, &metadata_aad(&canonical), &self.file.metadata_mac) {
-            Some(empty) if empty.is_empty() => Ok(()),
+            Some(empty) if empty.is_empty() => {
+                self.verified = true;
+                Ok(())
+            }
             _ => Err(Error::StoreCorrupt(
                 "key records were changed without the passphrase",
             )),
@@ -605,15 +803,15 @@ impl Session<'_> {
         alias: &str,
         description: &str,
     ) -> Result<KeyRecord, Error> {
-        if alias.is_empty() || alias.len() > 256 || alias.chars().any(char::is_control) {
-            return Err(Error::InvalidArgument(
-                "the alias must be 1 to 256 printable characters".into(),
-            ));
-        }
+        check_alias(alias)?;
+        check_description(description)?;
         if self.file.keys.iter().any(|k| k.alias == alias) {
             return Err(Error::AliasTaken);
         }
-        if !self.new_store {
+        if self.new_store {
+            // Nothing was stored yet, so nothing to authenticate.
+            self.verified = true;
+        } else {
             self.verify_metadata()?;
         }
         let algorithm = match material.algorithm() {
@@ -636,6 +834,7 @@ impl Session<'_> {
             key_state: KeyState::Enabled,
             fingerprints: Vec::new(),
             versions: Vec::new(),
+            tags: Vec::new(),
         };
         let sealed = self.seal_material(&rec, 1, material)?;
         rec.versions.push(VersionRecord {
@@ -768,6 +967,49 @@ impl Session<'_> {
         self.verify_metadata()?;
         let k = self.key_mut(key_id)?;
         k.fingerprints = devices;
+        Ok(k.clone())
+    }
+
+    /// Changes a key's alias, description or tags (`None`: unchanged).
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`], [`Error::AliasTaken`], [`Error::InvalidArgument`].
+    pub fn update(
+        &mut self,
+        key_id: &str,
+        alias: Option<&str>,
+        description: Option<&str>,
+        tags: Option<Vec<Tag>>,
+    ) -> Result<KeyRecord, Error> {
+        self.verify_metadata()?;
+        if let Some(a) = alias {
+            check_alias(a)?;
+            let wanted = normalise_id(key_id);
+            if self
+                .file
+                .keys
+                .iter()
+                .any(|k| k.alias == a && k.key_id != wanted)
+            {
+                return Err(Error::AliasTaken);
+            }
+        }
+        if let Some(d) = description {
+            check_description(d)?;
+        }
+        if let Some(t) = &tags {
+            check_tags(t)?;
+        }
+        let k = self.key_mut(key_id)?;
+        if let Some(a) = alias {
+            a.clone_into(&mut k.alias);
+        }
+        if let Some(d) = description {
+            d.clone_into(&mut k.description);
+        }
+        if let Some(t) = tags {
+            k.tags = t;
+        }
         Ok(k.clone())
     }
 

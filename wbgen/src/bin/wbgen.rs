@@ -9,7 +9,6 @@
 //! prints: it holds no cryptography of its own.
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,33 +23,12 @@ use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
     Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, write_atomic,
 };
-use wbgen::{Error, KeyFileInfo, KeyMaterial, Mode, rng::os_rng};
+use wbgen::{Error, KeyMaterial, Mode, rng::os_rng};
 use wbruntime::Algorithm;
 
 /// Reads the passphrase from `WBGEN_PASSPHRASE`, else asks on the terminal.
 fn passphrase(new_store: bool) -> Result<Zeroizing<String>, Error> {
-    if let Ok(p) = std::env::var("WBGEN_PASSPHRASE") {
-        if p.is_empty() {
-            return Err(Error::InvalidArgument("WBGEN_PASSPHRASE is empty".into()));
-        }
-        return Ok(Zeroizing::new(p));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::PassphraseUnavailable);
-    }
-    let ask = |prompt: &str| {
-        rpassword::prompt_password(prompt)
-            .map(Zeroizing::new)
-            .map_err(|_| Error::PassphraseUnavailable)
-    };
-    let first = ask("Key store passphrase: ")?;
-    if first.is_empty() {
-        return Err(Error::InvalidArgument("the passphrase is empty".into()));
-    }
-    if new_store && *ask("Repeat the passphrase for the new key store: ")? != *first {
-        return Err(Error::InvalidArgument("the passphrases differ".into()));
-    }
-    Ok(first)
+    wbgen::cli::passphrase(new_store)
 }
 
 fn algorithm_name(a: Algorithm) -> &'static str {
@@ -204,16 +182,8 @@ fn run(cli: Cli) -> Result<Value, Error> {
             let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
                 s.material(&key_id, version)
             })?;
-            let info = KeyFileInfo {
-                key_id: rec.id()?,
-                key_version: version,
-            };
-            let devices: Vec<&str> = rec
-                .fingerprints
-                .iter()
-                .map(|d| d.fingerprint.as_str())
-                .collect();
-            let file = material.export_bound_key_file(info, &devices, &mut os_rng()?)?;
+            let file = rec.key_file(version, &material)?;
+            let devices = &rec.fingerprints;
             if base64 {
                 return Ok(json!({
                     "KeyId": rec.key_id,

@@ -1,0 +1,971 @@
+// wbkms web console: plain JavaScript, no framework, no build step. Served by the wbkms binary
+// (embedded with include_str!) under a `default-src 'self'` content security policy, so this
+// file never uses inline scripts or style attributes, and never puts server data into
+// innerHTML: every value from the API goes through textContent or element properties.
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'wbkms.token';
+  const CSV_HEADER = 'Device Fingerprint,Description';
+
+  // ---------- small DOM helpers ----------
+  const $ = (id) => document.getElementById(id);
+
+  /** Creates an element with properties, attributes (`attrs`) and children (text or nodes). */
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null) continue;
+        if (k === 'attrs') {
+          for (const [a, av] of Object.entries(v)) {
+            if (av !== undefined && av !== null && av !== false) node.setAttribute(a, String(av));
+          }
+        } else if (k === 'dataset') {
+          for (const [a, av] of Object.entries(v)) node.dataset[a] = String(av);
+        } else if (k === 'className') {
+          node.className = v;
+        } else if (k.startsWith('on') && typeof v === 'function') {
+          node.addEventListener(k.slice(2), v);
+        } else {
+          node[k] = v;
+        }
+      }
+    }
+    for (const c of children) {
+      if (c === undefined || c === null || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  // ---------- Base64 ----------
+  function bytesToBase64(bytes) {
+    let s = '';
+    const chunk = 0x8000;
+    for (let i = 0; i < bytes.length; i += chunk) {
+      s += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk));
+    }
+    return btoa(s);
+  }
+
+  /** Decodes standard Base64 (white space ignored); throws on anything else. */
+  function base64ToBytes(text) {
+    const clean = String(text).replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
+      throw new Error('not valid Base64');
+    }
+    const bin = atob(clean);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  function utf8ToBase64(text) {
+    return bytesToBase64(new TextEncoder().encode(text));
+  }
+
+  // ---------- files ----------
+  function downloadBlob(blob, filename) {
+    const url = URL.createObjectURL(blob);
+    const a = el('a', { href: url, download: filename, className: 'visually-hidden' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
+  /** A key file name from a key ID: only safe characters survive. */
+  function safeName(s) {
+    return String(s).replace(/[^A-Za-z0-9._-]/g, '_');
+  }
+
+  // ---------- API ----------
+  class ApiError extends Error {
+    constructor(code, message, status, requestId) {
+      super(message);
+      this.code = code;
+      this.status = status;
+      this.requestId = requestId;
+    }
+  }
+
+  let token = null;
+
+  async function call(action, params) {
+    let resp;
+    try {
+      resp = await fetch('/', {
+        method: 'POST',
+        credentials: 'omit',
+        cache: 'no-store',
+        headers: {
+          'X-Action': action,
+          'Authorization': 'Bearer ' + (token || ''),
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify(params || {}),
+      });
+    } catch (e) {
+      throw new ApiError('NETWORK', 'cannot reach the service: ' + e.message, 0, '');
+    }
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch (_) {
+      data = null;
+    }
+    const r = data && typeof data === 'object' ? data.Response : null;
+    if (!r || typeof r !== 'object') {
+      throw new ApiError('HTTP ' + resp.status, 'unexpected answer from the service', resp.status, '');
+    }
+    if (r.Error) {
+      const err = new ApiError(String(r.Error.Code || 'ERROR'), String(r.Error.Message || ''),
+        resp.status, String(r.RequestId || ''));
+      if (resp.status === 401 && action !== 'DescribeWhiteBoxServiceStatus') {
+        // The token was revoked or expired while signed in.
+        signOut('Session ended: ' + err.code + ' ' + err.message);
+      }
+      throw err;
+    }
+    if (!resp.ok) {
+      throw new ApiError('HTTP ' + resp.status, 'request failed', resp.status, String(r.RequestId || ''));
+    }
+    return r;
+  }
+
+  // ---------- messages ----------
+  let noticeTimer = null;
+
+  function openDialog() {
+    return document.querySelector('dialog[open]');
+  }
+
+  function errorText(err) {
+    if (err instanceof ApiError) return { code: err.code, message: err.message, requestId: err.requestId };
+    return { code: 'ERROR', message: err && err.message ? err.message : String(err), requestId: '' };
+  }
+
+  /** Shows an error in the page's alert and, when a dialog is open, inside that dialog. */
+  function showError(err, where) {
+    const { code, message, requestId } = errorText(err);
+    $('error-code').textContent = code;
+    $('error-message').textContent = message;
+    $('error-request').textContent = requestId ? '(RequestId ' + requestId + ')' : '';
+    $('error').hidden = false;
+    const dlg = where || openDialog();
+    if (dlg) {
+      const box = dlg.querySelector('.dialog-error');
+      if (box) {
+        box.textContent = code + ': ' + message;
+        box.hidden = false;
+      }
+    }
+    if (window.console) console.warn('wbkms:', code, message);
+  }
+
+  function clearError() {
+    $('error').hidden = true;
+    $('error-code').textContent = '';
+    $('error-message').textContent = '';
+    $('error-request').textContent = '';
+    for (const box of document.querySelectorAll('.dialog-error')) {
+      box.hidden = true;
+      box.textContent = '';
+    }
+  }
+
+  function notify(text) {
+    const n = $('notice');
+    n.textContent = text;
+    n.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { n.hidden = true; }, 4000);
+  }
+
+  /** Runs an async action with a button disabled meanwhile; errors are shown, not thrown. */
+  async function busy(button, fn) {
+    const buttons = Array.isArray(button) ? button : [button];
+    clearError();
+    for (const b of buttons) if (b) { b.disabled = true; b.classList.add('is-busy'); }
+    try {
+      return await fn();
+    } catch (e) {
+      showError(e);
+      return undefined;
+    } finally {
+      for (const b of buttons) if (b) { b.disabled = false; b.classList.remove('is-busy'); }
+    }
+  }
+
+  function showDialog(dlg) {
+    for (const box of dlg.querySelectorAll('.dialog-error')) { box.hidden = true; box.textContent = ''; }
+    if (!dlg.open) dlg.showModal();
+  }
+
+  // ---------- sign-in ----------
+  let role = null;
+
+  function setSignedIn(status) {
+    role = status.Role || '';
+    $('whoami').textContent = role;
+    $('whoami-token').textContent = status.TokenId ? 'token ' + status.TokenId : '';
+    $('whoami-box').hidden = false;
+    $('signin').hidden = true;
+    $('app').hidden = false;
+    document.body.dataset.role = role;
+  }
+
+  function signOut(message) {
+    token = null;
+    role = null;
+    try { sessionStorage.removeItem(TOKEN_KEY); } catch (_) { /* storage disabled */ }
+    for (const d of document.querySelectorAll('dialog[open]')) d.close();
+    $('whoami-box').hidden = true;
+    $('app').hidden = true;
+    $('signin').hidden = false;
+    clear($('key-rows'));
+    keys = [];
+    delete document.body.dataset.role;
+    const se = $('signin-error');
+    if (message) {
+      se.textContent = message;
+      se.hidden = false;
+    } else {
+      se.hidden = true;
+      se.textContent = '';
+    }
+    $('token-input').value = '';
+    $('token-input').focus();
+  }
+
+  async function signIn(candidate) {
+    token = candidate;
+    try {
+      const status = await call('DescribeWhiteBoxServiceStatus', {});
+      try { sessionStorage.setItem(TOKEN_KEY, candidate); } catch (_) { /* storage disabled */ }
+      $('signin-error').hidden = true;
+      setSignedIn(status);
+      await loadKeys();
+      return true;
+    } catch (e) {
+      token = null;
+      try { sessionStorage.removeItem(TOKEN_KEY); } catch (_) { /* storage disabled */ }
+      const se = $('signin-error');
+      if (e instanceof ApiError && e.status === 401) {
+        se.textContent = 'Invalid token (' + e.code + ': ' + e.message + ')';
+      } else {
+        const t = errorText(e);
+        se.textContent = 'Sign-in failed: ' + t.code + ': ' + t.message;
+      }
+      se.hidden = false;
+      $('whoami-box').hidden = true;
+      $('app').hidden = true;
+      $('signin').hidden = false;
+      return false;
+    }
+  }
+
+  // ---------- key list ----------
+  let keys = [];
+  let offset = 0;
+  let total = 0;
+
+  function pageSize() {
+    return Number($('page-size').value) || 20;
+  }
+
+  function listFilters() {
+    const p = { Offset: offset, Limit: pageSize() };
+    const st = $('filter-status').value;
+    const alg = $('filter-algorithm').value;
+    if (st) p.KeyStatus = st;
+    if (alg) p.Algorithm = alg;
+    const tk = $('filter-tag-key').value.trim();
+    if (tk) p.TagFilters = [{ TagKey: tk, TagValue: $('filter-tag-value').value.trim() }];
+    return p;
+  }
+
+  async function loadKeys() {
+    $('key-loading').hidden = false;
+    try {
+      const r = await call('DescribeWhiteBoxKeyDetails', listFilters());
+      keys = Array.isArray(r.KeyInfos) ? r.KeyInfos : [];
+      total = Number(r.TotalCount) || 0;
+      if (keys.length === 0 && offset > 0 && total > 0) {
+        offset = Math.max(0, Math.floor((total - 1) / pageSize()) * pageSize());
+        return loadKeys();
+      }
+      renderKeys();
+    } finally {
+      $('key-loading').hidden = true;
+    }
+  }
+
+  function formatTime(rfc3339) {
+    if (!rfc3339) return '';
+    const d = new Date(rfc3339);
+    if (Number.isNaN(d.getTime())) return String(rfc3339);
+    const pad = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+
+  function modeLabel(k) {
+    if (k.Mode === 'SPACE_HARD' && k.SpaceBits) return 'SPACE_HARD (' + k.SpaceBits + '-bit)';
+    return String(k.Mode || '');
+  }
+
+  function deviceLabel(k) {
+    const n = Number(k.DeviceCount) || 0;
+    if (k.DeviceFingerprintBind || n > 0) return n + (n === 1 ? ' device, bound' : ' devices, bound');
+    return 'not bound';
+  }
+
+  function renderKeys() {
+    const body = $('key-rows');
+    clear(body);
+    for (const k of keys) body.append(keyRow(k));
+    $('key-empty').hidden = keys.length !== 0;
+    const from = keys.length ? offset + 1 : 0;
+    $('page-info').textContent = from + '–' + (offset + keys.length) + ' of ' + total;
+    $('prev-page').disabled = offset <= 0;
+    $('next-page').disabled = offset + keys.length >= total;
+  }
+
+  function opButton(label, testid, onclick, danger) {
+    return el('button', {
+      type: 'button',
+      className: 'btn btn-link' + (danger ? ' text-danger' : ''),
+      attrs: { 'data-testid': testid },
+      onclick,
+    }, label);
+  }
+
+  function keyRow(k) {
+    const enabled = k.Status === 'Enabled';
+    const sw = el('input', {
+      type: 'checkbox',
+      checked: enabled,
+      className: 'switch-input',
+      attrs: { 'data-testid': 'enable-switch', 'aria-label': 'Enabled' },
+    });
+    const swText = el('span', { className: 'switch-text', attrs: { 'data-testid': 'status-text' } },
+      enabled ? 'Enabled' : 'Disabled');
+    sw.addEventListener('change', () => toggleKey(k, sw, swText));
+
+    const tags = el('td', { className: 'tags-cell', attrs: { 'data-testid': 'tags' } });
+    for (const t of Array.isArray(k.Tags) ? k.Tags : []) {
+      const label = String(t.TagKey) + ': ' + String(t.TagValue);
+      tags.append(el('span', { className: 'chip', title: label }, label));
+    }
+
+    const idCell = el('td', { className: 'id-cell' },
+      el('button', {
+        type: 'button',
+        className: 'btn btn-link mono key-id',
+        title: 'Details',
+        attrs: { 'data-testid': 'key-id' },
+        onclick: () => openDetails(k),
+      }, String(k.KeyId)),
+      el('div', { className: 'alias', attrs: { 'data-testid': 'alias' } }, String(k.Alias || '')),
+      k.Description ? el('div', { className: 'muted desc', attrs: { 'data-testid': 'description' } }, String(k.Description)) : null);
+
+    const tr = el('tr', {
+      dataset: { keyId: String(k.KeyId), alias: String(k.Alias || ''), status: String(k.Status || '') },
+      attrs: { 'data-testid': 'key-row' },
+    },
+    idCell,
+    el('td', { title: String(k.CreateTime || ''), attrs: { 'data-testid': 'create-time' } }, formatTime(k.CreateTime)),
+    el('td', { attrs: { 'data-testid': 'algorithm' } }, String(k.Algorithm || '')),
+    el('td', { attrs: { 'data-testid': 'mode' } }, modeLabel(k),
+      el('div', { className: 'muted small' }, 'v' + String(k.CurrentVersion ?? ''))),
+    tags,
+    el('td', {}, el('label', { className: 'switch' }, sw, el('span', { className: 'switch-slider' }), swText)),
+    el('td', { attrs: { 'data-testid': 'device-status' } },
+      el('span', { className: (k.DeviceFingerprintBind || k.DeviceCount > 0) ? 'badge badge-ok' : 'badge' }, deviceLabel(k))),
+    el('td', { className: 'ops' },
+      opButton('Encrypt', 'encrypt-btn', () => openEncrypt(k)),
+      opButton('Devices', 'devices-btn', () => openDevices(k)),
+      opButton('Download decryption key', 'download-key-btn', (ev) => downloadDecryptKey(k, ev.currentTarget)),
+      opButton('Rotate', 'rotate-btn', () => confirmRotate(k)),
+      opButton('Delete', 'delete-btn', () => openDelete(k), true)));
+    return tr;
+  }
+
+  async function toggleKey(k, sw, swText) {
+    const want = sw.checked;
+    clearError();
+    sw.disabled = true;
+    try {
+      await call(want ? 'EnableWhiteBoxKey' : 'DisableWhiteBoxKey', { KeyId: k.KeyId });
+      k.Status = want ? 'Enabled' : 'Disabled';
+      swText.textContent = k.Status;
+      const tr = sw.closest('tr');
+      if (tr) tr.dataset.status = k.Status;
+      notify((want ? 'Enabled ' : 'Disabled ') + k.KeyId);
+    } catch (e) {
+      sw.checked = !want;
+      showError(e);
+    } finally {
+      sw.disabled = false;
+    }
+  }
+
+  function keyLabel(k) {
+    return k.Alias ? String(k.Alias) + ' (' + String(k.KeyId) + ')' : String(k.KeyId);
+  }
+
+  // ---------- create ----------
+  function addTagRow(key, value) {
+    const row = el('div', { className: 'tag-row', attrs: { 'data-testid': 'tag-row' } },
+      el('input', { placeholder: 'Key', maxLength: 128, value: key || '', className: 'tag-key', attrs: { 'data-testid': 'tag-key' } }),
+      el('input', { placeholder: 'Value', maxLength: 256, value: value || '', className: 'tag-value', attrs: { 'data-testid': 'tag-value' } }),
+      el('button', { type: 'button', className: 'btn btn-small', attrs: { 'data-testid': 'tag-remove' }, onclick: () => row.remove() }, 'Remove'));
+    $('create-tags').append(row);
+    return row;
+  }
+
+  function openCreate() {
+    $('create-form').reset();
+    clear($('create-tags'));
+    showDialog($('create-dialog'));
+    $('create-alias').focus();
+  }
+
+  let lastCreated = null;
+
+  async function submitCreate(ev) {
+    ev.preventDefault();
+    const dlg = $('create-dialog');
+    const alias = $('create-alias').value.trim();
+    if (!alias) return showError(new Error('an alias is required'), dlg);
+    const tags = [];
+    const seen = new Set();
+    for (const row of $('create-tags').querySelectorAll('.tag-row')) {
+      const k = row.querySelector('.tag-key').value.trim();
+      const v = row.querySelector('.tag-value').value.trim();
+      if (!k && !v) continue;
+      if (!k) return showError(new Error('a tag needs a key'), dlg);
+      if (seen.has(k)) return showError(new Error('tag key "' + k + '" appears twice'), dlg);
+      seen.add(k);
+      tags.push({ TagKey: k, TagValue: v });
+    }
+    const params = {
+      Alias: alias,
+      Algorithm: $('create-algorithm').value,
+      Mode: $('create-mode').value,
+    };
+    const desc = $('create-description').value;
+    if (desc) params.Description = desc;
+    if (tags.length) params.Tags = tags;
+    const submit = $('create-submit');
+    submit.textContent = 'Creating…';
+    await busy([submit], async () => {
+      const r = await call('CreateWhiteBoxKey', params);
+      dlg.close();
+      lastCreated = r;
+      const info = r.KeyInfo || {};
+      $('created-key-id').textContent = String(r.KeyId || info.KeyId || '');
+      $('created-alias').textContent = String(info.Alias || alias);
+      $('created-algorithm').textContent = String(info.Algorithm || params.Algorithm);
+      $('created-mode').textContent = modeLabel(info.Mode ? info : params);
+      $('created-download-encrypt').hidden = !r.EncryptKey;
+      showDialog($('created-dialog'));
+      offset = 0;
+      await loadKeys();
+    });
+    submit.textContent = 'Create';
+  }
+
+  function downloadCreated(which) {
+    if (!lastCreated) return;
+    try {
+      const id = safeName(lastCreated.KeyId);
+      if (which === 'encrypt') {
+        downloadBlob(new Blob([base64ToBytes(lastCreated.EncryptKey)], { type: 'application/octet-stream' }), id + '.enc.wbkey');
+      } else {
+        downloadBlob(new Blob([base64ToBytes(lastCreated.DecryptKey)], { type: 'application/octet-stream' }), id + '.wbkey');
+      }
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  // ---------- details ----------
+  let detailsKey = null;
+
+  async function openDetails(k) {
+    detailsKey = k;
+    const list = $('details-list');
+    clear(list);
+    $('details-alias').value = String(k.Alias || '');
+    $('details-description').value = String(k.Description || '');
+    showDialog($('details-dialog'));
+    let info = k;
+    try {
+      const r = await call('DescribeWhiteBoxKey', { KeyId: k.KeyId });
+      if (r.KeyInfo) info = r.KeyInfo;
+    } catch (e) {
+      showError(e);
+    }
+    const rows = [
+      ['Key ID', info.KeyId], ['Alias', info.Alias], ['Description', info.Description],
+      ['Algorithm', info.Algorithm], ['Mode', modeLabel(info)], ['Status', info.Status],
+      ['Creation time', info.CreateTime], ['Current version', info.CurrentVersion],
+      ['Devices', deviceLabel(info)],
+      ['Tags', (info.Tags || []).map((t) => t.TagKey + ': ' + t.TagValue).join(', ')],
+    ];
+    for (const [name, value] of rows) {
+      list.append(el('dt', {}, name), el('dd', {}, value === undefined || value === null ? '' : String(value)));
+    }
+  }
+
+  async function saveAlias(ev) {
+    ev.preventDefault();
+    if (!detailsKey) return;
+    const alias = $('details-alias').value.trim();
+    if (!alias) return showError(new Error('an alias is required'), $('details-dialog'));
+    await busy($('details-alias-save'), async () => {
+      await call('UpdateWhiteBoxKeyAlias', { KeyId: detailsKey.KeyId, Alias: alias });
+      notify('Alias updated');
+      await loadKeys();
+      const k = keys.find((x) => x.KeyId === detailsKey.KeyId);
+      if (k) await openDetails(k);
+    });
+  }
+
+  async function saveDescription(ev) {
+    ev.preventDefault();
+    if (!detailsKey) return;
+    await busy($('details-description-save'), async () => {
+      await call('UpdateWhiteBoxKeyDescription', { KeyId: detailsKey.KeyId, Description: $('details-description').value });
+      notify('Description updated');
+      await loadKeys();
+      const k = keys.find((x) => x.KeyId === detailsKey.KeyId);
+      if (k) await openDetails(k);
+    });
+  }
+
+  // ---------- encrypt ----------
+  let encryptKey = null;
+  let encryptResult = null;
+
+  function openEncrypt(k) {
+    encryptKey = k;
+    encryptResult = null;
+    $('encrypt-form').reset();
+    $('encrypt-key-label').textContent = keyLabel(k);
+    $('encrypt-result').hidden = true;
+    $('encrypt-result-iv').textContent = '';
+    $('encrypt-result-ciphertext').textContent = '';
+    $('encrypt-result-version').textContent = '';
+    showDialog($('encrypt-dialog'));
+    $('encrypt-plaintext').focus();
+  }
+
+  async function submitEncrypt(ev) {
+    ev.preventDefault();
+    const dlg = $('encrypt-dialog');
+    if (!encryptKey) return;
+    const pt = $('encrypt-plaintext').value.replace(/\s+/g, '');
+    try {
+      if (!pt) throw new Error('the plaintext is required (Base64)');
+      if (base64ToBytes(pt).length === 0) throw new Error('the plaintext is empty');
+    } catch (e) {
+      return showError(new Error('Plaintext: ' + e.message), dlg);
+    }
+    const params = { KeyId: encryptKey.KeyId, PlainText: pt };
+    const iv = $('encrypt-iv').value.replace(/\s+/g, '');
+    if (iv) {
+      let ok = false;
+      try { ok = base64ToBytes(iv).length === 16; } catch (_) { ok = false; }
+      if (!ok) return showError(new Error('the IV must be 16 bytes in Base64'), dlg);
+      params.InitializationVector = iv;
+    }
+    for (const box of dlg.querySelectorAll('.dialog-error')) { box.hidden = true; box.textContent = ''; }
+    await busy($('encrypt-submit'), async () => {
+      $('encrypt-result').hidden = true;
+      const r = await call('EncryptByWhiteBox', params);
+      encryptResult = {
+        KeyId: r.KeyId || encryptKey.KeyId,
+        KeyVersion: r.KeyVersion,
+        Algorithm: encryptKey.Algorithm,
+        InitializationVector: r.InitializationVector,
+        CipherText: r.CipherText,
+      };
+      $('encrypt-result-version').textContent = String(r.KeyVersion ?? '');
+      $('encrypt-result-iv').textContent = String(r.InitializationVector || '');
+      $('encrypt-result-ciphertext').textContent = String(r.CipherText || '');
+      $('encrypt-result').hidden = false;
+    });
+  }
+
+  async function copyText(text, button) {
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      }
+    } catch (_) { ok = false; }
+    if (!ok) {
+      const ta = el('textarea', { value: text, className: 'visually-hidden', readOnly: true });
+      (openDialog() || document.body).append(ta);
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch (_) { ok = false; }
+      ta.remove();
+    }
+    if (button) {
+      const old = button.textContent;
+      button.textContent = ok ? 'Copied' : 'Copy failed';
+      setTimeout(() => { button.textContent = old; }, 1500);
+    }
+  }
+
+  function downloadEncryptResult() {
+    if (!encryptResult) return;
+    const json = JSON.stringify(encryptResult, null, 2) + '\n';
+    downloadBlob(new Blob([json], { type: 'application/json' }),
+      safeName(encryptResult.KeyId) + '-v' + safeName(encryptResult.KeyVersion) + '-ciphertext.json');
+  }
+
+  // ---------- devices ----------
+  let devicesKey = null;
+  let devices = [];
+
+  function renderDevices() {
+    const body = $('devices-rows');
+    clear(body);
+    devices.forEach((d, i) => {
+      body.append(el('tr', { attrs: { 'data-testid': 'device-row' }, dataset: { identity: d.Identity } },
+        el('td', { className: 'mono break', attrs: { 'data-testid': 'device-identity-cell' } }, d.Identity),
+        el('td', { attrs: { 'data-testid': 'device-description-cell' } }, d.Description),
+        el('td', {}, el('button', {
+          type: 'button',
+          className: 'btn btn-link text-danger',
+          attrs: { 'data-testid': 'device-remove' },
+          onclick: () => { devices.splice(i, 1); renderDevices(); },
+        }, 'Remove'))));
+    });
+    $('devices-empty').hidden = devices.length !== 0;
+    $('devices-count').textContent = devices.length + (devices.length === 1 ? ' device' : ' devices');
+  }
+
+  function checkFingerprint(fp) {
+    // As the service checks: 1 to 256 printable ASCII characters, no spaces.
+    return fp.length >= 1 && fp.length <= 256 && /^[\x21-\x7e]+$/.test(fp);
+  }
+
+  /** Adds devices, skipping identities already in the list; returns how many were added. */
+  function addDevices(list) {
+    let added = 0;
+    for (const d of list) {
+      if (devices.some((x) => x.Identity === d.Identity)) continue;
+      devices.push({ Identity: d.Identity, Description: d.Description || '' });
+      added++;
+    }
+    renderDevices();
+    return added;
+  }
+
+  async function openDevices(k) {
+    devicesKey = k;
+    devices = [];
+    $('devices-key-label').textContent = keyLabel(k);
+    $('devices-status').textContent = 'Loading…';
+    $('device-add-form').reset();
+    $('devices-csv').value = '';
+    renderDevices();
+    const dlg = $('devices-dialog');
+    showDialog(dlg);
+    dlg.dataset.loaded = 'false';
+    try {
+      const r = await call('DescribeWhiteBoxDeviceFingerprints', { KeyId: k.KeyId });
+      devices = (Array.isArray(r.DeviceFingerprints) ? r.DeviceFingerprints : []).map((d) => ({
+        Identity: String(d.Identity || ''),
+        Description: String(d.Description || ''),
+      }));
+      renderDevices();
+      $('devices-status').textContent = '';
+      dlg.dataset.loaded = 'true';
+    } catch (e) {
+      $('devices-status').textContent = '';
+      showError(e, dlg);
+    }
+  }
+
+  function submitAddDevice(ev) {
+    ev.preventDefault();
+    const dlg = $('devices-dialog');
+    const id = $('device-identity').value.trim();
+    const desc = $('device-description').value.trim();
+    if (!checkFingerprint(id)) {
+      return showError(new Error('a device fingerprint is 1 to 256 printable ASCII characters without spaces'), dlg);
+    }
+    if (devices.some((x) => x.Identity === id)) {
+      return showError(new Error('this device is already in the list'), dlg);
+    }
+    addDevices([{ Identity: id, Description: desc }]);
+    $('device-add-form').reset();
+    $('devices-status').textContent = 'Added 1 device (not saved yet)';
+    $('device-identity').focus();
+  }
+
+  /** Splits one CSV line into fields: commas separate, double quotes quote ("" is a quote). */
+  function splitCsvLine(line) {
+    const out = [];
+    let cur = '';
+    let quoted = false;
+    let wasQuoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quoted) {
+        if (c === '"') {
+          if (line[i + 1] === '"') { cur += '"'; i++; } else { quoted = false; }
+        } else {
+          cur += c;
+        }
+      } else if (c === '"' && cur.trim() === '') {
+        quoted = true;
+        wasQuoted = true;
+        cur = '';
+      } else if (c === ',') {
+        out.push(wasQuoted ? cur : cur.trim());
+        cur = '';
+        wasQuoted = false;
+      } else {
+        cur += c;
+      }
+    }
+    if (quoted) throw new Error('unterminated quote');
+    out.push(wasQuoted ? cur : cur.trim());
+    return out;
+  }
+
+  /**
+   * Parses the device CSV (header `Device Fingerprint,Description`): a UTF-8 byte-order mark
+   * and CR LF line ends are accepted, blank lines skipped, the description may be quoted.
+   * Errors name the line, never echo its content.
+   */
+  function parseDeviceCsv(text) {
+    const lines = String(text).replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+    let i = 0;
+    while (i < lines.length && lines[i].trim() === '') i++;
+    if (i >= lines.length) throw new Error('the CSV file is empty');
+    let header;
+    try { header = splitCsvLine(lines[i]).map((s) => s.trim().toLowerCase()); } catch (_) { header = []; }
+    if (header[0] !== 'device fingerprint') {
+      throw new Error('the CSV header must be `' + CSV_HEADER + '`');
+    }
+    const out = [];
+    for (i = i + 1; i < lines.length; i++) {
+      const line = lines[i];
+      if (line.trim() === '') continue;
+      let fields;
+      try { fields = splitCsvLine(line); } catch (e) {
+        throw new Error('CSV line ' + (i + 1) + ': ' + e.message);
+      }
+      const fp = (fields[0] || '').trim();
+      const desc = fields.length > 1 ? fields.slice(1).join(',').trim() : '';
+      if (!checkFingerprint(fp)) throw new Error('CSV line ' + (i + 1) + ': invalid device fingerprint');
+      if (desc.length > 256) throw new Error('CSV line ' + (i + 1) + ': description too long');
+      out.push({ Identity: fp, Description: desc });
+    }
+    return out;
+  }
+
+  async function uploadCsv() {
+    const input = $('devices-csv');
+    const file = input.files && input.files[0];
+    if (!file) return;
+    const dlg = $('devices-dialog');
+    try {
+      if (file.size > 4 * 1024 * 1024) throw new Error('the CSV file is larger than 4 MiB');
+      const text = await file.text();
+      const list = parseDeviceCsv(text);
+      const added = addDevices(list);
+      const skipped = list.length - added;
+      $('devices-status').textContent = 'Imported ' + added + (added === 1 ? ' device' : ' devices') +
+        (skipped ? ' (' + skipped + ' already listed)' : '') + ' from ' + file.name + ' (not saved yet)';
+    } catch (e) {
+      showError(e, dlg);
+    } finally {
+      input.value = '';
+    }
+  }
+
+  function downloadTemplate() {
+    downloadBlob(new Blob([CSV_HEADER + '\n'], { type: 'text/csv' }), 'device-fingerprints-template.csv');
+  }
+
+  function clearDevices() {
+    devices = [];
+    renderDevices();
+    $('devices-status').textContent = 'All devices removed from the list: save to unbind them';
+  }
+
+  async function saveDevices() {
+    if (!devicesKey) return;
+    const dlg = $('devices-dialog');
+    await busy([$('devices-save-btn')], async () => {
+      await call('OverwriteWhiteBoxDeviceFingerprints', {
+        KeyId: devicesKey.KeyId,
+        DeviceFingerprints: devices.map((d) => ({ Identity: d.Identity, Description: d.Description })),
+      });
+      dlg.close();
+      notify('Devices saved for ' + devicesKey.KeyId + ': ' + devices.length);
+      await loadKeys();
+    });
+  }
+
+  // ---------- decryption key download ----------
+  async function downloadDecryptKey(k, button) {
+    await busy(button, async () => {
+      const r = await call('DescribeWhiteBoxDecryptKey', { KeyId: k.KeyId });
+      const bytes = base64ToBytes(r.DecryptKey || '');
+      if (bytes.length === 0) throw new Error('the service sent an empty key file');
+      downloadBlob(new Blob([bytes], { type: 'application/octet-stream' }), safeName(r.KeyId || k.KeyId) + '.wbkey');
+      notify('Downloaded the decryption key of ' + k.KeyId + ' (version ' + r.KeyVersion + ')');
+    });
+  }
+
+  // ---------- confirm / rotate ----------
+  let confirmAction = null;
+
+  function askConfirm(title, message, okLabel, action) {
+    $('confirm-title').textContent = title;
+    $('confirm-message').textContent = message;
+    $('confirm-ok').textContent = okLabel;
+    confirmAction = action;
+    showDialog($('confirm-dialog'));
+  }
+
+  async function runConfirm() {
+    if (!confirmAction) return;
+    const action = confirmAction;
+    await busy([$('confirm-ok')], async () => {
+      await action();
+      confirmAction = null;
+      $('confirm-dialog').close();
+    });
+  }
+
+  function confirmRotate(k) {
+    askConfirm('Rotate key', 'Rotate ' + keyLabel(k) + '? New ciphertext uses a new key version; ' +
+      'devices need the new decryption key file for it. Older versions stay available.', 'Rotate', async () => {
+      const r = await call('RotateWhiteBoxKey', { KeyId: k.KeyId });
+      notify('Rotated ' + (r.KeyId || k.KeyId) + ': now version ' + r.KeyVersion);
+      await loadKeys();
+    });
+  }
+
+  // ---------- delete ----------
+  let deleteKey = null;
+
+  function openDelete(k) {
+    deleteKey = k;
+    $('delete-form').reset();
+    $('delete-key-label').textContent = keyLabel(k);
+    $('delete-alias').textContent = String(k.Alias || k.KeyId);
+    $('delete-submit').disabled = true;
+    showDialog($('delete-dialog'));
+    $('delete-confirm-input').focus();
+  }
+
+  function deleteTyped() {
+    if (!deleteKey) return false;
+    return $('delete-confirm-input').value === String(deleteKey.Alias || deleteKey.KeyId);
+  }
+
+  async function submitDelete(ev) {
+    ev.preventDefault();
+    if (!deleteKey || !deleteTyped()) return;
+    const k = deleteKey;
+    await busy($('delete-submit'), async () => {
+      await call('DeleteWhiteBoxKey', { KeyId: k.KeyId });
+      $('delete-dialog').close();
+      deleteKey = null;
+      notify('Deleted ' + k.KeyId);
+      await loadKeys();
+    });
+    $('delete-submit').disabled = !deleteTyped();
+  }
+
+  // ---------- wiring ----------
+  function init() {
+    $('signin-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const t = $('token-input').value.trim();
+      if (!t) return;
+      await busy($('signin-btn'), () => signIn(t));
+    });
+    $('signout-btn').addEventListener('click', () => signOut(''));
+    $('error-close').addEventListener('click', clearError);
+
+    $('create-btn').addEventListener('click', openCreate);
+    $('create-tag-add').addEventListener('click', () => addTagRow().querySelector('input').focus());
+    $('create-form').addEventListener('submit', submitCreate);
+    $('created-download-decrypt').addEventListener('click', () => downloadCreated('decrypt'));
+    $('created-download-encrypt').addEventListener('click', () => downloadCreated('encrypt'));
+
+    $('refresh-btn').addEventListener('click', () => busy($('refresh-btn'), loadKeys));
+    $('search-btn').addEventListener('click', () => { offset = 0; busy($('search-btn'), loadKeys); });
+    for (const id of ['filter-status', 'filter-algorithm']) {
+      $(id).addEventListener('change', () => { offset = 0; busy(null, loadKeys); });
+    }
+    $('page-size').addEventListener('change', () => { offset = 0; busy(null, loadKeys); });
+    $('prev-page').addEventListener('click', () => { offset = Math.max(0, offset - pageSize()); busy(null, loadKeys); });
+    $('next-page').addEventListener('click', () => { offset += pageSize(); busy(null, loadKeys); });
+
+    $('alias-form').addEventListener('submit', saveAlias);
+    $('description-form').addEventListener('submit', saveDescription);
+
+    $('encrypt-form').addEventListener('submit', submitEncrypt);
+    $('encrypt-encode-btn').addEventListener('click', () => {
+      $('encrypt-plaintext').value = utf8ToBase64($('encrypt-text').value);
+    });
+    $('copy-iv').addEventListener('click', (ev) => copyText($('encrypt-result-iv').textContent, ev.currentTarget));
+    $('copy-ciphertext').addEventListener('click', (ev) => copyText($('encrypt-result-ciphertext').textContent, ev.currentTarget));
+    $('encrypt-download').addEventListener('click', downloadEncryptResult);
+
+    $('device-add-form').addEventListener('submit', submitAddDevice);
+    $('devices-csv').addEventListener('change', uploadCsv);
+    $('devices-template-btn').addEventListener('click', downloadTemplate);
+    $('devices-clear-btn').addEventListener('click', clearDevices);
+    $('devices-save-btn').addEventListener('click', saveDevices);
+
+    $('confirm-ok').addEventListener('click', runConfirm);
+    $('confirm-cancel').addEventListener('click', () => { confirmAction = null; $('confirm-dialog').close(); });
+
+    $('delete-form').addEventListener('submit', submitDelete);
+    $('delete-confirm-input').addEventListener('input', () => { $('delete-submit').disabled = !deleteTyped(); });
+
+    // Every [data-close] button closes its dialog.
+    for (const b of document.querySelectorAll('dialog [data-close]')) {
+      b.addEventListener('click', () => b.closest('dialog').close());
+    }
+
+    let saved = null;
+    try { saved = sessionStorage.getItem(TOKEN_KEY); } catch (_) { saved = null; }
+    if (saved) {
+      signIn(saved).catch(showError);
+    } else {
+      $('signin').hidden = false;
+      $('token-input').focus();
+    }
+  }
+
+  // Exposed for tests of the CSV parser only (no secrets, no state).
+  window.wbkmsConsole = Object.freeze({ parseDeviceCsv });
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,872 @@
+//! The KMS-style actions: what each takes and returns, who may call it, and what it does on
+//! the key store.
+//!
+//! [`ACTIONS`] is the one description of the API: the dispatcher checks parameters against it,
+//! the role check reads it, and the OpenAPI document ([`crate::openapi`]) is generated from it,
+//! so the three cannot drift apart (the tests also check live responses against the document).
+//! Actions run on a blocking thread: every store operation takes a file lock and fsyncs.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use wbgen::devices::check_fingerprint;
+use wbgen::keystore::{
+    Access, AlgorithmName, BoundDevice, KeyRecord, KeyState, Tag, UnlockedStore,
+};
+use wbgen::rng::os_rng;
+use wbgen::space_hard::LineBits;
+use wbgen::{KeyMaterial, Mode};
+
+use crate::auth::Role;
+use crate::error::Error;
+
+/// The type of a parameter or response field, as the OpenAPI document states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// A string.
+    String,
+    /// Base64 text.
+    Base64,
+    /// A non-negative integer.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// `Enabled` or `Disabled`, or the KMS's numbers for them, 0 and 1.
+    KeyStatus,
+    /// A list of strings.
+    Strings,
+    /// `[{"TagKey", "TagValue"}]`.
+    Tags,
+    /// `[{"TagKey", "TagValue"}]`, a filter (the value may be absent: any value).
+    TagFilters,
+    /// `[{"Identity", "Description"}]`.
+    Devices,
+    /// One key's description ([`key_info`]).
+    KeyInfo,
+    /// A list of [`Ty::KeyInfo`].
+    KeyInfos,
+}
+
+/// One request parameter or response field.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    /// Its JSON name.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: Ty,
+    /// Whether it must be present.
+    pub required: bool,
+    /// What it is.
+    pub doc: &'static str,
+}
+
+/// One action.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The `X-Action` value.
+    pub name: &'static str,
+    /// The least role that may call it.
+    pub role: Role,
+    /// What it does.
+    pub summary: &'static str,
+    /// Its parameters (any other parameter is refused).
+    pub request: &'static [Field],
+    /// The fields of its response besides `RequestId`.
+    pub response: &'static [Field],
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
+}
+
+const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
+}
+
+const KEY_ID: Field = req("KeyId", Ty::String, "The key's id.");
+const KEY_IDS: Field = req(
+    "KeyIds",
+    Ty::Strings,
+    "Key ids (1 to 100); all or none change.",
+);
+const R_KEY_ID: Field = req("KeyId", Ty::String, "The key's id.");
+const R_VERSION: Field = req("KeyVersion", Ty::Integer, "The key version (1, 2, ...).");
+const R_DECRYPT_KEY: Field = req(
+    "DecryptKey",
+    Ty::Base64,
+    "The key file (the white-box decryption key), bound to the key's devices at the time of the call.",
+);
+
+/// Every action of the service. `OverwriteWhiteboxDeviceFingerprints` (the cloud SDKs'
+/// spelling) is accepted as `OverwriteWhiteBoxDeviceFingerprints`.
+pub static ACTIONS: &[Spec] = &[
+    Spec {
+        name: "CreateWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Creates a key with fresh random material and returns its first key file.",
+        request: &[
+            req(
+                "Alias",
+                Ty::String,
+                "A unique name, 1 to 256 printable characters.",
+            ),
+            req("Algorithm", Ty::String, "AES_256 or SM4."),
+            opt(
+                "Description",
+                Ty::String,
+                "Free text, at most 1024 characters.",
+            ),
+            opt(
+                "Mode",
+                Ty::String,
+                "EXTERNAL (default), STANDARD or SPACE_HARD.",
+            ),
+            opt(
+                "SpaceBits",
+                Ty::Integer,
+                "SPACE_HARD only: the table's line width, 8 or 16 (default).",
+            ),
+            opt("Tags", Ty::Tags, "Tags to set."),
+        ],
+        response: &[
+            R_KEY_ID,
+            R_DECRYPT_KEY,
+            opt(
+                "EncryptKey",
+                Ty::Base64,
+                "SPACE_HARD keys: the key file that also encrypts (the same file).",
+            ),
+            req("KeyInfo", Ty::KeyInfo, "The new key."),
+        ],
+    },
+    Spec {
+        name: "DescribeWhiteBoxKey",
+        role: Role::Reader,
+        summary: "Describes one key.",
+        request: &[KEY_ID],
+        response: &[req("KeyInfo", Ty::KeyInfo, "The key.")],
+    },
+    Spec {
+        name: "DescribeWhiteBoxKeyDetails",
+        role: Role::Reader,
+        summary: "Lists keys, oldest first, filtered and paged.",
+        request: &[
+            opt(
+                "KeyStatus",
+                Ty::KeyStatus,
+                "Enabled or Disabled (0 and 1 are accepted too).",
+            ),
+            opt("Algorithm", Ty::String, "AES_256 or SM4."),
+            opt(
+                "TagFilters",
+                Ty::TagFilters,
+                "Keys carrying every tag given (a missing TagValue matches any value).",
+            ),
+            opt("Offset", Ty::Integer, "Keys to skip (default 0)."),
+            opt(
+                "Limit",
+                Ty::Integer,
+                "Keys to return, 1 to 200 (default 20).",
+            ),
+        ],
+        response: &[
+            req("KeyInfos", Ty::KeyInfos, "The page of keys."),
+            req(
+                "TotalCount",
+                Ty::Integer,
+                "Keys matching the filters, over all pages.",
+            ),
+        ],
+    },
+    Spec {
+        name: "EncryptByWhiteBox",
+        role: Role::Operator,
+        summary: "Encrypts a secret with the key's current version (CBC, PKCS#7).",
+        request: &[
+            KEY_ID,
+            req("PlainText", Ty::Base64, "The secret, 1 to 65536 bytes."),
+            opt(
+                "InitializationVector",
+                Ty::Base64,
+                "16 bytes; a random one if absent.",
+            ),
+        ],
+        response: &[
+            R_KEY_ID,
+            R_VERSION,
+            req("InitializationVector", Ty::Base64, "The IV used."),
+            req("CipherText", Ty::Base64, "The ciphertext."),
+        ],
+    },
+    Spec {
+        name: "DescribeWhiteBoxDecryptKey",
+        role: Role::Operator,
+        summary: "Returns a key file of the key (its current version by default).",
+        request: &[
+            KEY_ID,
+            opt(
+                "KeyVersion",
+                Ty::Integer,
+                "A version; the current if absent.",
+            ),
+        ],
+        response: &[R_KEY_ID, R_VERSION, R_DECRYPT_KEY],
+    },
+    Spec {
+        name: "OverwriteWhiteBoxDeviceFingerprints",
+        role: Role::Admin,
+        summary: "Replaces the devices the key's files are bound to (empty: unbind all). Key files downloaded afterwards carry the new list.",
+        request: &[
+            KEY_ID,
+            req(
+                "DeviceFingerprints",
+                Ty::Devices,
+                "The devices (at most 1000), unique by Identity.",
+            ),
+        ],
+        response: &[],
+    },
+    Spec {
+        name: "DescribeWhiteBoxDeviceFingerprints",
+        role: Role::Reader,
+        summary: "Lists the devices a key is bound to.",
+        request: &[KEY_ID],
+        response: &[req("DeviceFingerprints", Ty::Devices, "The devices.")],
+    },
+    Spec {
+        name: "EnableWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Enables a key.",
+        request: &[KEY_ID],
+        response: &[],
+    },
+    Spec {
+        name: "DisableWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Disables a key: encryption and key-file downloads are refused.",
+        request: &[KEY_ID],
+        response: &[],
+    },
+    Spec {
+        name: "EnableWhiteBoxKeys",
+        role: Role::Admin,
+        summary: "Enables several keys.",
+        request: &[KEY_IDS],
+        response: &[],
+    },
+    Spec {
+        name: "DisableWhiteBoxKeys",
+        role: Role::Admin,
+        summary: "Disables several keys.",
+        request: &[KEY_IDS],
+        response: &[],
+    },
+    Spec {
+        name: "DeleteWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Deletes a key and all its versions; this cannot be undone.",
+        request: &[KEY_ID],
+        response: &[],
+    },
+    Spec {
+        name: "RotateWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Adds a key version with fresh material; encryption uses it from now on, older versions stay downloadable.",
+        request: &[KEY_ID],
+        response: &[R_KEY_ID, R_VERSION, R_DECRYPT_KEY],
+    },
+    Spec {
+        name: "UpdateWhiteBoxKeyAlias",
+        role: Role::Admin,
+        summary: "Renames a key.",
+        request: &[KEY_ID, req("Alias", Ty::String, "The new unique alias.")],
+        response: &[],
+    },
+    Spec {
+        name: "UpdateWhiteBoxKeyDescription",
+        role: Role::Admin,
+        summary: "Changes a key's description.",
+        request: &[
+            KEY_ID,
+            req("Description", Ty::String, "The new description."),
+        ],
+        response: &[],
+    },
+    Spec {
+        name: "TagWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Adds tags to a key, replacing the values of tag keys it already has.",
+        request: &[KEY_ID, req("Tags", Ty::Tags, "The tags.")],
+        response: &[req("Tags", Ty::Tags, "The key's tags now.")],
+    },
+    Spec {
+        name: "UntagWhiteBoxKey",
+        role: Role::Admin,
+        summary: "Removes tags from a key by tag key.",
+        request: &[
+            KEY_ID,
+            req("TagKeys", Ty::Strings, "The tag keys to remove."),
+        ],
+        response: &[req("Tags", Ty::Tags, "The key's tags now.")],
+    },
+    Spec {
+        name: "DescribeWhiteBoxServiceStatus",
+        role: Role::Reader,
+        summary: "Whether the service is available, and the caller's token id and role.",
+        request: &[],
+        response: &[
+            req(
+                "ServiceEnabled",
+                Ty::Boolean,
+                "Always true when the service answers.",
+            ),
+            req("TokenId", Ty::String, "The caller's token id."),
+            req(
+                "Role",
+                Ty::String,
+                "The caller's role: admin, operator or reader.",
+            ),
+        ],
+    },
+];
+
+/// The action an `X-Action` value names (accepting the `Whitebox` spelling of the device
+/// fingerprint action).
+pub fn spec(action: &str) -> Option<&'static Spec> {
+    let action = match action {
+        "OverwriteWhiteboxDeviceFingerprints" => "OverwriteWhiteBoxDeviceFingerprints",
+        other => other,
+    };
+    ACTIONS.iter().find(|s| s.name == action)
+}
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Token id.
+    pub token_id: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// An action's result: the response fields and the key ids to audit.
+pub struct Outcome {
+    /// Response fields (without `RequestId`).
+    pub fields: Map<String, Value>,
+    /// Key ids the request named or created.
+    pub key_ids: Vec<String>,
+}
+
+const MAX_PLAINTEXT: usize = 65536;
+const MAX_DEVICES: usize = 1000;
+
+/// The key ids a request names (`KeyId`, or `KeyIds`), cut to 64 characters each, for the
+/// audit log.
+pub fn named_keys(params: &Map<String, Value>) -> Vec<String> {
+    match (params.get("KeyId"), params.get("KeyIds")) {
+        (Some(Value::String(id)), _) => vec![id.chars().take(64).collect()],
+        (_, Some(Value::Array(ids))) => ids
+            .iter()
+            .filter_map(Value::as_str)
+            .take(100)
+            .map(|s| s.chars().take(64).collect())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The parameters of one request, checked against its [`Spec`].
+struct Args<'a> {
+    obj: &'a Map<String, Value>,
+}
+
+fn bad(what: String) -> Error {
+    Error::InvalidParameter(what)
+}
+
+impl<'a> Args<'a> {
+    fn new(spec: &Spec, obj: &'a Map<String, Value>) -> Result<Self, Error> {
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !spec.request.iter().any(|f| f.name == k.as_str()))
+        {
+            let name: String = unknown.chars().take(64).collect();
+            return Err(bad(format!("{} takes no parameter {name:?}", spec.name)));
+        }
+        for f in spec.request.iter().filter(|f| f.required) {
+            if obj.get(f.name).is_none_or(Value::is_null) {
+                return Err(bad(format!("the parameter {} is required", f.name)));
+            }
+        }
+        Ok(Args { obj })
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    fn str_opt(&self, name: &str) -> Result<Option<&'a str>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(bad(format!("{name} must be a string"))),
+        }
+    }
+
+    fn str(&self, name: &str) -> Result<&'a str, Error> {
+        self.str_opt(name)?
+            .ok_or_else(|| bad(format!("the parameter {name} is required")))
+    }
+
+    fn u64_opt(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| bad(format!("{name} must be a non-negative integer"))),
+        }
+    }
+
+    fn base64(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        self.str_opt(name)?
+            .map(|s| {
+                B64.decode(s.trim())
+                    .map(Zeroizing::new)
+                    .map_err(|_| bad(format!("{name} is not valid Base64")))
+            })
+            .transpose()
+    }
+
+    fn array(&self, name: &str) -> Result<Option<&'a Vec<Value>>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(_) => Err(bad(format!("{name} must be a list"))),
+        }
+    }
+
+    fn strings(&self, name: &str, max: usize) -> Result<Vec<String>, Error> {
+        let a = self.array(name)?.map_or(&[][..], Vec::as_slice);
+        if a.len() > max {
+            return Err(bad(format!("{name} has more than {max} entries")));
+        }
+        a.iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad(format!("{name} must be a list of strings")))
+            })
+            .collect()
+    }
+
+    fn tags(&self, name: &str) -> Result<Option<Vec<Tag>>, Error> {
+        let Some(a) = self.array(name)? else {
+            return Ok(None);
+        };
+        let tags = a
+            .iter()
+            .map(|v| {
+                let key = v.get("TagKey").and_then(Value::as_str);
+                let value = v.get("TagValue").map_or(Some(""), Value::as_str);
+                match (key, value, only_fields(v, &["TagKey", "TagValue"])) {
+                    (Some(k), Some(val), true) => Ok(Tag {
+                        tag_key: k.to_owned(),
+                        tag_value: val.to_owned(),
+                    }),
+                    _ => Err(bad(format!(
+                        "{name} must be a list of {{\"TagKey\", \"TagValue\"}}"
+                    ))),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(tags))
+    }
+}
+
+/// Whether `v` is an object with no fields but `allowed`.
+fn only_fields(v: &Value, allowed: &[&str]) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.keys().all(|k| allowed.contains(&k.as_str())))
+}
+
+fn algorithm_name(a: AlgorithmName) -> &'static str {
+    match a {
+        AlgorithmName::Aes256 => "AES_256",
+        AlgorithmName::Sm4 => "SM4",
+    }
+}
+
+fn state_name(s: KeyState) -> &'static str {
+    match s {
+        KeyState::Enabled => "Enabled",
+        KeyState::Disabled => "Disabled",
+    }
+}
+
+fn tags_json(tags: &[Tag]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"TagKey": t.tag_key, "TagValue": t.tag_value}))
+            .collect(),
+    )
+}
+
+fn devices_json(devices: &[BoundDevice]) -> Value {
+    Value::Array(
+        devices
+            .iter()
+            .map(|d| json!({"Identity": d.fingerprint, "Description": d.description}))
+            .collect(),
+    )
+}
+
+/// A key's `KeyInfo`: `KeyId`, `Alias`, `Description`, `Algorithm`, `Mode` (`SpaceBits` for
+/// space-hard keys), `Status`, `CreateTime`, `CurrentVersion`, `Tags`,
+/// `DeviceFingerprintBind`, `DeviceCount`.
+///
+/// # Errors
+/// [`Error::Store`] for a record with an impossible mode.
+pub fn key_info(rec: &KeyRecord) -> Result<Value, Error> {
+    let mode = rec.mode()?;
+    let mut v = json!({
+        "KeyId": rec.key_id,
+        "Alias": rec.alias,
+        "Description": rec.description,
+        "Algorithm": algorithm_name(rec.algorithm),
+        "Mode": mode.name(),
+        "Status": state_name(rec.key_state),
+        "CreateTime": rec.create_time,
+        "CurrentVersion": rec.current_version(),
+        "Tags": tags_json(&rec.tags),
+        "DeviceFingerprintBind": !rec.fingerprints.is_empty(),
+        "DeviceCount": rec.fingerprints.len(),
+    });
+    if let Mode::SpaceHard(bits) = mode {
+        v["SpaceBits"] = json!(bits.bits());
+    }
+    Ok(v)
+}
+
+fn parse_algorithm(s: &str) -> Result<AlgorithmName, Error> {
+    match s {
+        "AES_256" | "AES-256" | "aes-256" => Ok(AlgorithmName::Aes256),
+        "SM4" | "sm4" => Ok(AlgorithmName::Sm4),
+        _ => Err(bad("Algorithm must be AES_256 or SM4".into())),
+    }
+}
+
+fn parse_mode(mode: Option<&str>, bits: Option<u64>) -> Result<Mode, Error> {
+    let mode = mode.map(str::to_ascii_uppercase);
+    match (mode.as_deref(), bits) {
+        (None | Some("EXTERNAL"), None) => Ok(Mode::External),
+        (Some("STANDARD"), None) => Ok(Mode::Standard),
+        (Some("SPACE_HARD" | "SPACE-HARD"), bits) => {
+            // 24-bit tables are 218 MB: too large to hand out as Base64 in a JSON response;
+            // `wbgen create --mode space-hard --space-bits 24` makes them.
+            match bits.unwrap_or(16) {
+                8 => Ok(Mode::SpaceHard(LineBits::N8)),
+                16 => Ok(Mode::SpaceHard(LineBits::N16)),
+                _ => Err(bad("SpaceBits must be 8 or 16 through the service".into())),
+            }
+        }
+        (Some("EXTERNAL" | "STANDARD"), Some(_)) => {
+            Err(bad("SpaceBits applies only to the SPACE_HARD mode".into()))
+        }
+        _ => Err(bad("Mode must be EXTERNAL, STANDARD or SPACE_HARD".into())),
+    }
+}
+
+/// Exports a key file of `version` of the key, bound to its devices.
+fn export(
+    store: &UnlockedStore,
+    key_id: &str,
+    version: Option<u32>,
+) -> Result<(KeyRecord, u32, Vec<u8>), Error> {
+    let (rec, version, material) = store.with(Access::Read, |s| s.material(key_id, version))?;
+    let file = rec.key_file(version, &material)?;
+    Ok((rec, version, file))
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Runs an action for a caller whose role was already checked.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for parameters that do not fit the [`Spec`], and whatever the
+/// key store refuses.
+pub fn execute(
+    store: &UnlockedStore,
+    spec: &Spec,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<Outcome, Error> {
+    let args = Args::new(spec, body)?;
+    let named = named_keys(body);
+    let done = |v: Value| Outcome {
+        fields: fields(v),
+        key_ids: named.clone(),
+    };
+    match spec.name {
+        "CreateWhiteBoxKey" => {
+            let alias = args.str("Alias")?;
+            let algorithm = parse_algorithm(args.str("Algorithm")?)?;
+            let description = args.str_opt("Description")?.unwrap_or("");
+            let mode = parse_mode(args.str_opt("Mode")?, args.u64_opt("SpaceBits")?)?;
+            let tags = args.tags("Tags")?;
+            let material = KeyMaterial::generate(algorithm.algorithm(), mode, &mut os_rng()?);
+            let rec = store.with(Access::Write, |s| {
+                let rec = s.add_key(&material, alias, description)?;
+                match tags {
+                    Some(t) => s.update(&rec.key_id, None, None, Some(t)),
+                    None => Ok(rec),
+                }
+            })?;
+            let file = B64.encode(rec.key_file(1, &material)?);
+            let mut out = json!({
+                "KeyId": rec.key_id,
+                "DecryptKey": file,
+                "KeyInfo": key_info(&rec)?,
+            });
+            if matches!(mode, Mode::SpaceHard(_)) {
+                out["EncryptKey"] = json!(file);
+            }
+            Ok(Outcome {
+                fields: fields(out),
+                key_ids: vec![rec.key_id],
+            })
+        }
+        "DescribeWhiteBoxKey" => {
+            let id = args.str("KeyId")?;
+            let rec = store.with(Access::Read, |s| s.key(id).cloned())?;
+            Ok(done(json!({"KeyInfo": key_info(&rec)?})))
+        }
+        "DescribeWhiteBoxKeyDetails" => {
+            let status = match args.get("KeyStatus") {
+                None => None,
+                Some(v) => match (v.as_str(), v.as_u64()) {
+                    (Some("Enabled"), _) | (_, Some(0)) => Some(KeyState::Enabled),
+                    (Some("Disabled"), _) | (_, Some(1)) => Some(KeyState::Disabled),
+                    _ => return Err(bad("KeyStatus must be Enabled or Disabled".into())),
+                },
+            };
+            let algorithm = args
+                .str_opt("Algorithm")?
+                .map(parse_algorithm)
+                .transpose()?;
+            let filters = args.tags("TagFilters")?.unwrap_or_default();
+            let any_value: Vec<bool> = args.array("TagFilters")?.map_or_else(Vec::new, |a| {
+                a.iter().map(|f| f.get("TagValue").is_none()).collect()
+            });
+            let offset = args.u64_opt("Offset")?.unwrap_or(0);
+            let limit = args.u64_opt("Limit")?.unwrap_or(20);
+            if !(1..=200).contains(&limit) {
+                return Err(bad("Limit must be 1 to 200".into()));
+            }
+            let keys = store.with(Access::Read, |s| Ok(s.keys().to_vec()))?;
+            let matching: Vec<&KeyRecord> = keys
+                .iter()
+                .filter(|k| status.is_none_or(|st| k.key_state == st))
+                .filter(|k| algorithm.is_none_or(|a| k.algorithm == a))
+                .filter(|k| {
+                    filters.iter().zip(&any_value).all(|(f, any)| {
+                        k.tags
+                            .iter()
+                            .any(|t| t.tag_key == f.tag_key && (*any || t.tag_value == f.tag_value))
+                    })
+                })
+                .collect();
+            let page = matching
+                .iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(limit as usize)
+                .map(|k| key_info(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(done(
+                json!({"KeyInfos": page, "TotalCount": matching.len()}),
+            ))
+        }
+        "EncryptByWhiteBox" => {
+            let id = args.str("KeyId")?;
+            let plaintext = args.base64("PlainText")?.unwrap_or_default();
+            if plaintext.is_empty() || plaintext.len() > MAX_PLAINTEXT {
+                return Err(bad(format!(
+                    "PlainText must decode to 1 to {MAX_PLAINTEXT} bytes"
+                )));
+            }
+            let iv = match args.base64("InitializationVector")? {
+                Some(iv) if iv.len() == 16 => iv.to_vec(),
+                Some(_) => return Err(bad("InitializationVector must decode to 16 bytes".into())),
+                None => {
+                    let mut iv = vec![0u8; 16];
+                    getrandom::fill(&mut iv).map_err(|_| wbgen::Error::RandomnessUnavailable)?;
+                    iv
+                }
+            };
+            let (rec, version, material) = store.with(Access::Read, |s| s.material(id, None))?;
+            let ct = material.encrypt_cbc(&iv, &plaintext)?;
+            Ok(done(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "InitializationVector": B64.encode(&iv),
+                "CipherText": B64.encode(ct),
+            })))
+        }
+        "DescribeWhiteBoxDecryptKey" => {
+            let id = args.str("KeyId")?;
+            let version = args
+                .u64_opt("KeyVersion")?
+                .map(|v| u32::try_from(v).map_err(|_| bad("KeyVersion is too large".into())))
+                .transpose()?;
+            let (rec, version, file) = export(store, id, version)?;
+            Ok(done(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "DecryptKey": B64.encode(file),
+            })))
+        }
+        "OverwriteWhiteBoxDeviceFingerprints" => {
+            let id = args.str("KeyId")?;
+            let list = args
+                .array("DeviceFingerprints")?
+                .map_or(&[][..], Vec::as_slice);
+            if list.len() > MAX_DEVICES {
+                return Err(bad(format!("at most {MAX_DEVICES} devices per key")));
+            }
+            let mut devices: Vec<BoundDevice> = Vec::with_capacity(list.len());
+            for (i, d) in list.iter().enumerate() {
+                let identity = d.get("Identity").and_then(Value::as_str);
+                let description = d.get("Description").map_or(Some(""), Value::as_str);
+                let (Some(identity), Some(description), true) = (
+                    identity,
+                    description,
+                    only_fields(d, &["Identity", "Description"]),
+                ) else {
+                    return Err(bad(format!(
+                        "DeviceFingerprints[{i}] must be {{\"Identity\", \"Description\"}}"
+                    )));
+                };
+                check_fingerprint(identity)
+                    .map_err(|_| bad(format!("DeviceFingerprints[{i}].Identity: a device fingerprint is 1 to 256 printable ASCII characters")))?;
+                if description.chars().count() > 1024 || description.chars().any(char::is_control) {
+                    return Err(bad(format!(
+                        "DeviceFingerprints[{i}].Description must be at most 1024 printable characters"
+                    )));
+                }
+                if devices.iter().any(|e| e.fingerprint == identity) {
+                    return Err(bad(format!("DeviceFingerprints[{i}] repeats a device")));
+                }
+                devices.push(BoundDevice {
+                    fingerprint: identity.to_owned(),
+                    description: description.to_owned(),
+                });
+            }
+            store.with(Access::Write, |s| s.set_fingerprints(id, devices))?;
+            Ok(done(json!({})))
+        }
+        "DescribeWhiteBoxDeviceFingerprints" => {
+            let id = args.str("KeyId")?;
+            let rec = store.with(Access::Read, |s| s.key(id).cloned())?;
+            Ok(done(
+                json!({"DeviceFingerprints": devices_json(&rec.fingerprints)}),
+            ))
+        }
+        "EnableWhiteBoxKey"
+        | "DisableWhiteBoxKey"
+        | "EnableWhiteBoxKeys"
+        | "DisableWhiteBoxKeys" => {
+            let state = if spec.name.starts_with("Enable") {
+                KeyState::Enabled
+            } else {
+                KeyState::Disabled
+            };
+            let ids = if spec.name.ends_with("Keys") {
+                let ids = args.strings("KeyIds", 100)?;
+                if ids.is_empty() {
+                    return Err(bad("KeyIds must name 1 to 100 keys".into()));
+                }
+                ids
+            } else {
+                vec![args.str("KeyId")?.to_owned()]
+            };
+            // One session: if any key is missing nothing is written.
+            store.with(Access::Write, |s| {
+                for id in &ids {
+                    s.set_state(id, state)?;
+                }
+                Ok(())
+            })?;
+            Ok(done(json!({})))
+        }
+        "DeleteWhiteBoxKey" => {
+            let id = args.str("KeyId")?;
+            store.with(Access::Write, |s| s.delete(id))?;
+            Ok(done(json!({})))
+        }
+        "RotateWhiteBoxKey" => {
+            let id = args.str("KeyId")?;
+            let mut rng = os_rng()?;
+            let (rec, version) = store.with(Access::Write, |s| s.rotate(id, &mut rng))?;
+            let (_, _, file) = export(store, &rec.key_id, Some(version))?;
+            Ok(done(json!({
+                "KeyId": rec.key_id,
+                "KeyVersion": version,
+                "DecryptKey": B64.encode(file),
+            })))
+        }
+        "UpdateWhiteBoxKeyAlias" => {
+            let (id, alias) = (args.str("KeyId")?, args.str("Alias")?);
+            store.with(Access::Write, |s| s.update(id, Some(alias), None, None))?;
+            Ok(done(json!({})))
+        }
+        "UpdateWhiteBoxKeyDescription" => {
+            let (id, d) = (args.str("KeyId")?, args.str("Description")?);
+            store.with(Access::Write, |s| s.update(id, None, Some(d), None))?;
+            Ok(done(json!({})))
+        }
+        "TagWhiteBoxKey" | "UntagWhiteBoxKey" => {
+            let id = args.str("KeyId")?;
+            let add = args.tags("Tags")?.unwrap_or_default();
+            let remove = if spec.name == "UntagWhiteBoxKey" {
+                args.strings("TagKeys", 50)?
+            } else {
+                Vec::new()
+            };
+            let rec = store.with(Access::Write, |s| {
+                let mut tags = s.key(id)?.tags.clone();
+                tags.retain(|t| !remove.contains(&t.tag_key));
+                for t in add {
+                    match tags.iter_mut().find(|u| u.tag_key == t.tag_key) {
+                        Some(u) => u.tag_value = t.tag_value,
+                        None => tags.push(t),
+                    }
+                }
+                s.update(id, None, None, Some(tags))
+            })?;
+            Ok(done(json!({"Tags": tags_json(&rec.tags)})))
+        }
+        "DescribeWhiteBoxServiceStatus" => Ok(done(json!({
+            "ServiceEnabled": true,
+            "TokenId": caller.token_id,
+            "Role": caller.role.name(),
+        }))),
+        _ => Err(Error::UnknownAction),
+    }
+}

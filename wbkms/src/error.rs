@@ -1,0 +1,154 @@
+//! The service's error type: every failure a request can meet, with its stable code and HTTP
+//! status.
+//!
+//! Codes keep the toolkit's numbering: `02xxxxxx` are the key store's and generator's
+//! ([`wbgen::Error::code`]), passed through unchanged so that a script sees the same code from
+//! `wbgen` and from the service; `03xxxxxx` are the service's own. Messages never carry a
+//! plaintext, key material, a token or a passphrase.
+
+use core::fmt;
+
+/// What went wrong with a request, or with a `wbkms` command.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No `Authorization: Bearer` header, or a token that is unknown or revoked.
+    Unauthenticated,
+    /// The token is valid but its role may not call this action.
+    Forbidden {
+        /// The action refused.
+        action: String,
+        /// The caller's role.
+        role: &'static str,
+    },
+    /// Too many failed authentications from this address; retry after the window.
+    RateLimited,
+    /// `X-Action` is missing or names no action.
+    UnknownAction,
+    /// The body is not a JSON object, or a parameter is missing, unknown or malformed.
+    InvalidParameter(String),
+    /// The request body is larger than the service accepts.
+    PayloadTooLarge,
+    /// No such route.
+    NotFound,
+    /// The key store (or the generator) refused: its own code and status.
+    Store(wbgen::Error),
+    /// The audit log could not be written: the service refuses to act unaudited.
+    AuditUnavailable,
+    /// The access-token file is damaged or was changed without the passphrase.
+    TokensCorrupt(&'static str),
+    /// An audit log that does not verify.
+    AuditBroken {
+        /// The first bad line, from 1.
+        line: u64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Another `wbkms serve` holds this key store.
+    StoreBusy,
+    /// A file or socket operation failed.
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The operating system's reason.
+        kind: std::io::ErrorKind,
+    },
+    /// A TLS certificate or key could not be loaded.
+    Tls(String),
+    /// An unexpected internal failure (a task panicked).
+    Internal,
+}
+
+impl Error {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthenticated => "03000001",
+            Error::Forbidden { .. } => "03000002",
+            Error::UnknownAction => "03000003",
+            Error::InvalidParameter(_) => "03000004",
+            Error::RateLimited => "03000005",
+            Error::Internal => "03000006",
+            Error::NotFound => "03000007",
+            Error::PayloadTooLarge => "03000008",
+            Error::AuditUnavailable => "03000009",
+            Error::TokensCorrupt(_) => "03000010",
+            Error::AuditBroken { .. } => "03000011",
+            Error::StoreBusy => "03000012",
+            Error::Io { .. } => "03000013",
+            Error::Tls(_) => "03000014",
+            Error::Store(e) => e.code(),
+        }
+    }
+
+    /// The HTTP status a request failing so is answered with.
+    pub fn status(&self) -> u16 {
+        use wbgen::Error as G;
+        match self {
+            Error::Unauthenticated => 401,
+            Error::Forbidden { .. } => 403,
+            Error::RateLimited => 429,
+            Error::UnknownAction | Error::InvalidParameter(_) => 400,
+            Error::PayloadTooLarge => 413,
+            Error::NotFound => 404,
+            Error::Store(e) => match e {
+                G::KeyNotFound | G::VersionNotFound(_) => 404,
+                G::AliasTaken | G::KeyDisabled => 409,
+                G::InvalidArgument(_)
+                | G::InvalidIv { .. }
+                | G::InvalidKeyLength { .. }
+                | G::UnsupportedAlgorithm(_)
+                | G::ConfirmationRequired => 400,
+                _ => 500,
+            },
+            _ => 500,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unauthenticated => f.write_str(
+                "authentication failed: send `Authorization: Bearer <token>` with a valid token",
+            ),
+            Error::Forbidden { action, role } => {
+                write!(f, "the {role} role may not call {action}")
+            }
+            Error::RateLimited => f.write_str(
+                "too many failed authentications from this address: try again in a minute",
+            ),
+            Error::UnknownAction => {
+                f.write_str("the X-Action header is missing or names no action of this service")
+            }
+            Error::InvalidParameter(what) => write!(f, "invalid request: {what}"),
+            Error::PayloadTooLarge => f.write_str("the request body is too large"),
+            Error::NotFound => f.write_str("no such resource: the API is POST /"),
+            Error::Store(e) => e.fmt(f),
+            Error::AuditUnavailable => {
+                f.write_str("the audit log cannot be written: the request was not carried out")
+            }
+            Error::TokensCorrupt(what) => write!(f, "access tokens damaged: {what}"),
+            Error::AuditBroken { line, reason } => {
+                write!(f, "audit log broken at line {line}: {reason}")
+            }
+            Error::StoreBusy => f.write_str("another wbkms serve is running on this key store"),
+            Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
+            Error::Tls(what) => write!(f, "TLS: {what}"),
+            Error::Internal => f.write_str("internal error"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<wbgen::Error> for Error {
+    fn from(e: wbgen::Error) -> Self {
+        Error::Store(e)
+    }
+}
+
+/// Maps an I/O error to [`Error::Io`] naming the operation.
+pub(crate) fn io(op: &'static str) -> impl Fn(std::io::Error) -> Error {
+    move |e| Error::Io { op, kind: e.kind() }
+}

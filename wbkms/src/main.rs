@@ -1,0 +1,247 @@
+//! `wbkms`: serve the KMS API and console over a key store, manage its access tokens, check its
+//! audit log. Errors are one line on standard error, `error <CODE>: <message>`, exit 1 (2 for
+//! a usage error, as clap reports it).
+#![forbid(unsafe_code)]
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use wbgen::keystore::{DEFAULT_KDF, KeyStore};
+use wbkms::auth::{self, Role};
+use wbkms::server::{self, Config, Service, Tls};
+use wbkms::{Error, audit};
+
+/// The white-box KMS service.
+#[derive(Parser, Debug)]
+#[command(name = "wbkms", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct StoreArg {
+    /// Key store directory [default: $WBGEN_KEYSTORE, else ./wbgen-keystore].
+    #[arg(long, value_name = "DIR")]
+    keystore: Option<PathBuf>,
+}
+
+impl StoreArg {
+    fn store(&self) -> KeyStore {
+        KeyStore::new(
+            self.keystore
+                .clone()
+                .or_else(|| std::env::var_os("WBGEN_KEYSTORE").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("wbgen-keystore")),
+        )
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API and the console (the passphrase is asked once: WBGEN_PASSPHRASE or the
+    /// terminal).
+    Serve {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Address to listen on, e.g. 127.0.0.1:8443 (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Write the address listened on to this file once listening.
+        #[arg(long)]
+        port_file: Option<PathBuf>,
+        /// Failed authentications allowed per client address per minute.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        auth_failure_limit: u32,
+    },
+    /// Manage access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Check or print the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token; prints {"TokenId", "Token"}: the token is shown only this once.
+    Create {
+        #[command(flatten)]
+        store: StoreArg,
+        /// admin, operator or reader.
+        #[arg(long, value_parser = ["admin", "operator", "reader"])]
+        role: String,
+        /// A label.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (ids, names, roles; never the tokens).
+    List {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Revoke a token: it authenticates nothing from now on, also on a running service.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The token's id (tok-...).
+        #[arg(long)]
+        token_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the hash chain: exit 0 and the count and head hash if intact, else the first bad
+    /// line and exit 1.
+    Verify {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Print the records, one JSON object per line.
+    Show {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+fn unlock(store: &KeyStore) -> Result<wbgen::keystore::UnlockedStore, Error> {
+    Ok(store.unlock(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
+}
+
+fn print(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, v);
+    let _ = writeln!(out);
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Serve {
+            store,
+            listen,
+            tls_cert,
+            tls_key,
+            port_file,
+            auth_failure_limit,
+        } => {
+            let unlocked = unlock(&store.store())?;
+            let config = Config {
+                auth_failure_limit,
+                auth_failure_window: Duration::from_secs(60),
+                console_dir: console_dir(),
+            };
+            let (svc, repaired) = Service::new(unlocked, config)?;
+            if let Some(bytes) = repaired {
+                eprintln!(
+                    "wbkms: the audit log ended in an incomplete record ({bytes} bytes, a crash during a write); removed it"
+                );
+            }
+            let listener = TcpListener::bind(&listen).map_err(|e| Error::Io {
+                op: "listen on the address",
+                kind: e.kind(),
+            })?;
+            let addr = listener.local_addr().map_err(|e| Error::Io {
+                op: "read the listening address",
+                kind: e.kind(),
+            })?;
+            let tls = tls_cert.zip(tls_key).map(|(cert, key)| Tls { cert, key });
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Io {
+                    op: "start the async runtime",
+                    kind: e.kind(),
+                })?;
+            runtime.block_on(async move {
+                if let Some(path) = port_file {
+                    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("wbkms.port");
+                    wbgen::keystore::write_atomic(&dir, name, format!("{addr}\n").as_bytes())?;
+                }
+                eprintln!("wbkms: serving {scheme}://{addr}/ (key store unlocked; SIGTERM or Ctrl-C stops)");
+                server::serve(Arc::new(svc), listener, tls).await
+            })?;
+            eprintln!("wbkms: stopped");
+            Ok(())
+        }
+        Command::Token { command } => match command {
+            TokenCommand::Create { store, role, name } => {
+                let role = Role::parse(&role).ok_or_else(|| {
+                    Error::InvalidParameter("--role must be admin, operator or reader".into())
+                })?;
+                let unlocked = unlock(&store.store())?;
+                let (token_id, token) = auth::create_token(&unlocked, role, &name)?;
+                print(
+                    &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name}),
+                );
+                Ok(())
+            }
+            TokenCommand::List { store } => {
+                let tokens = auth::list_tokens(store.store().dir())?;
+                print(&json!({"Tokens": tokens}));
+                Ok(())
+            }
+            TokenCommand::Revoke { store, token_id } => {
+                let unlocked = unlock(&store.store())?;
+                let rec = auth::revoke_token(&unlocked, &token_id)?;
+                print(&json!({"TokenId": rec.token_id, "Revoked": true}));
+                Ok(())
+            }
+        },
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { store } => {
+                let v = audit::verify(store.store().dir())?;
+                print(&json!({"Intact": true, "Records": v.count, "Head": v.head}));
+                Ok(())
+            }
+            AuditCommand::Show { store } => {
+                let records = audit::read_all(store.store().dir())?;
+                let mut out = std::io::stdout().lock();
+                for r in records {
+                    let _ = serde_json::to_writer(&mut out, &r);
+                    let _ = writeln!(out);
+                }
+                Ok(())
+            }
+        },
+    }
+}
+
+/// `WBKMS_CONSOLE_DIR`: serve the console from files on disk (development builds only).
+fn console_dir() -> Option<PathBuf> {
+    if cfg!(debug_assertions) {
+        std::env::var_os("WBKMS_CONSOLE_DIR").map(PathBuf::from)
+    } else {
+        None
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error {}: {e}", e.code());
+            ExitCode::FAILURE
+        }
+    }
+}

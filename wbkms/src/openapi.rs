@@ -1,0 +1,186 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from [`crate::api::ACTIONS`].
+//!
+//! The API is one operation, `POST /`, whose action is the `X-Action` header; OpenAPI keys
+//! operations by path and method, so each action is described twice: as the header's `enum`
+//! on `POST /`, and, with its own request and response schemas, under the documentation-only
+//! path `/#<Action>` (`#` begins a fragment, so these paths are never requested). The
+//! extension `x-wbkms-role` names the least role an action needs.
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{ACTIONS, Field, Spec, Ty};
+
+fn schema(ty: Ty) -> Value {
+    match ty {
+        Ty::String => json!({"type": "string"}),
+        Ty::Base64 => json!({"type": "string", "contentEncoding": "base64"}),
+        Ty::Integer => json!({"type": "integer", "minimum": 0}),
+        Ty::Boolean => json!({"type": "boolean"}),
+        Ty::KeyStatus => json!({"enum": ["Enabled", "Disabled", 0, 1]}),
+        Ty::Strings => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::Tags | Ty::TagFilters => {
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/Tag"}})
+        }
+        Ty::Devices => {
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/DeviceFingerprint"}})
+        }
+        Ty::KeyInfo => json!({"$ref": "#/components/schemas/KeyInfo"}),
+        Ty::KeyInfos => json!({"type": "array", "items": {"$ref": "#/components/schemas/KeyInfo"}}),
+    }
+}
+
+fn object(fields: &[Field], extra: &[(&str, Value)], closed: bool) -> Value {
+    let mut props = Map::new();
+    for f in fields {
+        let mut s = schema(f.ty);
+        s["description"] = json!(f.doc);
+        props.insert(f.name.to_owned(), s);
+    }
+    for (name, s) in extra {
+        props.insert((*name).to_owned(), s.clone());
+    }
+    let mut required: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
+    required.extend(extra.iter().map(|(n, _)| *n));
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": !closed,
+    })
+}
+
+fn operation(spec: &Spec) -> Value {
+    let response = object(
+        spec.response,
+        &[("RequestId", json!({"type": "string", "format": "uuid"}))],
+        true,
+    );
+    json!({
+        "post": {
+            "operationId": spec.name,
+            "summary": spec.summary,
+            "x-wbkms-role": spec.role.name(),
+            "parameters": [{
+                "name": "X-Action", "in": "header", "required": true,
+                "schema": {"type": "string", "const": spec.name}
+            }],
+            "requestBody": {
+                "required": true,
+                "content": {"application/json": {"schema": object(spec.request, &[], true)}}
+            },
+            "responses": {
+                "200": {
+                    "description": "The action succeeded.",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"Response": response},
+                        "required": ["Response"]
+                    }}}
+                },
+                "default": {"$ref": "#/components/responses/Error"}
+            }
+        }
+    })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    let names: Vec<&str> = ACTIONS.iter().map(|s| s.name).collect();
+    paths.insert(
+        "/".into(),
+        json!({
+            "post": {
+                "operationId": "Action",
+                "summary": "Calls the action named by X-Action with a JSON body; see the /#<Action> entries for each action's parameters and response.",
+                "security": [{"bearer": []}],
+                "parameters": [{
+                    "name": "X-Action", "in": "header", "required": true,
+                    "schema": {"type": "string", "enum": names}
+                }],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": {"description": "See the action's entry."},
+                    "default": {"$ref": "#/components/responses/Error"}
+                }
+            }
+        }),
+    );
+    for spec in ACTIONS {
+        paths.insert(format!("/#{}", spec.name), operation(spec));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wbkms: the white-box key toolkit's KMS service",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "KMS-style white-box key API. Every call is POST / with the action in X-Action, a JSON body, and Authorization: Bearer <token>. Errors carry the toolkit's stable codes (02xxxxxx: key store and generator; 03xxxxxx: service)."
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Tag": {
+                    "type": "object",
+                    "properties": {"TagKey": {"type": "string"}, "TagValue": {"type": "string"}},
+                    "required": ["TagKey"],
+                    "additionalProperties": false
+                },
+                "DeviceFingerprint": {
+                    "type": "object",
+                    "properties": {"Identity": {"type": "string"}, "Description": {"type": "string"}},
+                    "required": ["Identity"],
+                    "additionalProperties": false
+                },
+                "KeyInfo": {
+                    "type": "object",
+                    "properties": {
+                        "KeyId": {"type": "string"},
+                        "Alias": {"type": "string"},
+                        "Description": {"type": "string"},
+                        "Algorithm": {"type": "string", "enum": ["AES_256", "SM4"]},
+                        "Mode": {"type": "string", "enum": ["EXTERNAL", "STANDARD", "SPACE_HARD"]},
+                        "SpaceBits": {"type": "integer", "enum": [8, 16, 24]},
+                        "Status": {"type": "string", "enum": ["Enabled", "Disabled"]},
+                        "CreateTime": {"type": "string", "format": "date-time"},
+                        "CurrentVersion": {"type": "integer", "minimum": 1},
+                        "Tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}},
+                        "DeviceFingerprintBind": {"type": "boolean"},
+                        "DeviceCount": {"type": "integer", "minimum": 0}
+                    },
+                    "required": ["KeyId", "Alias", "Description", "Algorithm", "Mode", "Status", "CreateTime", "CurrentVersion", "Tags", "DeviceFingerprintBind", "DeviceCount"],
+                    "additionalProperties": false
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {"Response": {
+                        "type": "object",
+                        "properties": {
+                            "Error": {
+                                "type": "object",
+                                "properties": {"Code": {"type": "string", "pattern": "^0[1-3][0-9]{6}$"}, "Message": {"type": "string"}},
+                                "required": ["Code", "Message"],
+                                "additionalProperties": false
+                            },
+                            "RequestId": {"type": "string", "format": "uuid"}
+                        },
+                        "required": ["Error", "RequestId"],
+                        "additionalProperties": false
+                    }},
+                    "required": ["Response"]
+                }
+            },
+            "responses": {
+                "Error": {
+                    "description": "The action failed: 400 bad parameters or unknown action, 401 no or unknown token, 403 role, 404 no such key or version, 409 alias taken or key disabled, 413 body too large, 429 too many failed authentications, 500 store or audit failure.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,646 @@
+//! The API end to end against a real server: every action, its errors and statuses, key files
+//! that decrypt with the runtime, device binding, and every response checked against the
+//! OpenAPI document the server publishes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use common::{Server, TempDir, call, code, get, ok, token};
+
+/// A small validator for the JSON Schema subset the document uses: type, properties,
+/// required, additionalProperties, items, enum, const, $ref.
+fn validate(doc: &Value, schema: &Value, v: &Value, at: &str) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return validate(doc, &doc["components"]["schemas"][name], v, at);
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        assert!(e.contains(v), "{at}: {v} not in {e:?}");
+    }
+    if let Some(c) = schema.get("const") {
+        assert_eq!(c, v, "{at}");
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("object") => {
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object: {v}"));
+            let props = schema["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for r in schema["required"].as_array().into_iter().flatten() {
+                let r = r.as_str().unwrap();
+                assert!(obj.contains_key(r), "{at}: required {r} missing in {v}");
+            }
+            for (k, val) in obj {
+                match props.get(k) {
+                    Some(s) => validate(doc, s, val, &format!("{at}.{k}")),
+                    None => assert_ne!(
+                        schema["additionalProperties"],
+                        json!(false),
+                        "{at}: {k} is not in the document"
+                    ),
+                }
+            }
+        }
+        Some("array") => {
+            for (i, item) in v
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: not a list"))
+                .iter()
+                .enumerate()
+            {
+                validate(doc, &schema["items"], item, &format!("{at}[{i}]"));
+            }
+        }
+        Some("string") => {
+            let s = v
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: not a string: {v}"));
+            if schema.get("contentEncoding").is_some() {
+                assert!(B64.decode(s).is_ok(), "{at}: not Base64");
+            }
+        }
+        Some("integer") => assert!(v.as_u64().is_some(), "{at}: not an integer: {v}"),
+        Some("boolean") => assert!(v.is_boolean(), "{at}: not a boolean: {v}"),
+        _ => {}
+    }
+}
+
+struct Api {
+    server: Server,
+    admin: String,
+    doc: Value,
+}
+
+impl Api {
+    fn new(dir: &TempDir) -> Api {
+        let admin = token(dir.path(), "admin");
+        let server = Server::start(dir.path(), &[]);
+        let (status, _, body) = get(&server.addr, "/openapi.json");
+        assert_eq!(status, 200);
+        let doc: Value = serde_json::from_slice(&body).unwrap();
+        Api { server, admin, doc }
+    }
+
+    /// Calls an action as admin; on success checks the response against the document.
+    fn call(&self, action: &str, body: Value) -> (u16, Value) {
+        let r = self.server.call(action, &self.admin, &body);
+        let op = &self.doc["paths"][format!("/#{}", wbkms_name(action))]["post"];
+        assert!(op.is_object(), "{action} is not in the OpenAPI document");
+        if r.0 == 200 {
+            let request = &op["requestBody"]["content"]["application/json"]["schema"];
+            validate(&self.doc, request, &body, &format!("{action} request"));
+            let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+            validate(&self.doc, schema, &r.1, action);
+        } else {
+            validate(
+                &self.doc,
+                &self.doc["components"]["schemas"]["Error"],
+                &r.1,
+                action,
+            );
+        }
+        r
+    }
+
+    fn ok(&self, action: &str, body: Value) -> Value {
+        ok(self.call(action, body))
+    }
+}
+
+fn wbkms_name(action: &str) -> &str {
+    if action == "OverwriteWhiteboxDeviceFingerprints" {
+        "OverwriteWhiteBoxDeviceFingerprints"
+    } else {
+        action
+    }
+}
+
+fn decrypt(
+    key_file_b64: &str,
+    iv: &str,
+    ct: &str,
+    alg: u32,
+    fp: Option<&str>,
+) -> Result<Vec<u8>, String> {
+    let dir = TempDir::new("kf");
+    std::fs::write(
+        dir.path().join("k.wbkey"),
+        B64.decode(key_file_b64).unwrap(),
+    )
+    .unwrap();
+    wbruntime::whitebox_decrypt_with_fingerprint(dir.path(), "k.wbkey", iv, ct, alg, fp)
+        .map(|p| p.to_vec())
+        .map_err(|e| e.code().to_owned())
+}
+
+#[test]
+fn the_document_lists_exactly_the_implemented_actions() {
+    let doc = wbkms::openapi::document();
+    let listed: Vec<&str> = doc["paths"]["/"]["post"]["parameters"][0]["schema"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let implemented: Vec<&str> = wbkms::api::ACTIONS.iter().map(|s| s.name).collect();
+    assert_eq!(listed, implemented);
+    for name in [
+        "CreateWhiteBoxKey",
+        "DescribeWhiteBoxKey",
+        "DescribeWhiteBoxKeyDetails",
+        "EncryptByWhiteBox",
+        "DescribeWhiteBoxDecryptKey",
+        "OverwriteWhiteBoxDeviceFingerprints",
+        "DescribeWhiteBoxDeviceFingerprints",
+        "EnableWhiteBoxKey",
+        "EnableWhiteBoxKeys",
+        "DisableWhiteBoxKey",
+        "DisableWhiteBoxKeys",
+        "DeleteWhiteBoxKey",
+        "RotateWhiteBoxKey",
+    ] {
+        assert!(listed.contains(&name), "{name}");
+        assert!(doc["paths"][format!("/#{name}")]["post"]["x-wbkms-role"].is_string());
+    }
+    assert!(wbkms::api::spec("OverwriteWhiteboxDeviceFingerprints").is_some());
+}
+
+#[test]
+fn every_action_end_to_end() {
+    let dir = TempDir::new("api");
+    let api = Api::new(&dir);
+
+    // Create one key of each algorithm and mode the service offers.
+    let mut keys = Vec::new();
+    for (i, (alg, mode)) in [
+        ("AES_256", "EXTERNAL"),
+        ("SM4", "EXTERNAL"),
+        ("AES_256", "STANDARD"),
+        ("SM4", "SPACE_HARD"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = json!({"Alias": format!("k{i}"), "Algorithm": alg, "Mode": mode, "Description": "d", "Tags": [{"TagKey": "team", "TagValue": if i % 2 == 0 { "a" } else { "b" }}]});
+        if *mode == "SPACE_HARD" {
+            body["SpaceBits"] = json!(8);
+        }
+        let r = api.ok("CreateWhiteBoxKey", body);
+        assert_eq!(r["KeyInfo"]["Algorithm"], *alg);
+        assert_eq!(r["KeyInfo"]["Mode"], *mode);
+        assert_eq!(r["KeyInfo"]["Status"], "Enabled");
+        assert_eq!(r["EncryptKey"].is_string(), *mode == "SPACE_HARD");
+        keys.push((
+            r["KeyId"].as_str().unwrap().to_owned(),
+            *alg,
+            r["DecryptKey"].as_str().unwrap().to_owned(),
+        ));
+    }
+    // The alias is unique.
+    let r = api.call(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "k0", "Algorithm": "SM4"}),
+    );
+    assert_eq!((r.0, code(&r.1)), (409, "02000012"));
+
+    // Encrypt, then decrypt with the key file from creation and from download.
+    let secret = b"api secret key 0123456789";
+    for (id, alg, created_file) in &keys {
+        let number = u32::from(*alg == "SM4");
+        let r = api.ok(
+            "EncryptByWhiteBox",
+            json!({"KeyId": id, "PlainText": B64.encode(secret)}),
+        );
+        let (iv, ct) = (
+            r["InitializationVector"].as_str().unwrap(),
+            r["CipherText"].as_str().unwrap(),
+        );
+        assert_eq!(r["KeyVersion"], 1);
+        assert_eq!(decrypt(created_file, iv, ct, number, None).unwrap(), secret);
+        let file = api.ok("DescribeWhiteBoxDecryptKey", json!({"KeyId": id}))["DecryptKey"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(decrypt(&file, iv, ct, number, None).unwrap(), secret);
+    }
+    // A given IV is used as given.
+    let iv = B64.encode([7u8; 16]);
+    let r = api.ok(
+        "EncryptByWhiteBox",
+        json!({"KeyId": keys[2].0, "PlainText": "AA==", "InitializationVector": iv}),
+    );
+    assert_eq!(r["InitializationVector"], iv.as_str());
+    // Standard mode is ordinary AES-256-CBC: a second route (OpenSSL) would agree; here the
+    // runtime decrypts it, and the wrong algorithm number is refused.
+    assert!(decrypt(&keys[2].2, &iv, r["CipherText"].as_str().unwrap(), 1, None).is_err());
+
+    // Describe and list, with filters and paging.
+    let info = api.ok("DescribeWhiteBoxKey", json!({"KeyId": keys[0].0}))["KeyInfo"].clone();
+    assert_eq!(info["Alias"], "k0");
+    assert_eq!(info["Tags"], json!([{"TagKey": "team", "TagValue": "a"}]));
+    let all = api.ok("DescribeWhiteBoxKeyDetails", json!({}));
+    assert_eq!(all["TotalCount"], 4);
+    let page = api.ok(
+        "DescribeWhiteBoxKeyDetails",
+        json!({"Offset": 1, "Limit": 2}),
+    );
+    assert_eq!(page["KeyInfos"].as_array().unwrap().len(), 2);
+    assert_eq!(page["KeyInfos"][0]["KeyId"], keys[1].0.as_str());
+    assert_eq!(
+        api.ok("DescribeWhiteBoxKeyDetails", json!({"Algorithm": "SM4"}))["TotalCount"],
+        2
+    );
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"TagFilters": [{"TagKey": "team", "TagValue": "b"}]})
+        )["TotalCount"],
+        2
+    );
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"TagFilters": [{"TagKey": "team"}]})
+        )["TotalCount"],
+        4
+    );
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"TagFilters": [{"TagKey": "nope"}]})
+        )["TotalCount"],
+        0
+    );
+
+    // Device binding, in both spellings of the action; a file downloaded after binding
+    // decrypts on the bound device only, with 01000016 elsewhere.
+    let (id, _, _) = &keys[0];
+    api.ok("OverwriteWhiteboxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp-device-a", "Description": "a"}]}));
+    api.ok("OverwriteWhiteBoxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp-device-a", "Description": "a"}, {"Identity": "wbfp-device-b", "Description": ""}]}));
+    let devices = api.ok("DescribeWhiteBoxDeviceFingerprints", json!({"KeyId": id}));
+    assert_eq!(devices["DeviceFingerprints"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        devices["DeviceFingerprints"][0],
+        json!({"Identity": "wbfp-device-a", "Description": "a"})
+    );
+    let r = api.ok(
+        "EncryptByWhiteBox",
+        json!({"KeyId": id, "PlainText": B64.encode(secret)}),
+    );
+    let (iv, ct) = (
+        r["InitializationVector"].as_str().unwrap().to_owned(),
+        r["CipherText"].as_str().unwrap().to_owned(),
+    );
+    let bound = api.ok("DescribeWhiteBoxDecryptKey", json!({"KeyId": id}))["DecryptKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        decrypt(&bound, &iv, &ct, 0, Some("wbfp-device-b")).unwrap(),
+        secret
+    );
+    assert_eq!(
+        decrypt(&bound, &iv, &ct, 0, Some("wbfp-device-c")).unwrap_err(),
+        "01000016"
+    );
+    assert_eq!(
+        api.ok("DescribeWhiteBoxKey", json!({"KeyId": id}))["KeyInfo"]["DeviceCount"],
+        2
+    );
+    // Bad device lists are refused whole.
+    for bad in [
+        json!([{"Identity": ""}]),
+        json!([{"Identity": "a b"}]),
+        json!([{"Identity": "x"}, {"Identity": "x"}]),
+        json!([{"Identity": "x", "Other": 1}]),
+        json!("x"),
+    ] {
+        let r = api.server.call(
+            "OverwriteWhiteBoxDeviceFingerprints",
+            &api.admin,
+            &json!({"KeyId": id, "DeviceFingerprints": bad}),
+        );
+        assert_eq!((r.0, code(&r.1)), (400, "03000004"), "{}", r.1);
+    }
+    api.ok(
+        "OverwriteWhiteBoxDeviceFingerprints",
+        json!({"KeyId": id, "DeviceFingerprints": []}),
+    );
+    assert_eq!(
+        api.ok("DescribeWhiteBoxKey", json!({"KeyId": id}))["KeyInfo"]["DeviceFingerprintBind"],
+        false
+    );
+
+    // Rotation: encryption moves to version 2, version 1 stays downloadable.
+    let r = api.ok("RotateWhiteBoxKey", json!({"KeyId": keys[1].0}));
+    assert_eq!(r["KeyVersion"], 2);
+    let e = api.ok(
+        "EncryptByWhiteBox",
+        json!({"KeyId": keys[1].0, "PlainText": B64.encode(secret)}),
+    );
+    assert_eq!(e["KeyVersion"], 2);
+    let (iv2, ct2) = (
+        e["InitializationVector"].as_str().unwrap(),
+        e["CipherText"].as_str().unwrap(),
+    );
+    assert_eq!(
+        decrypt(r["DecryptKey"].as_str().unwrap(), iv2, ct2, 1, None).unwrap(),
+        secret
+    );
+    assert!(
+        decrypt(&keys[1].2, iv2, ct2, 1, None).is_err(),
+        "version 1's file must not decrypt version 2"
+    );
+    let v1 = api.ok(
+        "DescribeWhiteBoxDecryptKey",
+        json!({"KeyId": keys[1].0, "KeyVersion": 1}),
+    );
+    assert_eq!(v1["KeyVersion"], 1);
+    let r = api.call(
+        "DescribeWhiteBoxDecryptKey",
+        json!({"KeyId": keys[1].0, "KeyVersion": 9}),
+    );
+    assert_eq!((r.0, code(&r.1)), (404, "02000013"));
+
+    // Enable and disable, one and several: a disabled key neither encrypts nor downloads.
+    api.ok("DisableWhiteBoxKey", json!({"KeyId": keys[0].0}));
+    for action in ["EncryptByWhiteBox", "DescribeWhiteBoxDecryptKey"] {
+        let mut body = json!({"KeyId": keys[0].0});
+        if action == "EncryptByWhiteBox" {
+            body["PlainText"] = json!("AA==");
+        }
+        let r = api.call(action, body);
+        assert_eq!((r.0, code(&r.1)), (409, "02000011"), "{action}");
+    }
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"KeyStatus": "Disabled"})
+        )["TotalCount"],
+        1
+    );
+    assert_eq!(
+        api.ok("DescribeWhiteBoxKeyDetails", json!({"KeyStatus": 0}))["TotalCount"],
+        3
+    );
+    api.ok(
+        "DisableWhiteBoxKeys",
+        json!({"KeyIds": [keys[1].0, keys[2].0]}),
+    );
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"KeyStatus": "Disabled"})
+        )["TotalCount"],
+        3
+    );
+    // All or none: one unknown id leaves every key as it was.
+    let r = api.call(
+        "EnableWhiteBoxKeys",
+        json!({"KeyIds": [keys[0].0, "00000000-0000-4000-8000-000000000000"]}),
+    );
+    assert_eq!((r.0, code(&r.1)), (404, "02000010"));
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"KeyStatus": "Disabled"})
+        )["TotalCount"],
+        3
+    );
+    api.ok(
+        "EnableWhiteBoxKeys",
+        json!({"KeyIds": [keys[0].0, keys[1].0, keys[2].0]}),
+    );
+    api.ok("EnableWhiteBoxKey", json!({"KeyId": keys[0].0}));
+    assert_eq!(
+        api.ok(
+            "DescribeWhiteBoxKeyDetails",
+            json!({"KeyStatus": "Enabled"})
+        )["TotalCount"],
+        4
+    );
+
+    // Alias, description and tags.
+    api.ok(
+        "UpdateWhiteBoxKeyAlias",
+        json!({"KeyId": keys[0].0, "Alias": "renamed"}),
+    );
+    let r = api.call(
+        "UpdateWhiteBoxKeyAlias",
+        json!({"KeyId": keys[1].0, "Alias": "renamed"}),
+    );
+    assert_eq!((r.0, code(&r.1)), (409, "02000012"));
+    api.ok(
+        "UpdateWhiteBoxKeyDescription",
+        json!({"KeyId": keys[0].0, "Description": "new"}),
+    );
+    let t = api.ok("TagWhiteBoxKey", json!({"KeyId": keys[0].0, "Tags": [{"TagKey": "team", "TagValue": "z"}, {"TagKey": "env", "TagValue": "prod"}]}));
+    assert_eq!(
+        t["Tags"],
+        json!([{"TagKey": "team", "TagValue": "z"}, {"TagKey": "env", "TagValue": "prod"}])
+    );
+    let t = api.ok(
+        "UntagWhiteBoxKey",
+        json!({"KeyId": keys[0].0, "TagKeys": ["team"]}),
+    );
+    assert_eq!(t["Tags"], json!([{"TagKey": "env", "TagValue": "prod"}]));
+    let info = api.ok("DescribeWhiteBoxKey", json!({"KeyId": keys[0].0}))["KeyInfo"].clone();
+    assert_eq!(
+        (info["Alias"].as_str(), info["Description"].as_str()),
+        (Some("renamed"), Some("new"))
+    );
+
+    // Delete.
+    api.ok("DeleteWhiteBoxKey", json!({"KeyId": keys[3].0}));
+    let r = api.call("DescribeWhiteBoxKey", json!({"KeyId": keys[3].0}));
+    assert_eq!((r.0, code(&r.1)), (404, "02000010"));
+    assert_eq!(
+        api.ok("DescribeWhiteBoxKeyDetails", json!({}))["TotalCount"],
+        3
+    );
+
+    let status = api.ok("DescribeWhiteBoxServiceStatus", json!({}));
+    assert_eq!(
+        (status["ServiceEnabled"].as_bool(), status["Role"].as_str()),
+        (Some(true), Some("admin"))
+    );
+}
+
+#[test]
+fn malformed_requests_get_typed_errors() {
+    let dir = TempDir::new("bad");
+    let api = Api::new(&dir);
+    let addr = &api.server.addr;
+    let t = Some(api.admin.as_str());
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (None, b"{}".to_vec(), 400, "03000003"),
+        (Some("NoSuchAction"), b"{}".to_vec(), 400, "03000003"),
+        (
+            Some("DescribeWhiteBoxKeyDetails"),
+            b"not json".to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("DescribeWhiteBoxKeyDetails"),
+            b"[1]".to_vec(),
+            400,
+            "03000004",
+        ),
+        (Some("DescribeWhiteBoxKey"), b"{}".to_vec(), 400, "03000004"),
+        (
+            Some("DescribeWhiteBoxKey"),
+            br#"{"KeyId": 5}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("DescribeWhiteBoxKey"),
+            br#"{"KeyId": "x", "Unknown": 1}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("DescribeWhiteBoxKey"),
+            br#"{"KeyId": "nope"}"#.to_vec(),
+            404,
+            "02000010",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "a", "Algorithm": "DES"}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "a", "Algorithm": "SM4", "Mode": "ECB"}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "a", "Algorithm": "SM4", "SpaceBits": 8}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "a", "Algorithm": "SM4", "Mode": "SPACE_HARD", "SpaceBits": 24}"#
+                .to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "", "Algorithm": "SM4"}"#.to_vec(),
+            400,
+            "02000014",
+        ),
+        (
+            Some("CreateWhiteBoxKey"),
+            br#"{"Alias": "a", "Algorithm": "SM4", "Tags": [{"TagKey": "k"}, {"TagKey": "k"}]}"#
+                .to_vec(),
+            400,
+            "02000014",
+        ),
+        (
+            Some("DescribeWhiteBoxKeyDetails"),
+            br#"{"Limit": 0}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("DescribeWhiteBoxKeyDetails"),
+            br#"{"Offset": -1}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("DescribeWhiteBoxKeyDetails"),
+            br#"{"KeyStatus": "Maybe"}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+        (
+            Some("EnableWhiteBoxKeys"),
+            br#"{"KeyIds": []}"#.to_vec(),
+            400,
+            "03000004",
+        ),
+    ];
+    for (action, body, status, want) in cases {
+        let (s, v) = call(addr, action, t, &body);
+        assert_eq!(
+            (s, code(&v)),
+            (status, want),
+            "{action:?} {}: {v}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            v["Response"]["Error"]["Message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        validate(
+            &api.doc,
+            &api.doc["components"]["schemas"]["Error"],
+            &v,
+            "error",
+        );
+    }
+    // Encryption parameters.
+    let id = api.ok(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "e", "Algorithm": "SM4", "Mode": "STANDARD"}),
+    )["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (body, want) in [
+        (json!({"KeyId": id, "PlainText": "***"}), "03000004"),
+        (json!({"KeyId": id, "PlainText": ""}), "03000004"),
+        (
+            json!({"KeyId": id, "PlainText": B64.encode(vec![0u8; 65537])}),
+            "03000004",
+        ),
+        (
+            json!({"KeyId": id, "PlainText": "AA==", "InitializationVector": B64.encode([0u8; 8])}),
+            "03000004",
+        ),
+    ] {
+        let r = api.call("EncryptByWhiteBox", body);
+        assert_eq!((r.0, code(&r.1)), (400, want));
+    }
+    // A body over the limit.
+    let big = format!(
+        "{{\"KeyId\": \"{id}\", \"PlainText\": \"{}\"}}",
+        "A".repeat(2 << 20)
+    );
+    let (s, v) = call(addr, Some("EncryptByWhiteBox"), t, big.as_bytes());
+    assert_eq!((s, code(&v)), (413, "03000008"));
+    // Other routes.
+    let (s, _, body) = get(addr, "/no/such/path");
+    assert_eq!(s, 404);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(code(&v), "03000007");
+    // The console is served with a strict content security policy.
+    let (s, head, body) = get(addr, "/");
+    assert_eq!(s, 200);
+    assert!(
+        head.contains("content-security-policy: default-src 'self'"),
+        "{head}"
+    );
+    assert!(String::from_utf8_lossy(&body).contains("<html"));
+    for asset in ["/console/app.js", "/console/style.css"] {
+        assert_eq!(get(addr, asset).0, 200, "{asset}");
+    }
+    assert_eq!(get(addr, "/console/../Cargo.toml").0, 404);
+}

@@ -1,0 +1,405 @@
+// Drives the wbkms web console in headless Chromium, as a person would: signs in, creates a
+// key, encrypts a secret, binds this machine to the key, downloads the decryption key file,
+// toggles the key off and on, rotates and deletes. Writes what run.sh needs to decrypt on the
+// "device" with wbdecrypt: DOWNLOAD_DIR/{key-id,iv,ciphertext}.txt and DOWNLOAD_DIR/<KeyId>.wbkey.
+//
+// Environment: BASE_URL (http://127.0.0.1:PORT), TOKEN (admin), DOWNLOAD_DIR, FINGERPRINT
+// (this machine's), SECRET (the text to encrypt), CHROMIUM (default /usr/bin/chromium),
+// READER_TOKEN (optional: a reader's token, to check that refusals are shown).
+// Exits non-zero on the first failed step; saves a screenshot of the page then.
+import { chromium } from 'playwright-core';
+import { strict as assert } from 'node:assert';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined || v === '') throw new Error(`${name} is not set`);
+  return v;
+};
+const BASE_URL = env('BASE_URL').replace(/\/+$/, '');
+const TOKEN = env('TOKEN');
+const DOWNLOAD_DIR = path.resolve(env('DOWNLOAD_DIR'));
+const FINGERPRINT = env('FINGERPRINT');
+const SECRET = env('SECRET', 'IY9Ynrabcdj05YH1234LE370HOM');
+const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+// Creating a key generates its white-box tables: slow in a debug build.
+const SLOW = 180_000;
+
+const ALIAS = 'browser-aes';
+// A second key, to delete: an alias that would run script if it were parsed as HTML.
+const XSS_ALIAS = 'sm4 <img src=x onerror="window.__xss=1">';
+const OTHER_FP = (n) => 'wbfp1-' + String(n).repeat(40).slice(0, 40);
+
+let step = 0;
+function ok(msg) {
+  step++;
+  console.log(`ok ${step} - ${msg}`);
+}
+
+const problems = [];
+
+async function main() {
+  await mkdir(DOWNLOAD_DIR, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  // Any script error or CSP violation fails the test (the server sends default-src 'self').
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  const expectedFailures = [];
+  page.on('response', (r) => {
+    if (r.url().endsWith('/favicon.ico')) return;
+    if (r.status() >= 400 && !expectedFailures.some((f) => f(r))) {
+      problems.push(`unexpected HTTP ${r.status()} for ${r.request().headers()['x-action'] || r.url()}`);
+    }
+  });
+
+  try {
+    await run(page, expectedFailures);
+  } catch (e) {
+    const shot = path.join(DOWNLOAD_DIR, 'failure.png');
+    await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+    console.error(`not ok ${step + 1} - ${e.message}\n(screenshot: ${shot})`);
+    await browser.close();
+    throw e;
+  }
+  await page.screenshot({ path: path.join(DOWNLOAD_DIR, 'final.png'), fullPage: true });
+  await browser.close();
+  // Chromium logs a failed fetch (4xx) as a console error; those were expected above.
+  const real = problems.filter((p) => !/status of (400|401|403|404|409) /.test(p) || /favicon/.test(p));
+  assert.deepEqual(real, [], 'no script errors, no CSP violations, no unexpected HTTP errors');
+  ok('no script errors, CSP violations or unexpected HTTP errors in the page');
+}
+
+/** The row of a key in the list. */
+const row = (page, keyId) => page.locator(`tr[data-key-id="${keyId}"]`);
+
+async function expectChecked(locator, want, what) {
+  await locator.waitFor();
+  const got = await locator.isChecked();
+  assert.equal(got, want, `${what}: switch is ${got ? 'on' : 'off'}, expected ${want ? 'on' : 'off'}`);
+}
+
+/**
+ * Waits for `locator` to become visible; fails at once, with the message shown, if the page
+ * shows an error (#error) first.
+ */
+async function visibleOrError(page, locator, timeout = 30_000) {
+  const err = page.locator('#error');
+  const which = await Promise.race([
+    locator.waitFor({ state: 'visible', timeout }).then(() => 'ok'),
+    err.waitFor({ state: 'visible', timeout: timeout + 1000 }).then(() => 'error'),
+  ]);
+  if (which === 'error' && !(await locator.isVisible())) {
+    const code = (await page.locator('#error-code').textContent()).trim();
+    const msg = (await page.locator('#error-message').textContent()).trim();
+    throw new Error(`the console shows an error: ${code}: ${msg}`);
+  }
+}
+
+/** Waits for `locator` to be hidden (a dialog closing on success); fails at once on an error. */
+async function hiddenOrError(page, locator, timeout = 30_000) {
+  const err = page.locator('#error');
+  const which = await Promise.race([
+    locator.waitFor({ state: 'hidden', timeout }).then(() => 'ok'),
+    err.waitFor({ state: 'visible', timeout: timeout + 1000 }).then(() => 'error'),
+  ]);
+  if (which === 'error' && (await locator.isVisible())) {
+    const code = (await page.locator('#error-code').textContent()).trim();
+    const msg = (await page.locator('#error-message').textContent()).trim();
+    throw new Error(`the console shows an error: ${code}: ${msg}`);
+  }
+}
+
+async function run(page, expectedFailures) {
+  // --- headers: the console is served under a CSP
+  const resp = await page.goto(BASE_URL + '/');
+  assert.equal(resp.status(), 200, 'GET / answers 200');
+  const csp = resp.headers()['content-security-policy'] || '';
+  assert.match(csp, /default-src 'self'/, `GET / sends a default-src 'self' CSP (got "${csp}")`);
+  ok('console page served with a CSP');
+
+  // --- a wrong token is refused
+  expectedFailures.push((r) => r.status() === 401);
+  await page.locator('#token-input').fill('wbkms-not-a-token');
+  await page.locator('#signin-btn').click();
+  const signinError = page.locator('#signin-error');
+  await signinError.waitFor({ state: 'visible' });
+  assert.match(await signinError.textContent(), /invalid token/i);
+  assert.equal(await page.locator('#app').isVisible(), false, 'the key list stays hidden');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('wbkms.token')), null, 'no bad token kept');
+  ok('a wrong token shows "invalid token"');
+
+  // --- sign in
+  await page.locator('#token-input').fill(TOKEN);
+  await page.locator('#signin-btn').click();
+  await page.locator('#app').waitFor({ state: 'visible' });
+  assert.equal((await page.locator('#whoami').textContent()).trim(), 'admin');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('wbkms.token')), TOKEN, 'token in sessionStorage');
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+  ok('signed in as admin');
+
+  // --- create the key (AES_256, default mode) with a tag
+  await page.locator('#create-btn').click();
+  await page.locator('#create-dialog').waitFor({ state: 'visible' });
+  await page.locator('#create-alias').fill(ALIAS);
+  await page.locator('#create-algorithm').selectOption('AES_256');
+  assert.equal(await page.locator('#create-mode').inputValue(), 'EXTERNAL', 'default mode is EXTERNAL');
+  await page.locator('#create-description').fill('made by the browser test');
+  await page.locator('#create-tag-add').click();
+  await page.locator('#create-tags [data-testid=tag-key]').last().fill('env');
+  await page.locator('#create-tags [data-testid=tag-value]').last().fill('ci');
+  await page.locator('#create-submit').click();
+  await visibleOrError(page, page.locator('#created-dialog'), SLOW);
+  const keyId = (await page.locator('#created-key-id').textContent()).trim();
+  assert.ok(keyId.length > 0, 'the new key has an id');
+  await page.locator('#created-close').click();
+  await page.locator('#created-dialog').waitFor({ state: 'hidden' });
+  ok(`created key ${keyId}`);
+
+  // --- it is in the list, with its columns
+  const r = row(page, keyId);
+  await r.waitFor();
+  assert.equal((await r.locator('[data-testid=alias]').textContent()).trim(), ALIAS);
+  assert.equal((await r.locator('[data-testid=algorithm]').textContent()).trim(), 'AES_256');
+  assert.match(await r.locator('[data-testid=mode]').textContent(), /EXTERNAL/);
+  assert.match(await r.locator('[data-testid=tags]').textContent(), /env: ci/);
+  assert.match(await r.locator('[data-testid=create-time]').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.match(await r.locator('[data-testid=device-status]').textContent(), /not bound/);
+  await expectChecked(r.locator('[data-testid=enable-switch]'), true, 'a new key');
+  ok('the key is listed: alias, AES_256, EXTERNAL, tag, enabled, not bound');
+
+  // --- encrypt the secret
+  const secretB64 = Buffer.from(SECRET, 'utf8').toString('base64');
+  await r.locator('[data-testid=encrypt-btn]').click();
+  await page.locator('#encrypt-dialog').waitFor({ state: 'visible' });
+  // The helper encodes text as Base64 the same way.
+  await page.locator('#encrypt-text').fill(SECRET);
+  await page.locator('#encrypt-encode-btn').click();
+  assert.equal(await page.locator('#encrypt-plaintext').inputValue(), secretB64, 'the Base64 helper');
+  await page.locator('#encrypt-plaintext').fill(secretB64);
+  await page.locator('#encrypt-submit').click();
+  await visibleOrError(page, page.locator('#encrypt-result'));
+  const iv = (await page.locator('#encrypt-result-iv').textContent()).trim();
+  const ciphertext = (await page.locator('#encrypt-result-ciphertext').textContent()).trim();
+  assert.equal(Buffer.from(iv, 'base64').length, 16, 'a 16-byte IV');
+  assert.ok(ciphertext.length >= 24, 'a ciphertext');
+  assert.equal((await page.locator('#encrypt-result-version').textContent()).trim(), '1', 'key version 1');
+  // Copy buttons put the values on the clipboard.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE_URL });
+  await page.locator('#copy-ciphertext').click();
+  const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+  if (clip !== null) assert.equal(clip, ciphertext, 'copied ciphertext');
+  // The JSON download has the same values.
+  const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.locator('#encrypt-download').click()]);
+  const jsonPath = path.join(DOWNLOAD_DIR, jsonDl.suggestedFilename());
+  await jsonDl.saveAs(jsonPath);
+  const saved = JSON.parse(await readFile(jsonPath, 'utf8'));
+  assert.equal(saved.CipherText, ciphertext);
+  assert.equal(saved.InitializationVector, iv);
+  assert.equal(saved.KeyId, keyId);
+  // With a given IV the service uses it.
+  const fixedIv = Buffer.alloc(16, 7).toString('base64');
+  await page.locator('#encrypt-iv').fill(fixedIv);
+  await page.locator('#encrypt-submit').click();
+  await page.waitForFunction((v) => document.getElementById('encrypt-result-iv').textContent === v, fixedIv);
+  await page.locator('#encrypt-result').waitFor({ state: 'visible' });
+  // An IV of the wrong length is refused in the page.
+  await page.locator('#encrypt-iv').fill('AAAA');
+  await page.locator('#encrypt-submit').click();
+  await page.locator('#encrypt-dialog .dialog-error').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#encrypt-dialog .dialog-error').textContent(), /16 bytes/);
+  await page.locator('#encrypt-close').click();
+  await page.locator('#error-close').click();
+  await page.locator('#error').waitFor({ state: 'hidden' });
+  await writeFile(path.join(DOWNLOAD_DIR, 'iv.txt'), iv + '\n');
+  await writeFile(path.join(DOWNLOAD_DIR, 'ciphertext.txt'), ciphertext + '\n');
+  await writeFile(path.join(DOWNLOAD_DIR, 'key-id.txt'), keyId + '\n');
+  ok('encrypted the secret: IV and ciphertext read from the page, copied and downloaded');
+
+  // --- devices: CSV upload, remove, add this machine, save
+  await r.locator('[data-testid=devices-btn]').click();
+  const dev = page.locator('#devices-dialog');
+  await dev.waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
+  assert.equal(await dev.locator('[data-testid=device-row]').count(), 0, 'no devices yet');
+  const [tplDl] = await Promise.all([page.waitForEvent('download'), page.locator('#devices-template-btn').click()]);
+  const tplPath = path.join(DOWNLOAD_DIR, 'template.csv');
+  await tplDl.saveAs(tplPath);
+  assert.equal(await readFile(tplPath, 'utf8'), 'Device Fingerprint,Description\n', 'CSV template');
+  const csv = '\uFEFFDevice Fingerprint,Description\r\n' +
+    `${OTHER_FP(1)},"Lab phone, shelf 2"\r\n` +
+    '\r\n' +
+    `${OTHER_FP(2)},tablet\r\n` +
+    `${OTHER_FP(3)},\r\n`;
+  await page.locator('#devices-csv').setInputFiles({ name: 'devices.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+  await page.waitForFunction(() => document.querySelectorAll('#devices-rows tr').length === 3);
+  const descs = await dev.locator('[data-testid=device-description-cell]').allTextContents();
+  assert.deepEqual(descs, ['Lab phone, shelf 2', 'tablet', ''], 'CSV descriptions (quoted, plain, empty)');
+  // A CSV with a wrong header is refused.
+  await page.locator('#devices-csv').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('Fingerprint\nabc\n') });
+  await dev.locator('.dialog-error').waitFor({ state: 'visible' });
+  assert.match(await dev.locator('.dialog-error').textContent(), /header/);
+  assert.equal(await dev.locator('[data-testid=device-row]').count(), 3, 'the list is unchanged');
+  await page.evaluate(() => document.getElementById('error-close').click());
+  // Unbind all empties the list; upload again, remove two, add this machine.
+  await page.locator('#devices-clear-btn').click();
+  assert.equal(await dev.locator('[data-testid=device-row]').count(), 0, 'unbind all');
+  await page.locator('#devices-csv').setInputFiles({ name: 'devices.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+  await page.waitForFunction(() => document.querySelectorAll('#devices-rows tr').length === 3);
+  await dev.locator(`tr[data-identity="${OTHER_FP(2)}"] [data-testid=device-remove]`).click();
+  await dev.locator(`tr[data-identity="${OTHER_FP(3)}"] [data-testid=device-remove]`).click();
+  await page.locator('#device-identity').fill(FINGERPRINT);
+  await page.locator('#device-description').fill('browser test machine');
+  await page.locator('#device-add-btn').click();
+  const ids = await dev.locator('[data-testid=device-identity-cell]').allTextContents();
+  assert.deepEqual(ids, [OTHER_FP(1), FINGERPRINT]);
+  await page.locator('#devices-save-btn').click();
+  await hiddenOrError(page, dev);
+  await page.waitForFunction((id) => {
+    const cell = document.querySelector(`tr[data-key-id="${id}"] [data-testid=device-status]`);
+    return cell && /2 devices, bound/.test(cell.textContent);
+  }, keyId);
+  // Saved on the service: reopen and see them.
+  await r.locator('[data-testid=devices-btn]').click();
+  await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
+  const savedIds = (await dev.locator('[data-testid=device-identity-cell]').allTextContents()).sort();
+  assert.deepEqual(savedIds, [OTHER_FP(1), FINGERPRINT].sort(), 'devices saved on the service');
+  await page.locator('#devices-cancel').click();
+  ok('bound the key to this machine and one other device (CSV upload, remove, add, save)');
+
+  // --- download the decryption key file (bound to those devices now)
+  const [dl] = await Promise.all([
+    page.waitForEvent('download'),
+    r.locator('[data-testid=download-key-btn]').click(),
+  ]);
+  assert.equal(dl.suggestedFilename(), `${keyId}.wbkey`);
+  const keyPath = path.join(DOWNLOAD_DIR, `${keyId}.wbkey`);
+  await dl.saveAs(keyPath);
+  const keyBytes = await readFile(keyPath);
+  assert.ok(keyBytes.length > 1000, `a key file (${keyBytes.length} bytes)`);
+  ok(`downloaded ${keyId}.wbkey (${keyBytes.length} bytes)`);
+
+  // --- disable, survives a reload; encrypting then fails with a visible error
+  await r.locator('[data-testid=enable-switch]').uncheck();
+  await page.waitForFunction((id) => document.querySelector(`tr[data-key-id="${id}"]`)?.dataset.status === 'Disabled', keyId);
+  await page.reload();
+  await expectChecked(row(page, keyId).locator('[data-testid=enable-switch]'), false, 'after disable and reload');
+  assert.equal((await row(page, keyId).locator('[data-testid=status-text]').textContent()).trim(), 'Disabled');
+  expectedFailures.push((res) => res.request().headers()['x-action'] === 'EncryptByWhiteBox' && res.status() >= 400 && res.status() < 500);
+  await row(page, keyId).locator('[data-testid=encrypt-btn]').click();
+  await page.locator('#encrypt-plaintext').fill(secretB64);
+  await page.locator('#encrypt-submit').click();
+  await page.locator('#encrypt-dialog .dialog-error').waitFor({ state: 'visible' });
+  const errText = await page.locator('#encrypt-dialog .dialog-error').textContent();
+  assert.match(errText, /^\S+: \S/, `the error shows code and message (${errText})`);
+  assert.ok(await page.locator('#error').count() === 1 && (await page.locator('#error-code').textContent()).length > 0, '#error filled');
+  assert.equal(await page.locator('#encrypt-result').isVisible(), false, 'no result for a disabled key');
+  await page.locator('#encrypt-close').click();
+  await page.locator('#error-close').click();
+  ok(`disabled: the switch stays off after reload, encrypt shows ${errText.split(':')[0]}`);
+
+  // --- enable again
+  await row(page, keyId).locator('[data-testid=enable-switch]').check();
+  await page.waitForFunction((id) => document.querySelector(`tr[data-key-id="${id}"]`)?.dataset.status === 'Enabled', keyId);
+  await page.reload();
+  await expectChecked(row(page, keyId).locator('[data-testid=enable-switch]'), true, 'after enable and reload');
+  ok('enabled again: the switch is on after reload');
+
+  // --- rotate: version 2
+  await row(page, keyId).locator('[data-testid=rotate-btn]').click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+  await page.locator('#confirm-ok').click();
+  await hiddenOrError(page, page.locator('#confirm-dialog'), SLOW);
+  await page.waitForFunction((id) => /v2/.test(document.querySelector(`tr[data-key-id="${id}"] [data-testid=mode]`)?.textContent || ''), keyId);
+  ok('rotated: current version 2');
+
+  // --- a second key with markup in its alias: shown as text; then deleted after typing the alias
+  await page.locator('#create-btn').click();
+  await page.locator('#create-alias').fill(XSS_ALIAS);
+  await page.locator('#create-algorithm').selectOption('SM4');
+  await page.locator('#create-submit').click();
+  await visibleOrError(page, page.locator('#created-dialog'), SLOW);
+  const key2 = (await page.locator('#created-key-id').textContent()).trim();
+  assert.equal((await page.locator('#created-algorithm').textContent()).trim(), 'SM4');
+  await page.locator('#created-close').click();
+  const r2 = row(page, key2);
+  await r2.waitFor();
+  assert.equal((await r2.locator('[data-testid=alias]').textContent()), XSS_ALIAS, 'the alias is text');
+  assert.equal(await r2.locator('img').count(), 0, 'no element made from the alias');
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
+  ok(`created SM4 key ${key2}; its HTML-like alias is shown as text`);
+
+  await r2.locator('[data-testid=delete-btn]').click();
+  await page.locator('#delete-dialog').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#delete-submit').isDisabled(), true, 'delete needs the alias');
+  await page.locator('#delete-confirm-input').fill('wrong');
+  assert.equal(await page.locator('#delete-submit').isDisabled(), true, 'a wrong alias');
+  await page.locator('#delete-confirm-input').fill(XSS_ALIAS);
+  await page.locator('#delete-submit').click();
+  await hiddenOrError(page, page.locator('#delete-dialog'));
+  await r2.waitFor({ state: 'detached' });
+  assert.equal(await row(page, keyId).count(), 1, 'the first key is still there');
+  ok(`deleted ${key2} after typing its alias`);
+
+  // --- filters
+  await page.locator('#filter-algorithm').selectOption('SM4');
+  await page.waitForFunction(() => document.querySelectorAll('#key-rows tr').length === 0);
+  await page.locator('#filter-algorithm').selectOption('');
+  await row(page, keyId).waitFor();
+  ok('the algorithm filter');
+
+  // --- sign out forgets the token
+  await page.locator('#signout-btn').click();
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('wbkms.token')), null);
+  await page.reload();
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#app').isVisible(), false);
+  ok('signed out: the token is forgotten');
+
+  // --- a reader sees the keys but may not download key files or create keys: 403 shown
+  const READER = process.env.READER_TOKEN;
+  if (READER) {
+    expectedFailures.push((res) => res.status() === 403);
+    await page.locator('#token-input').fill(READER);
+    await page.locator('#signin-btn').click();
+    await page.locator('#app').waitFor({ state: 'visible' });
+    assert.equal((await page.locator('#whoami').textContent()).trim(), 'reader');
+    await row(page, keyId).waitFor();
+    let downloaded = false;
+    const onDownload = () => { downloaded = true; };
+    page.on('download', onDownload);
+    await row(page, keyId).locator('[data-testid=download-key-btn]').click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    const code = (await page.locator('#error-code').textContent()).trim();
+    const msg = (await page.locator('#error-message').textContent()).trim();
+    assert.ok(code.length > 0 && msg.length > 0, 'the error shows a code and a message');
+    await page.locator('#create-btn').click();
+    await page.locator('#create-alias').fill('reader-may-not');
+    await page.locator('#create-submit').click();
+    await page.locator('#create-dialog .dialog-error').waitFor({ state: 'visible' });
+    await page.locator('#create-cancel').click();
+    page.off('download', onDownload);
+    assert.equal(downloaded, false, 'no key file for a reader');
+    assert.equal(await page.locator('tr[data-alias="reader-may-not"]').count(), 0, 'no key made');
+    await page.locator('#signout-btn').click();
+    ok(`a reader: key list shown, download and create refused (${code}: ${msg})`);
+  }
+}
+
+main().then(
+  () => console.log(`console.mjs: ${step} steps passed`),
+  (e) => {
+    console.error(e && e.stack ? e.stack : String(e));
+    process.exit(1);
+  },
+);

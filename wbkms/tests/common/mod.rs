@@ -1,0 +1,253 @@
+//! Test support: a real `wbkms serve` process on a fresh key store, tokens, and a minimal
+//! HTTP/1.1 client (one connection per request), so the tests see exactly what any client
+//! sees on the wire.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const PASSPHRASE: &str = "wbkms tests passphrase";
+pub const WBKMS: &str = env!("CARGO_BIN_EXE_wbkms");
+
+/// A fresh directory under the system temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).unwrap();
+        let p = std::env::temp_dir().join(format!("wbkms-{name}-{}", hex::encode(id)));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn command(bin: &Path, store: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.env("WBGEN_PASSPHRASE", PASSPHRASE)
+        .env("WBGEN_KEYSTORE", store);
+    c
+}
+
+/// Runs `wbkms ARGS` on the store: (exit code, stdout, stderr).
+pub fn wbkms(store: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = command(Path::new(WBKMS), store)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A new token of `role`.
+pub fn token(store: &Path, role: &str) -> String {
+    let s = store.to_str().unwrap();
+    let (code, out, err) = wbkms(
+        store,
+        &[
+            "token",
+            "create",
+            "--keystore",
+            s,
+            "--role",
+            role,
+            "--name",
+            role,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["Token"].as_str().unwrap().to_owned()
+}
+
+/// A running `wbkms serve`, stopped (SIGTERM, then waited for) on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub store: PathBuf,
+}
+
+impl Server {
+    pub fn start(store: &Path, extra: &[&str]) -> Server {
+        let port_file = store.join("test.port");
+        let _ = std::fs::remove_file(&port_file);
+        let child = command(Path::new(WBKMS), store)
+            .args([
+                "serve",
+                "--keystore",
+                store.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--port-file")
+            .arg(&port_file)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            store: store.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && text.ends_with('\n')
+            {
+                server.addr = text.trim().to_owned();
+                return server;
+            }
+            if let Some(status) = server.child.try_wait().unwrap() {
+                let mut err = String::new();
+                server
+                    .child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("wbkms serve exited with {status}: {err}");
+            }
+            assert!(Instant::now() < deadline, "wbkms serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn call(&self, action: &str, token: &str, body: &Value) -> (u16, Value) {
+        call(
+            &self.addr,
+            Some(action),
+            Some(token),
+            body.to_string().as_bytes(),
+        )
+    }
+
+    /// SIGTERM and wait: the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+
+    /// SIGKILL and wait.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request: (status, headers as lower-case lines, body).
+pub fn raw(addr: &str, request: &[u8]) -> (u16, String, Vec<u8>) {
+    try_raw(addr, request).expect("the request failed")
+}
+
+/// [`raw`], `None` if the connection fails or the response is cut off (a killed server).
+pub fn try_raw(addr: &str, request: &[u8]) -> Option<(u16, String, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    s.write_all(request).ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&resp[..split]).to_lowercase();
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    let mut body = resp[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Some((status, head, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let len =
+            usize::from_str_radix(std::str::from_utf8(&b[..line_end]).unwrap().trim(), 16).unwrap();
+        if len == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[line_end + 2..line_end + 2 + len]);
+        b = &b[line_end + 2 + len + 2..];
+    }
+}
+
+/// `POST /` with the action and token headers (either may be left out).
+pub fn call(addr: &str, action: Option<&str>, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+    try_call(addr, action, token, body).expect("the request failed")
+}
+
+/// [`call`], `None` if the request or its response is cut off.
+pub fn try_call(
+    addr: &str,
+    action: Option<&str>,
+    token: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, Value)> {
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(a) = action {
+        req.push_str(&format!("X-Action: {a}\r\n"));
+    }
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    let (status, _, body) = try_raw(addr, &bytes)?;
+    let v: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&body)));
+    Some((status, v))
+}
+
+pub fn get(addr: &str, path: &str) -> (u16, String, Vec<u8>) {
+    raw(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// The error code of a response, or "OK".
+pub fn code(v: &Value) -> &str {
+    v["Response"]["Error"]["Code"].as_str().unwrap_or("OK")
+}
+
+/// Asserts success and returns the `Response` object.
+pub fn ok(r: (u16, Value)) -> Value {
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert!(r.1["Response"]["RequestId"].is_string());
+    r.1["Response"].clone()
+}
