@@ -1447,3 +1447,21 @@ fn space_hard_keys_through_the_clis() {
         "--space-bits 32 is a usage error"
     );
 }
+
+/// Output into a closed pipe (`wbgen list | head -n 0`) ends the command with exit 1, not a
+/// panic.
+#[test]
+fn a_closed_standard_output_is_an_exit_not_a_panic() {
+    let t = Scratch::new("pipe");
+    create(&t.store(), "sm4", "piped", &[]);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = wbgen_cmd(&t.store(), &["list"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -644,3 +644,101 @@ fn malformed_requests_get_typed_errors() {
     }
     assert_eq!(get(addr, "/console/../Cargo.toml").0, 404);
 }
+
+/// HTTPS with a certificate made by OpenSSL, checked by curl against that certificate (a second
+/// TLS implementation: what clients will use); a plain-HTTP request to the TLS port fails.
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let dir = TempDir::new("tls");
+    let admin = token(dir.path(), "admin");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed for this test (.ci/run installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--cacert"])
+        .arg(&cert)
+        .args(["-H", "X-Action: DescribeWhiteBoxServiceStatus", "-H"])
+        .arg(format!("Authorization: Bearer {admin}"))
+        .args(["-d", "{}"])
+        .arg(format!("https://{}/", server.addr))
+        .output()
+        .expect("curl is needed for this test (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Response"]["ServiceEnabled"], true);
+    // Without the certificate, curl refuses the self-signed server.
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null"])
+        .arg(format!("https://{}/healthz", server.addr))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    assert!(
+        common::try_call(
+            &server.addr,
+            Some("DescribeWhiteBoxServiceStatus"),
+            Some(&admin),
+            b"{}"
+        )
+        .is_none()
+    );
+    // A missing key file is a clear error at start.
+    let other = dir.path().join("other");
+    let out = common::command(std::path::Path::new(common::WBKMS), &other)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            "/nonexistent.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error 03000014"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

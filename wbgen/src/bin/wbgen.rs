@@ -326,8 +326,13 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
+            // A closed pipe (`wbgen list | head -n 1`) is not a panic; the exit says it.
+            use std::io::Write as _;
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            match writeln!(std::io::stdout().lock(), "{text}") {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(1),
+            }
         }
         Err(e) => {
             eprintln!("error {}: {e}", e.code());
