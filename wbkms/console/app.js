@@ -286,7 +286,9 @@
     if (st) p.KeyStatus = st;
     if (alg) p.Algorithm = alg;
     const tk = $('filter-tag-key').value.trim();
-    if (tk) p.TagFilters = [{ TagKey: tk, TagValue: $('filter-tag-value').value.trim() }];
+    const tv = $('filter-tag-value').value.trim();
+    // An empty value box means any value (TagValue left out), not the empty value.
+    if (tk) p.TagFilters = [tv ? { TagKey: tk, TagValue: tv } : { TagKey: tk }];
     return p;
   }
 

@@ -166,19 +166,19 @@ pub static ACTIONS: &[Spec] = &[
             opt(
                 "KeyStatus",
                 Ty::KeyStatus,
-                "Enabled or Disabled (0 and 1 are accepted too).",
+                "Enabled or Disabled, or the KMS's numbers: 0 disabled, 1 enabled.",
             ),
             opt("Algorithm", Ty::String, "AES_256 or SM4."),
             opt(
                 "TagFilters",
                 Ty::TagFilters,
-                "Keys carrying every tag given (a missing TagValue matches any value).",
+                "Keys carrying every tag given; TagValue a string or a list of strings (any of them), absent for any value.",
             ),
             opt("Offset", Ty::Integer, "Keys to skip (default 0)."),
             opt(
                 "Limit",
                 Ty::Integer,
-                "Keys to return, 1 to 200 (default 20).",
+                "Keys to return, 1 to 200; 0 or absent: all of them (as the KMS).",
             ),
         ],
         response: &[
@@ -403,11 +403,17 @@ impl<'a> Args<'a> {
             .find(|k| !spec.request.iter().any(|f| f.name == k.as_str()))
         {
             let name: String = unknown.chars().take(64).collect();
-            return Err(bad(format!("{} takes no parameter {name:?}", spec.name)));
+            return Err(Error::UnknownParameter(format!(
+                "{} takes no parameter {name:?}",
+                spec.name
+            )));
         }
         for f in spec.request.iter().filter(|f| f.required) {
             if obj.get(f.name).is_none_or(Value::is_null) {
-                return Err(bad(format!("the parameter {} is required", f.name)));
+                return Err(Error::MissingParameter(format!(
+                    "the parameter {} is required",
+                    f.name
+                )));
             }
         }
         Ok(Args { obj })
@@ -494,6 +500,35 @@ impl<'a> Args<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(tags))
     }
+}
+
+/// A tag key and the values that match (`None`: any).
+type TagFilter = (String, Option<Vec<String>>);
+
+/// `TagFilters`: `[{"TagKey", "TagValue"}]`, the value a string, a list of strings (the KMS's
+/// form: any of them), or absent (any value).
+fn tag_filters(list: &[Value]) -> Result<Vec<TagFilter>, Error> {
+    list.iter()
+        .map(|f| {
+            let key = f.get("TagKey").and_then(Value::as_str);
+            let values = match f.get("TagValue") {
+                None | Some(Value::Null) => Some(None),
+                Some(Value::String(v)) => Some(Some(vec![v.clone()])),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Some),
+                Some(_) => None,
+            };
+            match (key, values, only_fields(f, &["TagKey", "TagValue"])) {
+                (Some(k), Some(v), true) => Ok((k.to_owned(), v)),
+                _ => Err(bad(
+                    "TagFilters must be a list of {\"TagKey\", \"TagValue\"} (a string or a list of strings)".into(),
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Whether `v` is an object with no fields but `allowed`.
@@ -659,44 +694,47 @@ pub fn execute(
             Ok(done(json!({"KeyInfo": key_info(&rec)?})))
         }
         "DescribeWhiteBoxKeyDetails" => {
+            // The KMS's numbers: 0 disabled, 1 enabled.
             let status = match args.get("KeyStatus") {
                 None => None,
                 Some(v) => match (v.as_str(), v.as_u64()) {
-                    (Some("Enabled"), _) | (_, Some(0)) => Some(KeyState::Enabled),
-                    (Some("Disabled"), _) | (_, Some(1)) => Some(KeyState::Disabled),
-                    _ => return Err(bad("KeyStatus must be Enabled or Disabled".into())),
+                    (Some("Enabled"), _) | (_, Some(1)) => Some(KeyState::Enabled),
+                    (Some("Disabled"), _) | (_, Some(0)) => Some(KeyState::Disabled),
+                    _ => {
+                        return Err(bad("KeyStatus must be 0 (Disabled) or 1 (Enabled)".into()));
+                    }
                 },
             };
             let algorithm = args
                 .str_opt("Algorithm")?
                 .map(parse_algorithm)
                 .transpose()?;
-            let filters = args.tags("TagFilters")?.unwrap_or_default();
-            let any_value: Vec<bool> = args.array("TagFilters")?.map_or_else(Vec::new, |a| {
-                a.iter().map(|f| f.get("TagValue").is_none()).collect()
-            });
+            let filters = tag_filters(args.array("TagFilters")?.map_or(&[][..], Vec::as_slice))?;
             let offset = args.u64_opt("Offset")?.unwrap_or(0);
-            let limit = args.u64_opt("Limit")?.unwrap_or(20);
-            if !(1..=200).contains(&limit) {
-                return Err(bad("Limit must be 1 to 200".into()));
-            }
+            // As the KMS: no Limit, or 0, returns every key from Offset on.
+            let limit = match args.u64_opt("Limit")?.unwrap_or(0) {
+                0 => usize::MAX,
+                n @ 1..=200 => n as usize,
+                _ => return Err(bad("Limit must be 0 (no paging) to 200".into())),
+            };
             let keys = store.with(Access::Read, |s| Ok(s.keys().to_vec()))?;
             let matching: Vec<&KeyRecord> = keys
                 .iter()
                 .filter(|k| status.is_none_or(|st| k.key_state == st))
                 .filter(|k| algorithm.is_none_or(|a| k.algorithm == a))
                 .filter(|k| {
-                    filters.iter().zip(&any_value).all(|(f, any)| {
-                        k.tags
-                            .iter()
-                            .any(|t| t.tag_key == f.tag_key && (*any || t.tag_value == f.tag_value))
+                    filters.iter().all(|(key, values)| {
+                        k.tags.iter().any(|t| {
+                            t.tag_key == *key
+                                && values.as_ref().is_none_or(|v| v.contains(&t.tag_value))
+                        })
                     })
                 })
                 .collect();
             let page = matching
                 .iter()
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-                .take(limit as usize)
+                .take(limit)
                 .map(|k| key_info(k))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(done(
@@ -705,9 +743,12 @@ pub fn execute(
         }
         "EncryptByWhiteBox" => {
             let id = args.str("KeyId")?;
-            let plaintext = args.base64("PlainText")?.unwrap_or_default();
+            let plaintext = args
+                .base64("PlainText")
+                .map_err(|_| Error::InvalidPlaintext("PlainText is not valid Base64".into()))?
+                .unwrap_or_default();
             if plaintext.is_empty() || plaintext.len() > MAX_PLAINTEXT {
-                return Err(bad(format!(
+                return Err(Error::InvalidPlaintext(format!(
                     "PlainText must decode to 1 to {MAX_PLAINTEXT} bytes"
                 )));
             }
@@ -748,7 +789,7 @@ pub fn execute(
                 .array("DeviceFingerprints")?
                 .map_or(&[][..], Vec::as_slice);
             if list.len() > MAX_DEVICES {
-                return Err(bad(format!("at most {MAX_DEVICES} devices per key")));
+                return Err(Error::TooManyDevices(MAX_DEVICES));
             }
             let mut devices: Vec<BoundDevice> = Vec::with_capacity(list.len());
             for (i, d) in list.iter().enumerate() {

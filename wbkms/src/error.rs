@@ -25,8 +25,22 @@ pub enum Error {
     RateLimited,
     /// `X-Action` is missing or names no action.
     UnknownAction,
-    /// The body is not a JSON object, or a parameter is missing, unknown or malformed.
+    /// The body is not a JSON object, or a parameter is malformed.
     InvalidParameter(String),
+    /// A required parameter is absent.
+    MissingParameter(String),
+    /// A parameter the action does not take.
+    UnknownParameter(String),
+    /// `PlainText` is not Base64 or has a length out of range.
+    InvalidPlaintext(String),
+    /// More devices than a key may be bound to.
+    TooManyDevices(usize),
+    /// A TC3-HMAC-SHA256-signed request that does not verify.
+    Signature(crate::tc3::Failure),
+    /// `X-TC-Version` names an API version other than 2019-01-18.
+    UnsupportedVersion,
+    /// Plain HTTP on an address other than loopback, without `--insecure-http`.
+    InsecureListen,
     /// The request body is larger than the service accepts.
     PayloadTooLarge,
     /// No such route.
@@ -66,7 +80,14 @@ impl Error {
             Error::Unauthenticated => "03000001",
             Error::Forbidden { .. } => "03000002",
             Error::UnknownAction => "03000003",
-            Error::InvalidParameter(_) => "03000004",
+            Error::InvalidParameter(_)
+            | Error::MissingParameter(_)
+            | Error::UnknownParameter(_)
+            | Error::InvalidPlaintext(_)
+            | Error::TooManyDevices(_) => "03000004",
+            Error::Signature(_) => "03000001",
+            Error::UnsupportedVersion => "03000015",
+            Error::InsecureListen => "03000016",
             Error::RateLimited => "03000005",
             Error::Internal => "03000006",
             Error::NotFound => "03000007",
@@ -85,7 +106,12 @@ impl Error {
     pub fn status(&self) -> u16 {
         use wbgen::Error as G;
         match self {
-            Error::Unauthenticated => 401,
+            Error::Unauthenticated | Error::Signature(_) => 401,
+            Error::MissingParameter(_)
+            | Error::UnknownParameter(_)
+            | Error::InvalidPlaintext(_)
+            | Error::TooManyDevices(_)
+            | Error::UnsupportedVersion => 400,
             Error::Forbidden { .. } => 403,
             Error::RateLimited => 429,
             Error::UnknownAction | Error::InvalidParameter(_) => 400,
@@ -121,7 +147,33 @@ impl fmt::Display for Error {
             Error::UnknownAction => {
                 f.write_str("the X-Action header is missing or names no action of this service")
             }
-            Error::InvalidParameter(what) => write!(f, "invalid request: {what}"),
+            Error::InvalidParameter(what)
+            | Error::MissingParameter(what)
+            | Error::UnknownParameter(what)
+            | Error::InvalidPlaintext(what) => write!(f, "invalid request: {what}"),
+            Error::TooManyDevices(max) => {
+                write!(f, "invalid request: at most {max} devices per key")
+            }
+            Error::Signature(why) => f.write_str(match why {
+                crate::tc3::Failure::Malformed => {
+                    "authentication failed: the TC3-HMAC-SHA256 Authorization or X-TC-Timestamp is malformed"
+                }
+                crate::tc3::Failure::Expired => {
+                    "authentication failed: X-TC-Timestamp is more than 300 s from the server's clock"
+                }
+                crate::tc3::Failure::UnknownSecretId => {
+                    "authentication failed: no active access key has this SecretId"
+                }
+                crate::tc3::Failure::BadSignature => {
+                    "authentication failed: the signature does not match"
+                }
+            }),
+            Error::UnsupportedVersion => {
+                f.write_str("X-TC-Version must be 2019-01-18, the KMS API version this service implements")
+            }
+            Error::InsecureListen => f.write_str(
+                "plain HTTP is served only on loopback: give --tls-cert and --tls-key, or --insecure-http",
+            ),
             Error::PayloadTooLarge => f.write_str("the request body is too large"),
             Error::NotFound => f.write_str("no such resource: the API is POST /"),
             Error::Store(wbgen::Error::KeyDisabled) => {

@@ -11,9 +11,11 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod cloud;
 pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod server;
+pub mod tc3;
 
 pub use error::Error;

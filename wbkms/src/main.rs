@@ -63,6 +63,10 @@ enum Command {
         /// Write the address listened on to this file once listening.
         #[arg(long)]
         port_file: Option<PathBuf>,
+        /// Serve plain HTTP on an address other than loopback (tokens, signatures and key
+        /// files then cross the network in the clear).
+        #[arg(long, conflicts_with = "tls_cert")]
+        insecure_http: bool,
         /// Failed authentications allowed per client address per minute.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         auth_failure_limit: u32,
@@ -71,6 +75,12 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage access keys (SecretId and SecretKey) for the cloud SDKs and tccli, which sign
+    /// their requests with TC3-HMAC-SHA256.
+    Accesskey {
+        #[command(subcommand)]
+        command: AccessKeyCommand,
     },
     /// Check or print the audit log.
     Audit {
@@ -108,6 +118,35 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum AccessKeyCommand {
+    /// Create an access key; prints {"SecretId", "SecretKey"}: the SecretKey is shown only
+    /// this once.
+    Create {
+        #[command(flatten)]
+        store: StoreArg,
+        /// admin, operator or reader.
+        #[arg(long, value_parser = ["admin", "operator", "reader"])]
+        role: String,
+        /// A label.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List access keys (SecretIds, names, roles; never the SecretKeys).
+    List {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Revoke an access key, also on a running service.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The key's SecretId (AKID...).
+        #[arg(long)]
+        secret_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum AuditCommand {
     /// Check the hash chain: exit 0 and the count and head hash if intact, else the first bad
     /// line and exit 1.
@@ -140,6 +179,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             tls_cert,
             tls_key,
             port_file,
+            insecure_http,
             auth_failure_limit,
         } => {
             let unlocked = unlock(&store.store())?;
@@ -162,6 +202,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 op: "read the listening address",
                 kind: e.kind(),
             })?;
+            if tls_cert.is_none() && !insecure_http && !addr.ip().is_loopback() {
+                return Err(Error::InsecureListen);
+            }
             let tls = tls_cert.zip(tls_key).map(|(cert, key)| Tls { cert, key });
             let scheme = if tls.is_some() { "https" } else { "http" };
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,6 +247,30 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let unlocked = unlock(&store.store())?;
                 let rec = auth::revoke_token(&unlocked, &token_id)?;
                 print(&json!({"TokenId": rec.token_id, "Revoked": true}));
+                Ok(())
+            }
+        },
+        Command::Accesskey { command } => match command {
+            AccessKeyCommand::Create { store, role, name } => {
+                let role = Role::parse(&role).ok_or_else(|| {
+                    Error::InvalidParameter("--role must be admin, operator or reader".into())
+                })?;
+                let unlocked = unlock(&store.store())?;
+                let (secret_id, secret_key) = auth::create_access_key(&unlocked, role, &name)?;
+                print(
+                    &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name}),
+                );
+                Ok(())
+            }
+            AccessKeyCommand::List { store } => {
+                let keys = auth::list_access_keys(store.store().dir())?;
+                print(&json!({"AccessKeys": keys}));
+                Ok(())
+            }
+            AccessKeyCommand::Revoke { store, secret_id } => {
+                let unlocked = unlock(&store.store())?;
+                let rec = auth::revoke_access_key(&unlocked, &secret_id)?;
+                print(&json!({"SecretId": rec.secret_id, "Revoked": true}));
                 Ok(())
             }
         },

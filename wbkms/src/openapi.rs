@@ -118,7 +118,7 @@ pub fn document() -> Value {
         "info": {
             "title": "wbkms: the white-box key toolkit's KMS service",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "KMS-style white-box key API. Every call is POST / with the action in X-Action, a JSON body, and Authorization: Bearer <token>. Errors carry the toolkit's stable codes (02xxxxxx: key store and generator; 03xxxxxx: service)."
+            "description": "KMS-style white-box key API. Every call is POST / with the action in X-Action, a JSON body, and Authorization: Bearer <token>. Errors carry the toolkit's stable codes (02xxxxxx: key store and generator; 03xxxxxx: service). The same actions are served in the cloud KMS protocol (X-TC-Action, X-TC-Version 2019-01-18, TC3-HMAC-SHA256 signatures with access keys): every answer HTTP 200, errors by KMS code, KeyInfo as the SDK's WhiteboxKeyInfo."
         },
         "security": [{"bearer": []}],
         "paths": paths,
@@ -128,6 +128,15 @@ pub fn document() -> Value {
                 "Tag": {
                     "type": "object",
                     "properties": {"TagKey": {"type": "string"}, "TagValue": {"type": "string"}},
+                    "required": ["TagKey"],
+                    "additionalProperties": false
+                },
+                "TagFilter": {
+                    "type": "object",
+                    "properties": {
+                        "TagKey": {"type": "string"},
+                        "TagValue": {"description": "A string, or a list of strings (any of them)."}
+                    },
                     "required": ["TagKey"],
                     "additionalProperties": false
                 },

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +25,7 @@ use wbgen::keystore::UnlockedStore;
 
 use crate::api::{self, Caller};
 use crate::audit::{AuditLog, Entry};
-use crate::auth::{Authenticator, FailureLimiter};
+use crate::auth::{Authenticator, FailureLimiter, Role};
 use crate::console;
 use crate::error::{Error, io};
 
@@ -63,6 +63,7 @@ pub struct Service {
     auth: Authenticator,
     limiter: FailureLimiter,
     audit: Mutex<AuditLog>,
+    cloud: crate::cloud::Context,
     config: Config,
     _lock: File,
 }
@@ -93,6 +94,7 @@ impl Service {
         Ok((
             Service {
                 auth: Authenticator::new(&store),
+                cloud: crate::cloud::Context::new(&store),
                 store,
                 limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
                 audit: Mutex::new(audit),
@@ -104,39 +106,61 @@ impl Service {
     }
 
     /// Handles one API request (blocking): returns the HTTP status and the JSON response.
-    pub fn handle(
-        &self,
-        remote: IpAddr,
-        action: Option<&str>,
-        authorization: Option<&str>,
-        body: Result<&[u8], Error>,
-    ) -> (u16, Value) {
+    ///
+    /// Two protocols share the pipeline: ours (`X-Action`, a bearer token, HTTP statuses) and
+    /// the cloud's (`X-TC-Action`, `X-TC-Version`, a TC3-HMAC-SHA256 signature or a bearer
+    /// token; every answer HTTP 200, errors by KMS code, responses in the SDK's models:
+    /// [`crate::cloud`]).
+    pub fn handle(&self, req: &Incoming<'_>) -> (u16, Value) {
+        let cloud = req.header("x-tc-action").is_some();
+        let action = if cloud {
+            req.header("x-tc-action")
+        } else {
+            req.header("x-action")
+        };
         let request_id = new_request_id();
         let mut entry = Entry {
             request_id: request_id.clone(),
             action: action.unwrap_or_default().to_owned(),
-            remote: remote.to_string(),
+            remote: req.remote.to_string(),
             ..Entry::default()
         };
-        let result = self.run(remote, action, authorization, body, &mut entry);
-        let (status, mut response) = match result {
-            Ok(fields) => (200, fields),
-            Err(e) => {
-                let mut m = Map::new();
-                m.insert(
-                    "Error".into(),
-                    json!({"Code": e.code(), "Message": e.to_string()}),
+        let mut params = None;
+        let mut role = None;
+        let result = self.run(req, cloud, action, &mut entry, &mut params, &mut role);
+        let result = match (cloud, result) {
+            (true, Ok(mut fields)) => {
+                let role = role.unwrap_or(Role::Reader);
+                crate::cloud::translate(
+                    action.unwrap_or_default(),
+                    &mut fields,
+                    role,
+                    &self.cloud,
+                    &self.store,
                 );
-                (e.status(), m)
+                Ok(fields)
+            }
+            (_, r) => r,
+        };
+        let (status, mut response, code) = match result {
+            Ok(fields) => (200, fields, "OK".to_owned()),
+            Err(e) => {
+                let (status, error) = if cloud {
+                    let (code, message) = crate::cloud::error(&e, params.as_ref());
+                    (200, json!({"Code": code, "Message": message}))
+                } else {
+                    (
+                        e.status(),
+                        json!({"Code": e.code(), "Message": e.to_string()}),
+                    )
+                };
+                let mut m = Map::new();
+                m.insert("Error".into(), error);
+                (status, m, e.code().to_owned())
             }
         };
         entry.status = status;
-        entry.code = response
-            .get("Error")
-            .and_then(|e| e.get("Code"))
-            .and_then(Value::as_str)
-            .unwrap_or("OK")
-            .to_owned();
+        entry.code = code;
         let audited = self
             .audit
             .lock()
@@ -144,56 +168,102 @@ impl Service {
             .append(entry);
         if audited.is_err() {
             let e = Error::AuditUnavailable;
+            let (status, error) = if cloud {
+                (
+                    200,
+                    json!({"Code": "InternalError", "Message": e.to_string()}),
+                )
+            } else {
+                (
+                    e.status(),
+                    json!({"Code": e.code(), "Message": e.to_string()}),
+                )
+            };
             response = Map::new();
-            response.insert(
-                "Error".into(),
-                json!({"Code": e.code(), "Message": e.to_string()}),
-            );
+            response.insert("Error".into(), error);
             response.insert("RequestId".into(), json!(request_id));
-            return (e.status(), json!({ "Response": response }));
+            return (status, json!({ "Response": response }));
         }
         response.insert("RequestId".into(), json!(request_id));
         (status, json!({ "Response": response }))
     }
 
+    /// Who signed or presented a token: (id for the audit log, role).
+    fn authenticate(&self, req: &Incoming<'_>, cloud: bool) -> Result<(String, Role), Error> {
+        let authorization = req.header("authorization");
+        let dir = self.store.store().dir();
+        if cloud && !authorization.is_some_and(|a| a.starts_with("Bearer ")) {
+            if req.header("x-tc-version") != Some(crate::cloud::API_VERSION) {
+                return Err(Error::UnsupportedVersion);
+            }
+            let headers: Vec<(&str, &str)> = req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let signed = crate::tc3::Request {
+                method: req.method,
+                query: req.query,
+                headers: &headers,
+                body: req.body.as_deref().unwrap_or_default(),
+                timestamp: req.header("x-tc-timestamp").unwrap_or_default(),
+                authorization: authorization.unwrap_or_default(),
+            };
+            let mut lookup_error = None;
+            let verified = crate::tc3::verify(&signed, unix_now(), |id| {
+                match self.auth.access_key(dir, id) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        lookup_error = Some(e);
+                        None
+                    }
+                }
+            });
+            if let Some(e) = lookup_error {
+                return Err(e);
+            }
+            return verified.map_err(Error::Signature);
+        }
+        self.auth.authenticate(dir, authorization)
+    }
+
     fn run(
         &self,
-        remote: IpAddr,
+        req: &Incoming<'_>,
+        cloud: bool,
         action: Option<&str>,
-        authorization: Option<&str>,
-        body: Result<&[u8], Error>,
         entry: &mut Entry,
+        params_out: &mut Option<Map<String, Value>>,
+        role_out: &mut Option<Role>,
     ) -> Result<Map<String, Value>, Error> {
-        if self.limiter.is_limited(remote) {
+        if self.limiter.is_limited(req.remote) {
             return Err(Error::RateLimited);
         }
-        let (token_id, role) = match self
-            .auth
-            .authenticate(self.store.store().dir(), authorization)
-        {
+        let (token_id, role) = match self.authenticate(req, cloud) {
             Ok(found) => found,
-            Err(e @ Error::Unauthenticated) => {
-                self.limiter.record_failure(remote);
+            Err(e @ (Error::Unauthenticated | Error::Signature(_))) => {
+                self.limiter.record_failure(req.remote);
                 return Err(e);
             }
             Err(e) => return Err(e),
         };
         entry.token_id = Some(token_id.clone());
+        *role_out = Some(role);
         // The body is parsed before the role check so that a refused request's record still
         // names the keys it asked for.
-        let params: Result<Map<String, Value>, Error> = body.and_then(|body| {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Map::new());
-            }
-            match serde_json::from_slice(body) {
+        let params: Result<Map<String, Value>, Error> = match &req.body {
+            Err(_) => Err(Error::PayloadTooLarge),
+            Ok(body) if body.iter().all(u8::is_ascii_whitespace) => Ok(Map::new()),
+            Ok(body) => match serde_json::from_slice(body) {
                 Ok(Value::Object(m)) => Ok(m),
                 _ => Err(Error::InvalidParameter(
                     "the body must be a JSON object".into(),
                 )),
-            }
-        });
+            },
+        };
         if let Ok(p) = &params {
             entry.key_ids = api::named_keys(p);
+            *params_out = Some(p.clone());
         }
         let spec = action.and_then(api::spec).ok_or(Error::UnknownAction)?;
         if role < spec.role {
@@ -208,6 +278,36 @@ impl Service {
         entry.key_ids = outcome.key_ids;
         Ok(outcome.fields)
     }
+}
+
+/// One API request as received.
+pub struct Incoming<'a> {
+    /// The client's address.
+    pub remote: IpAddr,
+    /// `POST`.
+    pub method: &'a str,
+    /// The raw query string.
+    pub query: &'a str,
+    /// Every header (names lower case), in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, or [`Error::PayloadTooLarge`].
+    pub body: Result<Vec<u8>, Error>,
+}
+
+impl Incoming<'_> {
+    /// The first value of a header (lower-case name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A random RFC 4122 version 4 UUID.
@@ -248,27 +348,28 @@ fn json_response(status: u16, v: &Value) -> Response {
 async fn api_handler(
     State(svc): State<Arc<Service>>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let action = text("x-action");
-    let authorization = text("authorization");
-    let bytes: Result<Bytes, Error> = axum::body::to_bytes(body, MAX_BODY)
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let body = axum::body::to_bytes(body, MAX_BODY)
         .await
+        .map(|b| b.to_vec())
         .map_err(|_| Error::PayloadTooLarge);
     let done = tokio::task::spawn_blocking(move || {
-        svc.handle(
-            remote.ip(),
-            action.as_deref(),
-            authorization.as_deref(),
-            bytes.as_deref().map_err(|_| Error::PayloadTooLarge),
-        )
+        let req = Incoming {
+            remote: remote.ip(),
+            method: method.as_str(),
+            query: uri.query().unwrap_or_default(),
+            headers,
+            body,
+        };
+        svc.handle(&req)
     })
     .await;
     match done {

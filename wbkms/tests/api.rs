@@ -387,7 +387,7 @@ fn every_action_end_to_end() {
         1
     );
     assert_eq!(
-        api.ok("DescribeWhiteBoxKeyDetails", json!({"KeyStatus": 0}))["TotalCount"],
+        api.ok("DescribeWhiteBoxKeyDetails", json!({"KeyStatus": 1}))["TotalCount"],
         3
     );
     api.ok(
@@ -553,7 +553,7 @@ fn malformed_requests_get_typed_errors() {
         ),
         (
             Some("DescribeWhiteBoxKeyDetails"),
-            br#"{"Limit": 0}"#.to_vec(),
+            br#"{"Limit": 201}"#.to_vec(),
             400,
             "03000004",
         ),

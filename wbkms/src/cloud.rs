@@ -1,0 +1,206 @@
+//! The cloud KMS wire protocol, for the official SDKs and `tccli`: their error codes, and their
+//! response models (`kms/v20190118/models`) on top of ours.
+//!
+//! Requests in this protocol carry `X-TC-Action` and `X-TC-Version: 2019-01-18`, signed with
+//! TC3-HMAC-SHA256 ([`crate::tc3`]). Every answer is HTTP 200: the SDKs turn any other status
+//! into a network error and lose the code. Responses keep our fields (`Mode`, `KeyVersion`,
+//! ...) as additions; what the SDK's models define is shaped as they define it:
+//!
+//! - `KeyInfo` / `KeyInfos` are `WhiteboxKeyInfo`: `CreateTime` in Unix seconds,
+//!   `CreatorUin` and `OwnerUin` (one stable number per store, derived from its master key),
+//!   `ResourceId` (`creatorUin/UIN/KEYID`), and for the operator and admin roles `DecryptKey`
+//!   (the key file, Base64, bound to the key's devices) and `EncryptKey` (space-hard keys,
+//!   whose key file also encrypts). Key files are cached per key version and device list, so a
+//!   listing builds each key's tables once.
+//! - `CreateWhiteBoxKey` adds `TagCode` (0: the tags were set) and `TagMsg`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Map, Value, json};
+
+use wbgen::keystore::{Access, KeyState, UnlockedStore};
+
+use crate::auth::Role;
+use crate::error::Error;
+use crate::tc3::Failure;
+
+/// The KMS API version implemented.
+pub const API_VERSION: &str = "2019-01-18";
+
+const UIN_CONTEXT: &str = "wbkms 2026-12 owner uin v1";
+const CACHE_ENTRIES: usize = 64;
+
+/// What the translation needs beyond the response: the store's owner number and the key-file
+/// cache.
+pub struct Context {
+    uin: u64,
+    /// Key id → (key version, state and devices it was exported for, the file in Base64).
+    files: Mutex<HashMap<String, (String, Arc<String>)>>,
+}
+
+impl Context {
+    /// The context of an unlocked store.
+    pub fn new(store: &UnlockedStore) -> Self {
+        let k = store.derive_key(UIN_CONTEXT);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&k[..8]);
+        // Twelve digits, like the cloud's account numbers.
+        let uin = 100_000_000_000 + u64::from_le_bytes(b) % 900_000_000_000;
+        Context {
+            uin,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store's owner number (`OwnerUin`, `CreatorUin`).
+    pub fn uin(&self) -> u64 {
+        self.uin
+    }
+
+    /// The current key file of a key, from the cache when its version, state and devices are
+    /// unchanged; `None` for a disabled or missing key.
+    fn key_file(&self, store: &UnlockedStore, key_id: &str) -> Option<Arc<String>> {
+        let (rec, version, material) = store
+            .with(Access::Read, |s| s.material(key_id, None))
+            .ok()?;
+        if rec.key_state != KeyState::Enabled {
+            return None;
+        }
+        let devices: Vec<&str> = rec
+            .fingerprints
+            .iter()
+            .map(|d| d.fingerprint.as_str())
+            .collect();
+        let stamp = format!("{version}|{}", devices.join("\n"));
+        let files = self
+            .files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((s, f)) = files.get(key_id)
+            && *s == stamp
+        {
+            return Some(Arc::clone(f));
+        }
+        drop(files);
+        let file = Arc::new(B64.encode(rec.key_file(version, &material).ok()?));
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if files.len() >= CACHE_ENTRIES {
+            files.clear();
+        }
+        files.insert(key_id.to_owned(), (stamp, Arc::clone(&file)));
+        Some(file)
+    }
+}
+
+/// Reshapes `KeyInfo` (ours) into the SDK's `WhiteboxKeyInfo`, keeping our fields.
+fn whitebox_key_info(info: &mut Value, role: Role, ctx: &Context, store: &UnlockedStore) {
+    let Some(obj) = info.as_object_mut() else {
+        return;
+    };
+    let key_id = obj
+        .get("KeyId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(t) = obj
+        .get("CreateTime")
+        .and_then(Value::as_str)
+        .and_then(|t| humantime::parse_rfc3339(t).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    {
+        obj.insert("CreateTime".into(), json!(t.as_secs()));
+    }
+    obj.insert("CreatorUin".into(), json!(ctx.uin));
+    obj.insert("OwnerUin".into(), json!(ctx.uin));
+    obj.insert(
+        "ResourceId".into(),
+        json!(format!("creatorUin/{}/{key_id}", ctx.uin)),
+    );
+    if role >= Role::Operator
+        && obj.get("Status").and_then(Value::as_str) == Some("Enabled")
+        && let Some(file) = ctx.key_file(store, &key_id)
+    {
+        if obj.get("Mode").and_then(Value::as_str) == Some("SPACE_HARD") {
+            obj.insert("EncryptKey".into(), json!(file.as_str()));
+        }
+        obj.insert("DecryptKey".into(), json!(file.as_str()));
+    }
+}
+
+/// Reshapes a successful response of `action` into the SDK's model.
+pub fn translate(
+    action: &str,
+    fields: &mut Map<String, Value>,
+    role: Role,
+    ctx: &Context,
+    store: &UnlockedStore,
+) {
+    if let Some(info) = fields.get_mut("KeyInfo") {
+        whitebox_key_info(info, role, ctx, store);
+    }
+    if let Some(Value::Array(infos)) = fields.get_mut("KeyInfos") {
+        for info in infos {
+            whitebox_key_info(info, role, ctx, store);
+        }
+    }
+    if action == "CreateWhiteBoxKey" {
+        fields.insert("TagCode".into(), json!(0));
+        fields.insert("TagMsg".into(), json!(""));
+    }
+}
+
+/// Whether a key id has the form of one (a UUID).
+fn looks_like_key_id(id: &str) -> bool {
+    id.trim().parse::<wbruntime::KeyId>().is_ok()
+}
+
+/// The KMS error code and message for an error (the message ends with our stable code).
+pub fn error(e: &Error, params: Option<&Map<String, Value>>) -> (&'static str, String) {
+    use wbgen::Error as G;
+    let malformed_id = || {
+        let Some(p) = params else { return false };
+        match (p.get("KeyId"), p.get("KeyIds")) {
+            (Some(Value::String(id)), _) => !looks_like_key_id(id),
+            (_, Some(Value::Array(ids))) => ids
+                .iter()
+                .any(|v| v.as_str().is_none_or(|id| !looks_like_key_id(id))),
+            _ => false,
+        }
+    };
+    let code = match e {
+        Error::Signature(Failure::Malformed) => "AuthFailure.InvalidAuthorization",
+        Error::Signature(Failure::Expired) => "AuthFailure.SignatureExpire",
+        Error::Signature(Failure::UnknownSecretId) => "AuthFailure.SecretIdNotFound",
+        Error::Signature(Failure::BadSignature) => "AuthFailure.SignatureFailure",
+        Error::Unauthenticated => "AuthFailure.TokenFailure",
+        Error::Forbidden { .. } => "AuthFailure.UnauthorizedOperation",
+        Error::RateLimited => "RequestLimitExceeded",
+        Error::UnknownAction => "InvalidAction",
+        Error::UnsupportedVersion => "UnsupportedOperation",
+        Error::MissingParameter(_) => "MissingParameter",
+        Error::UnknownParameter(_) => "UnknownParameter",
+        Error::InvalidPlaintext(_) => "InvalidParameterValue.InvalidPlaintext",
+        Error::TooManyDevices(_) => "LimitExceeded.FingerprintsLimitExceeded",
+        Error::InvalidParameter(_) => "InvalidParameterValue",
+        Error::PayloadTooLarge => "RequestSizeLimitExceeded",
+        Error::Store(G::KeyNotFound) if malformed_id() => "InvalidParameterValue.InvalidKeyId",
+        Error::Store(G::KeyNotFound) => "ResourceUnavailable.CmkNotFound",
+        Error::Store(G::KeyDisabled) => "ResourceUnavailable.CmkDisabled",
+        Error::Store(G::AliasTaken) => "InvalidParameterValue.AliasAlreadyExists",
+        Error::Store(
+            G::InvalidArgument(_)
+            | G::InvalidIv { .. }
+            | G::InvalidKeyLength { .. }
+            | G::VersionNotFound(_)
+            | G::UnsupportedAlgorithm(_),
+        ) => "InvalidParameterValue",
+        _ => "InternalError",
+    };
+    (code, format!("{e} [{}]", e.code()))
+}

@@ -1,0 +1,341 @@
+//! The cloud protocol's framing, seen on the wire: every answer HTTP 200 with the KMS's error
+//! codes, the API version, bearer tokens in the cloud protocol, access keys (revocation and
+//! tampering), and plain HTTP refused off loopback. The SDK's own view is
+//! `tests/cloud/test_sdk.py`, run by `tests/cloud/run.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::{Server, TempDir, raw, token, wbkms};
+
+/// A signed cloud-protocol request (our own signer: the SDK is the independent one).
+fn signed(
+    addr: &str,
+    action: &str,
+    id: &str,
+    key: &str,
+    body: &Value,
+    version: &str,
+    skew: i64,
+) -> Value {
+    let body = body.to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + skew;
+    let date = wbkms::tc3::utc_date(now).unwrap();
+    let headers = [("content-type", "application/json"), ("host", addr)];
+    let canonical =
+        wbkms::tc3::canonical_request("POST", "", &headers, "content-type;host", body.as_bytes())
+            .unwrap();
+    let sig = wbkms::tc3::signature(key, now, &date, "kms", &canonical);
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: {version}\r\nX-TC-Timestamp: {now}\r\nX-TC-Region: ap-guangzhou\r\nAuthorization: TC3-HMAC-SHA256 Credential={id}/{date}/kms/tc3_request, SignedHeaders=content-type;host, Signature={sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, _, resp) = raw(addr, req.as_bytes());
+    assert_eq!(status, 200, "the cloud protocol always answers 200");
+    serde_json::from_slice(&resp).unwrap()
+}
+
+fn code(v: &Value) -> &str {
+    v["Response"]["Error"]["Code"].as_str().unwrap_or("OK")
+}
+
+fn access_key(dir: &TempDir, role: &str) -> (String, String) {
+    let (c, out, err) = wbkms(
+        dir.path(),
+        &[
+            "accesskey",
+            "create",
+            "--keystore",
+            dir.path().to_str().unwrap(),
+            "--role",
+            role,
+        ],
+    );
+    assert_eq!(c, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (
+        v["SecretId"].as_str().unwrap().to_owned(),
+        v["SecretKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn signed_requests_access_keys_and_errors() {
+    let dir = TempDir::new("cloud");
+    let (id, key) = access_key(&dir, "admin");
+    let (reader_id, reader_key) = access_key(&dir, "reader");
+    assert!(id.starts_with("AKID") && id.len() == 36 && key.len() == 32);
+    let server = Server::start(dir.path(), &[]);
+    let a = &server.addr;
+    let v = "2019-01-18";
+
+    let created = signed(
+        a,
+        "CreateWhiteBoxKey",
+        &id,
+        &key,
+        &json!({"Alias": "c1", "Algorithm": "SM4"}),
+        v,
+        0,
+    );
+    assert_eq!(created["Response"]["TagCode"], 0, "{created}");
+    let key_id = created["Response"]["KeyId"].as_str().unwrap().to_owned();
+    let info = &signed(
+        a,
+        "DescribeWhiteBoxKey",
+        &id,
+        &key,
+        &json!({"KeyId": key_id}),
+        v,
+        0,
+    )["Response"]["KeyInfo"];
+    assert!(
+        info["CreateTime"].is_u64()
+            && info["CreatorUin"].is_u64()
+            && info["DecryptKey"].is_string(),
+        "{info}"
+    );
+    let reader_info = &signed(
+        a,
+        "DescribeWhiteBoxKey",
+        &reader_id,
+        &reader_key,
+        &json!({"KeyId": key_id}),
+        v,
+        0,
+    )["Response"]["KeyInfo"];
+    assert!(reader_info.get("DecryptKey").is_none());
+    assert_eq!(reader_info["OwnerUin"], info["OwnerUin"]);
+
+    // Errors, all with HTTP 200.
+    let cases = [
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxServiceStatus",
+                &id,
+                &key,
+                &json!({}),
+                "2017-03-12",
+                0,
+            ),
+            "UnsupportedOperation",
+        ),
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxServiceStatus",
+                &id,
+                "wrong",
+                &json!({}),
+                v,
+                0,
+            ),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxServiceStatus",
+                &id,
+                &key,
+                &json!({}),
+                v,
+                -301,
+            ),
+            "AuthFailure.SignatureExpire",
+        ),
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxServiceStatus",
+                "AKIDunknown",
+                &key,
+                &json!({}),
+                v,
+                0,
+            ),
+            "AuthFailure.SecretIdNotFound",
+        ),
+        (
+            signed(
+                a,
+                "CreateWhiteBoxKey",
+                &reader_id,
+                &reader_key,
+                &json!({"Alias": "x", "Algorithm": "SM4"}),
+                v,
+                0,
+            ),
+            "AuthFailure.UnauthorizedOperation",
+        ),
+        (
+            signed(a, "NoSuchAction", &id, &key, &json!({}), v, 0),
+            "InvalidAction",
+        ),
+        (
+            signed(a, "DescribeWhiteBoxKey", &id, &key, &json!({}), v, 0),
+            "MissingParameter",
+        ),
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxKey",
+                &id,
+                &key,
+                &json!({"KeyId": key_id, "Extra": 1}),
+                v,
+                0,
+            ),
+            "UnknownParameter",
+        ),
+        (
+            signed(
+                a,
+                "DescribeWhiteBoxKey",
+                &id,
+                &key,
+                &json!({"KeyId": "nope"}),
+                v,
+                0,
+            ),
+            "InvalidParameterValue.InvalidKeyId",
+        ),
+        (
+            signed(
+                a,
+                "CreateWhiteBoxKey",
+                &id,
+                &key,
+                &json!({"Alias": "c1", "Algorithm": "SM4"}),
+                v,
+                0,
+            ),
+            "InvalidParameterValue.AliasAlreadyExists",
+        ),
+    ];
+    for (resp, want) in &cases {
+        assert_eq!(code(resp), *want, "{resp}");
+        let message = resp["Response"]["Error"]["Message"].as_str().unwrap();
+        assert!(
+            message.ends_with(']'),
+            "the message ends with our code: {message}"
+        );
+        assert!(resp["Response"]["RequestId"].is_string());
+    }
+    // A malformed Authorization and a bearer token in the cloud protocol.
+    let admin_token = token(dir.path(), "admin");
+    for (auth, want) in [
+        (
+            "TC3-HMAC-SHA256 nonsense".to_owned(),
+            "AuthFailure.InvalidAuthorization",
+        ),
+        (format!("Bearer {admin_token}"), "OK"),
+    ] {
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nContent-Type: application/json\r\nX-TC-Action: DescribeWhiteBoxKeyDetails\r\nX-TC-Version: 2019-01-18\r\nX-TC-Timestamp: 1\r\nAuthorization: {auth}\r\nContent-Length: 2\r\n\r\n{{}}"
+        );
+        let (status, _, body) = raw(a, req.as_bytes());
+        assert_eq!(status, 200);
+        let resp: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(code(&resp), want, "{resp}");
+        if want == "OK" {
+            assert!(resp["Response"]["KeyInfos"][0]["CreateTime"].is_u64());
+        }
+    }
+
+    // Listing shows no secret; a record edited without the passphrase and a revoked key stop
+    // authenticating.
+    let path = dir.path().join("wbkms-tokens.json");
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(!file.contains(&key) && !file.contains(&reader_key));
+    let (_, listed, _) = wbkms(
+        dir.path(),
+        &[
+            "accesskey",
+            "list",
+            "--keystore",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert!(listed.contains(&reader_id) && !listed.contains(&reader_key));
+    std::fs::write(&path, file.replacen("\"reader\"", "\"admin\"", 1)).unwrap();
+    let r = signed(
+        a,
+        "DescribeWhiteBoxServiceStatus",
+        &reader_id,
+        &reader_key,
+        &json!({}),
+        v,
+        0,
+    );
+    assert_eq!(code(&r), "AuthFailure.SecretIdNotFound");
+    std::fs::write(&path, &file).unwrap();
+    let (c, _, err) = wbkms(
+        dir.path(),
+        &[
+            "accesskey",
+            "revoke",
+            "--keystore",
+            dir.path().to_str().unwrap(),
+            "--secret-id",
+            &reader_id,
+        ],
+    );
+    assert_eq!(c, 0, "{err}");
+    let r = signed(
+        a,
+        "DescribeWhiteBoxServiceStatus",
+        &reader_id,
+        &reader_key,
+        &json!({}),
+        v,
+        0,
+    );
+    assert_eq!(code(&r), "AuthFailure.SecretIdNotFound");
+    assert_eq!(
+        code(&signed(
+            a,
+            "DescribeWhiteBoxServiceStatus",
+            &id,
+            &key,
+            &json!({}),
+            v,
+            0
+        )),
+        "OK"
+    );
+    // The audit log names the SecretId, never the SecretKey.
+    let log = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+    assert!(log.contains(&id) && !log.contains(&key));
+}
+
+#[test]
+fn plain_http_only_on_loopback() {
+    let dir = TempDir::new("listen");
+    token(dir.path(), "admin");
+    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
+        .args([
+            "serve",
+            "--keystore",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error 03000016"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Said out loud, it serves.
+    let _server = Server::start(dir.path(), &["--insecure-http"]);
+}
