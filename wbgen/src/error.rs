@@ -104,7 +104,9 @@ impl fmt::Display for Error {
                 write!(f, "key store version {v} is not supported by this wbgen")
             }
             Error::KeyNotFound => f.write_str("no key with that id"),
-            Error::KeyDisabled => f.write_str("the key is disabled (wbgen enable --key-id ...)"),
+            Error::KeyDisabled => {
+                f.write_str("the key is disabled: encryption and key-file export are refused until it is enabled")
+            }
             Error::AliasTaken => f.write_str("another key already has that alias"),
             Error::VersionNotFound(v) => write!(f, "the key has no version {v}"),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),

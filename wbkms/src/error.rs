@@ -176,9 +176,6 @@ impl fmt::Display for Error {
             ),
             Error::PayloadTooLarge => f.write_str("the request body is too large"),
             Error::NotFound => f.write_str("no such resource: the API is POST /"),
-            Error::Store(wbgen::Error::KeyDisabled) => {
-                f.write_str("the key is disabled (EnableWhiteBoxKey enables it)")
-            }
             Error::Store(e) => e.fmt(f),
             Error::AuditUnavailable => {
                 f.write_str("the audit log cannot be written: the request was not carried out")

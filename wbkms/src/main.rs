@@ -165,6 +165,12 @@ fn unlock(store: &KeyStore) -> Result<wbgen::keystore::UnlockedStore, Error> {
     Ok(store.unlock(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
 }
 
+/// A `--role` value (clap has already limited it to the three names).
+fn role_arg(role: &str) -> Result<Role, Error> {
+    Role::parse(role)
+        .ok_or_else(|| Error::InvalidParameter("--role must be admin, operator or reader".into()))
+}
+
 fn print(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, v);
@@ -228,9 +234,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Token { command } => match command {
             TokenCommand::Create { store, role, name } => {
-                let role = Role::parse(&role).ok_or_else(|| {
-                    Error::InvalidParameter("--role must be admin, operator or reader".into())
-                })?;
+                let role = role_arg(&role)?;
                 let unlocked = unlock(&store.store())?;
                 let (token_id, token) = auth::create_token(&unlocked, role, &name)?;
                 print(
@@ -252,9 +256,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         },
         Command::Accesskey { command } => match command {
             AccessKeyCommand::Create { store, role, name } => {
-                let role = Role::parse(&role).ok_or_else(|| {
-                    Error::InvalidParameter("--role must be admin, operator or reader".into())
-                })?;
+                let role = role_arg(&role)?;
                 let unlocked = unlock(&store.store())?;
                 let (secret_id, secret_key) = auth::create_access_key(&unlocked, role, &name)?;
                 print(
