@@ -321,7 +321,9 @@ impl FakeMachine {
     /// Resolves links in `path` (the last component too if `follow_last`), checking that each
     /// directory passed through may be searched by the reader.
     fn resolve(&self, path: &Path, follow_last: bool) -> io::Result<PathBuf> {
-        if !path.is_absolute() {
+        // The machine's paths are Unix paths whatever the host: rooted is absolute (on a
+        // Windows host `/etc` has a root but no drive, and `is_absolute` would refuse it).
+        if !path.has_root() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "relative path"));
         }
         let mut queue: Vec<OsString> = Vec::new();
@@ -349,7 +351,7 @@ impl FakeMachine {
                     return Err(io::Error::other("too many levels of symbolic links"));
                 }
                 out.pop();
-                if target.is_absolute() {
+                if target.has_root() {
                     out = PathBuf::from("/");
                 }
                 push_components(&mut queue, target);

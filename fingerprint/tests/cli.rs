@@ -55,15 +55,50 @@ fn json_and_explain() {
     let out = text(&explain.stdout);
     assert!(out.starts_with("Device fingerprint sources ("), "{out}");
     assert_eq!(out.lines().last(), Some(fp.as_str()));
-    for name in [
-        "machine-id",
-        "dmi-product-uuid",
-        "cpu",
-        "mac-addresses",
-        "root-disk-serial",
-    ] {
+    // Every source of this platform is listed, used or not.
+    let sources: &[&str] = if cfg!(windows) {
+        &["machine-guid", "smbios-uuid"]
+    } else {
+        &[
+            "machine-id",
+            "dmi-product-uuid",
+            "cpu",
+            "mac-addresses",
+            "root-disk-serial",
+        ]
+    };
+    for name in sources {
         assert!(out.contains(name), "{out}");
     }
+}
+
+/// Every Windows installation (and Wine's prefix) has `MachineGuid`: it must be read, through
+/// `reg.exe`, and used. The SMBIOS UUID needs PowerShell, which Wine lacks; its absence is
+/// reported, not fatal (the fallback `.ci/run` exercises under Wine).
+#[cfg(windows)]
+#[test]
+fn machine_guid_is_used_on_windows() {
+    let explain = run(&["--explain"]);
+    assert!(explain.status.success(), "{}", text(&explain.stderr));
+    let out = text(&explain.stdout);
+    assert!(
+        out.starts_with("Device fingerprint sources (windows):"),
+        "{out}"
+    );
+    let guid = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("machine-guid"));
+    assert!(guid.is_some_and(|l| l.contains(" used: ")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Used: ") && l.contains("machine-guid")),
+        "{out}"
+    );
+    let fp = out.lines().last().unwrap();
+    assert!(
+        fp.starts_with("wbfp1-") && wbfingerprint::Fingerprint::is_well_formed(fp),
+        "{out}"
+    );
 }
 
 #[test]

@@ -17,9 +17,8 @@
 //! sealed constant before any material is sealed or opened, so a wrong passphrase is a clear
 //! error and can never seal new keys under a different passphrase.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
@@ -372,10 +371,7 @@ fn failpoint(step: &str) {
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let mut f = owner_only(OpenOptions::new().write(true).create_new(true))
         .open(&tmp)
         .map_err(io_error("create a temporary file"))?;
     failpoint("after-create");
@@ -396,9 +392,49 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
         return Err(io_error("rename into place")(e));
     }
     failpoint("after-rename");
-    File::open(dir)
+    sync_dir(dir)
+}
+
+// The store's permissions and durability: owner-only modes and a directory fsync after each
+// rename are Unix notions. The admin side (wbgen, wbkms) is supported on Linux only (README,
+// Platforms); on other platforms the crate builds, for the key-file compiler and the device
+// side's tests, with the file system's defaults (on Windows, the directory's ACL).
+
+/// Opens files for the owner only (`0o600`).
+#[cfg(unix)]
+fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    o.mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+    o
+}
+
+/// Creates directories for the owner only (`0o700`).
+#[cfg(unix)]
+fn owner_only_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
+    use std::os::unix::fs::DirBuilderExt as _;
+    b.mode(0o700)
+}
+
+#[cfg(not(unix))]
+fn owner_only_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
+    b
+}
+
+/// Makes a rename in `dir` durable (fsync of the directory).
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(io_error("sync the directory"))?;
+        .map_err(io_error("sync the directory"))
+}
+
+/// A directory cannot be opened as a file here; NTFS journals the rename itself.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
@@ -462,19 +498,18 @@ impl KeyStore {
         f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         if access == Access::Write {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
+            owner_only_dir(std::fs::DirBuilder::new().recursive(true))
                 .create(&self.dir)
                 .map_err(io_error("create the key store directory"))?;
         }
-        let lock = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(access == Access::Write)
-            .truncate(false)
-            .mode(0o600)
-            .open(self.dir.join(LOCK_FILE))
+        let lock = match owner_only(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(access == Access::Write)
+                .truncate(false),
+        )
+        .open(self.dir.join(LOCK_FILE))
         {
             Ok(l) => Some(l),
             Err(e) if access == Access::Read && e.kind() == std::io::ErrorKind::NotFound => None,
