@@ -23,34 +23,7 @@ gcc "${cflags[@]}" examples/c/backends.c "$lib/libwbruntime_ffi.a" -lpthread -ld
 gcc "${cflags[@]}" examples/c/vectors.c "$lib/libwbruntime_ffi.a" -lpthread -ldl -lm -o "$work/vectors"
 
 # The cross-language vectors (test-vectors/sdk/vectors.json): every case and every error case.
-python3 - "$work/vectors" <<'PY'
-import base64, json, subprocess, sys
-program, vec = sys.argv[1], "test-vectors/sdk"
-doc = json.load(open(f"{vec}/vectors.json"))
-passed = failed = 0
-def run(*args):
-    global passed, failed
-    out = subprocess.run([program, *map(str, args)], capture_output=True, text=True)
-    if out.returncode == 0:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", args[2], out.stderr.strip())
-for c in doc["cases"]:
-    fp = c["fingerprint"] or "-"
-    plain = base64.b64decode(c["plaintext"]).hex()
-    run("decrypt", vec, c["key_file"], c["iv"], c["ciphertext"], c["algorithm"], fp, "ok:" + plain)
-    if c["encrypts"]:
-        run("encrypt", vec, c["key_file"], c["iv"], plain, c["algorithm"], fp, "ok:" + c["ciphertext"].encode().hex())
-for e in doc["errors"]:
-    fp = e.get("fingerprint") or "-"
-    if e.get("op") == "encrypt":
-        run("encrypt", vec, e["key_file"], e["iv"], base64.b64decode(e["plaintext"]).hex(), e["algorithm"], fp, "error:" + e["error"])
-    else:
-        run("decrypt", vec, e["key_file"], e["iv"], e["ciphertext"], e["algorithm"], fp, "error:" + e["error"])
-print(f"C ABI, SDK vectors: {passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
-PY
+python3 examples/c/vectors.py "$work/vectors"
 
 export WBGEN_KEYSTORE="$work/keystore" WBGEN_PASSPHRASE="c example"
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
