@@ -12,8 +12,10 @@
 //! - Python: maturin `--zig --compatibility manylinux2014` for both Linux architectures, each
 //!   wheel's tag confirmed by `auditwheel show`.
 //!
-//! Archives are reproducible in content and metadata: entries sorted, owner 0, every time
-//! stamp set to `SOURCE_DATE_EPOCH` (default: the last commit's time).
+//! The archives' metadata is fixed: entries sorted, owner 0, every time stamp set to
+//! `SOURCE_DATE_EPOCH` (default: the last commit's time). The Linux archives have come out
+//! byte-identical from two checkouts at different paths; the Windows binaries have not (the
+//! MinGW build records something path- or run-dependent), so the zip is not reproducible yet.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -189,18 +191,7 @@ fn linux(ws: &Workspace, venv: &Venv, build: &Path, arch: &str, dir: &Path) -> R
         copy(&built.join(lib), &dir.join("lib").join(lib))?;
     }
     common_files(ws, dir)?;
-    let floor = elf::GlibcVersion::parse(GLIBC_FLOOR).ok_or("bad GLIBC_FLOOR")?;
-    for file in elf_files(&[dir.to_path_buf()])? {
-        if let Some(v) = glibc_need(&file)?
-            && v > floor
-        {
-            return Err(format!(
-                "{} needs GLIBC_{v}, above {GLIBC_FLOOR}",
-                file.display()
-            ));
-        }
-    }
-    Ok(())
+    check_glibc(GLIBC_FLOOR, &[dir.to_path_buf()])
 }
 
 fn windows(ws: &Workspace, venv: &Venv, build: &Path, dir: &Path) -> Result<()> {
@@ -212,9 +203,15 @@ fn windows(ws: &Workspace, venv: &Venv, build: &Path, dir: &Path) -> Result<()> 
     release_build(&mut cmd, build);
     run(&mut cmd)?;
     let built = build.join(triple).join("release");
+    let mut dll = None;
     for file in ["wbdecrypt.exe", "wbfingerprint.exe", "wbruntime_ffi.dll"] {
-        copy(&built.join(file), &dir.join("bin").join(file))?;
-        check_windows_imports(&dir.join("bin").join(file))?;
+        let shipped = dir.join("bin").join(file);
+        copy(&built.join(file), &shipped)?;
+        let info = pe_info(&shipped)?;
+        check_windows_imports(&shipped, &info)?;
+        if file.ends_with(".dll") {
+            dll = Some(info);
+        }
     }
     copy(
         &built.join("libwbruntime_ffi.dll.a"),
@@ -222,7 +219,7 @@ fn windows(ws: &Workspace, venv: &Venv, build: &Path, dir: &Path) -> Result<()> 
     )?;
     // The exports, checked against the header, then the module-definition file and the MSVC
     // import library made from it.
-    let exports = pe_exports(&dir.join("bin/wbruntime_ffi.dll"))?;
+    let exports = dll.ok_or("no DLL built")?.exports;
     let header = fs::read_to_string(ws.root.join("wbruntime-ffi/include/wbruntime.h"))
         .map_err(|e| format!("wbruntime.h: {e}"))?;
     let declared = header_functions(&header);
@@ -272,37 +269,14 @@ fn header_functions(header: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The names a PE file exports, from `objdump -p`'s name-pointer table.
-fn pe_exports(file: &Path) -> Result<BTreeSet<String>> {
-    let text = output(
-        Command::new("x86_64-w64-mingw32-objdump")
-            .arg("-p")
-            .arg(file),
-    )?;
-    let mut names = BTreeSet::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.starts_with("[Ordinal/Name Pointer] Table") {
-            inside = true;
-        } else if inside {
-            // `\t[   0] whitebox_decrypt`
-            match line
-                .trim()
-                .strip_prefix('[')
-                .and_then(|l| l.split_once(']'))
-            {
-                Some((_, name)) => {
-                    names.insert(name.trim().to_owned());
-                }
-                None => break,
-            }
-        }
-    }
-    Ok(names)
+/// What `objdump -p` says of a PE file: the DLLs it imports (lower case) and the names it
+/// exports (the name-pointer table).
+struct PeInfo {
+    imports: Vec<String>,
+    exports: BTreeSet<String>,
 }
 
-/// Every DLL `file` imports must be one of [`WINDOWS_SYSTEM_DLLS`].
-fn check_windows_imports(file: &Path) -> Result<()> {
+fn pe_info(file: &Path) -> Result<PeInfo> {
     let text = output(
         Command::new("x86_64-w64-mingw32-objdump")
             .arg("-p")
@@ -319,7 +293,32 @@ fn check_windows_imports(file: &Path) -> Result<()> {
             file.display()
         ));
     }
-    let foreign: Vec<&String> = imports
+    let mut exports = BTreeSet::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("[Ordinal/Name Pointer] Table") {
+            inside = true;
+        } else if inside {
+            // `\t[   0] whitebox_decrypt`
+            match line
+                .trim()
+                .strip_prefix('[')
+                .and_then(|l| l.split_once(']'))
+            {
+                Some((_, name)) => {
+                    exports.insert(name.trim().to_owned());
+                }
+                None => break,
+            }
+        }
+    }
+    Ok(PeInfo { imports, exports })
+}
+
+/// Every DLL `file` imports must be one of [`WINDOWS_SYSTEM_DLLS`].
+fn check_windows_imports(file: &Path, info: &PeInfo) -> Result<()> {
+    let foreign: Vec<&String> = info
+        .imports
         .iter()
         .filter(|d| !WINDOWS_SYSTEM_DLLS.contains(&d.as_str()))
         .collect();
@@ -377,8 +376,7 @@ fn wheel(ws: &Workspace, venv: &Venv, build: &Path, arch: &str, out: &Path) -> R
     Ok(dest)
 }
 
-/// `tar.gz` with sorted entries, owner 0 and one time stamp: the same bytes from the same
-/// inputs.
+/// `tar.gz` with sorted entries, owner 0 and one time stamp.
 fn tar_gz(stage: &Path, name: &str, out: &Path, epoch: u64) -> Result<PathBuf> {
     let dest = out.join(format!("{name}.tar.gz"));
     let tar = stage.join(format!("{name}.tar"));
@@ -479,6 +477,31 @@ fn remove_ours(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks every ELF file under `paths`; prints one line per file with its highest need.
+pub fn check_glibc(max: &str, paths: &[PathBuf]) -> Result<()> {
+    let max = elf::GlibcVersion::parse(max).ok_or(format!("--max {max}: not a glibc version"))?;
+    let files = elf_files(paths)?;
+    if files.is_empty() {
+        return Err("no ELF file to check".into());
+    }
+    let mut over = Vec::new();
+    for file in &files {
+        let highest = glibc_need(file)?;
+        let shown = highest
+            .as_ref()
+            .map_or("none".to_owned(), |v| format!("GLIBC_{v}"));
+        println!("{}: needs {shown}", file.display());
+        if highest.is_some_and(|v| v > max) {
+            over.push(file.display().to_string());
+        }
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("needs a glibc above {max}: {}", over.join(", ")))
+    }
 }
 
 /// The ELF files among `paths` (directories searched; static archives are not ELF files).

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dist { out } => dist::build(out),
-        Command::CheckGlibc { max, files } => check_glibc(&max, &files),
+        Command::CheckGlibc { max, files } => dist::check_glibc(&max, &files),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,30 +62,5 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Checks every ELF file under `paths`; prints one line per file with its highest need.
-fn check_glibc(max: &str, paths: &[PathBuf]) -> Result<()> {
-    let max = elf::GlibcVersion::parse(max).ok_or(format!("--max {max}: not a glibc version"))?;
-    let files = dist::elf_files(paths)?;
-    if files.is_empty() {
-        return Err("no ELF file to check".into());
-    }
-    let mut over = Vec::new();
-    for file in &files {
-        let highest = dist::glibc_need(file)?;
-        let shown = highest
-            .as_ref()
-            .map_or("none".to_owned(), |v| format!("GLIBC_{v}"));
-        println!("{}: needs {shown}", file.display());
-        if highest.is_some_and(|v| v > max) {
-            over.push(file.display().to_string());
-        }
-    }
-    if over.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("needs a glibc above {max}: {}", over.join(", ")))
     }
 }
