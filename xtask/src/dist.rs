@@ -145,21 +145,24 @@ fn common_files(ws: &Workspace, dir: &Path) -> Result<()> {
 }
 
 fn release_build(cmd: &mut Command, build: &Path) {
+    own_toolchain(cmd);
     cmd.args(["--release", "--locked"])
         .args(PACKAGES.iter().flat_map(|p| ["-p", p]))
         .env("CARGO_TARGET_DIR", build)
         // No debug information in what we ship (the standard library's included).
         .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
-    own_toolchain(cmd);
 }
 
 fn own_toolchain(cmd: &mut Command) {
     // The caller's per-target linker and C compiler settings (a cross-test setup's
     // `aarch64-linux-gnu-gcc`, say) would replace zig's and link against the build
-    // machine's glibc: the archives are linked by the tools chosen here only.
+    // machine's glibc: the archives are linked by the tools chosen here only. Profile
+    // overrides (CI's faster release settings, say) go too: what ships is built with the
+    // release profile Cargo.toml declares.
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         let per_target = [
+            "CARGO_PROFILE_",
             "CARGO_TARGET_",
             "CC_",
             "CXX_",
