@@ -49,6 +49,9 @@ x86_64-w64-mingw32-gcc -O2 -Wall -Werror -shared xtask/wine/bcryptprimitives.c -
 # `wine` call starts its own, the services inherit that call's output pipe, and whoever reads
 # the pipe (`$(wine …)`, Python's subprocess) waits until they exit: 2.7 s a call, over 3
 # minutes for one pass over the C ABI vectors instead of 7 s.
+# (The server that wineboot or an earlier call left behind would make `-p` fail: stopped first.)
+wineserver -k 2>/dev/null || true
+wineserver -w
 wineserver -p
 wine cmd /c exit 0 </dev/null >/dev/null 2>&1
 cleanup() { wineserver -k 2>/dev/null || true; }
