@@ -6,7 +6,11 @@
  *
  * EXPECT is "ok:HEX" (decrypt: the plaintext; encrypt: the Base64 ciphertext, given as hex of
  * its text) or "error:CODE". A case that decrypts runs both whitebox_decrypt_with_fingerprint
- * and a wb_key handle. Exit 0 when every result is as expected. */
+ * and a wb_key handle. Exit 0 when every result is as expected.
+ *
+ * The first line on standard output says that main was reached: a run that fails without it
+ * never got to the library (the launcher, Wine or qemu, failed), and vectors.py tells the two
+ * apart. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +43,12 @@ static int expect(const char *what, int32_t rc, const uint8_t *got, size_t len, 
 }
 
 int main(int argc, char **argv) {
-    if (argc != 9) return 2;
+    fputs("vectors: main reached\n", stdout);
+    fflush(stdout);
+    if (argc != 9) {
+        fprintf(stderr, "vectors: expected 8 arguments, got %d\n", argc - 1);
+        return 2;
+    }
     const char *op = argv[1], *dir = argv[2], *file = argv[3], *iv = argv[4], *data = argv[5];
     uint32_t alg = (uint32_t)atoi(argv[6]);
     const char *fp = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
