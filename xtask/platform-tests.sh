@@ -54,7 +54,15 @@ wineserver -k 2>/dev/null || true
 wineserver -w
 wineserver -p
 wine cmd /c exit 0 </dev/null >/dev/null 2>&1
-cleanup() { wineserver -k 2>/dev/null || true; }
+descendants() { local child; for child in $(pgrep -P "$1"); do descendants "$child"; echo "$child"; done; }
+cleanup() {
+    # The aarch64 test job (started below), if this script stops before awaiting it.
+    if [ -n "${arm_tests:-}" ]; then
+        # shellcheck disable=SC2046 # one argument per process
+        kill $(descendants "$arm_tests") "$arm_tests" 2>/dev/null || true
+    fi
+    wineserver -k 2>/dev/null || true
+}
 trap cleanup EXIT
 wine reg query 'HKLM\SOFTWARE\Microsoft\Cryptography' /v MachineGuid >/dev/null
 
@@ -79,18 +87,55 @@ export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 # --- the crates' tests on each target --------------------------------------------------------
 # The backends each target must run: under Wine, the host CPU's (CI's WB_REQUIRE_SIMD, when set,
 # demands AVX2 and AVX-512 there too); on aarch64, portable (beside the scalar reference).
-for t in x86_64-pc-windows-gnu aarch64-unknown-linux-gnu; do
-    echo "== tests on $t"
-    require=()
-    [ "$t" = aarch64-unknown-linux-gnu ] && require=(-u WB_REQUIRE_SIMD)
-    env "${require[@]}" cargo test --locked --target "$t" -p wbruntime -p wbfingerprint -p wbdecrypt
-    log=$(mktemp)
-    env "${require[@]}" cargo test --locked --target "$t" -p wbgen --test backends -- --nocapture 2>&1 | tee "$log"
-    grep -q '^test result: ok\. [1-9]' "$log" || { echo "the backend tests did not run on $t"; exit 1; }
-    grep -q '^SIMD backends on this machine: \[.*Portable' "$log" \
-        || { echo "the portable backend was not compared on $t"; exit 1; }
-    rm -f "$log"
-done
+check_backends() { # LOG TARGET: the backend-equality test ran, and compared the portable backend
+    grep -q '^test result: ok\. [1-9]' "$1" || { echo "the backend tests did not run on $2"; return 1; }
+    grep -q '^SIMD backends on this machine: \[.*Portable' "$1" \
+        || { echo "the portable backend was not compared on $2"; return 1; }
+}
+echo "== tests on x86_64-pc-windows-gnu"
+cargo test --locked --target x86_64-pc-windows-gnu -p wbruntime -p wbfingerprint -p wbdecrypt
+log=$(mktemp)
+cargo test --locked --target x86_64-pc-windows-gnu -p wbgen --test backends -- --nocapture 2>&1 | tee "$log"
+check_backends "$log" x86_64-pc-windows-gnu
+rm -f "$log"
+
+# aarch64: built here, run under qemu in a background job while the archives build (the
+# emulated tests take minutes of one core; the archives' builds leave the other one idle for
+# much of their time). Not through `cargo test`, which holds the target directory's lock
+# while its tests run: the test programs cargo lists are run as cargo would run them, from
+# their package's directory. (Cargo runs no doctests for another target either way.)
+test_programs() { # CARGO-TEST-ARGS...: "package directory<TAB>program" per test program built
+    cargo test --locked --no-run --message-format=json-render-diagnostics "$@" | python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
+        print(os.path.dirname(m["manifest_path"]) + "\t" + m["executable"])'
+}
+run_programs() { # LIST [ARGS...]: each program of LIST under qemu, from its package's directory
+    local list=$1 dir program
+    shift
+    while IFS=$'\t' read -r -u 3 dir program; do
+        echo "     Running $program (qemu-aarch64)"
+        (cd "$dir" && qemu-aarch64 "$program" "$@" </dev/null) || { echo "FAILED: $program"; return 1; }
+    done 3<"$list"
+}
+arm_lists=$(mktemp -d)
+arm_log="$arm_lists/log"
+echo "== tests on aarch64-unknown-linux-gnu: building"
+test_programs --target aarch64-unknown-linux-gnu -p wbruntime -p wbfingerprint -p wbdecrypt \
+    >"$arm_lists/crates"
+test_programs --target aarch64-unknown-linux-gnu -p wbgen --test backends >"$arm_lists/backends"
+[ "$(wc -l <"$arm_lists/crates")" -ge 6 ] && [ "$(wc -l <"$arm_lists/backends")" -eq 1 ] \
+    || { echo "cargo listed too few aarch64 test programs:"; cat "$arm_lists"/*; exit 1; }
+(
+    unset WB_REQUIRE_SIMD
+    run_programs "$arm_lists/crates"
+    run_programs "$arm_lists/backends" --nocapture 2>&1 | tee "$arm_lists/backends.log"
+    check_backends "$arm_lists/backends.log" aarch64-unknown-linux-gnu
+) >"$arm_log" 2>&1 &
+arm_tests=$!
+echo "== tests on aarch64-unknown-linux-gnu: running under qemu in the background ($arm_log)"
 
 # --- the archives -----------------------------------------------------------------------------
 dist="$target/dist"
@@ -220,4 +265,11 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --no-index "$dist"/wbruntime-"$version"-*manylinux_2_17_x86_64.whl
 (cd "$work" && "$venv/bin/python" -c 'import wbruntime; print("wheel installed: wbruntime", wbruntime.__version__)')
 
+echo "== tests on aarch64-unknown-linux-gnu, under qemu (run beside the steps above)"
+arm_status=0
+wait "$arm_tests" || arm_status=$?
+arm_tests=
+cat "$arm_log"
+rm -rf "$arm_lists"
+[ "$arm_status" -eq 0 ] || { echo "the aarch64 tests failed (status $arm_status)"; exit 1; }
 echo "platform tests passed: Windows (Wine) and aarch64 (qemu-user) tests, archives, glibc <= 2.17, C ABI, fingerprint"
