@@ -61,6 +61,7 @@ cleanup() {
         # shellcheck disable=SC2046 # one argument per process
         kill $(descendants "$arm_tests") "$arm_tests" 2>/dev/null || true
     fi
+    rm -rf "${arm_lists:-}"
     wineserver -k 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -112,12 +113,12 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
         print(os.path.dirname(m["manifest_path"]) + "\t" + m["executable"])'
 }
-run_programs() { # LIST [ARGS...]: each program of LIST under qemu, from its package's directory
-    local list=$1 dir program
+run_programs() { # LIST [ARGS...]: each program of LIST under cargo's runner, from its package's directory
+    local list=$1 runner=$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER dir program
     shift
     while IFS=$'\t' read -r -u 3 dir program; do
-        echo "     Running $program (qemu-aarch64)"
-        (cd "$dir" && qemu-aarch64 "$program" "$@" </dev/null) || { echo "FAILED: $program"; return 1; }
+        echo "     Running $program ($runner)"
+        (cd "$dir" && "$runner" "$program" "$@" </dev/null) || { echo "FAILED: $program"; return 1; }
     done 3<"$list"
 }
 arm_lists=$(mktemp -d)
@@ -270,6 +271,5 @@ arm_status=0
 wait "$arm_tests" || arm_status=$?
 arm_tests=
 cat "$arm_log"
-rm -rf "$arm_lists"
 [ "$arm_status" -eq 0 ] || { echo "the aarch64 tests failed (status $arm_status)"; exit 1; }
 echo "platform tests passed: Windows (Wine) and aarch64 (qemu-user) tests, archives, glibc <= 2.17, C ABI, fingerprint"
