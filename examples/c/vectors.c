@@ -1,21 +1,28 @@
-/* One case of the cross-language SDK vectors (test-vectors/sdk/vectors.json) through the C
- * ABI; examples/c/run.sh feeds it every case and error case.
+/* The cross-language SDK vectors (test-vectors/sdk/vectors.json) through the C ABI;
+ * examples/c/vectors.py feeds it every case and error case, one per line on standard input:
  *
- * usage: vectors decrypt KEY_DIR KEY_FILE IV_B64 CT_B64 ALGORITHM FINGERPRINT|- EXPECT
- *        vectors encrypt KEY_DIR KEY_FILE IV_B64 PLAINTEXT_HEX ALGORITHM FINGERPRINT|- EXPECT
+ *   NAME \t decrypt \t KEY_DIR \t KEY_FILE \t IV_B64 \t CT_B64 \t ALGORITHM \t FINGERPRINT|- \t EXPECT
+ *   NAME \t encrypt \t KEY_DIR \t KEY_FILE \t IV_B64 \t PLAINTEXT_HEX \t ALGORITHM \t FINGERPRINT|- \t EXPECT
  *
  * EXPECT is "ok:HEX" (decrypt: the plaintext; encrypt: the Base64 ciphertext, given as hex of
  * its text) or "error:CODE". A case that decrypts runs both whitebox_decrypt_with_fingerprint
- * and a wb_key handle. Exit 0 when every result is as expected.
+ * and a wb_key handle. Each case prints one line, "pass NAME" or "FAIL NAME: why", and the
+ * last line counts them; exit 0 when every case passed, 1 when one failed, 2 on bad input.
  *
- * The first line on standard output says that main was reached: a run that fails without it
- * never got to the library (the launcher, Wine or qemu, failed), and vectors.py tells the two
- * apart. */
+ * All cases run in one process: under Wine or qemu-user, one launch per program instead of one
+ * per case (each launch is seconds of emulator start-up and one more chance for the launcher
+ * itself to fail). An empty input is the readiness check: the program starts, reaches main and
+ * says so ("vectors: ready, no cases"), which tells a launcher that cannot start programs apart
+ * from a library that gives wrong answers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wbruntime.h"
+
+#define FIELDS 9
+/* The longest vector line is under 20 KiB (a 6.7 KB ciphertext, or a 5 KB plaintext as hex). */
+#define LINE_MAX_BYTES (1 << 20)
 
 static size_t unhex(const char *hex, uint8_t *out) {
     size_t n = strlen(hex) / 2;
@@ -23,52 +30,64 @@ static size_t unhex(const char *hex, uint8_t *out) {
     return n;
 }
 
-static int expect(const char *what, int32_t rc, const uint8_t *got, size_t len, const char *want) {
+/* 0 when RC and the output match WANT; otherwise prints why (after "FAIL NAME: ") and gives 1. */
+static int expect(const char *name, const char *what, int32_t rc, const uint8_t *got, size_t len,
+                  const char *want) {
     if (strncmp(want, "error:", 6) == 0) {
         int code = atoi(want + 6);
         if (rc == code) return 0;
-        fprintf(stderr, "%s: expected error %s, got %08d\n", what, want + 6, rc);
+        printf("FAIL %s: %s: expected error %s, got %08d\n", name, what, want + 6, rc);
         return 1;
     }
     if (rc != WB_OK) {
-        fprintf(stderr, "%s: error %08d: %s\n", what, rc, wb_error_message(rc));
+        printf("FAIL %s: %s: error %08d: %s\n", name, what, rc, wb_error_message(rc));
         return 1;
     }
     uint8_t *w = malloc(strlen(want) / 2 + 1);
+    if (w == NULL) {
+        printf("FAIL %s: out of memory\n", name);
+        return 1;
+    }
     size_t wlen = unhex(want + 3, w);
     int bad = wlen != len || memcmp(w, got, len) != 0;
     free(w);
-    if (bad) fprintf(stderr, "%s: result differs\n", what);
+    if (bad) printf("FAIL %s: %s: result differs\n", name, what);
     return bad;
 }
 
-int main(int argc, char **argv) {
-    fputs("vectors: main reached\n", stdout);
-    fflush(stdout);
-    if (argc != 9) {
-        fprintf(stderr, "vectors: expected 8 arguments, got %d\n", argc - 1);
-        return 2;
-    }
-    const char *op = argv[1], *dir = argv[2], *file = argv[3], *iv = argv[4], *data = argv[5];
-    uint32_t alg = (uint32_t)atoi(argv[6]);
-    const char *fp = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
-    const char *want = argv[8];
-    int failed = 0;
-    if (strcmp(op, "encrypt") == 0) {
-        uint8_t *pt = malloc(strlen(data) / 2 + 1);
-        size_t pt_len = unhex(data, pt);
-        size_t len = (pt_len / 16 + 1) * 16 * 4 / 3 + 8;
-        char *out = malloc(len);
+static int encrypt_case(const char *name, char **f) {
+    const char *dir = f[2], *file = f[3], *iv = f[4], *data = f[5], *want = f[8];
+    uint32_t alg = (uint32_t)atoi(f[6]);
+    const char *fp = strcmp(f[7], "-") == 0 ? NULL : f[7];
+    uint8_t *pt = malloc(strlen(data) / 2 + 1);
+    size_t pt_len = pt == NULL ? 0 : unhex(data, pt);
+    size_t len = (pt_len / 16 + 1) * 16 * 4 / 3 + 8;
+    char *out = malloc(len);
+    int failed;
+    if (pt == NULL || out == NULL) {
+        printf("FAIL %s: out of memory\n", name);
+        failed = 1;
+    } else {
         int32_t rc = whitebox_encrypt_with_fingerprint(dir, file, iv, pt, pt_len, alg, fp, out, &len);
-        failed |= expect("whitebox_encrypt", rc, (const uint8_t *)out, rc == WB_OK ? len : 0, want);
-        free(out);
-        free(pt);
-        return failed;
+        failed = expect(name, "whitebox_encrypt", rc, (const uint8_t *)out, rc == WB_OK ? len : 0, want);
     }
+    free(out);
+    free(pt);
+    return failed;
+}
+
+static int decrypt_case(const char *name, char **f) {
+    const char *dir = f[2], *file = f[3], *iv = f[4], *data = f[5], *want = f[8];
+    uint32_t alg = (uint32_t)atoi(f[6]);
+    const char *fp = strcmp(f[7], "-") == 0 ? NULL : f[7];
     size_t cap = strlen(data) + 16, len = cap;
     uint8_t *out = malloc(cap);
+    if (out == NULL) {
+        printf("FAIL %s: out of memory\n", name);
+        return 1;
+    }
     int32_t rc = whitebox_decrypt_with_fingerprint(dir, file, iv, data, alg, fp, out, &len);
-    failed |= expect("whitebox_decrypt", rc, out, len, want);
+    int failed = expect(name, "whitebox_decrypt", rc, out, len, want);
     /* A case that decrypts also decrypts through a handle (the error cases are about the
      * one-shot call's arguments). */
     if (strncmp(want, "ok:", 3) == 0) {
@@ -80,10 +99,68 @@ int main(int argc, char **argv) {
             len = cap;
             rc = wb_key_decrypt_b64(key, iv, data, out, &len);
         }
-        failed |= expect("wb_key_decrypt_b64", rc, out, len, want);
+        failed |= expect(name, "wb_key_decrypt_b64", rc, out, len, want);
         wb_key_free(key);
     }
     wb_wipe(out, cap);
     free(out);
     return failed;
+}
+
+int main(void) {
+    char *line = malloc(LINE_MAX_BYTES);
+    if (line == NULL) {
+        fputs("vectors: out of memory\n", stderr);
+        return 2;
+    }
+    unsigned passed = 0, failed = 0, number = 0;
+    while (fgets(line, LINE_MAX_BYTES, stdin) != NULL) {
+        number++;
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n') {
+            fprintf(stderr, "vectors: line %u is longer than %d bytes or not ended\n", number, LINE_MAX_BYTES);
+            return 2;
+        }
+        line[--n] = '\0';
+        if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+        char *f[FIELDS];
+        int count = 0;
+        for (char *p = line; count < FIELDS; count++) {
+            f[count] = p;
+            char *tab = strchr(p, '\t');
+            if (tab == NULL) {
+                count++;
+                break;
+            }
+            *tab = '\0';
+            p = tab + 1;
+        }
+        if (count != FIELDS) {
+            fprintf(stderr, "vectors: line %u has %d fields, not %d\n", number, count, FIELDS);
+            return 2;
+        }
+        int bad;
+        if (strcmp(f[1], "encrypt") == 0) {
+            bad = encrypt_case(f[0], f);
+        } else if (strcmp(f[1], "decrypt") == 0) {
+            bad = decrypt_case(f[0], f);
+        } else {
+            fprintf(stderr, "vectors: line %u: unknown operation\n", number);
+            return 2;
+        }
+        if (bad) {
+            failed++;
+        } else {
+            passed++;
+            printf("pass %s\n", f[0]);
+        }
+        fflush(stdout);
+    }
+    free(line);
+    if (number == 0) {
+        puts("vectors: ready, no cases");
+        return 0;
+    }
+    printf("C ABI, SDK vectors: %u passed, %u failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
 }

@@ -5,48 +5,61 @@ Usage: python3 examples/c/vectors.py PROGRAM [ARG...]  (from the repository root
 program may be given with a launcher before it: `wine vectors.exe` for the Windows build,
 `qemu-aarch64 vectors` for the aarch64 one.
 
-A run that fails before the program reaches main (its first output line, "vectors: main
-reached", missing) is a launcher failure, not a result of the library: it is reported with
-its status and Wine's errors and run again, at most twice. A failure after main is never
-retried, and a launcher that fails three times in a row fails the run.
+The program is launched twice: once with no input, as a readiness check (it must start, reach
+main and say so: a launcher that cannot start programs is reported as such, with Wine's error
+channel turned on, and never mistaken for a wrong answer of the library), then once with every
+case on its standard input. Nothing is retried: a failure of either launch fails the run.
 """
 import base64, json, os, subprocess, sys
+
 command, vec = sys.argv[1:], "test-vectors/sdk"
 doc = json.load(open(f"{vec}/vectors.json"))
-passed = failed = relaunched = 0
-REACHED = "vectors: main reached\n"
-def launch(args, env=None):
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env)
-def run(*args):
-    global passed, failed, relaunched
-    out = launch(args)
-    for _ in range(2):
-        if out.returncode == 0 or out.stdout.startswith(REACHED):
-            break
-        # Wine's own error channel (WINEDEBUG=-all elsewhere) for the report of the next try.
-        env = {**os.environ, "WINEDEBUG": "err+all"}
-        print(f"RELAUNCH {args[2]}: status {out.returncode} before main; "
-              f"stdout {out.stdout.strip()!r}, stderr {out.stderr.strip()!r}")
-        relaunched += 1
-        out = launch(args, env)
-    if out.returncode == 0:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {args[2]} (status {out.returncode}): stdout {out.stdout.strip()!r}, "
-              f"stderr {out.stderr.strip()!r}")
+
+
+def launch(stdin, env=None):
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, env=env)
+
+
+def report(out):
+    return f"status {out.returncode}; stdout {out.stdout.strip()[-2000:]!r}; stderr {out.stderr.strip()[-2000:]!r}"
+
+
+# Readiness: the launcher starts the program and the program reaches main. Wine's own error
+# channel is on for this launch only (WINEDEBUG=-all elsewhere), so a launcher failure says why.
+ready = launch("", {**os.environ, "WINEDEBUG": "err+all"})
+if ready.returncode != 0 or ready.stdout != "vectors: ready, no cases\n":
+    print(f"NOT READY: {' '.join(command)} could not be started by its launcher ({report(ready)})")
+    sys.exit(1)
+
+lines = []
 for c in doc["cases"]:
     fp = c["fingerprint"] or "-"
     plain = base64.b64decode(c["plaintext"]).hex()
-    run("decrypt", vec, c["key_file"], c["iv"], c["ciphertext"], c["algorithm"], fp, "ok:" + plain)
+    lines.append(["decrypt:" + c["name"], "decrypt", vec, c["key_file"], c["iv"], c["ciphertext"], c["algorithm"], fp, "ok:" + plain])
     if c["encrypts"]:
-        run("encrypt", vec, c["key_file"], c["iv"], plain, c["algorithm"], fp, "ok:" + c["ciphertext"].encode().hex())
-for e in doc["errors"]:
+        lines.append(["encrypt:" + c["name"], "encrypt", vec, c["key_file"], c["iv"], plain, c["algorithm"], fp, "ok:" + c["ciphertext"].encode().hex()])
+for i, e in enumerate(doc["errors"]):
     fp = e.get("fingerprint") or "-"
+    name = f"error{i}:{e['error']}"
     if e.get("op") == "encrypt":
-        run("encrypt", vec, e["key_file"], e["iv"], base64.b64decode(e["plaintext"]).hex(), e["algorithm"], fp, "error:" + e["error"])
+        plain = base64.b64decode(e["plaintext"]).hex()
+        lines.append([name, "encrypt", vec, e["key_file"], e["iv"], plain, e["algorithm"], fp, "error:" + e["error"]])
     else:
-        run("decrypt", vec, e["key_file"], e["iv"], e["ciphertext"], e["algorithm"], fp, "error:" + e["error"])
-print(f"C ABI, SDK vectors: {passed} passed, {failed} failed"
-      + (f" ({relaunched} launches failed before main and were run again)" if relaunched else ""))
+        lines.append([name, "decrypt", vec, e["key_file"], e["iv"], e["ciphertext"], e["algorithm"], fp, "error:" + e["error"]])
+for line in lines:
+    assert all("\t" not in str(f) and "\n" not in str(f) for f in line), line
+
+out = launch("".join("\t".join(map(str, line)) + "\n" for line in lines))
+results = [l for l in out.stdout.splitlines() if l.startswith(("pass ", "FAIL "))]
+passed = sum(l.startswith("pass ") for l in results)
+failed = len(results) - passed
+for l in results:
+    if l.startswith("FAIL "):
+        print(l)
+# Every case answered exactly once, and the exit status agrees with the answers.
+missing = len(lines) - len(results)
+if missing or out.returncode != (1 if failed else 0):
+    print(f"the program answered {len(results)} of {len(lines)} cases ({report(out)})")
+    failed += max(missing, 1)
+print(f"C ABI, SDK vectors: {passed} passed, {failed} failed")
 sys.exit(1 if failed or not passed else 0)
