@@ -14,7 +14,19 @@
 #     source is left;
 #   - the wheels' manylinux tags (auditwheel, in `dist`), and the x86_64 wheel installed and used.
 # Wine and qemu timings mean nothing: nothing here is timed.
+#
+#   bash xtask/platform-tests.sh [--test-build]
+#
+# --test-build (CI): the archives are built with the caller's CARGO_PROFILE_* settings (CI's
+# faster release builds), for these tests only; without it (`cargo xtask release-check`, a
+# release), with Cargo.toml's release profile, as they ship.
 set -euo pipefail
+dist_args=()
+case "${1:-}" in
+    --test-build) dist_args=(--test-build) ;;
+    "") ;;
+    *) echo "usage: bash xtask/platform-tests.sh [--test-build]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 target=$("$root/.ci/target-dir")
@@ -140,7 +152,7 @@ echo "== tests on aarch64-unknown-linux-gnu: running under qemu in the backgroun
 
 # --- the archives -----------------------------------------------------------------------------
 dist="$target/dist"
-cargo xtask dist --out "$dist"
+cargo xtask dist --out "$dist" "${dist_args[@]}"
 (cd "$dist" && sha256sum --quiet -c SHA256SUMS)
 work=$(mktemp -d)
 trap 'rm -rf "$work"; cleanup' EXIT

@@ -50,14 +50,17 @@ const WINDOWS_SYSTEM_DLLS: &[&str] = &[
     "ws2_32.dll",
 ];
 
-struct Workspace {
-    root: PathBuf,
-    target_dir: PathBuf,
+pub(crate) struct Workspace {
+    pub(crate) root: PathBuf,
+    pub(crate) target_dir: PathBuf,
     version: String,
+    /// Keep the caller's `CARGO_PROFILE_*` settings (CI's faster release builds) instead of
+    /// Cargo.toml's release profile: archives to test on, not to ship.
+    test_build: bool,
 }
 
-fn workspace() -> Result<Workspace> {
-    let json = output(Command::new(cargo()).args([
+pub(crate) fn workspace() -> Result<Workspace> {
+    let json = output(Command::new(crate::cargo()).args([
         "metadata",
         "--locked",
         "--no-deps",
@@ -80,15 +83,16 @@ fn workspace() -> Result<Workspace> {
         root: PathBuf::from(field(&meta, "workspace_root")?),
         target_dir: PathBuf::from(field(&meta, "target_directory")?),
         version: field(ffi, "version")?,
+        test_build: false,
     })
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-pub fn build(out: Option<PathBuf>) -> Result<()> {
-    let ws = workspace()?;
+/// `test_build`: see [`Workspace::test_build`] (`cargo xtask dist --test-build`).
+pub fn build(out: Option<PathBuf>, test_build: bool) -> Result<()> {
+    let ws = Workspace {
+        test_build,
+        ..workspace()?
+    };
     let out = out.unwrap_or_else(|| ws.target_dir.join("dist"));
     tools::rust_targets()?;
     tools::debian_packages()?;
@@ -144,8 +148,8 @@ fn common_files(ws: &Workspace, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn release_build(cmd: &mut Command, build: &Path) {
-    own_toolchain(cmd);
+fn release_build(ws: &Workspace, cmd: &mut Command, build: &Path) {
+    own_toolchain(ws, cmd);
     cmd.args(["--release", "--locked"])
         .args(PACKAGES.iter().flat_map(|p| ["-p", p]))
         .env("CARGO_TARGET_DIR", build)
@@ -153,12 +157,12 @@ fn release_build(cmd: &mut Command, build: &Path) {
         .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
 }
 
-fn own_toolchain(cmd: &mut Command) {
+fn own_toolchain(ws: &Workspace, cmd: &mut Command) {
     // The caller's per-target linker and C compiler settings (a cross-test setup's
     // `aarch64-linux-gnu-gcc`, say) would replace zig's and link against the build
     // machine's glibc: the archives are linked by the tools chosen here only. Profile
     // overrides (CI's faster release settings, say) go too: what ships is built with the
-    // release profile Cargo.toml declares.
+    // release profile Cargo.toml declares. A test build (`--test-build`) keeps them.
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         let per_target = [
@@ -170,6 +174,9 @@ fn own_toolchain(cmd: &mut Command) {
             "CFLAGS_",
             "CXXFLAGS_",
         ];
+        if ws.test_build && name.starts_with("CARGO_PROFILE_") {
+            continue;
+        }
         if per_target.iter().any(|p| name.starts_with(p))
             || ["CC", "CXX", "AR", "TARGET_CC", "RUSTFLAGS"].contains(&name.as_ref())
         {
@@ -184,7 +191,7 @@ fn linux(ws: &Workspace, venv: &Venv, build: &Path, arch: &str, dir: &Path) -> R
     cmd.arg("zigbuild")
         .current_dir(&ws.root)
         .args(["--target", &format!("{triple}.{GLIBC_FLOOR}")]);
-    release_build(&mut cmd, build);
+    release_build(ws, &mut cmd, build);
     run(&mut cmd)?;
     let built = build.join(&triple).join("release");
     for bin in ["wbdecrypt", "wbfingerprint"] {
@@ -199,11 +206,11 @@ fn linux(ws: &Workspace, venv: &Venv, build: &Path, arch: &str, dir: &Path) -> R
 
 fn windows(ws: &Workspace, venv: &Venv, build: &Path, dir: &Path) -> Result<()> {
     let triple = "x86_64-pc-windows-gnu";
-    let mut cmd = Command::new(cargo());
+    let mut cmd = Command::new(crate::cargo());
     cmd.arg("build")
         .current_dir(&ws.root)
         .args(["--target", triple]);
-    release_build(&mut cmd, build);
+    release_build(ws, &mut cmd, build);
     run(&mut cmd)?;
     let built = build.join(triple).join("release");
     let mut dll = None;
@@ -339,7 +346,7 @@ fn wheel(ws: &Workspace, venv: &Venv, build: &Path, arch: &str, out: &Path) -> R
     let wheels = build.join(format!("wheels-{arch}"));
     remove_dir(&wheels)?;
     let mut maturin = venv.command("maturin")?;
-    own_toolchain(&mut maturin);
+    own_toolchain(ws, &mut maturin);
     run(maturin
         .current_dir(&ws.root)
         .args([
