@@ -6,6 +6,9 @@
 # usage: build-native.sh OUT_DIR
 set -euo pipefail
 out=${1:?usage: build-native.sh OUT_DIR}
+# Absolute before the cd below: a relative OUT_DIR is the caller's.
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
