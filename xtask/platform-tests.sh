@@ -53,6 +53,8 @@ done
 # where Rust's standard library takes its randomness; xtask/wine/bcryptprimitives.c stands in
 # for it in the prefix (never shipped).
 export WINEPREFIX="$target/wine-prefix" WINEARCH=win64 WINEDEBUG=-all
+# Wine creates the prefix but not its parent (a target directory nothing has built into yet).
+mkdir -p "$target"
 [ -f "$WINEPREFIX/system.reg" ] || wine wineboot --init
 x86_64-w64-mingw32-gcc -O2 -Wall -Werror -shared xtask/wine/bcryptprimitives.c -ladvapi32 \
     -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"

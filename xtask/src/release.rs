@@ -4,7 +4,8 @@
 //! CI keeps what catches a regression in the code a change touches; what only matters when
 //! crates and archives are published runs here, as one command (README, "Releases and
 //! crates"): every published crate built from its `.crate` alone, cargo-deny on the dependency
-//! graph, the header against cbindgen, `cargo semver-checks` against the last release, the
+//! graph, the header against cbindgen, the MSRV check, `cargo semver-checks` against the last
+//! release, the
 //! docs.rs build, the platform tests on archives built with the release profile, and the
 //! archives' reproducibility from a second checkout.
 
@@ -157,6 +158,10 @@ pub fn release_check() -> Result<()> {
         step("wbruntime.h against cbindgen", &|| {
             stamps::run_check(Stamped::Header, &ws.root, &ws.target_dir, false)
         })?;
+        step(
+            "MSRV: the published crates and the service with the declared rust-version",
+            &|| msrv(&ws),
+        )?;
         step("cargo semver-checks against the last release", &|| {
             semver_checks(&ws)
         })?;
@@ -231,6 +236,40 @@ fn semver_checks(ws: &Workspace) -> Result<()> {
         ]))?;
     }
     Ok(())
+}
+
+/// `cargo +MSRV check` of what users build from crates.io (the published crates' libraries and
+/// binaries) and of the service; tests, benches and the attack suite use the current toolchain.
+fn msrv(ws: &Workspace) -> Result<()> {
+    let manifest =
+        fs::read_to_string(ws.root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .ok_or("Cargo.toml declares no rust-version")?;
+    let have = Command::new("rustup")
+        .args(["run", version, "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            version,
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&ws.root)
+        .arg(format!("+{version}"))
+        .args(["check", "--locked", "-p", "wbkms"])
+        .env("CARGO_TARGET_DIR", ws.target_dir.join("msrv"));
+    for (name, _) in published()? {
+        cmd.args(["-p", &name]);
+    }
+    run(&mut cmd)
 }
 
 fn docs_rs(ws: &Workspace) -> Result<()> {
