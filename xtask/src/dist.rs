@@ -60,15 +60,7 @@ pub(crate) struct Workspace {
 }
 
 pub(crate) fn workspace() -> Result<Workspace> {
-    let json = output(Command::new(crate::cargo()).args([
-        "metadata",
-        "--locked",
-        "--no-deps",
-        "--format-version",
-        "1",
-    ]))?;
-    let meta: serde_json::Value =
-        serde_json::from_str(&json).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta = tools::metadata()?;
     let field = |v: &serde_json::Value, name: &str| {
         v[name]
             .as_str()

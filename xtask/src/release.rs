@@ -34,15 +34,7 @@ const CRATE_DIRS: &[&str] = &[
 
 /// The workspace's publishable packages (those without `publish = false`), with versions.
 fn published() -> Result<Vec<(String, String)>> {
-    let json = output(Command::new(crate::cargo()).args([
-        "metadata",
-        "--locked",
-        "--no-deps",
-        "--format-version",
-        "1",
-    ]))?;
-    let meta: serde_json::Value =
-        serde_json::from_str(&json).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta = crate::tools::metadata()?;
     let packages = meta["packages"]
         .as_array()
         .ok_or("cargo metadata lists no packages")?;
@@ -248,19 +240,8 @@ fn msrv(ws: &Workspace) -> Result<()> {
         .find_map(|l| l.strip_prefix("rust-version = \""))
         .and_then(|l| l.strip_suffix('"'))
         .ok_or("Cargo.toml declares no rust-version")?;
-    let have = Command::new("rustup")
-        .args(["run", version, "rustc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            version,
-            "--profile",
-            "minimal",
-        ]))?;
-    }
+    crate::tools::toolchain(version)?;
+    // `+version` needs rustup's cargo proxy, not the cargo that runs us.
     let mut cmd = Command::new("cargo");
     cmd.current_dir(&ws.root)
         .arg(format!("+{version}"))
@@ -273,20 +254,9 @@ fn msrv(ws: &Workspace) -> Result<()> {
 }
 
 fn docs_rs(ws: &Workspace) -> Result<()> {
-    let have = Command::new("rustup")
-        .args(["run", "nightly", "rustdoc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-    }
-    run(Command::new(crate::cargo())
+    crate::tools::toolchain("nightly")?;
+    // `+nightly` needs rustup's cargo proxy, not the cargo that runs us.
+    run(Command::new("cargo")
         .current_dir(&ws.root)
         .args([
             "+nightly",

@@ -17,7 +17,7 @@ use std::process::Command;
 use sha2::{Digest as _, Sha256};
 
 use crate::Result;
-use crate::tools::{output, run};
+use crate::tools::run;
 
 /// A check with a stamp: its tool (pinned), and how to list its inputs.
 #[derive(Clone, Copy)]
@@ -83,15 +83,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn member_manifests() -> Result<Vec<PathBuf>> {
-    let json = output(Command::new(crate::cargo()).args([
-        "metadata",
-        "--locked",
-        "--no-deps",
-        "--format-version",
-        "1",
-    ]))?;
-    let meta: serde_json::Value =
-        serde_json::from_str(&json).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta = crate::tools::metadata()?;
     Ok(meta["packages"]
         .as_array()
         .ok_or("cargo metadata lists no packages")?

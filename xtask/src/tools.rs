@@ -63,6 +63,30 @@ fn shown(cmd: &Command) -> String {
         .join(" ")
 }
 
+/// `cargo metadata --no-deps` of the workspace.
+pub fn metadata() -> Result<serde_json::Value> {
+    let json = output(Command::new(crate::cargo()).args([
+        "metadata",
+        "--locked",
+        "--no-deps",
+        "--format-version",
+        "1",
+    ]))?;
+    serde_json::from_str(&json).map_err(|e| format!("cargo metadata: {e}"))
+}
+
+/// The rustup toolchain `name` (a version or a channel), installed when missing.
+pub fn toolchain(name: &str) -> Result<()> {
+    let have = Command::new("rustup")
+        .args(["run", name, "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["toolchain", "install", name, "--profile", "minimal"]))
+}
+
 /// Is `program` on the PATH?
 pub fn have(program: &str) -> bool {
     std::env::var_os("PATH")
