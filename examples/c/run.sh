@@ -33,6 +33,9 @@ for alg in aes-256 sm4; do
     id=$("$lib/wbgen" create --algorithm "$alg" --alias "c-$alg" | field KeyId)
     enc=$("$lib/wbgen" encrypt --key-id "$id" --plaintext-b64 "$(printf %s 'secret from C' | base64)")
     "$lib/wbgen" export --key-id "$id" --out "$work/keys/$alg.wbkey" >/dev/null
+    # A Chow-style file, which decrypts but cannot encrypt (whitebox_encrypt's refusal below).
+    ext=$("$lib/wbgen" create --algorithm "$alg" --alias "c-ext-$alg" --mode external | field KeyId)
+    "$lib/wbgen" export --key-id "$ext" --out "$work/keys/ext-$alg.wbkey" >/dev/null
     iv=$(field InitializationVector <<<"$enc")
     ct=$(field CipherText <<<"$enc")
     for program in decrypt_static decrypt_dynamic readme_static readme_dynamic; do
@@ -54,7 +57,7 @@ for alg in aes-256 sm4; do
     echo "== space-hard $alg, under valgrind"
     got=$(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
         --errors-for-leak-kinds=definite,indirect,possible \
-        "$work/space_hard" "$work/keys" "sh-$alg.wbkey" "$iv" "$number" 'secret from C' "$alg.wbkey")
+        "$work/space_hard" "$work/keys" "sh-$alg.wbkey" "$iv" "$number" 'secret from C' "ext-$alg.wbkey")
     echo "$got"
     [ "$got" = "$want" ] || { echo "whitebox_encrypt gave $got, wbgen $want"; exit 1; }
 done

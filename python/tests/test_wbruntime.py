@@ -48,6 +48,10 @@ def keys(tmp_path_factory):
         wbgen("fingerprints", "--key-id", key_id, "--set", "wbfp1-some-other-device")
         wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}-bound.wbkey"))
         made[alg] = dict(number=number, iv=enc["InitializationVector"], ct=enc["CipherText"])
+    # A Chow-style key, named: keys are space-hard unless a mode is asked for.
+    chow = wbgen("create", "--algorithm", "aes-256", "--alias", "py-external", "--mode", "external")
+    assert chow["Mode"] == "EXTERNAL"
+    wbgen("export", "--key-id", chow["KeyId"], "--out", str(work / "keys" / "aes-256-external.wbkey"))
     made["dir"] = work / "keys"
     return made
 
@@ -210,7 +214,7 @@ def test_space_hard_decrypt_and_encrypt(space_hard, alg):
 
 def test_encryption_needs_a_space_hard_file(keys):
     with pytest.raises(wbruntime.EncryptionUnsupportedError) as e:
-        wbruntime.whitebox_encrypt(keys["dir"], "aes-256.wbkey", keys["aes-256"]["iv"], b"x", AES_256)
+        wbruntime.whitebox_encrypt(keys["dir"], "aes-256-external.wbkey", keys["aes-256"]["iv"], b"x", AES_256)
     assert e.value.code == "01000018"
     assert isinstance(e.value, KeyFileError)
     with Key.from_file(keys["dir"] / "sm4.wbkey") as key, pytest.raises(wbruntime.EncryptionUnsupportedError):

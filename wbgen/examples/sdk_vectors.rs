@@ -1,6 +1,6 @@
 //! Writes `test-vectors/sdk/`: the cross-language vectors that the Rust, C, Go, Java and Python
 //! tests all read. Key files for AES-256 and SM4 in external, standard and space-hard mode (and
-//! bound ones), each with a secret's IV, ciphertext and plaintext, and the error cases with
+//! bound ones, and the default mode's, `*-default.wbkey`), each with a secret's IV, ciphertext and plaintext, and the error cases with
 //! the codes every SDK must report. Made once from fixed seeds and committed:
 //!
 //! `cargo run -p wbgen --example sdk_vectors -- test-vectors/sdk`
@@ -132,6 +132,36 @@ fn main() {
                     );
                 }
             }
+        }
+    }
+    // The default mode's files (what `wbgen create` makes with no mode: space-hard, n = 16),
+    // made after every other file so that those stay byte-identical to their first version.
+    for (alg, alg_name, number) in [
+        (Algorithm::Aes256, "aes-256", 0u32),
+        (Algorithm::Sm4, "sm4", 1),
+    ] {
+        let key = KeyMaterial::generate(alg, Mode::DEFAULT, &mut rng);
+        let info = KeyFileInfo {
+            key_id: KeyId([number as u8 + 0x11; 16]),
+            key_version: 1,
+        };
+        let name = format!("{alg_name}-default.wbkey");
+        std::fs::write(out.join(&name), key.export_key_file(info, &mut rng).unwrap()).unwrap();
+        for (what, plain) in [("secret", &secret), ("5000 bytes", &long)] {
+            let mut iv = [0u8; 16];
+            rand_core::Rng::fill_bytes(&mut rng, &mut iv);
+            cases.push(json!({
+                "name": format!("{name}: {what}"),
+                "key_file": name,
+                "algorithm": number,
+                "mode": "space-hard",
+                "bound": false,
+                "fingerprint": Value::Null,
+                "iv": B64.encode(iv),
+                "ciphertext": B64.encode(key.encrypt_cbc(&iv, plain).unwrap()),
+                "plaintext": B64.encode(plain),
+                "encrypts": true,
+            }));
         }
     }
     // Broken key files (made from the SM4 space-hard file: small).

@@ -43,38 +43,42 @@ impl AlgorithmArg {
 /// The `--mode` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
-    /// Chow-style tables, ciphertext under a secret external encoding (the default).
-    External,
-    /// Chow-style tables, ordinary AES-256-CBC / SM4-CBC ciphertext.
-    Standard,
-    /// A table of the cipher's outputs: extracting the key is breaking the cipher; the key
-    /// file also encrypts; ciphertext is not AES-CBC or SM4-CBC.
+    /// A table of the cipher's outputs (the default): extracting the key is breaking the
+    /// cipher; the key file also encrypts; ciphertext is not AES-CBC or SM4-CBC.
     #[value(name = "space-hard")]
     SpaceHard,
+    /// Chow-style tables, ciphertext under a secret external encoding. The key is
+    /// recoverable from the key file (SECURITY.md).
+    External,
+    /// Chow-style tables, ordinary AES-256-CBC / SM4-CBC ciphertext. The key is recoverable
+    /// from the key file (SECURITY.md).
+    Standard,
 }
 
 /// How `create` and `import` choose the mode: `--mode`, with `--standard` kept as an alias of
 /// `--mode standard` and `--space-bits` for space-hard keys.
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct ModeArgs {
-    /// external (default), standard or space-hard.
+    /// space-hard (default), or external or standard for ciphertexts other software reads as
+    /// plain AES-256-CBC / SM4-CBC (their key is recoverable from the key file).
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
     /// The same as `--mode standard`: no external encoding, ordinary CBC ciphertext.
     #[arg(long)]
     pub standard: bool,
-    /// Space-hard keys: the table's line width n in bits, 8, 16 (default) or 24 (key files of
-    /// about 4 KB, 918 KB and 218 MB).
+    /// Space-hard keys (the default mode): the table's line width n in bits, 8, 16 (default)
+    /// or 24 (key files of about 4 KB, 918 KB and 218 MB).
     #[arg(long, value_parser = clap::value_parser!(u32).range(8..=24))]
     pub space_bits: Option<u32>,
 }
 
 impl ModeArgs {
-    /// The mode these flags ask for.
+    /// The mode these flags ask for: space-hard with 16-bit lines ([`crate::Mode::DEFAULT`])
+    /// when none is given.
     ///
     /// # Errors
     /// [`crate::Error::InvalidArgument`] for `--standard` with another `--mode`, `--space-bits`
-    /// without `--mode space-hard`, or a width other than 8, 16, 24.
+    /// with a Chow-style mode, or a width other than 8, 16, 24.
     pub fn mode(&self) -> Result<crate::Mode, crate::Error> {
         use crate::space_hard::LineBits;
         let bad = |m: &str| Err(crate::Error::InvalidArgument(m.into()));
@@ -84,13 +88,13 @@ impl ModeArgs {
             }
             (_, true) | (Some(ModeArg::Standard), _) => ModeArg::Standard,
             (Some(m), false) => m,
-            (None, false) => ModeArg::External,
+            (None, false) => ModeArg::SpaceHard,
         };
         match (mode, self.space_bits) {
             (ModeArg::SpaceHard, bits) => LineBits::from_bits(bits.unwrap_or(16))
                 .map(crate::Mode::SpaceHard)
                 .map_or_else(|| bad("--space-bits must be 8, 16 or 24"), Ok),
-            (_, Some(_)) => bad("--space-bits applies only to --mode space-hard"),
+            (_, Some(_)) => bad("--space-bits applies only to the space-hard mode"),
             (ModeArg::External, None) => Ok(crate::Mode::External),
             (ModeArg::Standard, None) => Ok(crate::Mode::Standard),
         }
@@ -139,6 +143,10 @@ pub enum Command {
         /// The mode.
         #[command(flatten)]
         mode: ModeArgs,
+        /// Store the material even though another key already holds it (refused otherwise:
+        /// a Chow-style copy would give away both keys); recorded in the audit log.
+        #[arg(long)]
+        allow_duplicate_material: bool,
     },
     /// Encrypt a secret with the key's newest version (CBC, PKCS#7).
     Encrypt {
@@ -169,8 +177,14 @@ pub enum Command {
         /// The version to export (default: the newest).
         #[arg(long)]
         version: Option<u32>,
+        /// Export even though another key version holds the same key material (refused
+        /// otherwise); recorded in the audit log.
+        #[arg(long)]
+        allow_duplicate_material: bool,
     },
-    /// Replace the list of devices a key's exported files are bound to.
+    /// Replace the list of devices a key's exported files are bound to. When a device is
+    /// removed, the key is rotated in the same change, so that the removed device's file does
+    /// not decrypt what is encrypted from now on.
     Fingerprints {
         /// The key.
         #[arg(long)]
@@ -184,6 +198,10 @@ pub enum Command {
         /// Remove every binding.
         #[arg(long)]
         clear: bool,
+        /// Do not rotate when devices are removed: they keep decrypting new ciphertexts until
+        /// the key is rotated (for those who rotate and re-encrypt later).
+        #[arg(long)]
+        no_rotate: bool,
     },
     /// List the keys.
     List,

@@ -55,6 +55,25 @@ pub enum Error {
     InvalidArgument(String),
     /// A destructive command needs explicit confirmation (`--yes`).
     ConfirmationRequired,
+    /// The key material is already held by another key version of the store: one key
+    /// material lives in one key, since a copy in a Chow-style mode gives the key away.
+    DuplicateMaterial {
+        /// The key that holds it.
+        key_id: String,
+        /// That key's alias.
+        alias: String,
+        /// The version that holds it.
+        version: u32,
+    },
+    /// The audit log cannot be written: the operation was not carried out.
+    AuditUnavailable,
+    /// The audit log's hash chain is broken at a line.
+    AuditBroken {
+        /// The first bad line (1-based).
+        line: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -78,6 +97,9 @@ impl Error {
             Error::VersionNotFound(_) => "02000013",
             Error::InvalidArgument(_) => "02000014",
             Error::ConfirmationRequired => "02000015",
+            Error::DuplicateMaterial { .. } => "02000016",
+            Error::AuditUnavailable => "02000017",
+            Error::AuditBroken { .. } => "02000018",
         }
     }
 }
@@ -113,6 +135,21 @@ impl fmt::Display for Error {
             Error::ConfirmationRequired => {
                 f.write_str("deleting a key cannot be undone: repeat with --yes")
             }
+            Error::DuplicateMaterial {
+                key_id,
+                alias,
+                version,
+            } => write!(
+                f,
+                "this key material is already held by key {key_id} (alias {alias:?}), version {version}: one key material lives in one key, because a Chow-style copy gives the key away and with it every file of the other; use that key, or override (wbgen: --allow-duplicate-material; the API: \"AllowDuplicateMaterial\": true), which the audit log records"
+            ),
+            Error::AuditUnavailable => f.write_str(
+                "the audit log cannot be written: the operation was not carried out (check the key store directory's free space and permissions)",
+            ),
+            Error::AuditBroken { line, reason } => write!(
+                f,
+                "the audit log is broken at line {line}: {reason} (wbkms audit verify; restore it from a backup)"
+            ),
         }
     }
 }

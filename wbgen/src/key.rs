@@ -23,18 +23,37 @@ use crate::space_hard::{self, LineBits};
 pub enum Mode {
     /// A Chow-style network; ciphertext is `F(E_K(·))` per block, under a secret external
     /// encoding `F`: only the `wbgen` encryptor can produce it and the key file's first round
-    /// never sees a plain AES state. The default.
+    /// never sees a plain AES state. Its key is recoverable from the key file
+    /// ([`Mode::warning`]).
     External,
     /// A Chow-style network; ciphertext is ordinary AES-256-CBC or SM4-CBC (OpenSSL and every
-    /// other implementation interoperate).
+    /// other implementation interoperate). Its key is recoverable from the key file
+    /// ([`Mode::warning`]).
     Standard,
     /// The key file is a table of the cipher's outputs (`crate::space_hard`), with lines of
     /// this many bits; ciphertext is the space-hard Feistel in CBC, which the key file both
-    /// decrypts and encrypts. Not AES-CBC or SM4-CBC.
+    /// decrypts and encrypts. Not AES-CBC or SM4-CBC. The default ([`Mode::DEFAULT`]).
     SpaceHard(LineBits),
 }
 
+/// What `wbgen`, the service and the console say, once per command, when a key is created or
+/// imported in a Chow-style mode.
+pub const CHOW_MODE_WARNING: &str = "this mode's key is recoverable from its key file: `wbattack static` takes the whole key from a Chow-style file in milliseconds (SECURITY.md, \"Key-file-only attacks\"). Choose a Chow-style mode only for compatibility (STANDARD: ciphertext other software reads as plain AES-256-CBC / SM4-CBC; EXTERNAL: deployments already built on it); the default, SPACE_HARD, keeps the key";
+
 impl Mode {
+    /// The mode of a key created or imported without one: space-hard with 16-bit lines (a
+    /// 918 KB key file), the mode whose key no measured attack takes from the file.
+    pub const DEFAULT: Mode = Mode::SpaceHard(LineBits::N16);
+
+    /// [`CHOW_MODE_WARNING`] for the Chow-style modes, whose key falls to static analysis of
+    /// the key file; `None` for space-hard.
+    pub const fn warning(self) -> Option<&'static str> {
+        match self {
+            Mode::External | Mode::Standard => Some(CHOW_MODE_WARNING),
+            Mode::SpaceHard(_) => None,
+        }
+    }
+
     /// The name the key store and the JSON outputs use: `EXTERNAL`, `STANDARD`, `SPACE_HARD`.
     pub const fn name(self) -> &'static str {
         match self {

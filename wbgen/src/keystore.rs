@@ -119,6 +119,45 @@ pub struct VersionRecord {
     pub create_time: String,
     /// Base64 of nonce ‖ XChaCha20-Poly1305 ciphertext of the key (‖ encoding seed).
     material: String,
+    /// The material's keyed digest ([`material_digest`]), so that the same key material is
+    /// found in two keys without opening every version. Absent in versions written before it
+    /// existed (their digest is computed from the opened material when needed), so that their
+    /// records read and authenticate as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    material_digest: Option<String>,
+}
+
+/// The key version that already holds some key material ([`Session::material_holder`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaterialHolder {
+    /// Its key id.
+    pub key_id: String,
+    /// Its key's alias.
+    pub alias: String,
+    /// Its version.
+    pub version: u32,
+}
+
+impl MaterialHolder {
+    /// The audit record's `Override` when material is stored or served although this key
+    /// version holds it too.
+    pub fn override_note(&self) -> String {
+        format!(
+            "AllowDuplicateMaterial: the same key material is held by key {} version {}",
+            self.key_id, self.version
+        )
+    }
+}
+
+/// What replacing a key's device list did ([`Session::replace_devices`]).
+#[derive(Clone, Debug)]
+pub struct DeviceChange {
+    /// The key after the change.
+    pub record: KeyRecord,
+    /// Fingerprints that were on the list and are not any more.
+    pub removed: Vec<String>,
+    /// The new version, when the key was rotated because devices were removed.
+    pub rotated_to: Option<u32>,
 }
 
 /// A key's metadata and its sealed versions.
@@ -402,13 +441,13 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
 
 /// Opens files for the owner only (`0o600`).
 #[cfg(unix)]
-fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+pub(crate) fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
     use std::os::unix::fs::OpenOptionsExt as _;
     o.mode(0o600)
 }
 
 #[cfg(not(unix))]
-fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+pub(crate) fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
     o
 }
 
@@ -689,6 +728,29 @@ fn material_aad(rec: &KeyRecord, version: u32) -> Vec<u8> {
     aad.into_bytes()
 }
 
+/// What a device-list change that removed devices without rotating leaves open.
+pub const REMOVED_NOT_ROTATED: &str = "devices were removed without rotating the key: each removed device keeps its key file, which decrypts every ciphertext of the current version, including those encrypted from now on; rotate the key (wbgen rotate, RotateWhiteBoxKey) and re-encrypt to revoke them";
+
+/// The BLAKE3 key-derivation context of the material digest's key.
+const DIGEST_CONTEXT: &str = "wbgen key store 2026-12-06 material digest v1";
+
+/// The keyed digest of a key's material: BLAKE3 in keyed mode under a key derived from the
+/// store's master key (BLAKE3's `derive_key` with its own context string), over the
+/// algorithm's name and the raw key. Without the master key nobody can compute it, so the
+/// digests in the store tell an attacker nothing about the keys (an unkeyed hash would let
+/// anyone holding the store confirm a guessed or leaked key). The external encoding's seed is
+/// left out: the same cipher key in two modes is what must be found.
+fn material_digest(master: &[u8; 32], algorithm: AlgorithmName, key: &[u8]) -> String {
+    let digest_key = Zeroizing::new(blake3::derive_key(DIGEST_CONTEXT, master));
+    let mut h = blake3::Hasher::new_keyed(&digest_key);
+    h.update(match algorithm {
+        AlgorithmName::Aes256 => b"AES_256\0",
+        AlgorithmName::Sm4 => b"SM4\0\0\0\0\0",
+    });
+    h.update(key);
+    h.finalize().to_hex().to_string()
+}
+
 /// Now, as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -831,13 +893,30 @@ impl Session<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty or over-long alias, [`Error::AliasTaken`],
-    /// passphrase errors.
+    /// [`Error::DuplicateMaterial`] for material a key of the store already holds, passphrase
+    /// errors.
     pub fn add_key(
         &mut self,
         material: &KeyMaterial,
         alias: &str,
         description: &str,
     ) -> Result<KeyRecord, Error> {
+        self.add_key_checked(material, alias, description, false)
+            .map(|(rec, _)| rec)
+    }
+
+    /// [`Session::add_key`], with `allow_duplicate` to store material that another key
+    /// already holds (the caller records that in the audit log); the holder found, if any.
+    ///
+    /// # Errors
+    /// As [`Session::add_key`]; [`Error::DuplicateMaterial`] only without `allow_duplicate`.
+    pub fn add_key_checked(
+        &mut self,
+        material: &KeyMaterial,
+        alias: &str,
+        description: &str,
+        allow_duplicate: bool,
+    ) -> Result<(KeyRecord, Option<MaterialHolder>), Error> {
         check_alias(alias)?;
         check_description(description)?;
         if self.file.keys.iter().any(|k| k.alias == alias) {
@@ -854,6 +933,7 @@ impl Session<'_> {
             Algorithm::Sm4 => AlgorithmName::Sm4,
             other => return Err(Error::UnsupportedAlgorithm(other)),
         };
+        let holder = self.check_material(material, None, allow_duplicate)?;
         let now = now_rfc3339();
         let mut rec = KeyRecord {
             key_id: new_key_id()?.to_string(),
@@ -876,10 +956,95 @@ impl Session<'_> {
             version: 1,
             create_time: now,
             material: sealed,
+            material_digest: Some(self.digest(material)?),
         });
         self.file.keys.push(rec.clone());
         self.dirty = true;
-        Ok(rec)
+        Ok((rec, holder))
+    }
+
+    /// The keyed digest of `material`'s key under this store's master key.
+    fn digest(&mut self, material: &KeyMaterial) -> Result<String, Error> {
+        let algorithm = match material.algorithm() {
+            Algorithm::Aes256 => AlgorithmName::Aes256,
+            Algorithm::Sm4 => AlgorithmName::Sm4,
+            other => return Err(Error::UnsupportedAlgorithm(other)),
+        };
+        let master = self.master()?;
+        Ok(material_digest(&master, algorithm, material.key_bytes()))
+    }
+
+    /// A stored version's digest: as recorded, or computed from its opened material (versions
+    /// written before digests existed).
+    fn version_digest(&mut self, rec: &KeyRecord, v: &VersionRecord) -> Result<String, Error> {
+        let master = self.master()?;
+        if let Some(d) = &v.material_digest {
+            return Ok(d.clone());
+        }
+        let plain = open(&master, &material_aad(rec, v.version), &v.material)
+            .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
+        let key = plain
+            .get(..key_len(rec.algorithm.algorithm()))
+            .ok_or(Error::StoreCorrupt(
+                "sealed key material has the wrong length",
+            ))?;
+        Ok(material_digest(&master, rec.algorithm, key))
+    }
+
+    /// The key version, other than `except` (a key id and version), that holds the same key
+    /// material as `material`, in any mode: one key material lives in one key, since a copy in
+    /// a Chow-style mode gives the key away, and with it every file of the other key.
+    ///
+    /// # Errors
+    /// Passphrase errors; [`Error::StoreCorrupt`] for sealed material that does not open.
+    pub fn material_holder(
+        &mut self,
+        material: &KeyMaterial,
+        except: Option<(&str, u32)>,
+    ) -> Result<Option<MaterialHolder>, Error> {
+        let wanted = self.digest(material)?;
+        let except = except.map(|(id, v)| (normalise_id(id), v));
+        let keys = self.file.keys.clone();
+        for rec in &keys {
+            for v in &rec.versions {
+                if except
+                    .as_ref()
+                    .is_some_and(|(id, n)| *id == rec.key_id && *n == v.version)
+                {
+                    continue;
+                }
+                let digest = self.version_digest(rec, v)?;
+                if bool::from(subtle_eq(digest.as_bytes(), wanted.as_bytes())) {
+                    return Ok(Some(MaterialHolder {
+                        key_id: rec.key_id.clone(),
+                        alias: rec.alias.clone(),
+                        version: v.version,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refuses `material` if another key version holds it ([`Session::material_holder`]),
+    /// unless `allow_duplicate`; returns the holder found when allowed.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateMaterial`] naming the holder; [`Session::material_holder`]'s errors.
+    pub fn check_material(
+        &mut self,
+        material: &KeyMaterial,
+        except: Option<(&str, u32)>,
+        allow_duplicate: bool,
+    ) -> Result<Option<MaterialHolder>, Error> {
+        match self.material_holder(material, except)? {
+            Some(h) if !allow_duplicate => Err(Error::DuplicateMaterial {
+                key_id: h.key_id,
+                alias: h.alias,
+                version: h.version,
+            }),
+            found => Ok(found),
+        }
     }
 
     fn seal_material(
@@ -964,17 +1129,30 @@ impl Session<'_> {
         if rec.key_state == KeyState::Disabled {
             return Err(Error::KeyDisabled);
         }
+        self.add_version(&rec, rng)
+    }
+
+    /// Adds a version with fresh material to `rec` (whatever its state).
+    fn add_version(
+        &mut self,
+        rec: &KeyRecord,
+        rng: &mut impl Rng,
+    ) -> Result<(KeyRecord, u32), Error> {
         let version = rec
             .current_version()
             .checked_add(1)
             .ok_or(Error::StoreCorrupt("version number overflow"))?;
         let material = KeyMaterial::generate(rec.algorithm.algorithm(), rec.mode()?, rng);
-        let sealed = self.seal_material(&rec, version, &material)?;
-        let k = self.key_mut(key_id)?;
+        // Fresh random material: a match would mean a broken random number generator.
+        self.check_material(&material, None, false)?;
+        let sealed = self.seal_material(rec, version, &material)?;
+        let digest = self.digest(&material)?;
+        let k = self.key_mut(&rec.key_id)?;
         k.versions.push(VersionRecord {
             version,
             create_time: now_rfc3339(),
             material: sealed,
+            material_digest: Some(digest),
         });
         Ok((k.clone(), version))
     }
@@ -1003,6 +1181,44 @@ impl Session<'_> {
         let k = self.key_mut(key_id)?;
         k.fingerprints = devices;
         Ok(k.clone())
+    }
+
+    /// Replaces the list of bound devices and, when `rotate` and the new list leaves out a
+    /// device of the old one, rotates the key in the same write: a removed device keeps the
+    /// key file it already has, which decrypts every ciphertext of that version, so only new
+    /// material stops it decrypting what is encrypted from now on. Adding devices never
+    /// rotates. A disabled key is rotated too (its next encryption, once enabled, must not be
+    /// readable by the removed device).
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`], passphrase errors.
+    pub fn replace_devices(
+        &mut self,
+        key_id: &str,
+        devices: Vec<BoundDevice>,
+        rotate: bool,
+        rng: &mut impl Rng,
+    ) -> Result<DeviceChange, Error> {
+        self.verify_metadata()?;
+        let old = self.key(key_id)?.clone();
+        let removed: Vec<String> = old
+            .fingerprints
+            .iter()
+            .filter(|d| !devices.iter().any(|n| n.fingerprint == d.fingerprint))
+            .map(|d| d.fingerprint.clone())
+            .collect();
+        let mut record = self.set_fingerprints(key_id, devices)?;
+        let mut rotated_to = None;
+        if rotate && !removed.is_empty() {
+            let (rec, version) = self.add_version(&record, rng)?;
+            record = rec;
+            rotated_to = Some(version);
+        }
+        Ok(DeviceChange {
+            record,
+            removed,
+            rotated_to,
+        })
     }
 
     /// Changes a key's alias, description or tags (`None`: unchanged).
@@ -1071,9 +1287,93 @@ impl Session<'_> {
     }
 }
 
+/// Compares two equal-purpose byte strings in time independent of where they differ.
+fn subtle_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
+    use subtle::ConstantTimeEq as _;
+    a.ct_eq(b)
+}
+
 fn normalise_id(key_id: &str) -> String {
     key_id
         .trim()
         .parse::<KeyId>()
         .map_or_else(|()| key_id.trim().to_owned(), |id| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: KdfParams = KdfParams {
+        memory_kib: MIN_KDF_MEMORY_KIB,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "wbgen-keystore-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Versions written before digests existed carry none: the same material is still found,
+    /// by opening them, and the check changes nothing stored.
+    #[test]
+    fn duplicate_material_is_found_in_versions_without_a_digest() {
+        let dir = scratch("legacy-digest");
+        let store = KeyStore::new(&dir);
+        let mut pass = |_: bool| Ok(Zeroizing::new("pass".to_owned()));
+        let key = [0x42u8; 32];
+        let mut rng = crate::rng::os_rng().unwrap();
+        let old = KeyMaterial::import(Algorithm::Aes256, &key, Mode::External, &mut rng).unwrap();
+        let id = store
+            .with(Access::Write, CHEAP, &mut pass, |s| {
+                let rec = s.add_key(&old, "old", "")?;
+                // As a store of release 0.1.0 wrote it: no digest, authenticated as such.
+                s.file.keys[0].versions[0].material_digest = None;
+                Ok(rec.key_id)
+            })
+            .unwrap();
+        let before = std::fs::read(dir.join(STORE_FILE)).unwrap();
+        assert!(!String::from_utf8_lossy(&before).contains("MaterialDigest"));
+        let again = KeyMaterial::import(Algorithm::Aes256, &key, Mode::DEFAULT, &mut rng).unwrap();
+        let err = store
+            .with(Access::Write, CHEAP, &mut pass, |s| {
+                s.add_key(&again, "new", "")
+            })
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::DuplicateMaterial {
+                key_id: id.clone(),
+                alias: "old".into(),
+                version: 1
+            }
+        );
+        assert_eq!(std::fs::read(dir.join(STORE_FILE)).unwrap(), before);
+        // Other material is not taken for it, and the digest differs per store (keyed).
+        let other =
+            KeyMaterial::import(Algorithm::Aes256, &[0x43; 32], Mode::DEFAULT, &mut rng).unwrap();
+        let holder = store
+            .with(Access::Read, CHEAP, &mut pass, |s| {
+                s.material_holder(&other, None)
+            })
+            .unwrap();
+        assert_eq!(holder, None);
+        let digest = store
+            .with(Access::Read, CHEAP, &mut pass, |s| s.digest(&again))
+            .unwrap();
+        let other_store = scratch("legacy-digest-2");
+        let digest2 = KeyStore::new(&other_store)
+            .with(Access::Write, CHEAP, &mut pass, |s| s.digest(&again))
+            .unwrap();
+        assert_ne!(digest, digest2);
+        assert_ne!(digest, blake3::hash(&key).to_hex().to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&other_store);
+    }
 }

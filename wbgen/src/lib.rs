@@ -32,6 +32,7 @@
 struct ReadmeDoctests;
 
 pub mod aes256;
+pub mod audit;
 pub mod cli;
 pub mod devices;
 pub mod encoding;
@@ -47,4 +48,4 @@ pub mod sm4;
 pub mod space_hard;
 
 pub use error::Error;
-pub use key::{KeyFileInfo, KeyMaterial, Mode, key_len};
+pub use key::{CHOW_MODE_WARNING, KeyFileInfo, KeyMaterial, Mode, key_len};

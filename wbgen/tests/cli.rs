@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery staple";
 const SECRET: &str = "IY9Ynrabcdj05YH1234LE370HOM";
@@ -208,7 +208,11 @@ fn lifecycle_create_encrypt_export_decrypt_both_algorithms_and_modes() {
     for (alg, num) in [("aes-256", "0"), ("sm4", "1")] {
         for standard in [false, true] {
             let alias = format!("{alg}-{standard}");
-            let extra: &[&str] = if standard { &["--standard"] } else { &[] };
+            let extra: &[&str] = if standard {
+                &["--standard"]
+            } else {
+                &["--mode", "external"]
+            };
             let mut args = vec![
                 "create",
                 "--algorithm",
@@ -907,6 +911,209 @@ fn a_write_interrupted_at_any_step_leaves_old_or_new_state() {
 }
 
 #[test]
+fn keys_are_space_hard_by_default_and_chow_modes_warn_once() {
+    let t = Scratch::new("defaults");
+    let key_hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    for (args, mode) in [
+        (
+            &["create", "--algorithm", "aes-256", "--alias", "a"][..],
+            "SPACE_HARD",
+        ),
+        (
+            &["create", "--algorithm", "sm4", "--alias", "b"],
+            "SPACE_HARD",
+        ),
+        (
+            &[
+                "import",
+                "--algorithm",
+                "aes-256",
+                "--alias",
+                "c",
+                "--key-hex",
+                key_hex,
+            ],
+            "SPACE_HARD",
+        ),
+        (
+            &[
+                "create",
+                "--algorithm",
+                "aes-256",
+                "--alias",
+                "d",
+                "--mode",
+                "external",
+            ],
+            "EXTERNAL",
+        ),
+        (
+            &[
+                "create",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "e",
+                "--mode",
+                "standard",
+            ],
+            "STANDARD",
+        ),
+        (
+            &["create", "--algorithm", "sm4", "--alias", "f", "--standard"],
+            "STANDARD",
+        ),
+    ] {
+        let out = run(&t.store(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["Mode"], mode, "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let warnings = stderr.matches("warning:").count();
+        if mode == "SPACE_HARD" {
+            assert_eq!(v["SpaceBits"], 16);
+            assert_eq!(warnings, 0, "{args:?}: {stderr}");
+        } else {
+            assert_eq!(warnings, 1, "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "warning: {mode} mode: this mode's key is recoverable from its key file"
+                )),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("SECURITY.md, \"Key-file-only attacks\""),
+                "{stderr}"
+            );
+        }
+    }
+    // A refused command stores nothing and warns of nothing: one error line.
+    fails_with(
+        &run(
+            &t.store(),
+            &[
+                "create",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "a",
+                "--mode",
+                "external",
+            ],
+        ),
+        "02000012",
+    );
+}
+
+#[test]
+fn one_key_material_lives_in_one_key_unless_an_audited_override() {
+    let t = Scratch::new("duplicates");
+    let keys = t.keys();
+    let key_hex = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+    let import = |alias: &str, extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            alias,
+            "--key-hex",
+            key_hex,
+        ];
+        args.extend_from_slice(extra);
+        run(&t.store(), &args)
+    };
+    let first: Value = serde_json::from_slice(&import("sh", &[]).stdout).unwrap();
+    let first_id = s(&first, "KeyId");
+    assert_eq!(first["Mode"], "SPACE_HARD");
+    // The same material again, in a Chow-style mode (whose file gives the key away) or in
+    // the same mode: refused, naming the key that holds it.
+    for extra in [&["--mode", "external"][..], &["--mode", "standard"], &[]] {
+        let e = fails_with(&import("again", extra), "02000016");
+        assert!(
+            e.contains(&first_id) && e.contains("\"sh\"") && e.contains("version 1"),
+            "{e}"
+        );
+        assert!(e.contains("--allow-duplicate-material"), "{e}");
+    }
+    // The store did not change, and nothing was audited.
+    assert_eq!(
+        ok(&t.store(), &["list"])["Keys"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 0);
+    // The override stores it and records it in the store's audit log before the write.
+    let out = import(
+        "chow",
+        &["--mode", "external", "--allow-duplicate-material"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let second_id = s(&second, "KeyId");
+    let audit = wbgen::audit::read_all(&t.store()).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "wbgen import");
+    assert_eq!(audit[0].key_ids, vec![second_id.clone(), first_id.clone()]);
+    let why = audit[0].overridden.as_deref().unwrap();
+    assert!(
+        why.contains(&first_id) && why.contains("AllowDuplicateMaterial"),
+        "{why}"
+    );
+    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 1);
+    // Exporting either copy follows the same rule (a file of one is the other's key).
+    for (id, other) in [(&second_id, &first_id), (&first_id, &second_id)] {
+        let out_file = keys.join(format!("{id}.wbkey"));
+        let args = [
+            "export",
+            "--key-id",
+            id,
+            "--out",
+            out_file.to_str().unwrap(),
+        ];
+        let e = fails_with(&run(&t.store(), &args), "02000016");
+        assert!(e.contains(other.as_str()), "{e}");
+        assert!(!out_file.exists());
+        let mut allowed = args.to_vec();
+        allowed.push("--allow-duplicate-material");
+        ok(&t.store(), &allowed);
+        assert!(out_file.exists());
+    }
+    let audit = wbgen::audit::read_all(&t.store()).unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(
+        audit[1..]
+            .iter()
+            .all(|r| r.action == "wbgen export" && r.overridden.is_some())
+    );
+    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 3);
+    // Material the store does not hold is not affected; rotation makes fresh material.
+    let other = create(&t.store(), "aes-256", "fresh", &[]);
+    ok(&t.store(), &["rotate", "--key-id", &other]);
+    let out_file = keys.join("fresh.wbkey");
+    ok(
+        &t.store(),
+        &[
+            "export",
+            "--key-id",
+            &other,
+            "--version",
+            "1",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 3);
+}
+
+#[test]
 fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
     let t = Scratch::new("binding");
     let keys = t.keys();
@@ -917,89 +1124,106 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         String::from_utf8_lossy(&out.stderr)
     );
     let here = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let export = |id: &str, file: &str| {
+        ok(
+            &t.store(),
+            &[
+                "export",
+                "--key-id",
+                id,
+                "--out",
+                keys.join(file).to_str().unwrap(),
+            ],
+        )
+    };
+    let devices = |id: &str, extra: &[&str]| {
+        let mut args = vec!["fingerprints", "--key-id", id];
+        args.extend_from_slice(extra);
+        run(&t.store(), &args)
+    };
+    let json = |out: &Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
     for (alg, num) in [("aes-256", "0"), ("sm4", "1")] {
+        // A key made with no mode: space-hard, the default.
         let id = create(&t.store(), alg, &format!("bound-{alg}"), &[]);
-        let (iv, ct, _) = encrypt(&t.store(), &id, SECRET);
+        let (iv1, ct1, v) = encrypt(&t.store(), &id, SECRET);
+        assert_eq!(v, 1);
         // Bound to this device among others: decrypts, with the fingerprint collected by the
-        // runtime itself.
-        ok(
-            &t.store(),
-            &[
-                "fingerprints",
-                "--key-id",
-                &id,
-                "--set",
-                "wbfp1-other",
-                "--set",
-                &here,
-            ],
-        );
+        // runtime itself. Adding devices does not rotate.
+        let added = json(&devices(&id, &["--set", "wbfp1-other", "--set", &here]));
+        assert_eq!(added["Rotated"], false);
+        assert_eq!(added["KeyVersion"], 1);
+        assert_eq!(added["RemovedDevices"], json!([]));
         let mine = format!("mine-{alg}.wbkey");
-        let v = ok(
-            &t.store(),
-            &[
-                "export",
-                "--key-id",
-                &id,
-                "--out",
-                keys.join(&mine).to_str().unwrap(),
-            ],
-        );
-        assert_eq!(v["BoundDevices"], 2);
-        assert_eq!(decrypts_to(&keys, &mine, &iv, &ct, num), SECRET);
-        // Bound only to other devices: DeviceNotBound, unless one of them is named.
-        ok(
-            &t.store(),
-            &[
-                "fingerprints",
-                "--key-id",
-                &id,
-                "--set",
-                "wbfp1-other",
-                "--set",
-                "wbfp1-third",
-            ],
-        );
+        assert_eq!(export(&id, &mine)["BoundDevices"], 2);
+        assert_eq!(decrypts_to(&keys, &mine, &iv1, &ct1, num), SECRET);
+        // This device removed: the key rotates in the same change.
+        let removed = json(&devices(
+            &id,
+            &["--set", "wbfp1-other", "--set", "wbfp1-third"],
+        ));
+        assert_eq!(removed["Rotated"], true, "{removed}");
+        assert_eq!(removed["KeyVersion"], 2);
+        assert_eq!(removed["RemovedDevices"], json!([here]));
+        assert!(s(&removed, "Note").contains("rotated to version 2"));
+        let (iv2, ct2, v) = encrypt(&t.store(), &id, SECRET);
+        assert_eq!(v, 2);
+        // A kept device's new file decrypts what was encrypted after the removal; this
+        // (removed) device is refused by it.
         let others = format!("others-{alg}.wbkey");
-        ok(
-            &t.store(),
-            &[
-                "export",
-                "--key-id",
-                &id,
-                "--out",
-                keys.join(&others).to_str().unwrap(),
-            ],
-        );
-        fails_with(&wbdecrypt(&keys, &others, &iv, &ct, num, &[]), "01000016");
+        assert_eq!(export(&id, &others)["KeyVersion"], 2);
+        fails_with(&wbdecrypt(&keys, &others, &iv2, &ct2, num, &[]), "01000016");
         let out = wbdecrypt(
             &keys,
             &others,
-            &iv,
-            &ct,
+            &iv2,
+            &ct2,
             num,
             &["--fingerprint", "wbfp1-third"],
         );
         assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
-        // The file exported earlier still works here: binding changes only later exports.
-        assert_eq!(decrypts_to(&keys, &mine, &iv, &ct, num), SECRET);
-        // Cleared: exports are unbound again and work anywhere.
-        ok(&t.store(), &["fingerprints", "--key-id", &id, "--clear"]);
-        let open = format!("open-{alg}.wbkey");
-        assert_eq!(
-            ok(
-                &t.store(),
-                &[
-                    "export",
-                    "--key-id",
-                    &id,
-                    "--out",
-                    keys.join(&open).to_str().unwrap()
-                ]
-            )["BoundDevices"],
-            0
+        // The removed device's old file no longer decrypts new ciphertexts; what it could
+        // read before the removal it still reads (files already out are not recalled).
+        let stale = wbdecrypt(&keys, &mine, &iv2, &ct2, num, &[]);
+        assert_ne!(String::from_utf8_lossy(&stale.stdout), SECRET);
+        assert!(
+            !stale.status.success(),
+            "a stale file decrypted a new ciphertext"
         );
-        let out = wbdecrypt(&keys, &open, &iv, &ct, num, &["--fingerprint", "anything"]);
+        assert_eq!(decrypts_to(&keys, &mine, &iv1, &ct1, num), SECRET);
+        // --no-rotate keeps the version and says what it leaves open.
+        let kept = devices(&id, &["--set", "wbfp1-third", "--no-rotate"]);
+        let v = json(&kept);
+        assert_eq!(v["Rotated"], false);
+        assert_eq!(v["KeyVersion"], 2);
+        assert_eq!(v["RemovedDevices"], json!(["wbfp1-other"]));
+        assert!(s(&v, "Warning").contains("rotate the key"));
+        assert!(
+            String::from_utf8_lossy(&kept.stderr)
+                .contains("warning: devices were removed without rotating")
+        );
+        // Cleared: removes the last device, so rotates again; exports are unbound and work
+        // anywhere.
+        let cleared = json(&devices(&id, &["--clear"]));
+        assert_eq!(cleared["Rotated"], true);
+        assert_eq!(cleared["KeyVersion"], 3);
+        let (iv3, ct3, _) = encrypt(&t.store(), &id, SECRET);
+        let open = format!("open-{alg}.wbkey");
+        assert_eq!(export(&id, &open)["BoundDevices"], 0);
+        let out = wbdecrypt(
+            &keys,
+            &open,
+            &iv3,
+            &ct3,
+            num,
+            &["--fingerprint", "anything"],
+        );
         assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
     }
 }
@@ -1411,15 +1635,31 @@ fn space_hard_keys_through_the_clis() {
         &["create", "--algorithm", "sm4", "--alias", "e", "--standard"],
     );
     assert_eq!(v["Mode"], "STANDARD");
+    // No mode: space-hard with 16-bit lines; --space-bits alone picks the width.
     let v = ok(
         &t.store(),
         &["create", "--algorithm", "sm4", "--alias", "f"],
     );
-    assert_eq!(v["Mode"], "EXTERNAL");
+    assert_eq!(v["Mode"], "SPACE_HARD");
+    assert_eq!(v["SpaceBits"], 16);
+    let v = ok(
+        &t.store(),
+        &[
+            "create",
+            "--algorithm",
+            "aes-256",
+            "--alias",
+            "g",
+            "--space-bits",
+            "8",
+        ],
+    );
+    assert_eq!(v["Mode"], "SPACE_HARD");
+    assert_eq!(v["SpaceBits"], 8);
     for bad in [
         &["--mode", "external", "--standard"][..],
         &["--mode", "standard", "--space-bits", "16"],
-        &["--space-bits", "8"],
+        &["--mode", "external", "--space-bits", "8"],
         &["--mode", "space-hard", "--space-bits", "12"],
     ] {
         let mut args = vec!["create", "--algorithm", "sm4", "--alias", "bad"];

@@ -102,3 +102,28 @@ fn every_error_case_gives_its_code() {
         assert_eq!(got.unwrap_err().code(), s(e, "error"), "{name}");
     }
 }
+
+/// The default mode's files (what `wbgen create` makes with no mode) are in the vectors, for
+/// both ciphers, as space-hard files with 16-bit lines, and encrypt as well as decrypt.
+#[test]
+fn the_vectors_include_default_mode_files() {
+    let dir = vectors_dir().join("sdk");
+    let doc = doc();
+    for (file, alg) in [
+        ("aes-256-default.wbkey", wbruntime::Algorithm::Aes256),
+        ("sm4-default.wbkey", wbruntime::Algorithm::Sm4),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let key = wbruntime::WhiteboxKey::parse_for(&bytes, alg).unwrap();
+        assert_eq!(wbgen::Mode::DEFAULT, wbgen::Mode::SpaceHard(wbgen::space_hard::LineBits::N16));
+        assert_eq!(key.space_hard_bits(), Some(wbgen::space_hard::LineBits::N16));
+        let cases: Vec<&Value> = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["key_file"] == file)
+            .collect();
+        assert_eq!(cases.len(), 2, "{file}");
+        assert!(cases.iter().all(|c| c["encrypts"] == true));
+    }
+}

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use wbgen::devices::check_fingerprint;
 use wbgen::keystore::{
-    Access, AlgorithmName, BoundDevice, KeyRecord, KeyState, Tag, UnlockedStore,
+    Access, AlgorithmName, BoundDevice, KeyRecord, KeyState, MaterialHolder, Tag, UnlockedStore,
 };
 use wbgen::rng::os_rng;
 use wbgen::space_hard::LineBits;
@@ -102,6 +102,16 @@ const KEY_IDS: Field = req(
     "Key ids (1 to 100); all or none change.",
 );
 const R_KEY_ID: Field = req("KeyId", Ty::String, "The key's id.");
+const R_WARNING: Field = opt(
+    "Warning",
+    Ty::String,
+    "Present when the request chose a Chow-style mode (its key is recoverable from the key file) or left a removed device able to decrypt: what it leaves open and what to read.",
+);
+const ALLOW_DUPLICATE: Field = opt(
+    "AllowDuplicateMaterial",
+    Ty::Boolean,
+    "Serve the key file even though another key version holds the same key material (refused otherwise, 02000016); the audit record names the other key.",
+);
 const R_VERSION: Field = req("KeyVersion", Ty::Integer, "The key version (1, 2, ...).");
 const R_DECRYPT_KEY: Field = req(
     "DecryptKey",
@@ -131,7 +141,7 @@ pub static ACTIONS: &[Spec] = &[
             opt(
                 "Mode",
                 Ty::String,
-                "EXTERNAL (default), STANDARD or SPACE_HARD.",
+                "SPACE_HARD (default), or EXTERNAL or STANDARD, the Chow-style modes whose key is recoverable from the key file, for ciphertext other software reads as plain AES-256-CBC / SM4-CBC.",
             ),
             opt(
                 "SpaceBits",
@@ -149,6 +159,7 @@ pub static ACTIONS: &[Spec] = &[
                 "SPACE_HARD keys: the key file that also encrypts (the same file).",
             ),
             req("KeyInfo", Ty::KeyInfo, "The new key."),
+            R_WARNING,
         ],
     },
     Spec {
@@ -221,13 +232,14 @@ pub static ACTIONS: &[Spec] = &[
                 Ty::Integer,
                 "A version; the current if absent.",
             ),
+            ALLOW_DUPLICATE,
         ],
         response: &[R_KEY_ID, R_VERSION, R_DECRYPT_KEY],
     },
     Spec {
         name: "OverwriteWhiteBoxDeviceFingerprints",
         role: Role::Admin,
-        summary: "Replaces the devices the key's files are bound to (empty: unbind all). Key files downloaded afterwards carry the new list.",
+        summary: "Replaces the devices the key's files are bound to (empty: unbind all). Key files downloaded afterwards carry the new list. When the new list leaves out a device, the key is rotated in the same operation, so that the removed device's file does not decrypt what is encrypted from then on.",
         request: &[
             KEY_ID,
             req(
@@ -235,8 +247,27 @@ pub static ACTIONS: &[Spec] = &[
                 Ty::Devices,
                 "The devices (at most 1000), unique by Identity.",
             ),
+            opt(
+                "Rotate",
+                Ty::Boolean,
+                "false: do not rotate when devices are removed (they keep decrypting new ciphertexts until the key is rotated); default true. Adding devices never rotates.",
+            ),
         ],
-        response: &[],
+        response: &[
+            R_KEY_ID,
+            req(
+                "KeyVersion",
+                Ty::Integer,
+                "The key's current version after the call (new when it was rotated).",
+            ),
+            req("Rotated", Ty::Boolean, "Whether the call rotated the key."),
+            req(
+                "RemovedDevices",
+                Ty::Strings,
+                "The fingerprints that were bound and are not any more.",
+            ),
+            R_WARNING,
+        ],
     },
     Spec {
         name: "DescribeWhiteBoxDeviceFingerprints",
@@ -367,9 +398,14 @@ pub struct Outcome {
     pub fields: Map<String, Value>,
     /// Key ids the request named or created.
     pub key_ids: Vec<String>,
+    /// The safety rule the request overrode, for the audit record.
+    pub overridden: Option<String>,
 }
 
 const MAX_PLAINTEXT: usize = 65536;
+
+/// The `Warning` of a device-list change that removed devices without rotating.
+pub const REMOVED_NOT_ROTATED: &str = wbgen::keystore::REMOVED_NOT_ROTATED;
 const MAX_DEVICES: usize = 1000;
 
 /// The key ids a request names (`KeyId`, or `KeyIds`), cut to 64 characters each, for the
@@ -434,6 +470,14 @@ impl<'a> Args<'a> {
     fn str(&self, name: &str) -> Result<&'a str, Error> {
         self.str_opt(name)?
             .ok_or_else(|| bad(format!("the parameter {name} is required")))
+    }
+
+    fn bool_opt(&self, name: &str) -> Result<Option<bool>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(bad(format!("{name} must be true or false"))),
+        }
     }
 
     fn u64_opt(&self, name: &str) -> Result<Option<u64>, Error> {
@@ -603,12 +647,14 @@ fn parse_algorithm(s: &str) -> Result<AlgorithmName, Error> {
     }
 }
 
+/// The request's mode: space-hard with 16-bit lines ([`Mode::DEFAULT`]) when it names none,
+/// as the cloud's official clients do.
 fn parse_mode(mode: Option<&str>, bits: Option<u64>) -> Result<Mode, Error> {
     let mode = mode.map(str::to_ascii_uppercase);
     match (mode.as_deref(), bits) {
-        (None | Some("EXTERNAL"), None) => Ok(Mode::External),
+        (Some("EXTERNAL"), None) => Ok(Mode::External),
         (Some("STANDARD"), None) => Ok(Mode::Standard),
-        (Some("SPACE_HARD" | "SPACE-HARD"), bits) => {
+        (None | Some("SPACE_HARD" | "SPACE-HARD"), bits) => {
             // 24-bit tables are 218 MB: too large to hand out as Base64 in a JSON response;
             // `wbgen create --mode space-hard --space-bits 24` makes them.
             match bits.unwrap_or(16) {
@@ -624,15 +670,22 @@ fn parse_mode(mode: Option<&str>, bits: Option<u64>) -> Result<Mode, Error> {
     }
 }
 
-/// Exports a key file of `version` of the key, bound to its devices.
+/// Exports a key file of `version` of the key, bound to its devices; refused (unless
+/// `allow_duplicate`) when another key version holds the same material, whose holder is then
+/// returned for the audit record.
 fn export(
     store: &UnlockedStore,
     key_id: &str,
     version: Option<u32>,
-) -> Result<(KeyRecord, u32, Vec<u8>), Error> {
-    let (rec, version, material) = store.with(Access::Read, |s| s.material(key_id, version))?;
+    allow_duplicate: bool,
+) -> Result<(KeyRecord, u32, Vec<u8>, Option<MaterialHolder>), Error> {
+    let (rec, version, material, holder) = store.with(Access::Read, |s| {
+        let (rec, version, material) = s.material(key_id, version)?;
+        let holder = s.check_material(&material, Some((&rec.key_id, version)), allow_duplicate)?;
+        Ok((rec, version, material, holder))
+    })?;
     let file = rec.key_file(version, &material)?;
-    Ok((rec, version, file))
+    Ok((rec, version, file, holder))
 }
 
 fn fields(v: Value) -> Map<String, Value> {
@@ -658,6 +711,7 @@ pub fn execute(
     let done = |v: Value| Outcome {
         fields: fields(v),
         key_ids: named.clone(),
+        overridden: None,
     };
     match spec.name {
         "CreateWhiteBoxKey" => {
@@ -683,9 +737,13 @@ pub fn execute(
             if matches!(mode, Mode::SpaceHard(_)) {
                 out["EncryptKey"] = json!(file);
             }
+            if let Some(w) = mode.warning() {
+                out["Warning"] = json!(format!("{}: {w}", mode.name()));
+            }
             Ok(Outcome {
                 fields: fields(out),
                 key_ids: vec![rec.key_id],
+                overridden: None,
             })
         }
         "DescribeWhiteBoxKey" => {
@@ -776,12 +834,18 @@ pub fn execute(
                 .u64_opt("KeyVersion")?
                 .map(|v| u32::try_from(v).map_err(|_| bad("KeyVersion is too large".into())))
                 .transpose()?;
-            let (rec, version, file) = export(store, id, version)?;
-            Ok(done(json!({
+            let allow = args.bool_opt("AllowDuplicateMaterial")?.unwrap_or(false);
+            let (rec, version, file, holder) = export(store, id, version, allow)?;
+            let mut outcome = done(json!({
                 "KeyId": rec.key_id,
                 "KeyVersion": version,
                 "DecryptKey": B64.encode(file),
-            })))
+            }));
+            if let Some(h) = &holder {
+                outcome.key_ids.push(h.key_id.clone());
+                outcome.overridden = Some(h.override_note());
+            }
+            Ok(outcome)
         }
         "OverwriteWhiteBoxDeviceFingerprints" => {
             let id = args.str("KeyId")?;
@@ -819,8 +883,21 @@ pub fn execute(
                     description: description.to_owned(),
                 });
             }
-            store.with(Access::Write, |s| s.set_fingerprints(id, devices))?;
-            Ok(done(json!({})))
+            let rotate = args.bool_opt("Rotate")?.unwrap_or(true);
+            let mut rng = os_rng()?;
+            let change = store.with(Access::Write, |s| {
+                s.replace_devices(id, devices, rotate, &mut rng)
+            })?;
+            let mut out = json!({
+                "KeyId": change.record.key_id,
+                "KeyVersion": change.record.current_version(),
+                "Rotated": change.rotated_to.is_some(),
+                "RemovedDevices": change.removed,
+            });
+            if !rotate && !change.removed.is_empty() {
+                out["Warning"] = json!(REMOVED_NOT_ROTATED);
+            }
+            Ok(done(out))
         }
         "DescribeWhiteBoxDeviceFingerprints" => {
             let id = args.str("KeyId")?;
@@ -865,7 +942,7 @@ pub fn execute(
             let id = args.str("KeyId")?;
             let mut rng = os_rng()?;
             let (rec, version) = store.with(Access::Write, |s| s.rotate(id, &mut rng))?;
-            let (_, _, file) = export(store, &rec.key_id, Some(version))?;
+            let (_, _, file, _) = export(store, &rec.key_id, Some(version), false)?;
             Ok(done(json!({
                 "KeyId": rec.key_id,
                 "KeyVersion": version,

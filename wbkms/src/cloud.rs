@@ -61,7 +61,8 @@ impl Context {
     }
 
     /// The current key file of a key, from the cache when its version, state and devices are
-    /// unchanged; `None` for a disabled or missing key.
+    /// unchanged; `None` for a disabled or missing key, or one whose material another key
+    /// version also holds.
     fn key_file(&self, store: &UnlockedStore, key_id: &str) -> Option<Arc<String>> {
         let (rec, version, material) = store
             .with(Access::Read, |s| s.material(key_id, None))
@@ -85,6 +86,14 @@ impl Context {
             return Some(Arc::clone(f));
         }
         drop(files);
+        // One key material, one key: no file of material another key version also holds
+        // (a store written before the rule, or an audited override). This listing has no
+        // override; `DescribeWhiteBoxDecryptKey` has.
+        store
+            .with(Access::Read, |s| {
+                s.check_material(&material, Some((&rec.key_id, version)), false)
+            })
+            .ok()?;
         let file = Arc::new(B64.encode(rec.key_file(version, &material).ok()?));
         let mut files = self
             .files

@@ -119,7 +119,7 @@ impl Error {
             Error::NotFound => 404,
             Error::Store(e) => match e {
                 G::KeyNotFound | G::VersionNotFound(_) => 404,
-                G::AliasTaken | G::KeyDisabled => 409,
+                G::AliasTaken | G::KeyDisabled | G::DuplicateMaterial { .. } => 409,
                 G::InvalidArgument(_)
                 | G::InvalidIv { .. }
                 | G::InvalidKeyLength { .. }
@@ -196,7 +196,12 @@ impl std::error::Error for Error {}
 
 impl From<wbgen::Error> for Error {
     fn from(e: wbgen::Error) -> Self {
-        Error::Store(e)
+        // The audit log is the store's, but its failures keep the service's codes.
+        match e {
+            wbgen::Error::AuditUnavailable => Error::AuditUnavailable,
+            wbgen::Error::AuditBroken { line, reason } => Error::AuditBroken { line, reason },
+            e => Error::Store(e),
+        }
     }
 }
 

@@ -276,6 +276,7 @@ impl Service {
         let caller = Caller { token_id, role };
         let outcome = api::execute(&self.store, spec, &caller, &params)?;
         entry.key_ids = outcome.key_ids;
+        entry.overridden = outcome.overridden;
         Ok(outcome.fields)
     }
 }

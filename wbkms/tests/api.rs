@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use common::{Server, TempDir, call, code, get, ok, token};
+use common::{PASSPHRASE, Server, TempDir, call, code, get, ok, token};
 
 /// A small validator for the JSON Schema subset the document uses: type, properties,
 /// required, additionalProperties, items, enum, const, $ref.
@@ -527,7 +527,7 @@ fn malformed_requests_get_typed_errors() {
         ),
         (
             Some("CreateWhiteBoxKey"),
-            br#"{"Alias": "a", "Algorithm": "SM4", "SpaceBits": 8}"#.to_vec(),
+            br#"{"Alias": "a", "Algorithm": "SM4", "Mode": "EXTERNAL", "SpaceBits": 8}"#.to_vec(),
             400,
             "03000004",
         ),
@@ -741,4 +741,182 @@ fn serves_https_with_the_given_certificate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Issue 32 through the service: keys are space-hard unless a mode is named, a Chow-style
+/// mode is answered with a `Warning`, removing a device rotates the key (unless `"Rotate":
+/// false`, which warns), and key material held by two keys is served only with the override,
+/// which the audit log records.
+#[test]
+fn secure_defaults_device_removal_and_duplicate_material() {
+    let dir = TempDir::new("secure-defaults");
+    let api = Api::new(&dir);
+    let created = api.ok(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "default", "Algorithm": "AES_256"}),
+    );
+    assert_eq!(created["KeyInfo"]["Mode"], "SPACE_HARD");
+    assert_eq!(created["KeyInfo"]["SpaceBits"], 16);
+    assert!(created["EncryptKey"].is_string());
+    assert!(created.get("Warning").is_none(), "{created}");
+    for mode in ["EXTERNAL", "STANDARD"] {
+        let chow = api.ok(
+            "CreateWhiteBoxKey",
+            json!({"Alias": mode, "Algorithm": "SM4", "Mode": mode}),
+        );
+        assert_eq!(chow["KeyInfo"]["Mode"], mode);
+        let w = chow["Warning"].as_str().unwrap();
+        assert!(
+            w.starts_with(&format!(
+                "{mode}: this mode's key is recoverable from its key file"
+            )),
+            "{w}"
+        );
+        assert!(w.contains("SECURITY.md"), "{w}");
+    }
+
+    // Devices: adding does not rotate; removing rotates in the same call.
+    let id = created["KeyId"].as_str().unwrap();
+    let devices = |list: &[&str], rotate: Option<bool>| {
+        let mut body = json!({"KeyId": id, "DeviceFingerprints": list.iter().map(|d| json!({"Identity": d})).collect::<Vec<_>>()});
+        if let Some(r) = rotate {
+            body["Rotate"] = json!(r);
+        }
+        api.ok("OverwriteWhiteBoxDeviceFingerprints", body)
+    };
+    let r = devices(&["wbfp1-a", "wbfp1-b"], None);
+    assert_eq!(
+        (r["Rotated"].clone(), r["KeyVersion"].clone()),
+        (json!(false), json!(1))
+    );
+    let secret = b"issued before the removal";
+    let before = api.ok(
+        "EncryptByWhiteBox",
+        json!({"KeyId": id, "PlainText": B64.encode(secret)}),
+    );
+    let file_a = api.ok("DescribeWhiteBoxDecryptKey", json!({"KeyId": id}))["DecryptKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = devices(&["wbfp1-b"], None);
+    assert_eq!(r["Rotated"], true, "{r}");
+    assert_eq!(r["KeyVersion"], 2);
+    assert_eq!(r["RemovedDevices"], json!(["wbfp1-a"]));
+    assert!(r.get("Warning").is_none());
+    let after = api.ok(
+        "EncryptByWhiteBox",
+        json!({"KeyId": id, "PlainText": B64.encode(secret)}),
+    );
+    assert_eq!(after["KeyVersion"], 2);
+    let text = |r: &Value, k: &str| r[k].as_str().unwrap().to_owned();
+    // The removed device's file reads what came before, not what comes after; the kept
+    // device's new file reads the new ciphertext.
+    assert_eq!(
+        decrypt(
+            &file_a,
+            &text(&before, "InitializationVector"),
+            &text(&before, "CipherText"),
+            0,
+            Some("wbfp1-a")
+        )
+        .unwrap(),
+        secret
+    );
+    assert_ne!(
+        decrypt(
+            &file_a,
+            &text(&after, "InitializationVector"),
+            &text(&after, "CipherText"),
+            0,
+            Some("wbfp1-a")
+        )
+        .ok()
+        .as_deref(),
+        Some(&secret[..])
+    );
+    let file_b = api.ok("DescribeWhiteBoxDecryptKey", json!({"KeyId": id}))["DecryptKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        decrypt(
+            &file_b,
+            &text(&after, "InitializationVector"),
+            &text(&after, "CipherText"),
+            0,
+            Some("wbfp1-b")
+        )
+        .unwrap(),
+        secret
+    );
+    let r = devices(&[], Some(false));
+    assert_eq!(
+        (r["Rotated"].clone(), r["KeyVersion"].clone()),
+        (json!(false), json!(2))
+    );
+    assert!(
+        r["Warning"].as_str().unwrap().contains("rotate the key"),
+        "{r}"
+    );
+    let r = api.call(
+        "OverwriteWhiteBoxDeviceFingerprints",
+        json!({"KeyId": id, "DeviceFingerprints": [], "Rotate": "no"}),
+    );
+    assert_eq!((r.0, code(&r.1)), (400, "03000004"));
+
+    // The same material in two keys (an administrator's audited import beside the running
+    // service): downloads of either are refused unless overridden, and the override is
+    // recorded with both key ids.
+    let store = wbgen::keystore::KeyStore::new(dir.path());
+    let mut pass = |_: bool| Ok(zeroize::Zeroizing::new(PASSPHRASE.to_owned()));
+    let key = [0x5au8; 16];
+    let mut rng = wbgen::rng::os_rng().unwrap();
+    let (first, second) = store
+        .with(
+            wbgen::keystore::Access::Write,
+            wbgen::keystore::DEFAULT_KDF,
+            &mut pass,
+            |s| {
+                let m = wbgen::KeyMaterial::import(
+                    wbruntime::Algorithm::Sm4,
+                    &key,
+                    wbgen::Mode::DEFAULT,
+                    &mut rng,
+                )?;
+                let a = s.add_key(&m, "dup-a", "")?;
+                let chow = wbgen::KeyMaterial::import(
+                    wbruntime::Algorithm::Sm4,
+                    &key,
+                    wbgen::Mode::External,
+                    &mut rng,
+                )?;
+                assert!(matches!(
+                    s.add_key(&chow, "dup-b", ""),
+                    Err(wbgen::Error::DuplicateMaterial { .. })
+                ));
+                let (b, holder) = s.add_key_checked(&chow, "dup-b", "", true)?;
+                assert_eq!(holder.unwrap().key_id, a.key_id);
+                Ok((a.key_id, b.key_id))
+            },
+        )
+        .unwrap();
+    let r = api.call("DescribeWhiteBoxDecryptKey", json!({"KeyId": second}));
+    assert_eq!((r.0, code(&r.1)), (409, "02000016"), "{}", r.1);
+    assert!(
+        r.1["Response"]["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains(&first)
+    );
+    let served = api.ok(
+        "DescribeWhiteBoxDecryptKey",
+        json!({"KeyId": second, "AllowDuplicateMaterial": true}),
+    );
+    assert!(served["DecryptKey"].is_string());
+    let request_id = served["RequestId"].as_str().unwrap();
+    let records = wbgen::audit::read_all(dir.path()).unwrap();
+    let rec = records.iter().find(|r| r.request_id == request_id).unwrap();
+    assert_eq!(rec.key_ids, vec![second.clone(), first.clone()]);
+    assert!(rec.overridden.as_deref().unwrap().contains(&first));
+    assert!(wbgen::audit::verify(dir.path()).is_ok());
 }

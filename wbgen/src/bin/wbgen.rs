@@ -18,10 +18,12 @@ use clap::Parser as _;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use wbgen::audit::{AuditLog, Entry};
 use wbgen::cli::{Cli, Command};
 use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
-    Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, write_atomic,
+    Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, MaterialHolder,
+    REMOVED_NOT_ROTATED, new_key_id, write_atomic,
 };
 use wbgen::{Error, KeyMaterial, Mode, rng::os_rng};
 use wbruntime::Algorithm;
@@ -102,6 +104,41 @@ fn kdf() -> KdfParams {
     DEFAULT_KDF
 }
 
+/// Says on standard error, once, after the key was stored, that a Chow-style mode's key is
+/// recoverable from its file.
+fn warn_mode(mode: Mode) {
+    if let Some(w) = mode.warning() {
+        eprintln!("warning: {} mode: {w}", mode.name());
+    }
+}
+
+/// Records in the store's audit log that `action` went ahead although `holder` holds the
+/// same key material (`--allow-duplicate-material`). Called before the store is written,
+/// so that an override is never carried out unrecorded.
+fn audit_override(
+    dir: &Path,
+    action: &str,
+    key_id: &str,
+    holder: &MaterialHolder,
+) -> Result<(), Error> {
+    let (mut log, _) = AuditLog::open(dir)?;
+    log.append(Entry {
+        request_id: format!("wbgen-{}", new_key_id()?),
+        action: action.to_owned(),
+        key_ids: vec![key_id.to_owned(), holder.key_id.clone()],
+        token_id: None,
+        remote: "local".to_owned(),
+        status: 0,
+        code: "OK".to_owned(),
+        overridden: Some(holder.override_note()),
+    })?;
+    eprintln!(
+        "warning: key material also held by key {} version {} stored anyway (--allow-duplicate-material); recorded in the audit log",
+        holder.key_id, holder.version
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<Value, Error> {
     let dir = cli
         .keystore
@@ -121,6 +158,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
                 s.add_key(&material, &alias, &description)
             })?;
+            warn_mode(mode);
             key_summary(&rec)
         }
         Command::Import {
@@ -130,6 +168,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             key_hex,
             key_file,
             mode,
+            allow_duplicate_material,
         } => {
             let mode = mode.mode()?;
             let key = match (key_hex, key_file) {
@@ -138,9 +177,16 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 (None, None) => return Err(Error::InvalidArgument("no key given".into())),
             };
             let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
+            let dir = store.dir().to_path_buf();
             let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
-                s.add_key(&material, &alias, &description)
+                let (rec, holder) =
+                    s.add_key_checked(&material, &alias, &description, allow_duplicate_material)?;
+                if let Some(h) = holder {
+                    audit_override(&dir, "wbgen import", &rec.key_id, &h)?;
+                }
+                Ok(rec)
             })?;
+            warn_mode(mode);
             key_summary(&rec)
         }
         Command::Encrypt {
@@ -178,9 +224,20 @@ fn run(cli: Cli) -> Result<Value, Error> {
             out,
             base64,
             version,
+            allow_duplicate_material,
         } => {
+            let dir = store.dir().to_path_buf();
             let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
-                s.material(&key_id, version)
+                let (rec, version, material) = s.material(&key_id, version)?;
+                let holder = s.check_material(
+                    &material,
+                    Some((&rec.key_id, version)),
+                    allow_duplicate_material,
+                )?;
+                if let Some(h) = holder {
+                    audit_override(&dir, "wbgen export", &rec.key_id, &h)?;
+                }
+                Ok((rec, version, material))
             })?;
             let file = rec.key_file(version, &material)?;
             let devices = &rec.fingerprints;
@@ -210,6 +267,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             set,
             csv,
             clear,
+            no_rotate,
         } => {
             let devices = if clear {
                 Vec::new()
@@ -229,14 +287,27 @@ fn run(cli: Cli) -> Result<Value, Error> {
                     })
                     .collect::<Result<_, Error>>()?
             };
-            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
-                s.set_fingerprints(&key_id, devices)
+            let mut rng = os_rng()?;
+            let change = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.replace_devices(&key_id, devices, !no_rotate, &mut rng)
             })?;
-            Ok(json!({
+            let rec = &change.record;
+            let mut out = json!({
                 "KeyId": rec.key_id,
                 "Fingerprints": rec.fingerprints,
-                "Note": "the binding takes effect in key files exported after this change; files exported before are unchanged",
-            }))
+                "KeyVersion": rec.current_version(),
+                "Rotated": change.rotated_to.is_some(),
+                "RemovedDevices": change.removed,
+                "Note": match change.rotated_to {
+                    Some(v) => format!("devices were removed, so the key was rotated to version {v}: encrypt now uses it and the removed devices' files do not decrypt it; export the key file again for the devices that stay"),
+                    None => "the binding takes effect in key files exported after this change; files exported before are unchanged".to_owned(),
+                },
+            });
+            if no_rotate && !change.removed.is_empty() {
+                eprintln!("warning: {REMOVED_NOT_ROTATED}");
+                out["Warning"] = json!(REMOVED_NOT_ROTATED);
+            }
+            Ok(out)
         }
         Command::List => store.with(Access::Read, kdf(), &mut pass, |s| {
             let keys = s
