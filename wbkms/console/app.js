@@ -432,9 +432,47 @@
     return row;
   }
 
+  // What each mode gives, shown under the mode select. SPACE_HARD is the default.
+  const MODE_HELP = {
+    SPACE_HARD: 'Default and recommended. The key cannot be taken from the key file: the file is ' +
+      'a table of the cipher\'s own outputs, so finding the key from it is a known-plaintext attack ' +
+      'on AES-256 / SM4 itself. The ciphertext is not plain AES-256-CBC / SM4-CBC: the service, ' +
+      'wbdecrypt and the SDKs decrypt it with the key file, which also encrypts.',
+    EXTERNAL: 'Chow-style white-box tables, ciphertext under a secret external encoding (the former ' +
+      'default). Only for keys and devices that already use it or for interoperability; the ' +
+      'ciphertext is not plain CBC either.',
+    STANDARD: 'Chow-style white-box tables, ciphertext is plain AES-256-CBC / SM4-CBC. Only where ' +
+      'other software must encrypt or decrypt the same data (plain CBC interoperability).',
+  };
+
+  /** A mode whose key can be recovered from its key file (the Chow-style modes). */
+  function chowMode(mode) {
+    return mode === 'EXTERNAL' || mode === 'STANDARD';
+  }
+
+  /** Shows the chosen mode's description, the line width (SPACE_HARD), and the Chow notice. */
+  function updateModeUi() {
+    const mode = $('create-mode').value;
+    $('create-mode-help').textContent = MODE_HELP[mode] || '';
+    $('create-space-bits-row').hidden = mode !== 'SPACE_HARD';
+    $('create-space-bits').disabled = mode !== 'SPACE_HARD';
+    const notice = $('create-mode-notice');
+    if (chowMode(mode)) {
+      notice.textContent = 'Warning: in ' + mode + ' mode the key is recoverable from the key file. ' +
+        'Whoever gets a copy of the decryption key file (bound to devices or not) can extract the ' +
+        'whole AES-256 / SM4 key within milliseconds: see SECURITY.md, "Key-file-only attacks". ' +
+        'Choose SPACE_HARD unless you need plain AES-256-CBC / SM4-CBC interoperability.';
+      notice.hidden = false;
+    } else {
+      notice.hidden = true;
+      notice.textContent = '';
+    }
+  }
+
   function openCreate() {
     $('create-form').reset();
     clear($('create-tags'));
+    updateModeUi();
     showDialog($('create-dialog'));
     $('create-alias').focus();
   }
@@ -462,6 +500,8 @@
       Algorithm: $('create-algorithm').value,
       Mode: $('create-mode').value,
     };
+    // The line width applies to SPACE_HARD only (the service refuses it for the other modes).
+    if (params.Mode === 'SPACE_HARD') params.SpaceBits = Number($('create-space-bits').value) || 16;
     const desc = $('create-description').value;
     if (desc) params.Description = desc;
     if (tags.length) params.Tags = tags;
@@ -477,6 +517,9 @@
       $('created-algorithm').textContent = String(info.Algorithm || params.Algorithm);
       $('created-mode').textContent = modeLabel(info.Mode ? info : params);
       $('created-download-encrypt').hidden = !r.EncryptKey;
+      const warning = $('created-warning');
+      warning.textContent = typeof r.Warning === 'string' ? r.Warning : '';
+      warning.hidden = !warning.textContent;
       showDialog($('created-dialog'));
       offset = 0;
       await loadKeys();
@@ -682,6 +725,8 @@
     $('devices-status').textContent = 'Loading…';
     $('device-add-form').reset();
     $('devices-csv').value = '';
+    $('devices-rotate').checked = true;
+    hideDevicesResult();
     renderDevices();
     const dlg = $('devices-dialog');
     showDialog(dlg);
@@ -811,16 +856,55 @@
     $('devices-status').textContent = 'All devices removed from the list: save to unbind them';
   }
 
+  function hideDevicesResult() {
+    $('devices-result').hidden = true;
+    $('devices-result-text').textContent = '';
+    $('devices-result-warning').textContent = '';
+    $('devices-result-warning').hidden = true;
+    $('devices-cancel').textContent = 'Cancel';
+  }
+
   async function saveDevices() {
     if (!devicesKey) return;
     const dlg = $('devices-dialog');
+    const k = devicesKey;
     await busy([$('devices-save-btn')], async () => {
-      await call('OverwriteWhiteBoxDeviceFingerprints', {
-        KeyId: devicesKey.KeyId,
+      hideDevicesResult();
+      const r = await call('OverwriteWhiteBoxDeviceFingerprints', {
+        KeyId: k.KeyId,
         DeviceFingerprints: devices.map((d) => ({ Identity: d.Identity, Description: d.Description })),
+        // Removing a device rotates the key unless this is unchecked (the service's default).
+        Rotate: $('devices-rotate').checked,
       });
-      dlg.close();
-      notify('Devices saved for ' + devicesKey.KeyId + ': ' + devices.length);
+      const removed = (Array.isArray(r.RemovedDevices) ? r.RemovedDevices : []).map((d) =>
+        String(d && typeof d === 'object' ? d.Identity || '' : d));
+      const warning = typeof r.Warning === 'string' ? r.Warning : '';
+      const saved = 'Devices saved for ' + k.KeyId + ': ' + devices.length;
+      if (!r.Rotated && !warning && removed.length === 0) {
+        // Nothing to read: close as before.
+        dlg.close();
+        notify(saved);
+        await loadKeys();
+        return;
+      }
+      // Devices were removed: the dialog stays open with what happened to the key.
+      const parts = [saved + '.'];
+      if (removed.length) {
+        parts.push('Removed ' + removed.length + (removed.length === 1 ? ' device: ' : ' devices: ') +
+          removed.join(', ') + '.');
+      }
+      if (r.Rotated) {
+        parts.push('Rotated to version ' + String(r.KeyVersion ?? '') + ': new ciphertext needs the new ' +
+          'key version, so download the decryption key again for the remaining devices.');
+      } else {
+        parts.push('The key was not rotated (current version ' + String(r.KeyVersion ?? '') + ').');
+      }
+      $('devices-result-text').textContent = parts.join(' ');
+      $('devices-result-warning').textContent = warning;
+      $('devices-result-warning').hidden = !warning;
+      $('devices-result').hidden = false;
+      $('devices-cancel').textContent = 'Close';
+      notify(r.Rotated ? saved + '; rotated to version ' + String(r.KeyVersion ?? '') : saved);
       await loadKeys();
     });
   }
@@ -912,6 +996,7 @@
     $('create-btn').addEventListener('click', openCreate);
     $('create-tag-add').addEventListener('click', () => addTagRow().querySelector('input').focus());
     $('create-form').addEventListener('submit', submitCreate);
+    $('create-mode').addEventListener('change', updateModeUi);
     $('created-download-decrypt').addEventListener('click', () => downloadCreated('decrypt'));
     $('created-download-encrypt').addEventListener('click', () => downloadCreated('encrypt'));
 

@@ -1,6 +1,8 @@
 // Drives the wbkms web console in headless Chromium, as a person would: signs in, creates a
-// key, encrypts a secret, binds this machine to the key, downloads the decryption key file,
-// toggles the key off and on, rotates and deletes. Writes what run.sh needs to decrypt on the
+// key (SPACE_HARD, the default mode), encrypts a secret, binds this machine to the key,
+// downloads the decryption key file, removes devices (without rotation: a warning; with it:
+// version 2), toggles the key off and on, rotates, creates an EXTERNAL key (notice and warning)
+// and deletes it. Writes what run.sh needs to decrypt on the
 // "device" with wbdecrypt: DOWNLOAD_DIR/{key-id,iv,ciphertext}.txt and DOWNLOAD_DIR/<KeyId>.wbkey.
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT), TOKEN (admin), DOWNLOAD_DIR, FINGERPRINT
@@ -82,6 +84,31 @@ async function main() {
 /** The row of a key in the list. */
 const row = (page, keyId) => page.locator(`tr[data-key-id="${keyId}"]`);
 
+/** Waits until the key's row shows current version `n` (the Mode column ends in `v<n>`). */
+async function waitVersion(page, keyId, n, timeout = 30_000) {
+  await page.waitForFunction(([id, v]) => {
+    const t = document.querySelector(`tr[data-key-id="${id}"] [data-testid=mode]`)?.textContent || '';
+    return new RegExp('v' + v + '$').test(t.trim());
+  }, [keyId, n], { timeout });
+}
+
+/** Waits until the key's row shows `text` in its Devices column. */
+async function waitDeviceStatus(page, keyId, re) {
+  await page.waitForFunction(([id, src]) => {
+    const cell = document.querySelector(`tr[data-key-id="${id}"] [data-testid=device-status]`);
+    return cell && new RegExp(src).test(cell.textContent);
+  }, [keyId, re.source]);
+}
+
+/** Clicks via `click` and returns the JSON body of the `action` request it sends. */
+async function requestBody(page, action, click) {
+  const [req] = await Promise.all([
+    page.waitForRequest((q) => q.headers()['x-action'] === action),
+    click(),
+  ]);
+  return JSON.parse(req.postData() || '{}');
+}
+
 async function expectChecked(locator, want, what) {
   await locator.waitFor();
   const got = await locator.isChecked();
@@ -147,35 +174,71 @@ async function run(page, expectedFailures) {
   assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
   ok('signed in as admin');
 
-  // --- create the key (AES_256, default mode) with a tag
+  // --- the create form: SPACE_HARD is the default, listed first; the Chow modes show a notice
   await page.locator('#create-btn').click();
   await page.locator('#create-dialog').waitFor({ state: 'visible' });
+  const modeSel = page.locator('#create-mode');
+  const notice = page.locator('#create-mode-notice');
+  const bitsSel = page.locator('#create-space-bits');
+  assert.equal(await modeSel.inputValue(), 'SPACE_HARD', 'default mode is SPACE_HARD');
+  assert.equal(await modeSel.locator('option').first().getAttribute('value'), 'SPACE_HARD', 'SPACE_HARD listed first');
+  assert.match(await modeSel.locator('option').first().textContent(), /default/i);
+  assert.match(await page.locator('#create-mode-help').textContent(), /recommended/i, 'SPACE_HARD described as recommended');
+  assert.equal(await bitsSel.isVisible(), true, 'line width shown for SPACE_HARD');
+  assert.equal(await bitsSel.inputValue(), '16', 'line width 16 by default');
+  assert.deepEqual(await bitsSel.locator('option').evaluateAll((os) => os.map((o) => o.value).sort()), ['16', '8']);
+  assert.equal(await notice.isVisible(), false, 'no notice for SPACE_HARD');
+  for (const m of ['EXTERNAL', 'STANDARD']) {
+    await modeSel.selectOption(m);
+    await notice.waitFor({ state: 'visible' });
+    const text = await notice.textContent();
+    assert.match(text, /recoverable from the key file/i, `${m}: the notice says the key is recoverable`);
+    assert.match(text, /SECURITY\.md/, `${m}: the notice names SECURITY.md`);
+    assert.match(await page.locator('#create-mode-help').textContent(), /Chow-style/, `${m}: described as Chow-style`);
+    assert.equal(await bitsSel.isVisible(), false, `${m}: no line width`);
+  }
+  await modeSel.selectOption('SPACE_HARD');
+  await notice.waitFor({ state: 'hidden' });
+  assert.equal(await bitsSel.isVisible(), true, 'line width shown again');
+  // Closing and opening the form again starts from the defaults.
+  await modeSel.selectOption('EXTERNAL');
+  await page.locator('#create-cancel').click();
+  await page.locator('#create-btn').click();
+  assert.equal(await modeSel.inputValue(), 'SPACE_HARD', 'the form reopens with SPACE_HARD');
+  assert.equal(await notice.isVisible(), false, 'and without the notice');
+  ok('create form: SPACE_HARD (16) by default; EXTERNAL and STANDARD show the key-file notice');
+
+  // --- create the key (AES_256, default mode SPACE_HARD, 16 bits) with a tag
   await page.locator('#create-alias').fill(ALIAS);
   await page.locator('#create-algorithm').selectOption('AES_256');
-  assert.equal(await page.locator('#create-mode').inputValue(), 'EXTERNAL', 'default mode is EXTERNAL');
   await page.locator('#create-description').fill('made by the browser test');
   await page.locator('#create-tag-add').click();
   await page.locator('#create-tags [data-testid=tag-key]').last().fill('env');
   await page.locator('#create-tags [data-testid=tag-value]').last().fill('ci');
-  await page.locator('#create-submit').click();
+  const createBody = await requestBody(page, 'CreateWhiteBoxKey', () => page.locator('#create-submit').click());
+  assert.equal(createBody.Mode, 'SPACE_HARD', 'Mode sent');
+  assert.equal(createBody.SpaceBits, 16, 'SpaceBits sent');
   await visibleOrError(page, page.locator('#created-dialog'), SLOW);
   const keyId = (await page.locator('#created-key-id').textContent()).trim();
   assert.ok(keyId.length > 0, 'the new key has an id');
+  assert.match(await page.locator('#created-mode').textContent(), /SPACE_HARD \(16-bit\)/);
+  assert.equal(await page.locator('#created-warning').isVisible(), false, 'no warning for SPACE_HARD');
+  assert.equal(await page.locator('#created-download-encrypt').isVisible(), true, 'a SPACE_HARD key file also encrypts');
   await page.locator('#created-close').click();
   await page.locator('#created-dialog').waitFor({ state: 'hidden' });
-  ok(`created key ${keyId}`);
+  ok(`created key ${keyId} (SPACE_HARD, 16-bit), no warning`);
 
   // --- it is in the list, with its columns
   const r = row(page, keyId);
   await r.waitFor();
   assert.equal((await r.locator('[data-testid=alias]').textContent()).trim(), ALIAS);
   assert.equal((await r.locator('[data-testid=algorithm]').textContent()).trim(), 'AES_256');
-  assert.match(await r.locator('[data-testid=mode]').textContent(), /EXTERNAL/);
+  assert.match(await r.locator('[data-testid=mode]').textContent(), /SPACE_HARD \(16-bit\)/);
   assert.match(await r.locator('[data-testid=tags]').textContent(), /env: ci/);
   assert.match(await r.locator('[data-testid=create-time]').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   assert.match(await r.locator('[data-testid=device-status]').textContent(), /not bound/);
   await expectChecked(r.locator('[data-testid=enable-switch]'), true, 'a new key');
-  ok('the key is listed: alias, AES_256, EXTERNAL, tag, enabled, not bound');
+  ok('the key is listed: alias, AES_256, SPACE_HARD (16-bit), tag, enabled, not bound');
 
   // --- encrypt the secret
   const secretB64 = Buffer.from(SECRET, 'utf8').toString('base64');
@@ -262,12 +325,12 @@ async function run(page, expectedFailures) {
   await page.locator('#device-add-btn').click();
   const ids = await dev.locator('[data-testid=device-identity-cell]').allTextContents();
   assert.deepEqual(ids, [OTHER_FP(1), FINGERPRINT]);
+  assert.equal(await page.locator('#devices-rotate').isChecked(), true, 'rotate on removal: checked by default');
   await page.locator('#devices-save-btn').click();
+  // Adding devices never rotates: the dialog closes as before.
   await hiddenOrError(page, dev);
-  await page.waitForFunction((id) => {
-    const cell = document.querySelector(`tr[data-key-id="${id}"] [data-testid=device-status]`);
-    return cell && /2 devices, bound/.test(cell.textContent);
-  }, keyId);
+  await waitDeviceStatus(page, keyId, /2 devices, bound/);
+  await waitVersion(page, keyId, 1);
   // Saved on the service: reopen and see them.
   await r.locator('[data-testid=devices-btn]').click();
   await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
@@ -287,6 +350,57 @@ async function run(page, expectedFailures) {
   const keyBytes = await readFile(keyPath);
   assert.ok(keyBytes.length > 1000, `a key file (${keyBytes.length} bytes)`);
   ok(`downloaded ${keyId}.wbkey (${keyBytes.length} bytes)`);
+
+  // --- remove a device with the rotate box unchecked: no rotation, a warning
+  const devResult = page.locator('#devices-result');
+  await r.locator('[data-testid=devices-btn]').click();
+  await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
+  assert.equal(await devResult.isVisible(), false, 'no result before saving');
+  await dev.locator(`tr[data-identity="${OTHER_FP(1)}"] [data-testid=device-remove]`).click();
+  await page.locator('#devices-rotate').uncheck();
+  const noRotBody = await requestBody(page, 'OverwriteWhiteBoxDeviceFingerprints', () => page.locator('#devices-save-btn').click());
+  assert.equal(noRotBody.Rotate, false, 'Rotate: false sent');
+  assert.deepEqual(noRotBody.DeviceFingerprints.map((d) => d.Identity), [FINGERPRINT]);
+  await visibleOrError(page, devResult, SLOW);
+  const noRotText = await page.locator('#devices-result-text').textContent();
+  assert.doesNotMatch(noRotText, /Rotated to version/, `not rotated (${noRotText})`);
+  assert.match(noRotText, /not rotated \(current version 1\)/, `still version 1 (${noRotText})`);
+  assert.ok(noRotText.includes(OTHER_FP(1)), 'the removed device is named');
+  const noRotWarning = page.locator('#devices-result-warning');
+  assert.equal(await noRotWarning.isVisible(), true, 'the service\'s warning is shown');
+  assert.ok((await noRotWarning.textContent()).trim().length > 0, 'a warning text');
+  await page.locator('#devices-cancel').click();
+  await dev.waitFor({ state: 'hidden' });
+  await waitDeviceStatus(page, keyId, /1 device, bound/);
+  await waitVersion(page, keyId, 1);
+  ok(`removed a device without rotating: still version 1, warning "${(await noRotWarning.textContent()).trim()}"`);
+
+  // --- add a device (no rotation), then remove it with the box checked: rotated to version 2
+  await r.locator('[data-testid=devices-btn]').click();
+  await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
+  assert.equal(await page.locator('#devices-rotate').isChecked(), true, 'the box is checked again on reopening');
+  assert.equal(await devResult.isVisible(), false, 'the last result is gone');
+  await page.locator('#device-identity').fill(OTHER_FP(2));
+  await page.locator('#device-add-btn').click();
+  await page.locator('#devices-save-btn').click();
+  await hiddenOrError(page, dev);
+  await waitDeviceStatus(page, keyId, /2 devices, bound/);
+  await waitVersion(page, keyId, 1);
+  await r.locator('[data-testid=devices-btn]').click();
+  await page.waitForFunction(() => document.getElementById('devices-dialog').dataset.loaded === 'true');
+  await dev.locator(`tr[data-identity="${OTHER_FP(2)}"] [data-testid=device-remove]`).click();
+  const rotBody = await requestBody(page, 'OverwriteWhiteBoxDeviceFingerprints', () => page.locator('#devices-save-btn').click());
+  assert.equal(rotBody.Rotate, true, 'Rotate: true sent');
+  await visibleOrError(page, devResult, SLOW);
+  const rotText = await page.locator('#devices-result-text').textContent();
+  assert.match(rotText, /Rotated to version 2/, `rotated (${rotText})`);
+  assert.ok(rotText.includes(OTHER_FP(2)), 'the removed device is named');
+  assert.equal(await page.locator('#devices-result-warning').isVisible(), false, 'no warning when rotated');
+  await page.locator('#devices-cancel').click();
+  await dev.waitFor({ state: 'hidden' });
+  await waitVersion(page, keyId, 2);
+  await waitDeviceStatus(page, keyId, /1 device, bound/);
+  ok('adding a device does not rotate; removing one rotates: "Rotated to version 2"');
 
   // --- disable, survives a reload; encrypting then fails with a visible error
   await r.locator('[data-testid=enable-switch]').uncheck();
@@ -314,29 +428,41 @@ async function run(page, expectedFailures) {
   await expectChecked(row(page, keyId).locator('[data-testid=enable-switch]'), true, 'after enable and reload');
   ok('enabled again: the switch is on after reload');
 
-  // --- rotate: version 2
+  // --- rotate: version 3 (the device removal above made version 2)
   await row(page, keyId).locator('[data-testid=rotate-btn]').click();
   await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
   await page.locator('#confirm-ok').click();
   await hiddenOrError(page, page.locator('#confirm-dialog'), SLOW);
-  await page.waitForFunction((id) => /v2/.test(document.querySelector(`tr[data-key-id="${id}"] [data-testid=mode]`)?.textContent || ''), keyId);
-  ok('rotated: current version 2');
+  await waitVersion(page, keyId, 3);
+  ok('rotated: current version 3');
 
-  // --- a second key with markup in its alias: shown as text; then deleted after typing the alias
+  // --- a second key, EXTERNAL, with markup in its alias: the notice before, the service's
+  // warning after; the alias shown as text; then deleted after typing the alias
   await page.locator('#create-btn').click();
   await page.locator('#create-alias').fill(XSS_ALIAS);
   await page.locator('#create-algorithm').selectOption('SM4');
-  await page.locator('#create-submit').click();
+  await page.locator('#create-mode').selectOption('EXTERNAL');
+  await page.locator('#create-mode-notice').waitFor({ state: 'visible' });
+  const extBody = await requestBody(page, 'CreateWhiteBoxKey', () => page.locator('#create-submit').click());
+  assert.equal(extBody.Mode, 'EXTERNAL', 'Mode EXTERNAL sent');
+  assert.equal('SpaceBits' in extBody, false, 'no SpaceBits for EXTERNAL');
   await visibleOrError(page, page.locator('#created-dialog'), SLOW);
   const key2 = (await page.locator('#created-key-id').textContent()).trim();
   assert.equal((await page.locator('#created-algorithm').textContent()).trim(), 'SM4');
+  assert.match(await page.locator('#created-mode').textContent(), /EXTERNAL/);
+  const createdWarning = page.locator('#created-warning');
+  assert.equal(await createdWarning.isVisible(), true, 'the service\'s warning is shown for EXTERNAL');
+  const warnText = (await createdWarning.textContent()).trim();
+  assert.match(warnText, /SECURITY\.md/, `the warning names SECURITY.md (${warnText})`);
+  assert.equal(await page.locator('#created-download-encrypt').isVisible(), false, 'an EXTERNAL key file only decrypts');
   await page.locator('#created-close').click();
   const r2 = row(page, key2);
   await r2.waitFor();
+  assert.match(await r2.locator('[data-testid=mode]').textContent(), /EXTERNAL/);
   assert.equal((await r2.locator('[data-testid=alias]').textContent()), XSS_ALIAS, 'the alias is text');
   assert.equal(await r2.locator('img').count(), 0, 'no element made from the alias');
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
-  ok(`created SM4 key ${key2}; its HTML-like alias is shown as text`);
+  ok(`created EXTERNAL SM4 key ${key2} with the warning "${warnText}"; its HTML-like alias is shown as text`);
 
   await r2.locator('[data-testid=delete-btn]').click();
   await page.locator('#delete-dialog').waitFor({ state: 'visible' });

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The web console's real-browser test: builds wbkms, wbdecrypt and wbfingerprint (debug),
 # starts wbkms on a fresh key store with an admin token, drives the console in headless
-# Chromium (console.mjs: sign in, create a key, encrypt a secret, bind this machine, download
-# the decryption key file, disable/enable, rotate, delete), then decrypts the ciphertext read
-# from the page with the downloaded key file and wbdecrypt, as a device would, and checks the
-# secret comes back; a device with another fingerprint must not get it.
+# Chromium (console.mjs: sign in, create a key in the default SPACE_HARD mode, encrypt a secret,
+# bind this machine, download the decryption key file, remove devices without and with rotation,
+# disable/enable, rotate, create an EXTERNAL key (notice, warning), delete), then decrypts the
+# ciphertext read from the page with the downloaded key file and wbdecrypt, as a device would,
+# and checks the secret comes back; a device with another fingerprint must not get it.
 #
 #   bash wbkms/tests/browser/run.sh
 #
@@ -113,4 +114,4 @@ grep -q '^error 01000016' "$work/other.err" || {
 }
 echo "   ok: refused on another device"
 
-echo "PASS: wbkms console browser test (sign-in, create, encrypt, devices, key download, disable/enable, rotate, delete; wbdecrypt got the secret back)"
+echo "PASS: wbkms console browser test (sign-in, create, encrypt, devices, key download, device removal and rotation, disable/enable, rotate, delete; wbdecrypt got the secret back)"
