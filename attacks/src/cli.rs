@@ -8,6 +8,13 @@
 //!
 //! `--space-hard [--space-bits 8|16|24]` (any attack; `--bound` too for static and bge): a
 //! space-hard key file instead (`crate::space_hard`); `--window all` keeps every lookup.
+//! Without `--space-hard`, `--standard` or `--weakened` the target is an external-mode file;
+//! `wbgen create`'s default is now space-hard with `n = 16`, which is `--space-hard`.
+//!
+//! `wbattack partial --algorithm aes-256|sm4 [--space-bits 8|16|24] (--keep-percent P |
+//! --keep-entries E) [--known-blocks K] [--ciphertexts N] [--seed S] [--json]`: a copy of an
+//! unbound space-hard file's table with entries missing, filled in from `K` known pairs, and
+//! what it decrypts (`crate::partial`).
 
 use std::time::Instant;
 
@@ -19,7 +26,7 @@ use crate::cipher::PlaintextSide;
 use crate::layout::Window;
 use crate::report::{ByteResult, KeyReport, Outcome, Report};
 use crate::target::{Build, SpaceBits, Target, rng};
-use crate::{bge, dca, dfa, lda, samples, space_hard, static_aes, static_sm4, structure};
+use crate::{bge, dca, dfa, lda, partial, samples, space_hard, static_aes, static_sm4, structure};
 
 /// The attack to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -37,6 +44,9 @@ pub enum Attack {
     Static,
     /// Key-file-only: the public BGE tool through a round oracle over FORMAT.md (AES-256).
     Bge,
+    /// A partial copy of a space-hard table: what it decrypts, and what known
+    /// plaintext/ciphertext pairs fill in (`crate::partial`).
+    Partial,
 }
 
 impl Attack {
@@ -76,7 +86,8 @@ pub enum WindowArg {
 #[derive(Debug, Parser)]
 #[command(
     name = "wbattack",
-    about = "Attack a freshly generated white-box key file with a known key and report what is recovered"
+    about = "Attack a freshly generated white-box key file with a known key and report what is recovered",
+    group(clap::ArgGroup::new("space_file").multiple(true).args(["space_hard", "keep_percent", "keep_entries"]))
 )]
 pub struct Args {
     /// The attack.
@@ -94,7 +105,9 @@ pub struct Args {
     /// INSECURE weakened key file: every internal encoding off (implies standard mode).
     #[arg(long)]
     pub weakened: bool,
-    /// Standard mode (no external encoding); default is external mode, as `wbgen create`.
+    /// Standard mode (no external encoding). Without this, --weakened or --space-hard the
+    /// file is external mode (`wbgen create --mode external`); `wbgen create`'s default is
+    /// space-hard with n = 16, which is --space-hard.
     #[arg(long)]
     pub standard: bool,
     /// External mode, bound to one device (static, bge); with --space-hard, a bound
@@ -104,8 +117,8 @@ pub struct Args {
     /// A space-hard key file (a table of the cipher's outputs) instead of a Chow network.
     #[arg(long, conflicts_with_all = ["weakened", "standard"])]
     pub space_hard: bool,
-    /// The space-hard line width n: 8, 16 (default) or 24.
-    #[arg(long, requires = "space_hard", value_parser = ["8", "16", "24"])]
+    /// The space-hard line width n: 8, 16 (default) or 24 (with --space-hard, or partial).
+    #[arg(long, requires = "space_file", value_parser = ["8", "16", "24"])]
     pub space_bits: Option<String>,
     /// Decryption rounds given to BGE, consecutive, 1 to 12 (bge; default 4,5,6,7,8).
     #[arg(long, value_delimiter = ',')]
@@ -117,9 +130,39 @@ pub struct Args {
     /// space-hard).
     #[arg(long, value_enum)]
     pub window: Option<WindowArg>,
+    /// partial: the share of the table's entries the copy keeps, in percent (0 to 100,
+    /// rounded to whole entries).
+    #[arg(long, conflicts_with = "keep_entries")]
+    pub keep_percent: Option<f64>,
+    /// partial: the number of entries the copy keeps.
+    #[arg(long)]
+    pub keep_entries: Option<usize>,
+    /// partial: known plaintext/ciphertext blocks (default 0).
+    #[arg(long)]
+    pub known_blocks: Option<usize>,
+    /// partial: random ciphertext blocks decrypted from the copy (default 10000).
+    #[arg(long)]
+    pub ciphertexts: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Args {
+    /// Whether any of `partial`'s own options is given.
+    fn partial_options(&self) -> bool {
+        self.keep_percent.is_some()
+            || self.keep_entries.is_some()
+            || self.known_blocks.is_some()
+            || self.ciphertexts.is_some()
+    }
+}
+
+/// The usage error for `partial`'s options on another attack.
+fn partial_only() -> Error {
+    Error::Usage(
+        "--keep-percent, --keep-entries, --known-blocks and --ciphertexts are for partial".into(),
+    )
 }
 
 /// What to attack and how.
@@ -151,6 +194,14 @@ impl Plan {
             return Err(Error::Usage(
                 "static and bge are key-file-only attacks (see Command)".into(),
             ));
+        }
+        if a.attack == Attack::Partial {
+            return Err(Error::Usage(
+                "partial is not a gray-box attack (see Command)".into(),
+            ));
+        }
+        if a.partial_options() {
+            return Err(partial_only());
         }
         if a.bound || a.rounds.is_some() {
             return Err(Error::Usage(
@@ -207,15 +258,68 @@ fn space_build(a: &Args) -> Result<Option<Build>, Error> {
     if !a.space_hard {
         return Ok(None);
     }
-    let bits = match a.space_bits.as_deref() {
+    Ok(Some(Build::SpaceHard {
+        bits: space_bits(a)?,
+        bound: a.bound,
+    }))
+}
+
+/// The line width `--space-bits` asks for (16 if none).
+///
+/// # Errors
+/// [`Error::Usage`] for a line width other than 8, 16, 24.
+fn space_bits(a: &Args) -> Result<SpaceBits, Error> {
+    match a.space_bits.as_deref() {
         None => Some(SpaceBits::N16),
         Some(b) => b.parse().ok().and_then(SpaceBits::from_bits),
     }
-    .ok_or_else(|| Error::Usage("--space-bits is 8, 16 or 24".into()))?;
-    Ok(Some(Build::SpaceHard {
+    .ok_or_else(|| Error::Usage("--space-bits is 8, 16 or 24".into()))
+}
+
+/// The `partial` measurement the arguments describe.
+///
+/// # Errors
+/// [`Error::Usage`] for options of the other attacks, for neither or both of
+/// `--keep-percent` and `--keep-entries`, or for no ciphertexts.
+pub fn partial_plan(a: &Args) -> Result<partial::Plan, Error> {
+    if a.attack != Attack::Partial {
+        return Err(Error::Usage("not partial".into()));
+    }
+    if a.bound
+        || a.weakened
+        || a.standard
+        || a.traces.is_some()
+        || a.faults.is_some()
+        || a.window.is_some()
+        || a.rounds.is_some()
+    {
+        return Err(Error::Usage(
+            "partial measures an unbound space-hard file: --bound, --weakened, --standard, --traces, --faults, --window and --rounds do not apply".into(),
+        ));
+    }
+    let keep = match (a.keep_percent, a.keep_entries) {
+        (Some(p), None) => partial::Keep::Percent(p),
+        (None, Some(e)) => partial::Keep::Entries(e),
+        _ => {
+            return Err(Error::Usage(
+                "partial needs --keep-percent or --keep-entries".into(),
+            ));
+        }
+    };
+    let ciphertexts = a.ciphertexts.unwrap_or(partial::DEFAULT_CIPHERTEXTS);
+    if ciphertexts == 0 {
+        return Err(Error::Usage("--ciphertexts must be at least 1".into()));
+    }
+    let bits = space_bits(a)?;
+    keep.entries(bits.line_bits().entries())?;
+    Ok(partial::Plan {
+        algorithm: a.algorithm.into(),
         bits,
-        bound: a.bound,
-    }))
+        keep,
+        known_blocks: a.known_blocks.unwrap_or(0),
+        ciphertexts,
+        seed: a.seed,
+    })
 }
 
 impl From<Cipher> for Algorithm {
@@ -253,6 +357,9 @@ impl KeyFilePlan {
             return Err(Error::Usage(
                 "not a key-file-only attack (static, bge)".into(),
             ));
+        }
+        if a.partial_options() {
+            return Err(partial_only());
         }
         if a.traces.is_some() || a.faults.is_some() || a.window.is_some() {
             return Err(Error::Usage(
@@ -297,15 +404,20 @@ pub enum Command {
     Traces(Plan),
     /// A key-file-only attack.
     KeyFile(KeyFilePlan),
+    /// A partial copy of a space-hard table.
+    Partial(partial::Plan),
 }
 
 impl Command {
     /// The command the arguments describe.
     ///
     /// # Errors
-    /// [`Error::Usage`] as [`Plan::from_args`] and [`KeyFilePlan::from_args`] say.
+    /// [`Error::Usage`] as [`Plan::from_args`], [`KeyFilePlan::from_args`] and
+    /// [`partial_plan`] say.
     pub fn from_args(a: &Args) -> Result<Self, Error> {
-        if a.attack.key_file_only() {
+        if a.attack == Attack::Partial {
+            partial_plan(a).map(Command::Partial)
+        } else if a.attack.key_file_only() {
             KeyFilePlan::from_args(a).map(Command::KeyFile)
         } else {
             Plan::from_args(a).map(Command::Traces)
@@ -321,6 +433,7 @@ pub fn execute(c: &Command) -> Result<Outcome, Error> {
     match c {
         Command::Traces(plan) => run(plan).map(Outcome::Traces),
         Command::KeyFile(plan) => run_key_file(plan).map(Outcome::KeyFile),
+        Command::Partial(plan) => partial::run(plan).map(Outcome::Partial),
     }
 }
 
@@ -370,6 +483,9 @@ pub fn attack(plan: &Plan, target: &Target) -> Result<Report, Error> {
         return Err(Error::Usage(
             "key-file-only attacks and bound files go through run_key_file".into(),
         ));
+    }
+    if plan.attack == Attack::Partial {
+        return Err(Error::Usage("partial goes through partial::run".into()));
     }
     let start = Instant::now();
     let mut report = Report {

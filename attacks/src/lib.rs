@@ -17,6 +17,8 @@
 //!
 //! Space-hard key files (a table of the cipher's outputs, no network) are attacked by the same
 //! commands with `--space-hard`; [`space_hard`] says what each attack can aim at there.
+//! [`partial`] measures what a partial copy of such a file's table decrypts, and what known
+//! plaintext/ciphertext pairs fill in, returning a [`report::PartialReport`].
 //!
 //! Errors: the `wbattack` tool prints one line `error <CODE>: <message>` (codes below) and
 //! exits 1, or 2 for a usage error.
@@ -35,6 +37,7 @@ pub mod eval;
 pub mod fault;
 pub mod layout;
 pub mod lda;
+pub mod partial;
 pub mod report;
 pub mod samples;
 pub mod space_hard;

@@ -308,7 +308,137 @@ impl KeyReport {
     }
 }
 
-/// What `wbattack` prints: a gray-box [`Report`] or a key-file-only [`KeyReport`].
+/// The outcome of `wbattack partial` (`crate::partial`): a copy of a space-hard table with
+/// entries missing, what known pairs filled in, and what the copies decrypt.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartialReport {
+    /// `partial`.
+    pub attack: String,
+    /// `aes-256` or `sm4`.
+    pub algorithm: String,
+    /// How the key file was built (`space-hard-8|16|24`).
+    pub mode: String,
+    /// The experiment seed (key, kept entries, pairs and ciphertexts derive from it).
+    pub seed: u64,
+    /// The line width `n`.
+    pub line_bits: u32,
+    /// Rounds `R` (table lookups per block).
+    pub rounds: u32,
+    /// Entries in the table, `2^n`.
+    pub entries: usize,
+    /// Entries the copy keeps.
+    pub kept: usize,
+    /// Entries missing from the copy.
+    pub missing: usize,
+    /// Known plaintext/ciphertext blocks given to the attacker.
+    pub known_blocks: usize,
+    /// Known pairs whose chain read no missing entry (nothing to learn from them).
+    pub pairs_complete: usize,
+    /// Missing entries filled in from the known pairs.
+    pub recovered: usize,
+    /// Of those, equal to the file's entry (the experimenter's check).
+    pub recovered_correct: usize,
+    /// Passes over the pairs (the last one found nothing new).
+    pub passes: usize,
+    /// Random ciphertext blocks decrypted.
+    pub ciphertexts: usize,
+    /// Of those, decrypted correctly by the runtime from the copy as lifted.
+    pub decrypting_before: usize,
+    /// Of those, decrypted correctly from the copy with the recovered entries filled in.
+    pub decrypting_after: usize,
+    /// Table lookups one decryption makes (`R`).
+    pub lookups_per_decryption: u32,
+    /// Distinct entries one decryption reads: mean, least and most over the ciphertexts.
+    pub distinct_read_mean: f64,
+    /// The least.
+    pub distinct_read_min: usize,
+    /// The most.
+    pub distinct_read_max: usize,
+    /// Distinct entries the first ciphertext's decryption reads.
+    pub single_read: usize,
+    /// Whether a file holding only those entries (the rest zeroed) decrypts that ciphertext.
+    pub single_decrypts: bool,
+    /// Of the other ciphertexts, how many that file decrypts.
+    pub single_decrypts_others: usize,
+    /// Whether a second export of the same key is byte-identical to the file.
+    pub reexport_identical: bool,
+    /// Bytes of the key file.
+    pub file_len: usize,
+    /// Wall-clock seconds of the measurement (key generation not included).
+    pub seconds: f64,
+    /// The model's expectations, and anything else found.
+    pub notes: Vec<String>,
+}
+
+impl PartialReport {
+    /// The plain-text report.
+    pub fn text(&self) -> String {
+        use core::fmt::Write;
+        let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "wbattack partial — {} key file ({}, {} bytes), seed {}; R = {} lookups per block",
+            self.algorithm, self.mode, self.file_len, self.seed, self.rounds
+        );
+        let _ = writeln!(
+            s,
+            "copy: {} of {} entries kept ({:.4} %), {} missing",
+            self.kept,
+            self.entries,
+            pct(self.kept, self.entries),
+            self.missing
+        );
+        let _ = writeln!(
+            s,
+            "known pairs: {} blocks, {} read no missing entry; recovered {} of {} missing entries ({} checked equal to the file's), {} passes",
+            self.known_blocks,
+            self.pairs_complete,
+            self.recovered,
+            self.missing,
+            self.recovered_correct,
+            self.passes
+        );
+        let _ = writeln!(
+            s,
+            "random ciphertexts: {} blocks; decrypted by the copy {} ({:.2} %), with the recovered entries {} ({:.2} %)",
+            self.ciphertexts,
+            self.decrypting_before,
+            pct(self.decrypting_before, self.ciphertexts),
+            self.decrypting_after,
+            pct(self.decrypting_after, self.ciphertexts)
+        );
+        let _ = writeln!(
+            s,
+            "one decryption: {} lookups, {:.1} distinct entries on average (least {}, most {}) of {}",
+            self.lookups_per_decryption,
+            self.distinct_read_mean,
+            self.distinct_read_min,
+            self.distinct_read_max,
+            self.entries
+        );
+        let _ = writeln!(
+            s,
+            "the first ciphertext reads {} entries; a file holding only those {} it, and decrypts {} of the other {} ciphertexts",
+            self.single_read,
+            if self.single_decrypts {
+                "decrypts"
+            } else {
+                "does not decrypt"
+            },
+            self.single_decrypts_others,
+            self.ciphertexts.saturating_sub(1)
+        );
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        let _ = writeln!(s, "{:.2} s", self.seconds);
+        s
+    }
+}
+
+/// What `wbattack` prints: a gray-box [`Report`], a key-file-only [`KeyReport`] or a
+/// [`PartialReport`].
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Outcome {
@@ -316,6 +446,8 @@ pub enum Outcome {
     Traces(Report),
     /// `static`, `bge`.
     KeyFile(KeyReport),
+    /// `partial`.
+    Partial(PartialReport),
 }
 
 impl Outcome {
@@ -324,6 +456,7 @@ impl Outcome {
         match self {
             Outcome::Traces(r) => r.text(),
             Outcome::KeyFile(r) => r.text(),
+            Outcome::Partial(r) => r.text(),
         }
     }
 }

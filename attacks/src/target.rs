@@ -12,13 +12,14 @@ use crate::Error;
 /// How the key file is built. Reports name it by [`Build::name`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Build {
-    /// The default export with the external input encoding.
+    /// A Chow-style network with the external input encoding (`wbgen create --mode
+    /// external`; `wbgen`'s default is space-hard with `n = 16`, [`Build::SpaceHard`]).
     External,
-    /// The default export in standard mode (ordinary ciphertext).
+    /// A Chow-style network in standard mode (ordinary ciphertext).
     Standard,
     /// INSECURE: every internal encoding off, standard mode (`insecure-weakened`).
     Weakened,
-    /// The default export (external mode) bound to one device ([`BOUND_DEVICE`]): the input
+    /// The external-mode export bound to one device ([`BOUND_DEVICE`]): the input
     /// stage is built for `c ⊕ M` (FORMAT.md, "Device binding"); every later table has the
     /// same structure as in an unbound file.
     Bound,
@@ -111,6 +112,10 @@ impl Serialize for Build {
     }
 }
 
+/// The key id every target's file carries (a second export of a target's key needs it to
+/// be byte-comparable).
+pub const TARGET_KEY_ID: KeyId = KeyId([0xa7; 16]);
+
 /// The device fingerprint a [`Build::Bound`] file is bound to (any non-empty string will do:
 /// the attacks that run on bound files never use it).
 pub const BOUND_DEVICE: &str = "wbfp1-attack-suite-test-device";
@@ -150,7 +155,7 @@ impl Target {
         };
         let material = KeyMaterial::generate(algorithm, mode, &mut rng);
         let info = KeyFileInfo {
-            key_id: KeyId([0xa7; 16]),
+            key_id: TARGET_KEY_ID,
             key_version: 1,
         };
         let file = match build {

@@ -1,8 +1,9 @@
-//! The suite on space-hard key files (`attacks::space_hard`): what SPACE-HARD-RESULTS.md
+//! The suite on space-hard key files (`attacks::space_hard`): what SECURITY.md
 //! says of them, asserted at reduced size. On files of both ciphers (n = 16, and n = 8 for
 //! the cheapest attacks) the key scan, DCA, LDA and DFA recover nothing and never fail to
-//! run; `static` and `bge` report "not applicable" with the key not recovered. The full-size
-//! runs (10,000 traces, 2,000 faults) are `wbattack … --space-hard` commands.
+//! run; `static` and `bge` report "not applicable" with the key not recovered; the file
+//! `wbgen` makes by default (`wbgen::Mode::DEFAULT`) gives nothing to `static`, BGE and DCA.
+//! The full-size runs (10,000 traces, 2,000 faults) are `wbattack … --space-hard` commands.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use attacks::cli::{Args, Attack, Command, KeyFilePlan, Plan, attack, run_key_file};
@@ -283,4 +284,46 @@ fn command_line_selects_space_hard_files() {
         ])
         .is_err()
     );
+}
+
+/// SECURITY.md's first rows: the file `wbgen` makes by default (`wbgen::Mode::DEFAULT`,
+/// space-hard with n = 16, unbound) gives nothing to `static`, BGE (not applicable, not run:
+/// no AES round in the file, so this needs no BGE tool) or DCA, at seed 1 as the commands
+/// there. DCA runs at reduced size: 1,000 traces of the last turn (8 lookups); the full run,
+/// 10,000 traces of all 128 lookups, is the command in SECURITY.md (80 s for AES-256).
+#[test]
+fn default_mode_files_resist_static_bge_and_dca() {
+    let build = match wbgen::Mode::DEFAULT {
+        wbgen::Mode::SpaceHard(bits) => Build::SpaceHard {
+            bits: SpaceBits::from_bits(bits.bits()).unwrap(),
+            bound: false,
+        },
+        other => panic!("SECURITY.md's first rows are space-hard files; the default is {other:?}"),
+    };
+    assert_eq!(build, N16, "SECURITY.md's first rows are n = 16");
+    for algorithm in ALGORITHMS {
+        for attack in [Attack::Static, Attack::Bge] {
+            let r = run_key_file(&KeyFilePlan {
+                attack,
+                algorithm,
+                build,
+                seed: 1,
+                rounds: Vec::new(),
+            })
+            .unwrap();
+            assert!(!r.key_recovered, "{}", r.text());
+            assert_eq!(r.recovered, 0, "{}", r.text());
+            assert!(
+                r.notes
+                    .first()
+                    .is_some_and(|n| n.starts_with("not applicable")),
+                "{}",
+                r.text()
+            );
+        }
+        let t = Target::generate(algorithm, build, 1).unwrap();
+        let r = attack(&plan(Attack::Dca, algorithm, build, 1000, Window::Last), &t).unwrap();
+        assert_nothing_recovered(&r);
+        assert_eq!((r.traces, r.lookups), (1000, 8), "{}", r.text());
+    }
 }
