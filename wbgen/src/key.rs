@@ -254,9 +254,11 @@ impl KeyMaterial {
         }))
     }
 
-    /// Compiles the key into a complete key file (the decryption tables), with fresh random
-    /// internal encodings drawn from `rng`: two calls give unrelated tables that decrypt the
-    /// same ciphertexts. The file works on any device.
+    /// Compiles the key into a complete key file. Chow-style modes: the decryption tables,
+    /// with fresh random internal encodings drawn from `rng`, so two calls give unrelated
+    /// tables that decrypt the same ciphertexts. Space-hard: the table is a function of the
+    /// key and the line width alone, so two calls give byte-identical files. The file works
+    /// on any device.
     ///
     /// # Errors
     /// [`Error::Format`] if a format limit is exceeded (not for any supported algorithm).

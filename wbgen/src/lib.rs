@@ -10,7 +10,7 @@
 //! use wbruntime::{Algorithm, KeyId, WhiteboxKey};
 //!
 //! let mut rng = os_rng()?;
-//! let key = KeyMaterial::generate(Algorithm::Aes256, Mode::External, &mut rng);
+//! let key = KeyMaterial::generate(Algorithm::Aes256, Mode::DEFAULT, &mut rng);
 //! let iv = [7u8; 16];
 //! let ciphertext = key.encrypt_cbc(&iv, b"api-secret-123")?;
 //! let file = key.export_key_file(KeyFileInfo { key_id: KeyId([1; 16]), key_version: 1 }, &mut rng)?;

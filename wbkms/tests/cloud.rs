@@ -101,6 +101,10 @@ fn signed_requests_access_keys_and_errors() {
             && info["DecryptKey"].is_string(),
         "{info}"
     );
+    // The cloud's clients send no mode: the key is space-hard, with no warning.
+    assert_eq!(info["Mode"], "SPACE_HARD", "{info}");
+    assert_eq!(info["SpaceBits"], 16, "{info}");
+    assert!(created["Response"].get("Warning").is_none(), "{created}");
     let reader_info = &signed(
         a,
         "DescribeWhiteBoxKey",
