@@ -26,8 +26,8 @@ for run in aes-256 sm4 aes-256/external sm4/external; do
     case $alg in aes-256) number=0 ;; sm4) number=1 ;; esac
     name=demo-$alg-${mode_args[1]:-default}
     echo "=== $alg, ${mode_args[1]:-default (space-hard)} mode ==="
-    echo "\$ wbgen create --algorithm $alg --alias $name ${mode_args[*]}"
-    created=$("$bin/wbgen" create --algorithm "$alg" --alias "$name" "${mode_args[@]}" --description "demo key")
+    echo "\$ wbgen create --algorithm $alg --alias $name ${mode_args[*]-}"
+    created=$("$bin/wbgen" create --algorithm "$alg" --alias "$name" ${mode_args[@]+"${mode_args[@]}"} --description "demo key")
     echo "$created"
     mode=$(field Mode <<<"$created")
     if [ "$run" = "$alg" ] && [ "$mode" != SPACE_HARD ]; then

@@ -146,7 +146,11 @@ fn main() {
             key_version: 1,
         };
         let name = format!("{alg_name}-default.wbkey");
-        std::fs::write(out.join(&name), key.export_key_file(info, &mut rng).unwrap()).unwrap();
+        std::fs::write(
+            out.join(&name),
+            key.export_key_file(info, &mut rng).unwrap(),
+        )
+        .unwrap();
         for (what, plain) in [("secret", &secret), ("5000 bytes", &long)] {
             let mut iv = [0u8; 16];
             rand_core::Rng::fill_bytes(&mut rng, &mut iv);

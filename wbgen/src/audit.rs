@@ -18,8 +18,8 @@
 //! chain from that writer's last record.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +107,6 @@ pub struct Entry {
 /// An audit log open for appending.
 pub struct AuditLog {
     file: File,
-    dir: PathBuf,
     seq: u64,
     head: String,
     /// The log's length after this writer's last append: another length at the next one
@@ -129,60 +128,72 @@ pub struct Verified {
 /// # Errors
 /// [`Error::AuditBroken`] naming the first bad line; [`Error::Io`].
 pub fn verify(dir: &Path) -> Result<Verified, Error> {
-    verify_prefix(dir).map(|(v, _)| v)
-}
-
-/// [`verify`], and the length of the log it read.
-fn verify_prefix(dir: &Path) -> Result<(Verified, u64), Error> {
-    let file = match File::open(dir.join(AUDIT_FILE)) {
-        Ok(f) => f,
+    let mut reader = match File::open(dir.join(AUDIT_FILE)) {
+        Ok(f) => BufReader::new(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((
-                Verified {
-                    count: 0,
-                    head: GENESIS.into(),
-                },
-                0,
-            ));
+            return Ok(Verified {
+                count: 0,
+                head: GENESIS.into(),
+            });
         }
         Err(e) => return Err(io("open the audit log")(e)),
     };
-    let mut reader = BufReader::new(file);
-    let mut prev = GENESIS.to_owned();
-    let mut count = 0u64;
-    let mut len = 0u64;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(io("read the audit log"))?;
-        if n == 0 {
-            break;
+    let mut chain = Chain::start();
+    chain.follow(&mut reader)?;
+    Ok(chain.verified)
+}
+
+/// A hash chain followed line by line: the records checked so far and the bytes they took.
+struct Chain {
+    verified: Verified,
+    len: u64,
+}
+
+impl Chain {
+    fn start() -> Chain {
+        Chain {
+            verified: Verified {
+                count: 0,
+                head: GENESIS.into(),
+            },
+            len: 0,
         }
-        let at = count + 1;
-        let broken = |reason| Error::AuditBroken { line: at, reason };
-        if line.last() != Some(&b'\n') {
-            return Err(broken(
-                "the last record is incomplete (a write was cut off)",
-            ));
-        }
-        let rec: Record =
-            serde_json::from_slice(&line).map_err(|_| broken("not an audit record"))?;
-        if rec.seq != at {
-            return Err(broken("out of sequence (a record was removed or inserted)"));
-        }
-        if rec.prev != prev {
-            return Err(broken("does not follow from the record before it"));
-        }
-        if rec.compute_hash() != rec.hash {
-            return Err(broken("its hash does not match its content (edited)"));
-        }
-        prev = rec.hash;
-        count = at;
-        len += n as u64;
     }
-    Ok((Verified { count, head: prev }, len))
+
+    /// Checks every line `reader` gives as the chain's next records.
+    fn follow(&mut self, reader: &mut impl BufRead) -> Result<(), Error> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(io("read the audit log"))?;
+            if n == 0 {
+                return Ok(());
+            }
+            let at = self.verified.count + 1;
+            let broken = |reason| Error::AuditBroken { line: at, reason };
+            if line.last() != Some(&b'\n') {
+                return Err(broken(
+                    "the last record is incomplete (a write was cut off)",
+                ));
+            }
+            let rec: Record =
+                serde_json::from_slice(&line).map_err(|_| broken("not an audit record"))?;
+            if rec.seq != at {
+                return Err(broken("out of sequence (a record was removed or inserted)"));
+            }
+            if rec.prev != self.verified.head {
+                return Err(broken("does not follow from the record before it"));
+            }
+            if rec.compute_hash() != rec.hash {
+                return Err(broken("its hash does not match its content (edited)"));
+            }
+            self.verified.head = rec.hash;
+            self.verified.count = at;
+            self.len += n as u64;
+        }
+    }
 }
 
 /// Every record of the log in `dir`, as stored (unverified: run [`verify`] for that).
@@ -212,58 +223,90 @@ impl AuditLog {
     /// (the only damage a crash during a write can leave), so that the chain continues from
     /// the last complete record.
     ///
+    /// Every read and write goes through this one handle while it holds the log's lock (on
+    /// Windows a locked region cannot be read through another handle).
+    ///
     /// # Errors
     /// [`Error::AuditBroken`] for a chain broken before its last line (the service refuses to
     /// start on a tampered log); [`Error::Io`].
     pub fn open(dir: &Path) -> Result<(AuditLog, Option<u64>), Error> {
         let path = dir.join(AUDIT_FILE);
-        let mut file =
-            crate::keystore::owner_only(OpenOptions::new().read(true).append(true).create(true))
+        let file =
+            crate::keystore::owner_only(OpenOptions::new().read(true).write(true).create(true))
                 .open(&path)
                 .map_err(io("open the audit log"))?;
         file.lock().map_err(io("lock the audit log"))?;
-        let opened = Self::repair_and_verify(&mut file, dir);
-        let _ = file.unlock();
-        let (repaired, v, len) = opened?;
-        Ok((
-            AuditLog {
-                file,
-                dir: dir.to_path_buf(),
-                seq: v.count,
-                head: v.head,
-                len,
-            },
-            repaired,
-        ))
+        let mut log = AuditLog {
+            file,
+            seq: 0,
+            head: GENESIS.into(),
+            len: 0,
+        };
+        let caught_up = log.catch_up();
+        let _ = log.file.unlock();
+        let repaired = caught_up?;
+        Ok((log, repaired))
     }
 
-    /// Under the lock: cuts an incomplete last record, then verifies the chain.
-    fn repair_and_verify(
-        file: &mut File,
-        dir: &Path,
-    ) -> Result<(Option<u64>, Verified, u64), Error> {
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(io("read the audit log"))?;
-        let mut repaired = None;
-        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
-            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            file.set_len(keep as u64)
-                .map_err(io("truncate the audit log's incomplete record"))?;
-            file.sync_all().map_err(io("sync the audit log"))?;
-            repaired = Some(bytes.len() as u64 - keep as u64);
+    /// Under the lock: checks what other writers appended since this writer's last record (all
+    /// of it, on open) as the continuation of the chain this writer knows, cutting an
+    /// incomplete last record; the number of bytes cut, if any.
+    ///
+    /// A log shorter than this writer left it was cut short, which a hash chain cannot show
+    /// by itself: refused, so that records removed from the end (an override, say) cannot be
+    /// papered over by the next record.
+    fn catch_up(&mut self) -> Result<Option<u64>, Error> {
+        let now = self
+            .file
+            .metadata()
+            .map_err(io("read the audit log"))?
+            .len();
+        if now < self.len {
+            return Err(Error::AuditBroken {
+                line: self.seq,
+                reason: "the log is shorter than this process left it (records were removed from its end)",
+            });
         }
-        file.seek(SeekFrom::End(0))
-            .map_err(io("seek the audit log"))?;
-        let (v, len) = verify_prefix(dir)?;
-        Ok((repaired, v, len))
+        let mut repaired = None;
+        if now > self.len {
+            self.file
+                .seek(SeekFrom::Start(self.len))
+                .map_err(io("read the audit log"))?;
+            let mut new = Vec::new();
+            (&self.file)
+                .read_to_end(&mut new)
+                .map_err(io("read the audit log"))?;
+            if new.last() != Some(&b'\n') {
+                // A writer died mid-record: only its incomplete line goes.
+                let keep = new.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                self.file
+                    .set_len(self.len + keep as u64)
+                    .map_err(io("truncate the audit log's incomplete record"))?;
+                self.file.sync_all().map_err(io("sync the audit log"))?;
+                repaired = Some((new.len() - keep) as u64);
+                new.truncate(keep);
+            }
+            let mut chain = Chain {
+                verified: Verified {
+                    count: self.seq,
+                    head: self.head.clone(),
+                },
+                len: self.len,
+            };
+            chain.follow(&mut new.as_slice())?;
+            self.seq = chain.verified.count;
+            self.head = chain.verified.head;
+            self.len = chain.len;
+        }
+        Ok(repaired)
     }
 
     /// Appends one record and fsyncs it; returns it.
     ///
     /// # Errors
     /// [`Error::AuditUnavailable`] if it cannot be written (the caller then fails the
-    /// request).
+    /// request); [`Error::AuditBroken`] if what another writer appended does not continue the
+    /// chain, or the log was cut short.
     pub fn append(&mut self, entry: Entry) -> Result<Record, Error> {
         self.file.lock().map_err(|_| Error::AuditUnavailable)?;
         let appended = self.append_locked(entry);
@@ -272,19 +315,10 @@ impl AuditLog {
     }
 
     fn append_locked(&mut self, entry: Entry) -> Result<Record, Error> {
-        let now_len = self
-            .file
-            .metadata()
-            .map_err(|_| Error::AuditUnavailable)?
-            .len();
-        if now_len != self.len {
-            // Another process appended (or the log was cut): continue from what is there
-            // now, after checking it.
-            let (_, v, len) = Self::repair_and_verify(&mut self.file, &self.dir)?;
-            self.seq = v.count;
-            self.head = v.head;
-            self.len = len;
-        }
+        self.catch_up().map_err(|e| match e {
+            Error::AuditBroken { .. } => e,
+            _ => Error::AuditUnavailable,
+        })?;
         let mut rec = Record {
             seq: self.seq + 1,
             time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -302,20 +336,17 @@ impl AuditLog {
         rec.hash = rec.compute_hash();
         let mut line = serde_json::to_vec(&rec).map_err(|_| Error::AuditUnavailable)?;
         line.push(b'\n');
-        // One write of the whole line (O_APPEND), then fsync: a process killed at any point
-        // leaves the record whole or absent; a power cut may leave it cut short, which
-        // `open` repairs.
-        let before = Some(self.len);
-        if self
+        // One write of the whole line at the end (under the lock), then fsync: a process
+        // killed at any point leaves the record whole or absent; a power cut may leave it cut
+        // short, which the next writer's `catch_up` repairs.
+        let written = self
             .file
-            .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-            .is_err()
-        {
+            .seek(SeekFrom::Start(self.len))
+            .and_then(|_| self.file.write_all(&line))
+            .and_then(|()| self.file.sync_data());
+        if written.is_err() {
             // Take back a partly written line, so that the chain stays whole for the next.
-            if let Some(len) = before {
-                let _ = self.file.set_len(len);
-            }
+            let _ = self.file.set_len(self.len);
             return Err(Error::AuditUnavailable);
         }
         self.seq = rec.seq;

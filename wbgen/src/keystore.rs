@@ -740,15 +740,19 @@ const DIGEST_CONTEXT: &str = "wbgen key store 2026-12-06 material digest v1";
 /// digests in the store tell an attacker nothing about the keys (an unkeyed hash would let
 /// anyone holding the store confirm a guessed or leaked key). The external encoding's seed is
 /// left out: the same cipher key in two modes is what must be found.
-fn material_digest(master: &[u8; 32], algorithm: AlgorithmName, key: &[u8]) -> String {
-    let digest_key = Zeroizing::new(blake3::derive_key(DIGEST_CONTEXT, master));
-    let mut h = blake3::Hasher::new_keyed(&digest_key);
+fn material_digest(digest_key: &[u8; 32], algorithm: AlgorithmName, key: &[u8]) -> String {
+    let mut h = blake3::Hasher::new_keyed(digest_key);
     h.update(match algorithm {
         AlgorithmName::Aes256 => b"AES_256\0",
         AlgorithmName::Sm4 => b"SM4\0\0\0\0\0",
     });
     h.update(key);
     h.finalize().to_hex().to_string()
+}
+
+/// The key of [`material_digest`], derived from the store's master key.
+fn digest_key(master: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(blake3::derive_key(DIGEST_CONTEXT, master))
 }
 
 /// Now, as RFC 3339 UTC with seconds.
@@ -971,41 +975,36 @@ impl Session<'_> {
             other => return Err(Error::UnsupportedAlgorithm(other)),
         };
         let master = self.master()?;
-        Ok(material_digest(&master, algorithm, material.key_bytes()))
-    }
-
-    /// A stored version's digest: as recorded, or computed from its opened material (versions
-    /// written before digests existed).
-    fn version_digest(&mut self, rec: &KeyRecord, v: &VersionRecord) -> Result<String, Error> {
-        let master = self.master()?;
-        if let Some(d) = &v.material_digest {
-            return Ok(d.clone());
-        }
-        let plain = open(&master, &material_aad(rec, v.version), &v.material)
-            .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
-        let key = plain
-            .get(..key_len(rec.algorithm.algorithm()))
-            .ok_or(Error::StoreCorrupt(
-                "sealed key material has the wrong length",
-            ))?;
-        Ok(material_digest(&master, rec.algorithm, key))
+        Ok(material_digest(
+            &digest_key(&master),
+            algorithm,
+            material.key_bytes(),
+        ))
     }
 
     /// The key version, other than `except` (a key id and version), that holds the same key
     /// material as `material`, in any mode: one key material lives in one key, since a copy in
     /// a Chow-style mode gives the key away, and with it every file of the other key.
     ///
+    /// Versions written before digests existed carry none: their material is opened and
+    /// digested here (in memory; nothing stored changes).
+    ///
     /// # Errors
-    /// Passphrase errors; [`Error::StoreCorrupt`] for sealed material that does not open.
+    /// Passphrase errors; [`Error::StoreCorrupt`] for records changed without the passphrase
+    /// or sealed material that does not open.
     pub fn material_holder(
         &mut self,
         material: &KeyMaterial,
         except: Option<(&str, u32)>,
     ) -> Result<Option<MaterialHolder>, Error> {
+        // The digests are part of the authenticated records: an edited one must not hide a
+        // duplicate.
+        self.verify_metadata()?;
+        let master = self.master()?;
+        let key = digest_key(&master);
         let wanted = self.digest(material)?;
         let except = except.map(|(id, v)| (normalise_id(id), v));
-        let keys = self.file.keys.clone();
-        for rec in &keys {
+        for rec in &self.file.keys {
             for v in &rec.versions {
                 if except
                     .as_ref()
@@ -1013,8 +1012,18 @@ impl Session<'_> {
                 {
                     continue;
                 }
-                let digest = self.version_digest(rec, v)?;
-                if bool::from(subtle_eq(digest.as_bytes(), wanted.as_bytes())) {
+                let same = match &v.material_digest {
+                    Some(d) => *d == wanted,
+                    None => {
+                        let plain = open(&master, &material_aad(rec, v.version), &v.material)
+                            .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
+                        let stored = plain.get(..key_len(rec.algorithm.algorithm())).ok_or(
+                            Error::StoreCorrupt("sealed key material has the wrong length"),
+                        )?;
+                        material_digest(&key, rec.algorithm, stored) == wanted
+                    }
+                };
+                if same {
                     return Ok(Some(MaterialHolder {
                         key_id: rec.key_id.clone(),
                         alias: rec.alias.clone(),
@@ -1285,12 +1294,6 @@ impl Session<'_> {
     pub fn kdf(&self) -> KdfParams {
         self.kdf
     }
-}
-
-/// Compares two equal-purpose byte strings in time independent of where they differ.
-fn subtle_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
-    use subtle::ConstantTimeEq as _;
-    a.ct_eq(b)
 }
 
 fn normalise_id(key_id: &str) -> String {

@@ -115,8 +115,14 @@ fn the_vectors_include_default_mode_files() {
     ] {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let key = wbruntime::WhiteboxKey::parse_for(&bytes, alg).unwrap();
-        assert_eq!(wbgen::Mode::DEFAULT, wbgen::Mode::SpaceHard(wbgen::space_hard::LineBits::N16));
-        assert_eq!(key.space_hard_bits(), Some(wbgen::space_hard::LineBits::N16));
+        assert_eq!(
+            wbgen::Mode::DEFAULT,
+            wbgen::Mode::SpaceHard(wbgen::space_hard::LineBits::N16)
+        );
+        assert_eq!(
+            key.space_hard_bits(),
+            Some(wbgen::space_hard::LineBits::N16)
+        );
         let cases: Vec<&Value> = doc["cases"]
             .as_array()
             .unwrap()

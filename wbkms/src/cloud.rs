@@ -64,8 +64,16 @@ impl Context {
     /// unchanged; `None` for a disabled or missing key, or one whose material another key
     /// version also holds.
     fn key_file(&self, store: &UnlockedStore, key_id: &str) -> Option<Arc<String>> {
+        // One key material, one key: no file of material another key version also holds
+        // (a store written before the rule, or an audited override), checked on every call
+        // since such a holder can appear while a file is cached. This listing has no
+        // override; `DescribeWhiteBoxDecryptKey` has.
         let (rec, version, material) = store
-            .with(Access::Read, |s| s.material(key_id, None))
+            .with(Access::Read, |s| {
+                let (rec, version, material) = s.material(key_id, None)?;
+                s.check_material(&material, Some((&rec.key_id, version)), false)?;
+                Ok((rec, version, material))
+            })
             .ok()?;
         if rec.key_state != KeyState::Enabled {
             return None;
@@ -86,14 +94,6 @@ impl Context {
             return Some(Arc::clone(f));
         }
         drop(files);
-        // One key material, one key: no file of material another key version also holds
-        // (a store written before the rule, or an audited override). This listing has no
-        // override; `DescribeWhiteBoxDecryptKey` has.
-        store
-            .with(Access::Read, |s| {
-                s.check_material(&material, Some((&rec.key_id, version)), false)
-            })
-            .ok()?;
         let file = Arc::new(B64.encode(rec.key_file(version, &material).ok()?));
         let mut files = self
             .files

@@ -132,11 +132,15 @@ fn audit_override(
         code: "OK".to_owned(),
         overridden: Some(holder.override_note()),
     })?;
+    Ok(())
+}
+
+/// Says, once the command succeeded, that it went ahead on material another key holds.
+fn warn_override(holder: &MaterialHolder, what: &str) {
     eprintln!(
-        "warning: key material also held by key {} version {} stored anyway (--allow-duplicate-material); recorded in the audit log",
+        "warning: key material also held by key {} version {} {what} anyway (--allow-duplicate-material); recorded in the audit log",
         holder.key_id, holder.version
     );
-    Ok(())
 }
 
 fn run(cli: Cli) -> Result<Value, Error> {
@@ -178,15 +182,18 @@ fn run(cli: Cli) -> Result<Value, Error> {
             };
             let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
             let dir = store.dir().to_path_buf();
-            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let (rec, holder) = store.with(Access::Write, kdf(), &mut pass, |s| {
                 let (rec, holder) =
                     s.add_key_checked(&material, &alias, &description, allow_duplicate_material)?;
-                if let Some(h) = holder {
-                    audit_override(&dir, "wbgen import", &rec.key_id, &h)?;
+                if let Some(h) = &holder {
+                    audit_override(&dir, "wbgen import", &rec.key_id, h)?;
                 }
-                Ok(rec)
+                Ok((rec, holder))
             })?;
             warn_mode(mode);
+            if let Some(h) = &holder {
+                warn_override(h, "stored");
+            }
             key_summary(&rec)
         }
         Command::Encrypt {
@@ -227,21 +234,25 @@ fn run(cli: Cli) -> Result<Value, Error> {
             allow_duplicate_material,
         } => {
             let dir = store.dir().to_path_buf();
-            let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
-                let (rec, version, material) = s.material(&key_id, version)?;
-                let holder = s.check_material(
-                    &material,
-                    Some((&rec.key_id, version)),
-                    allow_duplicate_material,
-                )?;
-                if let Some(h) = holder {
-                    audit_override(&dir, "wbgen export", &rec.key_id, &h)?;
-                }
-                Ok((rec, version, material))
-            })?;
+            let (rec, version, material, holder) =
+                store.with(Access::Read, kdf(), &mut pass, |s| {
+                    let (rec, version, material) = s.material(&key_id, version)?;
+                    let holder = s.check_material(
+                        &material,
+                        Some((&rec.key_id, version)),
+                        allow_duplicate_material,
+                    )?;
+                    if let Some(h) = &holder {
+                        audit_override(&dir, "wbgen export", &rec.key_id, h)?;
+                    }
+                    Ok((rec, version, material, holder))
+                })?;
             let file = rec.key_file(version, &material)?;
             let devices = &rec.fingerprints;
             if base64 {
+                if let Some(h) = &holder {
+                    warn_override(h, "exported");
+                }
                 return Ok(json!({
                     "KeyId": rec.key_id,
                     "KeyVersion": version,
@@ -253,6 +264,9 @@ fn run(cli: Cli) -> Result<Value, Error> {
             let out = out.ok_or_else(|| Error::InvalidArgument("--out is required".into()))?;
             let (dir, name) = split_path(&out)?;
             write_atomic(&dir, &name, &file)?;
+            if let Some(h) = &holder {
+                warn_override(h, "exported");
+            }
             Ok(json!({
                 "KeyId": rec.key_id,
                 "KeyVersion": version,
