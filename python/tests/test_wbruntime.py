@@ -48,10 +48,11 @@ def keys(tmp_path_factory):
         wbgen("fingerprints", "--key-id", key_id, "--set", "wbfp1-some-other-device")
         wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}-bound.wbkey"))
         made[alg] = dict(number=number, iv=enc["InitializationVector"], ct=enc["CipherText"])
-    # A Chow-style key, named: keys are space-hard unless a mode is asked for.
-    chow = wbgen("create", "--algorithm", "aes-256", "--alias", "py-external", "--mode", "external")
-    assert chow["Mode"] == "EXTERNAL"
-    wbgen("export", "--key-id", chow["KeyId"], "--out", str(work / "keys" / "aes-256-external.wbkey"))
+    # Chow-style keys, named: keys are space-hard unless a mode is asked for.
+    for alg in ("aes-256", "sm4"):
+        chow = wbgen("create", "--algorithm", alg, "--alias", f"py-{alg}-external", "--mode", "external")
+        assert chow["Mode"] == "EXTERNAL"
+        wbgen("export", "--key-id", chow["KeyId"], "--out", str(work / "keys" / f"{alg}-external.wbkey"))
     made["dir"] = work / "keys"
     return made
 
@@ -217,7 +218,7 @@ def test_encryption_needs_a_space_hard_file(keys):
         wbruntime.whitebox_encrypt(keys["dir"], "aes-256-external.wbkey", keys["aes-256"]["iv"], b"x", AES_256)
     assert e.value.code == "01000018"
     assert isinstance(e.value, KeyFileError)
-    with Key.from_file(keys["dir"] / "sm4.wbkey") as key, pytest.raises(wbruntime.EncryptionUnsupportedError):
+    with Key.from_file(keys["dir"] / "sm4-external.wbkey") as key, pytest.raises(wbruntime.EncryptionUnsupportedError):
         key.encrypt(bytes(16), b"x")
 
 
