@@ -80,6 +80,18 @@ pub enum AlgorithmName {
 }
 
 impl AlgorithmName {
+    /// The name of a runtime algorithm the store keeps keys of.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for any other.
+    pub fn of(algorithm: Algorithm) -> Result<Self, Error> {
+        match algorithm {
+            Algorithm::Aes256 => Ok(AlgorithmName::Aes256),
+            Algorithm::Sm4 => Ok(AlgorithmName::Sm4),
+            other => Err(Error::UnsupportedAlgorithm(other)),
+        }
+    }
+
     /// The runtime's algorithm.
     pub fn algorithm(self) -> Algorithm {
         match self {
@@ -932,11 +944,7 @@ impl Session<'_> {
         } else {
             self.verify_metadata()?;
         }
-        let algorithm = match material.algorithm() {
-            Algorithm::Aes256 => AlgorithmName::Aes256,
-            Algorithm::Sm4 => AlgorithmName::Sm4,
-            other => return Err(Error::UnsupportedAlgorithm(other)),
-        };
+        let algorithm = AlgorithmName::of(material.algorithm())?;
         let holder = self.check_material(material, None, allow_duplicate)?;
         let now = now_rfc3339();
         let mut rec = KeyRecord {
@@ -969,11 +977,7 @@ impl Session<'_> {
 
     /// The keyed digest of `material`'s key under this store's master key.
     fn digest(&mut self, material: &KeyMaterial) -> Result<String, Error> {
-        let algorithm = match material.algorithm() {
-            Algorithm::Aes256 => AlgorithmName::Aes256,
-            Algorithm::Sm4 => AlgorithmName::Sm4,
-            other => return Err(Error::UnsupportedAlgorithm(other)),
-        };
+        let algorithm = AlgorithmName::of(material.algorithm())?;
         let master = self.master()?;
         Ok(material_digest(
             &digest_key(&master),
@@ -1002,7 +1006,11 @@ impl Session<'_> {
         self.verify_metadata()?;
         let master = self.master()?;
         let key = digest_key(&master);
-        let wanted = self.digest(material)?;
+        let wanted = material_digest(
+            &key,
+            AlgorithmName::of(material.algorithm())?,
+            material.key_bytes(),
+        );
         let except = except.map(|(id, v)| (normalise_id(id), v));
         for rec in &self.file.keys {
             for v in &rec.versions {
