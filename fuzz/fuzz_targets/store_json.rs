@@ -1,8 +1,9 @@
-//! Arbitrary bytes as a key store's `store.json`: parsing gives records or a typed error,
+//! Arbitrary bytes as a release-0.1 key store's `store.json` (what the migration reads): parsing gives records or a typed error,
 //! never a panic; every record that parses has a valid current version.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wbgen::keystore::KeyRecordExt as _;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(keys) = wbgen::keystore::parse_store_json(data) {

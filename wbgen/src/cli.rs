@@ -11,9 +11,14 @@ use wbruntime::Algorithm;
 #[derive(Parser, Debug)]
 #[command(name = "wbgen", version, about)]
 pub struct Cli {
-    /// Key store directory [default: $WBGEN_KEYSTORE, else ./wbgen-keystore].
+    /// Key store directory, an SQLite database inside [default: $WBGEN_KEYSTORE, else
+    /// ./wbgen-keystore].
     #[arg(long, global = true, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
+    /// A PostgreSQL key store instead of a directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (or key=value pairs) [env: WBKMS_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "keystore")]
+    pub database_url: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -237,6 +242,20 @@ pub enum Command {
         /// The key.
         #[arg(long)]
         key_id: String,
+    },
+    /// Write a consistent snapshot of the whole store (keys with their material still sealed,
+    /// credentials, audit chains) to a file, while it is in use; no passphrase needed.
+    Backup {
+        /// The backup file (written owner-only; as secret as the store).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty store (a new directory, or an empty database); the
+    /// restored store opens with the original's passphrase.
+    Restore {
+        /// The backup file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

@@ -74,6 +74,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The key store's own refusal or failure (its database, a damaged row, a backup), with
+    /// its own code ([`wbstore::Error::code`]).
+    Store(wbstore::Error),
 }
 
 impl Error {
@@ -100,6 +103,7 @@ impl Error {
             Error::DuplicateMaterial { .. } => "02000016",
             Error::AuditUnavailable => "02000017",
             Error::AuditBroken { .. } => "02000018",
+            Error::Store(e) => e.code(),
         }
     }
 }
@@ -150,11 +154,27 @@ impl fmt::Display for Error {
                 f,
                 "the audit log is broken at line {line}: {reason} (wbkms audit verify; restore it from a backup)"
             ),
+            Error::Store(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<wbstore::Error> for Error {
+    /// The store's errors that name what the key store always answered keep their variant
+    /// (and code); the others are [`Error::Store`].
+    fn from(e: wbstore::Error) -> Self {
+        match e {
+            wbstore::Error::RandomnessUnavailable => Error::RandomnessUnavailable,
+            wbstore::Error::WrongPassphrase => Error::WrongPassphrase,
+            wbstore::Error::UnsupportedVersion(v) => Error::UnsupportedStoreVersion(v),
+            wbstore::Error::AliasTaken => Error::AliasTaken,
+            wbstore::Error::AuditUnavailable => Error::AuditUnavailable,
+            other => Error::Store(other),
+        }
+    }
+}
 
 impl From<wbruntime::Error> for Error {
     fn from(e: wbruntime::Error) -> Self {

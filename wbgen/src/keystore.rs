@@ -1,143 +1,51 @@
-//! The administrator's key store: white-box keys with their material encrypted at rest.
+//! The administrator's key store: white-box keys with their material sealed at rest, over the
+//! store crate ([`wbstore`]): SQLite in a directory (`--keystore DIR`, the default) or
+//! PostgreSQL (`--database-url`), the same interface on both.
 //!
-//! One directory holds `store.json` (everything: key metadata, and each key version's material
-//! sealed with XChaCha20-Poly1305 under a key derived from the passphrase with Argon2id) and
-//! `store.lock`. Every change is a read-modify-write under an exclusive lock on `store.lock`,
-//! and `store.json` is replaced atomically (temporary file, fsync, rename, fsync of the
-//! directory), so concurrent `wbgen` processes are serialized and a crash at any point leaves
-//! either the old or the new store — never a mixture, never a truncated file.
+//! This module is the key store's policy: what a key is (its mode, its material, its versions),
+//! which changes need the passphrase, and which safety rules apply (one key material in one
+//! key; removing a device rotates). [`wbstore`] is its persistence: rows, transactions, the
+//! envelope, sealing.
 //!
 //! Only the sealed material is secret; metadata (aliases, times, fingerprints) is stored in
 //! the clear so `list` and `show` need no passphrase (they show it unauthenticated). Every
 //! command that changes the store or acts on a key (encrypt, export, rotate, enable, disable,
-//! fingerprints, delete) needs the passphrase: the key records carry an authenticator sealed
-//! under the passphrase-derived key, checked before use and renewed on every write, so
-//! nobody without the passphrase can bind a key to another device, re-enable it, or swap its
-//! versions. The passphrase is checked against a
-//! sealed constant before any material is sealed or opened, so a wrong passphrase is a clear
-//! error and can never seal new keys under a different passphrase.
+//! fingerprints, delete) needs the passphrase: each key record carries an authenticator under
+//! the master key, checked before the record is used and renewed on every write, so nobody
+//! without the passphrase can bind a key to another device, re-enable it, or swap its
+//! versions. The passphrase is checked against a sealed constant before any material is
+//! sealed or opened, so a wrong passphrase is a clear error and can never seal new keys under
+//! a different passphrase.
+//!
+//! Every operation runs in one database transaction ([`KeyStore::with`]): it sees one
+//! consistent store and its changes commit together or not at all. A write that lost a race
+//! with another process (another `wbgen`, a service instance) runs again from its first read,
+//! so the closure given to `with` may run more than once and must have no effect outside the
+//! session but its result.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand_core::Rng;
-use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use wbruntime::{Algorithm, KeyId};
+use wbruntime::KeyId;
+use wbstore::audit::{Entry, Record};
+use wbstore::{KeyRow, Location, MasterKey, Store, Tx};
 
 use crate::space_hard::LineBits;
 use crate::{Error, KeyMaterial, Mode, key_len};
 
-/// Name of the store file inside the key-store directory.
-pub const STORE_FILE: &str = "store.json";
-/// Name of the lock file inside the key-store directory.
-pub const LOCK_FILE: &str = "store.lock";
-const FORMAT: &str = "wbgen-keystore";
-const STORE_VERSION: u32 = 1;
-const CHECK_PLAINTEXT: &[u8] = b"wbgen key store passphrase check v1";
-const SEED_LEN: usize = 32;
-
-/// Argon2id cost of a new store: 64 MiB, 3 passes, 1 lane (RFC 9106 §4's second recommended
-/// option uses 64 MiB; OWASP's minimum is 19 MiB with 2 passes).
-pub const DEFAULT_KDF: KdfParams = KdfParams {
-    memory_kib: 64 * 1024,
-    iterations: 3,
-    parallelism: 1,
+pub use wbstore::envelope::{DEFAULT_KDF, KdfParams, MAX_KDF_MEMORY_KIB, MIN_KDF_MEMORY_KIB};
+pub use wbstore::fsutil::write_atomic;
+pub use wbstore::legacy::{LOCK_FILE, Migrated, STORE_FILE, parse_store_json};
+pub use wbstore::records::{
+    AlgorithmName, BoundDevice, KeyRecord, KeyState, Tag, VersionRecord, normalise_id,
 };
 
-/// Least Argon2id memory a store may use (OWASP's minimum, 19 MiB).
-pub const MIN_KDF_MEMORY_KIB: u32 = 19 * 1024;
-/// Most Argon2id memory a store may ask for (4 GiB).
-pub const MAX_KDF_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+/// The audit chain of `wbgen` commands (their override records).
+pub const WBGEN_AUDIT_INSTANCE: &str = "wbgen";
 
-/// Argon2id cost parameters, recorded in the store so that it can always be opened again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KdfParams {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Passes over memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-/// The cipher of a key, as the KMS names it in JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AlgorithmName {
-    /// AES-256.
-    #[serde(rename = "AES_256")]
-    Aes256,
-    /// SM4.
-    #[serde(rename = "SM4")]
-    Sm4,
-}
-
-impl AlgorithmName {
-    /// The name of a runtime algorithm the store keeps keys of.
-    ///
-    /// # Errors
-    /// [`Error::UnsupportedAlgorithm`] for any other.
-    pub fn of(algorithm: Algorithm) -> Result<Self, Error> {
-        match algorithm {
-            Algorithm::Aes256 => Ok(AlgorithmName::Aes256),
-            Algorithm::Sm4 => Ok(AlgorithmName::Sm4),
-            other => Err(Error::UnsupportedAlgorithm(other)),
-        }
-    }
-
-    /// The runtime's algorithm.
-    pub fn algorithm(self) -> Algorithm {
-        match self {
-            AlgorithmName::Aes256 => Algorithm::Aes256,
-            AlgorithmName::Sm4 => Algorithm::Sm4,
-        }
-    }
-}
-
-/// Whether a key may be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyState {
-    /// Encrypt and export work.
-    Enabled,
-    /// Encrypt and export are refused.
-    Disabled,
-}
-
-/// A device a key is bound to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BoundDevice {
-    /// The device's fingerprint, as printed by `wbfingerprint`.
-    pub fingerprint: String,
-    /// Free text for the administrator.
-    #[serde(default)]
-    pub description: String,
-}
-
-/// One version of a key's material.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VersionRecord {
-    /// 1, 2, ...
-    pub version: u32,
-    /// RFC 3339 UTC.
-    pub create_time: String,
-    /// Base64 of nonce ‖ XChaCha20-Poly1305 ciphertext of the key (‖ encoding seed).
-    material: String,
-    /// The material's keyed digest ([`material_digest`]), so that the same key material is
-    /// found in two keys without opening every version. Absent in versions written before it
-    /// existed (their digest is computed from the opened material when needed), so that their
-    /// records read and authenticate as before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    material_digest: Option<String>,
-}
+const SEED_LEN: usize = 32;
 
 /// The key version that already holds some key material ([`Session::material_holder`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,51 +78,6 @@ pub struct DeviceChange {
     pub removed: Vec<String>,
     /// The new version, when the key was rotated because devices were removed.
     pub rotated_to: Option<u32>,
-}
-
-/// A key's metadata and its sealed versions.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct KeyRecord {
-    /// UUID-style key identifier.
-    pub key_id: String,
-    /// Unique alias.
-    pub alias: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// The cipher.
-    pub algorithm: AlgorithmName,
-    /// RFC 3339 UTC time of creation.
-    pub create_time: String,
-    /// Whether ciphertext carries the external encoding.
-    pub external_encoding: bool,
-    /// Space-hard keys: the line width `n` of the table (8, 16 or 24). Absent for the
-    /// Chow-style modes, so that their records read and authenticate as before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub space_hard_bits: Option<u8>,
-    /// Enabled or disabled.
-    pub key_state: KeyState,
-    /// Devices the key's exported files are bound to.
-    #[serde(default)]
-    pub fingerprints: Vec<BoundDevice>,
-    /// Versions, oldest first; the last is current.
-    pub versions: Vec<VersionRecord>,
-    /// The administrator's tags, unique by key. Absent when empty, so that records written
-    /// before tags existed read and authenticate as before.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-}
-
-/// A tag on a key (`TagKey`, `TagValue`, as the KMS names them).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    /// 1 to 128 printable characters, unique on a key.
-    pub tag_key: String,
-    /// Up to 256 printable characters.
-    #[serde(default)]
-    pub tag_value: String,
 }
 
 /// Checks a key's tags: keys of 1 to 128 printable characters, values of at most 256, no key
@@ -265,18 +128,32 @@ fn check_description(description: &str) -> Result<(), Error> {
     Ok(())
 }
 
-impl KeyRecord {
-    /// The newest version number.
-    pub fn current_version(&self) -> u32 {
-        self.versions.last().map_or(0, |v| v.version)
-    }
-
+/// What the key store adds to a [`KeyRecord`]: its key file, its id and mode as the runtime's
+/// and the compiler's types.
+pub trait KeyRecordExt {
     /// A key file of `version` of this key, from its opened `material`
     /// ([`Session::material`]), bound to the key's devices as they are now.
     ///
     /// # Errors
     /// [`Error::StoreCorrupt`] for a record whose id is not a UUID; the export's errors.
-    pub fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error> {
+    fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error>;
+
+    /// The key id as the runtime's type.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for an id that is not a UUID.
+    fn id(&self) -> Result<KeyId, Error>;
+
+    /// The key's mode, as recorded.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for a line width that is not 8, 16 or 24, or a space-hard
+    /// record that also claims an external encoding.
+    fn mode(&self) -> Result<Mode, Error>;
+}
+
+impl KeyRecordExt for KeyRecord {
+    fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error> {
         let info = crate::KeyFileInfo {
             key_id: self.id()?,
             key_version: version,
@@ -289,19 +166,13 @@ impl KeyRecord {
         material.export_bound_key_file(info, &devices, &mut crate::rng::os_rng()?)
     }
 
-    /// The key id as the runtime's type.
-    pub fn id(&self) -> Result<KeyId, Error> {
+    fn id(&self) -> Result<KeyId, Error> {
         self.key_id
             .parse()
             .map_err(|()| Error::StoreCorrupt("a key id is not a UUID"))
     }
 
-    /// The key's mode, as recorded.
-    ///
-    /// # Errors
-    /// [`Error::StoreCorrupt`] for a line width that is not 8, 16 or 24, or a space-hard
-    /// record that also claims an external encoding.
-    pub fn mode(&self) -> Result<Mode, Error> {
+    fn mode(&self) -> Result<Mode, Error> {
         match (self.space_hard_bits, self.external_encoding) {
             (None, true) => Ok(Mode::External),
             (None, false) => Ok(Mode::Standard),
@@ -317,30 +188,6 @@ impl KeyRecord {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct KdfRecord {
-    algorithm: String,
-    memory_kib: u32,
-    iterations: u32,
-    parallelism: u32,
-    salt: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StoreFile {
-    format: String,
-    version: u32,
-    kdf: KdfRecord,
-    check: String,
-    /// Authenticates `keys` (aliases, states, bound devices, versions) under the master key,
-    /// so that nobody without the passphrase can change what `encrypt` and `export` act on.
-    #[serde(default)]
-    metadata_mac: String,
-    keys: Vec<KeyRecord>,
-}
-
 /// Where the passphrase comes from; asked for only when material is sealed or opened.
 pub trait PassphraseSource {
     /// The passphrase; `new_store` is true when it will protect a store being created (a
@@ -354,418 +201,206 @@ impl<F: FnMut(bool) -> Result<Zeroizing<String>, Error>> PassphraseSource for F 
     }
 }
 
-/// A key-store directory.
+/// A key store: a directory (SQLite) or a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct KeyStore {
-    dir: PathBuf,
+    location: Location,
 }
 
-/// Shared (read) or exclusive (read-modify-write) access.
+/// A read-only or a read-write transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Many readers at once; nothing is written.
+    /// Reads one consistent snapshot; nothing is written.
     Read,
-    /// One writer; the store is replaced atomically if the closure changed it.
+    /// May change the store; changes commit together when the closure succeeds.
     Write,
 }
 
-/// The store's contents while a command holds the lock.
-pub struct Session<'p> {
-    file: StoreFile,
-    dirty: bool,
-    master: Option<Zeroizing<[u8; 32]>>,
-    passphrase: &'p mut dyn PassphraseSource,
-    new_store: bool,
+/// One operation on the store, inside its transaction.
+pub struct Session<'s, 'c> {
+    tx: &'s mut Tx<'c>,
+    master: &'s mut Option<MasterKey>,
+    unlock: &'s mut dyn FnMut() -> Result<MasterKey, Error>,
     kdf: KdfParams,
-    /// An [`UnlockedStore`]'s master key and the salt it was derived with.
-    preset: Option<(&'p [u8; 32], &'p str)>,
-    /// The records read were found authentic: later changes in this session (which
-    /// invalidate the stored authenticator until it is renewed at the write) need no check.
-    verified: bool,
 }
 
 /// A key store whose passphrase was checked once ([`KeyStore::unlock`]): its sessions use the
-/// derived key and ask for no passphrase, so a long-running service pays for Argon2id once.
+/// master key and ask for no passphrase, so a long-running service pays for Argon2id once.
 pub struct UnlockedStore {
-    store: KeyStore,
+    store: Store,
     kdf: KdfParams,
-    master: Zeroizing<[u8; 32]>,
-    salt: String,
+    master: MasterKey,
 }
 
 impl core::fmt::Debug for UnlockedStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("UnlockedStore")
-            .field("dir", &self.store.dir)
+            .field("store", &self.store)
             .finish_non_exhaustive()
     }
 }
 
-fn io_error(op: &'static str) -> impl Fn(std::io::Error) -> Error {
-    move |e| Error::Io { op, kind: e.kind() }
-}
-
-/// Aborts the process at a named step of a store write when `WBGEN_FAILPOINT` names it:
-/// the crash tests use this to interrupt a write at every step. Compiled into debug builds
-/// only.
-fn failpoint(step: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var("WBGEN_FAILPOINT").is_ok_and(|v| v == step) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = step;
-}
-
-/// Writes `bytes` to `dir/name` atomically: a private temporary file, fsync, rename over the
-/// target, fsync of the directory. A crash leaves the old file or the new one.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = owner_only(OpenOptions::new().write(true).create_new(true))
-        .open(&tmp)
-        .map_err(io_error("create a temporary file"))?;
-    failpoint("after-create");
-    let written = f
-        .write_all(bytes)
-        .and_then(|()| {
-            failpoint("after-write");
-            f.sync_all()
-        })
-        .map_err(io_error("write a temporary file"));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    failpoint("after-fsync");
-    if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_error("rename into place")(e));
-    }
-    failpoint("after-rename");
-    sync_dir(dir)
-}
-
-// The store's permissions and durability: owner-only modes and a directory fsync after each
-// rename are Unix notions. The admin side (wbgen, wbkms) is supported on Linux only (README,
-// Platforms); on other platforms the crate builds, for the key-file compiler and the device
-// side's tests, with the file system's defaults (on Windows, the directory's ACL).
-
-/// Opens files for the owner only (`0o600`).
-#[cfg(unix)]
-pub(crate) fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    o.mode(0o600)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
-    o
-}
-
-/// Creates directories for the owner only (`0o700`).
-#[cfg(unix)]
-fn owner_only_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
-    use std::os::unix::fs::DirBuilderExt as _;
-    b.mode(0o700)
-}
-
-#[cfg(not(unix))]
-fn owner_only_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
-    b
-}
-
-/// Makes a rename in `dir` durable (fsync of the directory).
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync the directory"))
-}
-
-/// A directory cannot be opened as a file here; NTFS journals the rename itself.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), Error> {
-    Ok(())
-}
-
 impl KeyStore {
-    /// The store in `dir` (created on first write).
+    /// The store in directory `dir` (SQLite; created on first use).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        KeyStore { dir: dir.into() }
+        KeyStore {
+            location: Location::Dir(dir.into()),
+        }
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The store at `location`.
+    pub fn at(location: Location) -> Self {
+        KeyStore { location }
     }
 
-    /// Runs `f` on the store under a lock. With [`Access::Write`] a missing store is created
-    /// (with `kdf` cost) and a changed store is written back atomically before the lock is
-    /// released; with [`Access::Read`] a missing store reads as empty.
+    /// Where it lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The directory, for a directory store.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Dir(d) => Some(d),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// Migrates a release-0.1 directory (`store.json`) into the database, asking for the
+    /// passphrase; `None` if there was nothing to migrate. Every way into the store does this
+    /// first; commands call it themselves to say what was migrated.
     ///
     /// # Errors
-    /// Whatever `f` returns, [`Error::Io`] for the file system, [`Error::StoreCorrupt`] or
-    /// [`Error::UnsupportedStoreVersion`] for a store this version cannot read.
+    /// The passphrase's; those of [`wbstore::legacy::migrate`].
+    pub fn migrate_if_needed(
+        &self,
+        kdf: KdfParams,
+        passphrase: &mut dyn PassphraseSource,
+    ) -> Result<Option<Migrated>, Error> {
+        match &self.location {
+            Location::Dir(dir) if wbstore::legacy::needs_migration(dir) => {
+                let pass = passphrase.passphrase(false)?;
+                Ok(wbstore::legacy::migrate(dir, kdf, pass.as_bytes())?)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Opens the store (migrating a release-0.1 directory first).
+    ///
+    /// # Errors
+    /// Those of [`KeyStore::migrate_if_needed`] and [`Store::open`].
+    pub fn open(
+        &self,
+        kdf: KdfParams,
+        passphrase: &mut dyn PassphraseSource,
+    ) -> Result<Store, Error> {
+        self.migrate_if_needed(kdf, passphrase)?;
+        Ok(Store::open(&self.location)?)
+    }
+
+    /// Runs `f` on the store in one transaction ([`Access`]); a store that does not exist is
+    /// created (without a passphrase until one is first needed, then with `kdf` cost).
+    /// With [`Access::Write`] the passphrase is checked before the transaction starts.
+    ///
+    /// `f` may run more than once (module documentation).
+    ///
+    /// # Errors
+    /// Whatever `f` returns; the store's.
     pub fn with<T>(
         &self,
         access: Access,
         kdf: KdfParams,
         passphrase: &mut dyn PassphraseSource,
-        f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
+        f: impl FnMut(&mut Session<'_, '_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.with_preset(access, kdf, passphrase, None, f)
+        let store = self.open(kdf, passphrase)?;
+        let mut master = None;
+        if access == Access::Write {
+            master = Some(store.unlock(kdf, &mut |new| passphrase.passphrase(new))?);
+        }
+        let mut unlock = || store.unlock(kdf, &mut |new| passphrase.passphrase(new));
+        run(&store, access, kdf, &mut master, &mut unlock, f)
     }
 
-    /// Checks the passphrase once (creating the store if there is none) and keeps the derived
+    /// Checks the passphrase once (setting it on a store that has none) and keeps the master
     /// key for [`UnlockedStore::with`].
     ///
     /// # Errors
-    /// [`Error::WrongPassphrase`], [`Error::PassphraseUnavailable`], and those of
-    /// [`KeyStore::with`].
+    /// [`Error::WrongPassphrase`], [`Error::PassphraseUnavailable`], the store's.
     pub fn unlock(
         &self,
         kdf: KdfParams,
         passphrase: &mut dyn PassphraseSource,
     ) -> Result<UnlockedStore, Error> {
-        let (master, salt) = self.with(Access::Write, kdf, passphrase, |s| {
-            let master = s.master()?;
-            Ok((master, s.file.kdf.salt.clone()))
-        })?;
-        Ok(UnlockedStore {
-            store: self.clone(),
-            kdf,
-            master,
-            salt,
-        })
+        let store = self.open(kdf, passphrase)?;
+        let master = store.unlock(kdf, &mut |new| passphrase.passphrase(new))?;
+        Ok(UnlockedStore { store, kdf, master })
     }
+}
 
-    fn with_preset<T>(
-        &self,
-        access: Access,
-        kdf: KdfParams,
-        passphrase: &mut dyn PassphraseSource,
-        preset: Option<(&[u8; 32], &str)>,
-        f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        if access == Access::Write {
-            owner_only_dir(std::fs::DirBuilder::new().recursive(true))
-                .create(&self.dir)
-                .map_err(io_error("create the key store directory"))?;
-        }
-        let lock = match owner_only(
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(access == Access::Write)
-                .truncate(false),
-        )
-        .open(self.dir.join(LOCK_FILE))
+fn run<T>(
+    store: &Store,
+    access: Access,
+    kdf: KdfParams,
+    master: &mut Option<MasterKey>,
+    unlock: &mut dyn FnMut() -> Result<MasterKey, Error>,
+    mut f: impl FnMut(&mut Session<'_, '_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    store.transact(access == Access::Write, |tx| {
+        if access == Access::Write
+            && let Some(m) = master.as_ref()
         {
-            Ok(l) => Some(l),
-            Err(e) if access == Access::Read && e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_error("open the lock file")(e)),
-        };
-        if let Some(l) = &lock {
-            match access {
-                Access::Read => l.lock_shared(),
-                Access::Write => l.lock(),
+            // A master key checked earlier (a service's, at its start) must still be this
+            // store's before anything is sealed or authenticated with it: the store may have
+            // been deleted and created again under another passphrase since.
+            let envelope: Option<wbstore::Envelope> = tx
+                .meta(wbstore::META_ENVELOPE)?
+                .and_then(|e| serde_json::from_str(&e).ok());
+            if !envelope.is_some_and(|e| e.accepts(m)) {
+                return Err(Error::WrongPassphrase);
             }
-            .map_err(io_error("lock the key store"))?;
         }
-        let (file, new_store) = match std::fs::read(self.dir.join(STORE_FILE)) {
-            Ok(bytes) => (parse_store(&bytes)?, false),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (empty_store(kdf)?, true),
-            Err(e) => return Err(io_error("read the key store")(e)),
-        };
-        let mut session = Session {
-            file,
-            dirty: false,
-            master: None,
-            passphrase,
-            new_store,
+        let mut s = Session {
+            tx,
+            master: &mut *master,
+            unlock: &mut *unlock,
             kdf,
-            preset,
-            verified: false,
         };
-        let out = f(&mut session)?;
-        if access == Access::Write && session.dirty {
-            session.seal_metadata()?;
-            self.remove_stale_temporaries();
-            let mut json = serde_json::to_vec_pretty(&session.file)
-                .map_err(|_| Error::StoreCorrupt("cannot serialise the store"))?;
-            json.push(b'\n');
-            write_atomic(&self.dir, STORE_FILE, &json)?;
-        }
-        drop(lock);
-        Ok(out)
-    }
-
-    /// Removes temporary files left by writers that crashed (we hold the exclusive lock).
-    fn remove_stale_temporaries(&self) {
-        let prefix = format!(".{STORE_FILE}.tmp-");
-        if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&prefix) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-    }
-}
-
-impl UnlockedStore {
-    /// The store.
-    pub fn store(&self) -> &KeyStore {
-        &self.store
-    }
-
-    /// [`KeyStore::with`] with the key derived at [`KeyStore::unlock`]. The passphrase check is
-    /// still verified on every session; a store replaced since (another salt) is refused.
-    ///
-    /// # Errors
-    /// Those of [`KeyStore::with`]; [`Error::WrongPassphrase`] if the store was replaced by one
-    /// under another passphrase.
-    pub fn with<T>(
-        &self,
-        access: Access,
-        f: impl FnOnce(&mut Session<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut refuse =
-            |_new: bool| -> Result<Zeroizing<String>, Error> { Err(Error::WrongPassphrase) };
-        self.store.with_preset(
-            access,
-            self.kdf,
-            &mut refuse,
-            Some((&self.master, &self.salt)),
-            f,
-        )
-    }
-
-    /// A 32-byte key for `context` (a fixed, unique string naming its use), derived from the
-    /// store's master key with BLAKE3's key derivation mode; for data a service keeps beside
-    /// the store (its access tokens) that must be authenticated under the passphrase.
-    pub fn derive_key(&self, context: &str) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(blake3::derive_key(context, self.master.as_ref()))
-    }
-}
-
-/// Parses a `store.json` as `wbgen` does when it opens a store, and returns its key records
-/// (used by the fuzz targets and by tools that inspect a store without a passphrase).
-///
-/// # Errors
-/// [`Error::StoreCorrupt`], [`Error::UnsupportedStoreVersion`].
-pub fn parse_store_json(bytes: &[u8]) -> Result<Vec<KeyRecord>, Error> {
-    parse_store(bytes).map(|f| f.keys)
-}
-
-fn parse_store(bytes: &[u8]) -> Result<StoreFile, Error> {
-    let file: StoreFile = serde_json::from_slice(bytes)
-        .map_err(|_| Error::StoreCorrupt("store.json is not a valid key store"))?;
-    if file.format != FORMAT {
-        return Err(Error::StoreCorrupt("store.json is not a wbgen key store"));
-    }
-    if file.version != STORE_VERSION {
-        return Err(Error::UnsupportedStoreVersion(file.version));
-    }
-    Ok(file)
-}
-
-fn empty_store(kdf: KdfParams) -> Result<StoreFile, Error> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| Error::RandomnessUnavailable)?;
-    Ok(StoreFile {
-        format: FORMAT.to_owned(),
-        version: STORE_VERSION,
-        kdf: KdfRecord {
-            algorithm: "argon2id".to_owned(),
-            memory_kib: kdf.memory_kib,
-            iterations: kdf.iterations,
-            parallelism: kdf.parallelism,
-            salt: B64.encode(salt),
-        },
-        check: String::new(),
-        metadata_mac: String::new(),
-        keys: Vec::new(),
+        f(&mut s)
     })
 }
 
-fn aead(master: &[u8; 32]) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(master.into())
-}
-
-fn seal(master: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<String, Error> {
-    let mut nonce = [0u8; 24];
-    getrandom::fill(&mut nonce).map_err(|_| Error::RandomnessUnavailable)?;
-    let ct = aead(master)
-        .encrypt(
-            &XNonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::StoreCorrupt("sealing failed"))?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    Ok(B64.encode(out))
-}
-
-fn open(master: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let bytes = B64.decode(sealed).ok()?;
-    let (nonce, ct) = bytes.split_at_checked(24)?;
-    let nonce: [u8; 24] = nonce.try_into().ok()?;
-    aead(master)
-        .decrypt(&XNonce::from(nonce), Payload { msg: ct, aad })
-        .ok()
-        .map(Zeroizing::new)
-}
-
-fn metadata_aad(canonical_keys: &[u8]) -> Vec<u8> {
-    let mut aad = format!("{FORMAT}/{STORE_VERSION}|metadata|").into_bytes();
-    aad.extend_from_slice(canonical_keys);
-    aad
-}
-
-/// What sealed material is bound to: the key, the version, the algorithm and the mode (a
-/// space-hard key's line width is appended, so Chow-style records keep their old binding).
-fn material_aad(rec: &KeyRecord, version: u32) -> Vec<u8> {
-    let mut aad = format!(
-        "{FORMAT}/{STORE_VERSION}|{}|{version}|{:?}|{}",
-        rec.key_id, rec.algorithm, rec.external_encoding
-    );
-    if let Some(n) = rec.space_hard_bits {
-        aad.push_str(&format!("|space-hard-{n}"));
+impl UnlockedStore {
+    /// The open store.
+    pub fn db(&self) -> &Store {
+        &self.store
     }
-    aad.into_bytes()
+
+    /// [`KeyStore::with`] with the master key checked at [`KeyStore::unlock`].
+    ///
+    /// # Errors
+    /// Those of [`KeyStore::with`].
+    pub fn with<T>(
+        &self,
+        access: Access,
+        f: impl FnMut(&mut Session<'_, '_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut master = Some(self.master.clone());
+        let mut refuse = || -> Result<MasterKey, Error> { Err(Error::WrongPassphrase) };
+        run(&self.store, access, self.kdf, &mut master, &mut refuse, f)
+    }
+
+    /// A 32-byte key for `context` (a fixed, unique string naming its use), derived from the
+    /// store's master key with BLAKE3's key derivation mode; for data the service keeps in the
+    /// store (its access tokens) that must be authenticated under the passphrase.
+    pub fn derive_key(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        self.master.derive_key(context)
+    }
 }
 
 /// What a device-list change that removed devices without rotating leaves open.
 pub const REMOVED_NOT_ROTATED: &str = "devices were removed without rotating the key: each removed device keeps its key file, which decrypts every ciphertext of the current version, including those encrypted from now on; rotate the key (wbgen rotate, RotateWhiteBoxKey) and re-encrypt to revoke them";
-
-/// The BLAKE3 key-derivation context of the material digest's key.
-const DIGEST_CONTEXT: &str = "wbgen key store 2026-12-06 material digest v1";
-
-/// The keyed digest of a key's material: BLAKE3 in keyed mode under a key derived from the
-/// store's master key (BLAKE3's `derive_key` with its own context string), over the
-/// algorithm's name and the raw key. Without the master key nobody can compute it, so the
-/// digests in the store tell an attacker nothing about the keys (an unkeyed hash would let
-/// anyone holding the store confirm a guessed or leaked key). The external encoding's seed is
-/// left out: the same cipher key in two modes is what must be found.
-fn material_digest(digest_key: &[u8; 32], algorithm: AlgorithmName, key: &[u8]) -> String {
-    let mut h = blake3::Hasher::new_keyed(digest_key);
-    h.update(match algorithm {
-        AlgorithmName::Aes256 => b"AES_256\0",
-        AlgorithmName::Sm4 => b"SM4\0\0\0\0\0",
-    });
-    h.update(key);
-    h.finalize().to_hex().to_string()
-}
-
-/// The key of [`material_digest`], derived from the store's master key.
-fn digest_key(master: &[u8; 32]) -> Zeroizing<[u8; 32]> {
-    Zeroizing::new(blake3::derive_key(DIGEST_CONTEXT, master))
-}
 
 /// Now, as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
@@ -781,128 +416,86 @@ pub fn new_key_id() -> Result<KeyId, Error> {
     Ok(KeyId(id))
 }
 
-impl Session<'_> {
-    /// Derives the master key from the passphrase (once) and checks it against the store.
-    fn master(&mut self) -> Result<Zeroizing<[u8; 32]>, Error> {
+impl<'c> Session<'_, 'c> {
+    /// The master key (the passphrase is asked for the first time it is needed).
+    fn master(&mut self) -> Result<MasterKey, Error> {
         if let Some(m) = &self.master {
             return Ok(m.clone());
         }
-        if let Some((master, salt)) = self.preset {
-            if salt != self.file.kdf.salt {
-                // The store was deleted and created again (under some passphrase) since it
-                // was unlocked: the derived key is not this store's.
-                return Err(Error::WrongPassphrase);
-            }
-            let master = Zeroizing::new(*master);
-            if open(&master, b"check", &self.file.check)
-                .as_deref()
-                .map(Vec::as_slice)
-                != Some(CHECK_PLAINTEXT)
-            {
-                return Err(Error::WrongPassphrase);
-            }
-            self.master = Some(master.clone());
-            return Ok(master);
-        }
-        let pass = self.passphrase.passphrase(self.new_store)?;
-        let kdf = &self.file.kdf;
-        if kdf.algorithm != "argon2id" {
-            return Err(Error::StoreCorrupt("unknown key derivation function"));
-        }
-        // Bounds: a store edited to a cheap KDF must not weaken what is sealed next, and one
-        // edited to an absurd cost must not exhaust memory.
-        if !(MIN_KDF_MEMORY_KIB..=MAX_KDF_MEMORY_KIB).contains(&kdf.memory_kib)
-            || !(2..=64).contains(&kdf.iterations)
-            || !(1..=16).contains(&kdf.parallelism)
-        {
+        let m = (self.unlock)()?;
+        *self.master = Some(m.clone());
+        Ok(m)
+    }
+
+    /// The transaction, for what the store holds beside keys (the service's credentials).
+    pub fn tx(&mut self) -> &mut Tx<'c> {
+        self.tx
+    }
+
+    fn parse(row: &KeyRow) -> Result<KeyRecord, Error> {
+        serde_json::from_str(&row.record)
+            .map_err(|_| Error::StoreCorrupt("a key record is not valid"))
+    }
+
+    /// The row and record of a key, authenticated under the master key: what `encrypt`,
+    /// `export` and every change act on.
+    fn authentic(&mut self, key_id: &str) -> Result<(KeyRow, KeyRecord), Error> {
+        let row = self
+            .tx
+            .key(&normalise_id(key_id))?
+            .ok_or(Error::KeyNotFound)?;
+        let master = self.master()?;
+        if !master.record_mac_ok(&row.key_id, &row.record, &row.mac) {
             return Err(Error::StoreCorrupt(
-                "key derivation parameters out of bounds",
+                "key records were changed without the passphrase",
             ));
         }
-        let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
-            .map_err(|_| Error::StoreCorrupt("invalid key derivation parameters"))?;
-        let salt = B64
-            .decode(&kdf.salt)
-            .map_err(|_| Error::StoreCorrupt("invalid salt"))?;
-        let mut master = Zeroizing::new([0u8; 32]);
-        Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(pass.as_bytes(), &salt, master.as_mut())
-            .map_err(|_| Error::StoreCorrupt("key derivation failed"))?;
-        if self.file.check.is_empty() && !self.file.keys.is_empty() {
-            // Only a store that never held a key may lack the check: otherwise someone removed
-            // it to have new material sealed under another passphrase.
-            return Err(Error::StoreCorrupt("the passphrase check is missing"));
+        let rec = Self::parse(&row)?;
+        if rec.key_id != row.key_id || rec.alias != row.alias {
+            return Err(Error::StoreCorrupt("a key record does not match its row"));
         }
-        if self.file.check.is_empty() {
-            // A new store: remember a sealed constant to recognise the passphrase later.
-            self.file.check = seal(&master, b"check", CHECK_PLAINTEXT)?;
-            self.dirty = true;
-        } else if open(&master, b"check", &self.file.check)
-            .as_deref()
-            .map(Vec::as_slice)
-            != Some(CHECK_PLAINTEXT)
-        {
-            return Err(Error::WrongPassphrase);
-        }
-        self.master = Some(master.clone());
-        Ok(master)
+        Ok((row, rec))
     }
 
-    /// Seals the key records' authenticator (called before every write).
-    fn seal_metadata(&mut self) -> Result<(), Error> {
+    /// Writes `rec` over `row` (compare-and-set on the row's revision), authenticated.
+    fn write(&mut self, row: &KeyRow, rec: &KeyRecord) -> Result<(), Error> {
         let master = self.master()?;
-        let canonical = serde_json::to_vec(&self.file.keys)
-            .map_err(|_| Error::StoreCorrupt("cannot serialise the key records"))?;
-        self.file.metadata_mac = seal(&master, &metadata_aad(&canonical), b"")?;
-        Ok(())
+        Ok(self
+            .tx
+            .update_key(&KeyRow::authenticated(rec, &master, row.rev)?)?)
     }
 
-    /// Checks the key records' authenticator: what `encrypt` and `export` act on (state,
-    /// bound devices, versions) was written by someone with the passphrase.
-    fn verify_metadata(&mut self) -> Result<(), Error> {
-        if self.verified {
-            return Ok(());
-        }
-        let master = self.master()?;
-        let canonical = serde_json::to_vec(&self.file.keys)
-            .map_err(|_| Error::StoreCorrupt("cannot serialise the key records"))?;
-        match open(&master, &metadata_aad(&canonical), &self.file.metadata_mac) {
-            Some(empty) if empty.is_empty() => {
-                self.verified = true;
-                Ok(())
-            }
-            _ => Err(Error::StoreCorrupt(
-                "key records were changed without the passphrase",
-            )),
-        }
+    /// All keys, oldest first (unauthenticated: for listing).
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for a record that does not parse; the store's.
+    pub fn keys(&mut self) -> Result<Vec<KeyRecord>, Error> {
+        self.tx.keys()?.iter().map(Self::parse).collect()
     }
 
-    /// All keys, oldest first.
-    pub fn keys(&self) -> &[KeyRecord] {
-        &self.file.keys
-    }
-
-    /// The key with this id.
+    /// The key with this id (unauthenticated: for showing).
     ///
     /// # Errors
     /// [`Error::KeyNotFound`].
-    pub fn key(&self, key_id: &str) -> Result<&KeyRecord, Error> {
-        let wanted = normalise_id(key_id);
-        self.file
-            .keys
-            .iter()
-            .find(|k| k.key_id == wanted)
-            .ok_or(Error::KeyNotFound)
+    pub fn key(&mut self, key_id: &str) -> Result<KeyRecord, Error> {
+        let row = self
+            .tx
+            .key(&normalise_id(key_id))?
+            .ok_or(Error::KeyNotFound)?;
+        Self::parse(&row)
     }
 
-    fn key_mut(&mut self, key_id: &str) -> Result<&mut KeyRecord, Error> {
-        let wanted = normalise_id(key_id);
-        self.dirty = true;
-        self.file
-            .keys
-            .iter_mut()
-            .find(|k| k.key_id == wanted)
-            .ok_or(Error::KeyNotFound)
+    /// Appends an audit record to the `wbgen` chain in this transaction: it commits with the
+    /// change it describes, or neither does.
+    ///
+    /// # Errors
+    /// [`Error::AuditUnavailable`].
+    pub fn audit(&mut self, entry: &Entry) -> Result<Record, Error> {
+        Ok(wbstore::audit::append_in(
+            self.tx,
+            WBGEN_AUDIT_INSTANCE,
+            entry,
+        )?)
     }
 
     /// Adds a key with the given material as version 1.
@@ -935,16 +528,11 @@ impl Session<'_> {
     ) -> Result<(KeyRecord, Option<MaterialHolder>), Error> {
         check_alias(alias)?;
         check_description(description)?;
-        if self.file.keys.iter().any(|k| k.alias == alias) {
+        if self.tx.key_by_alias(alias)?.is_some() {
             return Err(Error::AliasTaken);
         }
-        if self.new_store {
-            // Nothing was stored yet, so nothing to authenticate.
-            self.verified = true;
-        } else {
-            self.verify_metadata()?;
-        }
-        let algorithm = AlgorithmName::of(material.algorithm())?;
+        let algorithm =
+            AlgorithmName::of(material.algorithm()).map_err(Error::UnsupportedAlgorithm)?;
         let holder = self.check_material(material, None, allow_duplicate)?;
         let now = now_rfc3339();
         let mut rec = KeyRecord {
@@ -964,80 +552,68 @@ impl Session<'_> {
             tags: Vec::new(),
         };
         let sealed = self.seal_material(&rec, 1, material)?;
+        let digest = self.digest(material)?;
         rec.versions.push(VersionRecord {
             version: 1,
             create_time: now,
             material: sealed,
-            material_digest: Some(self.digest(material)?),
+            material_digest: Some(digest.clone()),
         });
-        self.file.keys.push(rec.clone());
-        self.dirty = true;
+        let master = self.master()?;
+        self.tx
+            .insert_key(&KeyRow::authenticated(&rec, &master, 0)?)?;
+        self.tx.insert_digest(&digest, &rec.key_id, 1)?;
         Ok((rec, holder))
     }
 
     /// The keyed digest of `material`'s key under this store's master key.
     fn digest(&mut self, material: &KeyMaterial) -> Result<String, Error> {
-        let algorithm = AlgorithmName::of(material.algorithm())?;
-        let master = self.master()?;
-        Ok(material_digest(
-            &digest_key(&master),
-            algorithm,
-            material.key_bytes(),
-        ))
+        let algorithm =
+            AlgorithmName::of(material.algorithm()).map_err(Error::UnsupportedAlgorithm)?;
+        Ok(self
+            .master()?
+            .material_digest(algorithm, material.key_bytes()))
     }
 
     /// The key version, other than `except` (a key id and version), that holds the same key
     /// material as `material`, in any mode: one key material lives in one key, since a copy in
     /// a Chow-style mode gives the key away, and with it every file of the other key.
     ///
-    /// Versions written before digests existed carry none: their material is opened and
-    /// digested here (in memory; nothing stored changes).
+    /// The store's digest index finds the candidates; each is confirmed against its key's
+    /// authenticated record, so an index row edited in the database neither invents nor (as
+    /// long as the record holds the digest) hides a holder.
     ///
     /// # Errors
-    /// Passphrase errors; [`Error::StoreCorrupt`] for records changed without the passphrase
-    /// or sealed material that does not open.
+    /// Passphrase errors; [`Error::StoreCorrupt`] for records changed without the passphrase.
     pub fn material_holder(
         &mut self,
         material: &KeyMaterial,
         except: Option<(&str, u32)>,
     ) -> Result<Option<MaterialHolder>, Error> {
-        // The digests are part of the authenticated records: an edited one must not hide a
-        // duplicate.
-        self.verify_metadata()?;
-        let master = self.master()?;
-        let key = digest_key(&master);
-        let wanted = material_digest(
-            &key,
-            AlgorithmName::of(material.algorithm())?,
-            material.key_bytes(),
-        );
+        let wanted = self.digest(material)?;
         let except = except.map(|(id, v)| (normalise_id(id), v));
-        for rec in &self.file.keys {
-            for v in &rec.versions {
-                if except
-                    .as_ref()
-                    .is_some_and(|(id, n)| *id == rec.key_id && *n == v.version)
-                {
-                    continue;
-                }
-                let same = match &v.material_digest {
-                    Some(d) => *d == wanted,
-                    None => {
-                        let plain = open(&master, &material_aad(rec, v.version), &v.material)
-                            .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
-                        let stored = plain.get(..key_len(rec.algorithm.algorithm())).ok_or(
-                            Error::StoreCorrupt("sealed key material has the wrong length"),
-                        )?;
-                        material_digest(&key, rec.algorithm, stored) == wanted
-                    }
-                };
-                if same {
-                    return Ok(Some(MaterialHolder {
-                        key_id: rec.key_id.clone(),
-                        alias: rec.alias.clone(),
-                        version: v.version,
-                    }));
-                }
+        for (key_id, version) in self.tx.digest_holders(&wanted)? {
+            if except
+                .as_ref()
+                .is_some_and(|(id, n)| *id == key_id && *n == version)
+            {
+                continue;
+            }
+            let Ok((_, rec)) = self.authentic(&key_id) else {
+                return Err(Error::StoreCorrupt(
+                    "a material digest names a key whose record is missing or changed",
+                ));
+            };
+            if rec
+                .versions
+                .iter()
+                .any(|v| v.version == version && v.material_digest.as_deref() == Some(&wanted))
+            {
+                return Ok(Some(MaterialHolder {
+                    key_id: rec.key_id,
+                    alias: rec.alias,
+                    version,
+                }));
             }
         }
         Ok(None)
@@ -1075,7 +651,7 @@ impl Session<'_> {
         if let Some(seed) = material.external_seed() {
             plain.extend_from_slice(seed);
         }
-        seal(&master, &material_aad(rec, version), &plain)
+        Ok(master.seal(&wbstore::envelope::material_aad(rec, version), &plain)?)
     }
 
     /// Opens a key version's material (`None`: the current version).
@@ -1089,8 +665,7 @@ impl Session<'_> {
         key_id: &str,
         version: Option<u32>,
     ) -> Result<(KeyRecord, u32, KeyMaterial), Error> {
-        self.verify_metadata()?;
-        let rec = self.key(key_id)?.clone();
+        let (_, rec) = self.authentic(key_id)?;
         if rec.key_state == KeyState::Disabled {
             return Err(Error::KeyDisabled);
         }
@@ -1103,7 +678,8 @@ impl Session<'_> {
             .material
             .clone();
         let master = self.master()?;
-        let plain = open(&master, &material_aad(&rec, version), &sealed)
+        let plain = master
+            .open(&wbstore::envelope::material_aad(&rec, version), &sealed)
             .ok_or(Error::StoreCorrupt("sealed key material does not open"))?;
         let algorithm = rec.algorithm.algorithm();
         let klen = key_len(algorithm);
@@ -1141,18 +717,18 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`], [`Error::KeyDisabled`], passphrase errors.
     pub fn rotate(&mut self, key_id: &str, rng: &mut impl Rng) -> Result<(KeyRecord, u32), Error> {
-        self.verify_metadata()?;
-        let rec = self.key(key_id)?.clone();
+        let (row, rec) = self.authentic(key_id)?;
         if rec.key_state == KeyState::Disabled {
             return Err(Error::KeyDisabled);
         }
-        self.add_version(&rec, rng)
+        self.add_version(&row, rec, rng)
     }
 
-    /// Adds a version with fresh material to `rec` (whatever its state).
+    /// Adds a version with fresh material to `rec` (whatever its state) and writes it.
     fn add_version(
         &mut self,
-        rec: &KeyRecord,
+        row: &KeyRow,
+        mut rec: KeyRecord,
         rng: &mut impl Rng,
     ) -> Result<(KeyRecord, u32), Error> {
         let version = rec
@@ -1162,16 +738,17 @@ impl Session<'_> {
         let material = KeyMaterial::generate(rec.algorithm.algorithm(), rec.mode()?, rng);
         // Fresh random material: a match would mean a broken random number generator.
         self.check_material(&material, None, false)?;
-        let sealed = self.seal_material(rec, version, &material)?;
+        let sealed = self.seal_material(&rec, version, &material)?;
         let digest = self.digest(&material)?;
-        let k = self.key_mut(&rec.key_id)?;
-        k.versions.push(VersionRecord {
+        rec.versions.push(VersionRecord {
             version,
             create_time: now_rfc3339(),
             material: sealed,
-            material_digest: Some(digest),
+            material_digest: Some(digest.clone()),
         });
-        Ok((k.clone(), version))
+        self.write(row, &rec)?;
+        self.tx.insert_digest(&digest, &rec.key_id, version)?;
+        Ok((rec, version))
     }
 
     /// Enables or disables a key.
@@ -1179,10 +756,10 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`].
     pub fn set_state(&mut self, key_id: &str, state: KeyState) -> Result<KeyRecord, Error> {
-        self.verify_metadata()?;
-        let k = self.key_mut(key_id)?;
-        k.key_state = state;
-        Ok(k.clone())
+        let (row, mut rec) = self.authentic(key_id)?;
+        rec.key_state = state;
+        self.write(&row, &rec)?;
+        Ok(rec)
     }
 
     /// Replaces the list of bound devices.
@@ -1194,16 +771,16 @@ impl Session<'_> {
         key_id: &str,
         devices: Vec<BoundDevice>,
     ) -> Result<KeyRecord, Error> {
-        self.verify_metadata()?;
-        let k = self.key_mut(key_id)?;
-        k.fingerprints = devices;
-        Ok(k.clone())
+        let (row, mut rec) = self.authentic(key_id)?;
+        rec.fingerprints = devices;
+        self.write(&row, &rec)?;
+        Ok(rec)
     }
 
     /// Replaces the list of bound devices and, when `rotate` and the new list leaves out a
-    /// device of the old one, rotates the key in the same write: a removed device keeps the
-    /// key file it already has, which decrypts every ciphertext of that version, so only new
-    /// material stops it decrypting what is encrypted from now on. Adding devices never
+    /// device of the old one, rotates the key in the same transaction: a removed device keeps
+    /// the key file it already has, which decrypts every ciphertext of that version, so only
+    /// new material stops it decrypting what is encrypted from now on. Adding devices never
     /// rotates. A disabled key is rotated too (its next encryption, once enabled, must not be
     /// readable by the removed device).
     ///
@@ -1216,21 +793,21 @@ impl Session<'_> {
         rotate: bool,
         rng: &mut impl Rng,
     ) -> Result<DeviceChange, Error> {
-        self.verify_metadata()?;
-        let old = self.key(key_id)?.clone();
-        let removed: Vec<String> = old
+        let (row, mut rec) = self.authentic(key_id)?;
+        let removed: Vec<String> = rec
             .fingerprints
             .iter()
             .filter(|d| !devices.iter().any(|n| n.fingerprint == d.fingerprint))
             .map(|d| d.fingerprint.clone())
             .collect();
-        let mut record = self.set_fingerprints(key_id, devices)?;
-        let mut rotated_to = None;
-        if rotate && !removed.is_empty() {
-            let (rec, version) = self.add_version(&record, rng)?;
-            record = rec;
-            rotated_to = Some(version);
-        }
+        rec.fingerprints = devices;
+        let (record, rotated_to) = if rotate && !removed.is_empty() {
+            let (rec, version) = self.add_version(&row, rec, rng)?;
+            (rec, Some(version))
+        } else {
+            self.write(&row, &rec)?;
+            (rec, None)
+        };
         Ok(DeviceChange {
             record,
             removed,
@@ -1249,18 +826,8 @@ impl Session<'_> {
         description: Option<&str>,
         tags: Option<Vec<Tag>>,
     ) -> Result<KeyRecord, Error> {
-        self.verify_metadata()?;
         if let Some(a) = alias {
             check_alias(a)?;
-            let wanted = normalise_id(key_id);
-            if self
-                .file
-                .keys
-                .iter()
-                .any(|k| k.alias == a && k.key_id != wanted)
-            {
-                return Err(Error::AliasTaken);
-            }
         }
         if let Some(d) = description {
             check_description(d)?;
@@ -1268,17 +835,25 @@ impl Session<'_> {
         if let Some(t) = &tags {
             check_tags(t)?;
         }
-        let k = self.key_mut(key_id)?;
+        let (row, mut rec) = self.authentic(key_id)?;
         if let Some(a) = alias {
-            a.clone_into(&mut k.alias);
+            if self
+                .tx
+                .key_by_alias(a)?
+                .is_some_and(|other| other.key_id != rec.key_id)
+            {
+                return Err(Error::AliasTaken);
+            }
+            a.clone_into(&mut rec.alias);
         }
         if let Some(d) = description {
-            d.clone_into(&mut k.description);
+            d.clone_into(&mut rec.description);
         }
         if let Some(t) = tags {
-            k.tags = t;
+            rec.tags = t;
         }
-        Ok(k.clone())
+        self.write(&row, &rec)?;
+        Ok(rec)
     }
 
     /// Deletes a key and all its versions.
@@ -1286,105 +861,13 @@ impl Session<'_> {
     /// # Errors
     /// [`Error::KeyNotFound`].
     pub fn delete(&mut self, key_id: &str) -> Result<KeyRecord, Error> {
-        self.verify_metadata()?;
-        let wanted = normalise_id(key_id);
-        let pos = self
-            .file
-            .keys
-            .iter()
-            .position(|k| k.key_id == wanted)
-            .ok_or(Error::KeyNotFound)?;
-        self.dirty = true;
-        Ok(self.file.keys.remove(pos))
+        let (row, rec) = self.authentic(key_id)?;
+        self.tx.delete_key(&row.key_id, row.rev)?;
+        Ok(rec)
     }
 
     /// The KDF cost this session creates stores with.
     pub fn kdf(&self) -> KdfParams {
         self.kdf
-    }
-}
-
-fn normalise_id(key_id: &str) -> String {
-    key_id
-        .trim()
-        .parse::<KeyId>()
-        .map_or_else(|()| key_id.trim().to_owned(), |id| id.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CHEAP: KdfParams = KdfParams {
-        memory_kib: MIN_KDF_MEMORY_KIB,
-        iterations: 2,
-        parallelism: 1,
-    };
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "wbgen-keystore-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    }
-
-    /// Versions written before digests existed carry none: the same material is still found,
-    /// by opening them, and the check changes nothing stored.
-    #[test]
-    fn duplicate_material_is_found_in_versions_without_a_digest() {
-        let dir = scratch("legacy-digest");
-        let store = KeyStore::new(&dir);
-        let mut pass = |_: bool| Ok(Zeroizing::new("pass".to_owned()));
-        let key = [0x42u8; 32];
-        let mut rng = crate::rng::os_rng().unwrap();
-        let old = KeyMaterial::import(Algorithm::Aes256, &key, Mode::External, &mut rng).unwrap();
-        let id = store
-            .with(Access::Write, CHEAP, &mut pass, |s| {
-                let rec = s.add_key(&old, "old", "")?;
-                // As a store of release 0.1.0 wrote it: no digest, authenticated as such.
-                s.file.keys[0].versions[0].material_digest = None;
-                Ok(rec.key_id)
-            })
-            .unwrap();
-        let before = std::fs::read(dir.join(STORE_FILE)).unwrap();
-        assert!(!String::from_utf8_lossy(&before).contains("MaterialDigest"));
-        let again = KeyMaterial::import(Algorithm::Aes256, &key, Mode::DEFAULT, &mut rng).unwrap();
-        let err = store
-            .with(Access::Write, CHEAP, &mut pass, |s| {
-                s.add_key(&again, "new", "")
-            })
-            .unwrap_err();
-        assert_eq!(
-            err,
-            Error::DuplicateMaterial {
-                key_id: id.clone(),
-                alias: "old".into(),
-                version: 1
-            }
-        );
-        assert_eq!(std::fs::read(dir.join(STORE_FILE)).unwrap(), before);
-        // Other material is not taken for it, and the digest differs per store (keyed).
-        let other =
-            KeyMaterial::import(Algorithm::Aes256, &[0x43; 32], Mode::DEFAULT, &mut rng).unwrap();
-        let holder = store
-            .with(Access::Read, CHEAP, &mut pass, |s| {
-                s.material_holder(&other, None)
-            })
-            .unwrap();
-        assert_eq!(holder, None);
-        let digest = store
-            .with(Access::Read, CHEAP, &mut pass, |s| s.digest(&again))
-            .unwrap();
-        let other_store = scratch("legacy-digest-2");
-        let digest2 = KeyStore::new(&other_store)
-            .with(Access::Write, CHEAP, &mut pass, |s| s.digest(&again))
-            .unwrap();
-        assert_ne!(digest, digest2);
-        assert_ne!(digest, blake3::hash(&key).to_hex().to_string());
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::remove_dir_all(&other_store);
     }
 }

@@ -32,7 +32,6 @@
 struct ReadmeDoctests;
 
 pub mod aes256;
-pub mod audit;
 pub mod cli;
 pub mod devices;
 pub mod encoding;
@@ -49,3 +48,6 @@ pub mod space_hard;
 
 pub use error::Error;
 pub use key::{CHOW_MODE_WARNING, KeyFileInfo, KeyMaterial, Mode, key_len};
+/// The store crate the key store is over (its audit chains: [`wbstore::audit`]).
+pub use wbstore;
+pub use wbstore::audit;

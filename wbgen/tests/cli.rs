@@ -380,7 +380,7 @@ fn encrypt_from_file_with_given_iv_and_import_interoperates() {
         "02000005",
     );
     // The store never holds the imported key in the clear.
-    let store = std::fs::read_to_string(t.store().join("store.json")).unwrap();
+    let store = store_text(&t.store());
     assert!(!store.contains(&hex::encode(key)) && !store.contains(&B64.encode(key)));
     assert!(!store.contains(SECRET));
 }
@@ -655,22 +655,31 @@ fn key_store_errors() {
         &run(&not_dir, &["create", "--algorithm", "sm4", "--alias", "x"]),
         "02000005",
     );
-    let path = t.store().join("store.json");
-    let good = std::fs::read_to_string(&path).unwrap();
+    // The database file cut in half: damaged (02000008), named as such.
+    let path = t.store().join(wbstore::SQLITE_FILE);
+    let good = std::fs::read(&path).unwrap();
     std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    fails_with(&run(&t.store(), &["list"]), "02000008");
-    std::fs::write(
-        &path,
-        good.replace("\"Version\": 1,\n  \"Kdf\"", "\"Version\": 99,\n  \"Kdf\""),
-    )
-    .unwrap();
-    fails_with(&run(&t.store(), &["list"]), "02000009");
+    let e = fails_with(&run(&t.store(), &["list"]), "02000008");
+    assert!(e.contains("database"), "{e}");
+    std::fs::write(&path, &good).unwrap();
+    // A store of a newer schema is refused, naming its version.
+    sql(
+        &t.store(),
+        "UPDATE wb_meta SET value = '99' WHERE name = 'schema_version'",
+    );
+    let e = fails_with(&run(&t.store(), &["list"]), "02000009");
+    assert!(e.contains("99"), "{e}");
+    sql(
+        &t.store(),
+        "UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'",
+    );
     // Edited sealed material is detected, not decrypted into garbage.
-    let v: Value = serde_json::from_str(&good).unwrap();
-    let sealed = s(&v["Keys"][0]["Versions"][0], "Material");
+    let record = query(&t.store(), "SELECT record FROM wb_keys");
+    let v: Value = serde_json::from_str(&record).unwrap();
+    let sealed = s(&v["Versions"][0], "Material");
     let mut bytes = B64.decode(&sealed).unwrap();
     bytes[30] ^= 1;
-    std::fs::write(&path, good.replace(&sealed, &B64.encode(bytes))).unwrap();
+    set_record(&t.store(), &record.replace(&sealed, &B64.encode(bytes)));
     fails_with(
         &run(
             &t.store(),
@@ -678,7 +687,7 @@ fn key_store_errors() {
         ),
         "02000008",
     );
-    std::fs::write(&path, &good).unwrap();
+    set_record(&t.store(), &record);
     encrypt(&t.store(), &id, "restored");
 }
 
@@ -689,8 +698,14 @@ fn store_files_are_private() {
     create(&t.store(), "aes-256", "k", &[]);
     let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(t.store()), 0o700);
-    assert_eq!(mode(t.store().join("store.json")), 0o600);
-    assert_eq!(mode(t.store().join("store.lock")), 0o600);
+    // The database and, when present, its write-ahead log and index (SQLite gives them the
+    // database's mode).
+    for name in ["", "-wal", "-shm"] {
+        let p = t.store().join(format!("{}{name}", wbstore::SQLITE_FILE));
+        if name.is_empty() || p.exists() {
+            assert_eq!(mode(p), 0o600, "{name}");
+        }
+    }
 }
 
 #[test]
@@ -859,12 +874,7 @@ fn a_write_interrupted_at_any_step_leaves_old_or_new_state() {
     let id = create(&t.store(), "aes-256", "crashy", &[]);
     let (iv, ct, _) = encrypt(&t.store(), &id, "before the crash");
     let mut expected_versions = 1;
-    for (step, committed) in [
-        ("after-create", false),
-        ("after-write", false),
-        ("after-fsync", false),
-        ("after-rename", true),
-    ] {
+    for (step, committed) in [("before-commit", false), ("after-commit", true)] {
         let out = wbgen_cmd(&t.store(), &["rotate", "--key-id", &id])
             .env("WBGEN_FAILPOINT", step)
             .output()
@@ -900,14 +910,8 @@ fn a_write_interrupted_at_any_step_leaves_old_or_new_state() {
             "before the crash"
         );
     }
-    // The next successful write removes the temporary files the crashes left behind.
+    // And the next write works.
     ok(&t.store(), &["rotate", "--key-id", &id]);
-    let leftovers: Vec<_> = std::fs::read_dir(t.store())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]
@@ -1045,7 +1049,7 @@ fn one_key_material_lives_in_one_key_unless_an_audited_override() {
         ok(&t.store(), &["list"])["Keys"].as_array().unwrap().len(),
         1
     );
-    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 0);
+    assert_eq!(audit_count(&t.store()), 0);
     // The override stores it and records it in the store's audit log before the write.
     let out = import(
         "chow",
@@ -1058,7 +1062,7 @@ fn one_key_material_lives_in_one_key_unless_an_audited_override() {
     );
     let second: Value = serde_json::from_slice(&out.stdout).unwrap();
     let second_id = s(&second, "KeyId");
-    let audit = wbgen::audit::read_all(&t.store()).unwrap();
+    let audit = wbgen::audit::read_all(&db(&t.store())).unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].action, "wbgen import");
     assert_eq!(audit[0].key_ids, vec![second_id.clone(), first_id.clone()]);
@@ -1067,7 +1071,7 @@ fn one_key_material_lives_in_one_key_unless_an_audited_override() {
         why.contains(&first_id) && why.contains("AllowDuplicateMaterial"),
         "{why}"
     );
-    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 1);
+    assert_eq!(audit_count(&t.store()), 1);
     // Exporting either copy follows the same rule (a file of one is the other's key).
     for (id, other) in [(&second_id, &first_id), (&first_id, &second_id)] {
         let out_file = keys.join(format!("{id}.wbkey"));
@@ -1086,14 +1090,14 @@ fn one_key_material_lives_in_one_key_unless_an_audited_override() {
         ok(&t.store(), &allowed);
         assert!(out_file.exists());
     }
-    let audit = wbgen::audit::read_all(&t.store()).unwrap();
+    let audit = wbgen::audit::read_all(&db(&t.store())).unwrap();
     assert_eq!(audit.len(), 3);
     assert!(
         audit[1..]
             .iter()
             .all(|r| r.action == "wbgen export" && r.overridden.is_some())
     );
-    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 3);
+    assert_eq!(audit_count(&t.store()), 3);
     // Rotating the first key gives it fresh material: its current version exports freely
     // again; its version 1, still shared, does not.
     ok(&t.store(), &["rotate", "--key-id", &first_id]);
@@ -1144,7 +1148,7 @@ fn one_key_material_lives_in_one_key_unless_an_audited_override() {
             out_file.to_str().unwrap(),
         ],
     );
-    assert_eq!(wbgen::audit::verify(&t.store()).unwrap().count, 3);
+    assert_eq!(audit_count(&t.store()), 3);
 }
 
 #[test]
@@ -1384,9 +1388,12 @@ fn secrets_never_appear_in_output_errors_or_the_store() {
         &wbdecrypt(&keys, "h.wbkey", &iv, &ct, "1", &[]),
     );
     // The store on disk: sealed material only.
-    let store = std::fs::read_to_string(t.store().join("store.json")).unwrap();
+    let store = store_text(&t.store());
     for f in &forbidden {
-        assert!(!store.contains(f.as_str()), "store.json holds a secret");
+        assert!(
+            !store.contains(f.as_str()),
+            "the store's files hold a secret"
+        );
     }
 }
 
@@ -1408,33 +1415,43 @@ fn key_records_cannot_be_changed_without_the_passphrase() {
             .unwrap();
         fails_with(&out, "02000007");
     }
-    let path = t.store().join("store.json");
-    let good = std::fs::read_to_string(&path).unwrap();
-    // Editing store.json by hand: re-enabling the key, or binding it to another device, is
+    // Editing the database by hand: re-enabling the key, or binding it to another device, is
     // detected before any encrypt or export.
+    let good = query(&t.store(), "SELECT record FROM wb_keys");
     let edits = [
-        good.replace("\"KeyState\": \"Disabled\"", "\"KeyState\": \"Enabled\""),
+        good.replace("\"KeyState\":\"Disabled\"", "\"KeyState\":\"Enabled\""),
         good.replace(
-            "\"Fingerprints\": []",
-            "\"Fingerprints\": [{\"Fingerprint\": \"wbfp1-attacker\", \"Description\": \"\"}]",
+            "\"Fingerprints\":[]",
+            "\"Fingerprints\":[{\"Fingerprint\":\"wbfp1-attacker\",\"Description\":\"\"}]",
         ),
     ];
     for edited in edits {
         assert_ne!(edited, good);
-        std::fs::write(&path, &edited).unwrap();
+        set_record(&t.store(), &edited);
         encrypt_and_export_refused(&t.store(), &id, &keys.join("x.wbkey"), "02000008");
     }
-    // A removed passphrase check or a weakened KDF is refused, not silently accepted.
-    let v: Value = serde_json::from_str(&good).unwrap();
-    std::fs::write(&path, good.replace(&s(&v, "Check"), "")).unwrap();
+    set_record(&t.store(), &good);
+    // A removed envelope (to have keys sealed under another passphrase) or a weakened KDF is
+    // refused, not silently accepted.
+    let envelope = query(
+        &t.store(),
+        "SELECT value FROM wb_meta WHERE name = 'envelope'",
+    );
+    sql(&t.store(), "DELETE FROM wb_meta WHERE name = 'envelope'");
     fails_with(&run(&t.store(), &["enable", "--key-id", &id]), "02000008");
-    std::fs::write(
-        &path,
-        good.replace("\"MemoryKib\": 65536", "\"MemoryKib\": 8"),
-    )
-    .unwrap();
+    fails_with(
+        &run(
+            &t.store(),
+            &["create", "--algorithm", "sm4", "--alias", "sneaky"],
+        ),
+        "02000008",
+    );
+    set_envelope(
+        &t.store(),
+        &envelope.replace("\"MemoryKib\":65536", "\"MemoryKib\":8"),
+    );
     fails_with(&run(&t.store(), &["enable", "--key-id", &id]), "02000008");
-    std::fs::write(&path, &good).unwrap();
+    set_envelope(&t.store(), &envelope);
     ok(&t.store(), &["enable", "--key-id", &id]);
     encrypt(&t.store(), &id, "works");
 }
@@ -1736,4 +1753,64 @@ fn a_closed_standard_output_is_an_exit_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// The store in `dir`, opened as the commands open it.
+fn db(dir: &Path) -> wbstore::Store {
+    wbstore::Store::open(&wbstore::Location::Dir(dir.to_path_buf())).unwrap()
+}
+
+/// Records in the store's audit chains, every chain verified.
+fn audit_count(dir: &Path) -> u64 {
+    wbgen::audit::verify(&db(dir))
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .sum()
+}
+
+/// Every file of a store directory, as text (lossy): what someone who copies it holds.
+fn store_text(dir: &Path) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        all.push_str(&String::from_utf8_lossy(
+            &std::fs::read(e.unwrap().path()).unwrap(),
+        ));
+    }
+    all
+}
+
+/// Runs SQL on a store's database directly, as someone with access to the file could.
+fn sql(dir: &Path, statements: &str) {
+    rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+        .unwrap()
+        .execute_batch(statements)
+        .unwrap();
+}
+
+/// The first column of the first row.
+fn query(dir: &Path, sql: &str) -> String {
+    rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Replaces the (only) key's record as stored, leaving its authenticator as it was.
+fn set_record(dir: &Path, record: &str) {
+    rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+        .unwrap()
+        .execute("UPDATE wb_keys SET record = ?1", [record])
+        .unwrap();
+}
+
+/// Replaces (or puts back) the master-key envelope.
+fn set_envelope(dir: &Path, envelope: &str) {
+    rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+        .unwrap()
+        .execute(
+            "INSERT INTO wb_meta (name, value) VALUES ('envelope', ?1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [envelope],
+        )
+        .unwrap();
 }

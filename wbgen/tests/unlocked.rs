@@ -52,9 +52,7 @@ fn unlocked_sessions_need_no_passphrase_and_see_cli_changes() {
             s.add_key(&other, "cli", "")
         })
         .unwrap();
-    let keys = unlocked
-        .with(Access::Read, |s| Ok(s.keys().to_vec()))
-        .unwrap();
+    let keys = unlocked.with(Access::Read, |s| s.keys()).unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0].description, "from the service");
     // The material opens through the unlocked store.

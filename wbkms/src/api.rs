@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 
 use wbgen::devices::check_fingerprint;
 use wbgen::keystore::{
-    Access, AlgorithmName, BoundDevice, KeyRecord, KeyState, MaterialHolder, Tag, UnlockedStore,
+    Access, AlgorithmName, BoundDevice, KeyRecord, KeyRecordExt as _, KeyState, MaterialHolder,
+    Tag, UnlockedStore,
 };
 use wbgen::rng::os_rng;
 use wbgen::space_hard::LineBits;
@@ -723,7 +724,7 @@ pub fn execute(
             let material = KeyMaterial::generate(algorithm.algorithm(), mode, &mut os_rng()?);
             let rec = store.with(Access::Write, |s| {
                 let rec = s.add_key(&material, alias, description)?;
-                match tags {
+                match tags.clone() {
                     Some(t) => s.update(&rec.key_id, None, None, Some(t)),
                     None => Ok(rec),
                 }
@@ -748,7 +749,7 @@ pub fn execute(
         }
         "DescribeWhiteBoxKey" => {
             let id = args.str("KeyId")?;
-            let rec = store.with(Access::Read, |s| s.key(id).cloned())?;
+            let rec = store.with(Access::Read, |s| s.key(id))?;
             Ok(done(json!({"KeyInfo": key_info(&rec)?})))
         }
         "DescribeWhiteBoxKeyDetails" => {
@@ -775,7 +776,7 @@ pub fn execute(
                 n @ 1..=200 => n as usize,
                 _ => return Err(bad("Limit must be 0 (no paging) to 200".into())),
             };
-            let keys = store.with(Access::Read, |s| Ok(s.keys().to_vec()))?;
+            let keys = store.with(Access::Read, |s| s.keys())?;
             let matching: Vec<&KeyRecord> = keys
                 .iter()
                 .filter(|k| status.is_none_or(|st| k.key_state == st))
@@ -886,7 +887,7 @@ pub fn execute(
             let rotate = args.bool_opt("Rotate")?.unwrap_or(true);
             let mut rng = os_rng()?;
             let change = store.with(Access::Write, |s| {
-                s.replace_devices(id, devices, rotate, &mut rng)
+                s.replace_devices(id, devices.clone(), rotate, &mut rng)
             })?;
             let mut out = json!({
                 "KeyId": change.record.key_id,
@@ -901,7 +902,7 @@ pub fn execute(
         }
         "DescribeWhiteBoxDeviceFingerprints" => {
             let id = args.str("KeyId")?;
-            let rec = store.with(Access::Read, |s| s.key(id).cloned())?;
+            let rec = store.with(Access::Read, |s| s.key(id))?;
             Ok(done(
                 json!({"DeviceFingerprints": devices_json(&rec.fingerprints)}),
             ))
@@ -970,7 +971,7 @@ pub fn execute(
             let rec = store.with(Access::Write, |s| {
                 let mut tags = s.key(id)?.tags.clone();
                 tags.retain(|t| !remove.contains(&t.tag_key));
-                for t in add {
+                for t in add.iter().cloned() {
                     match tags.iter_mut().find(|u| u.tag_key == t.tag_key) {
                         Some(u) => u.tag_value = t.tag_value,
                         None => tags.push(t),

@@ -2,17 +2,16 @@
 //!
 //! A token is `wbkms_` followed by 32 random bytes in unpadded URL-safe Base64: 256 bits, so a
 //! plain BLAKE3 hash of it is as good as a slow password hash and lets every request be checked
-//! in microseconds. `wbkms-tokens.json` in the key store holds, per token, its id, name, role,
-//! creation time, whether it is revoked, the hash, and a MAC over all of these under a key
-//! derived from the store's master key ([`wbgen::keystore::UnlockedStore::derive_key`]): who can
-//! write the directory but lacks the passphrase can neither mint a token nor raise a token's
-//! role nor un-revoke one. Creating and revoking therefore need the passphrase; listing does not.
+//! in microseconds. The key store ([`wbstore`]) holds, per token, its id, name, role, creation
+//! time, whether it is revoked, the hash (indexed: a request finds its token in one lookup),
+//! and a MAC over all of these under a key derived from the store's master key
+//! ([`wbgen::keystore::UnlockedStore::derive_key`]): who can write the database but lacks the
+//! passphrase can neither mint a token nor raise a token's role nor un-revoke one. Creating and
+//! revoking therefore need the passphrase; listing does not. Every request reads the store, so
+//! a revocation takes effect at once on every instance.
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,108 +19,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use wbgen::keystore::{UnlockedStore, now_rfc3339, write_atomic};
+use wbgen::keystore::{UnlockedStore, now_rfc3339};
+use wbstore::Store;
 
-use crate::error::{Error, io};
+pub use wbstore::records::{AccessKeyRecord, Role, TokenRecord};
 
-/// The token file inside the key store.
-pub const TOKENS_FILE: &str = "wbkms-tokens.json";
-const TOKENS_LOCK: &str = "wbkms-tokens.lock";
-const FORMAT: &str = "wbkms-tokens";
-const VERSION: u32 = 1;
+use crate::error::Error;
+
 const TOKEN_PREFIX: &str = "wbkms_";
 /// BLAKE3 key-derivation context of the token-record MAC key.
 const MAC_CONTEXT: &str = "wbkms 2026-12 access-token records v1";
-
-/// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The Describe actions, without key files.
-    Reader,
-    /// Also `EncryptByWhiteBox` and `DescribeWhiteBoxDecryptKey`.
-    Operator,
-    /// Everything.
-    Admin,
-}
-
-impl Role {
-    /// `admin`, `operator` or `reader`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses `admin`, `operator`, `reader`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "reader" => Some(Role::Reader),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// One token as stored (never the token itself).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TokenRecord {
-    /// `tok-` and 16 hex digits; appears in the audit log.
-    pub token_id: String,
-    /// The administrator's label.
-    pub name: String,
-    /// The role.
-    pub role: Role,
-    /// RFC 3339 UTC.
-    pub create_time: String,
-    /// Revoked tokens authenticate nothing.
-    pub revoked: bool,
-    /// Hex BLAKE3 hash of the token.
-    hash: String,
-    /// Hex keyed BLAKE3 over the fields above.
-    mac: String,
-}
-
-/// One access key (SecretId and SecretKey, for TC3-HMAC-SHA256-signed requests) as stored.
-/// The SecretKey is needed to check signatures, so it is kept sealed (XChaCha20-Poly1305 under
-/// a key derived from the master key, bound to the record), not hashed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AccessKeyRecord {
-    /// `AKID` and 32 letters and digits; appears in the audit log.
-    pub secret_id: String,
-    /// The administrator's label.
-    pub name: String,
-    /// The role.
-    pub role: Role,
-    /// RFC 3339 UTC.
-    pub create_time: String,
-    /// Revoked keys authenticate nothing.
-    pub revoked: bool,
-    /// Base64 of nonce ‖ ciphertext of the SecretKey.
-    sealed_secret: String,
-    /// Hex keyed BLAKE3 over the fields above.
-    mac: String,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TokensFile {
-    format: String,
-    version: u32,
-    tokens: Vec<TokenRecord>,
-    /// Absent in files written before access keys existed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    access_keys: Vec<AccessKeyRecord>,
-}
 
 /// Keyed BLAKE3 over length-prefixed fields: no two lists of fields share an encoding.
 fn fields_mac(key: &[u8; 32], fields: &[&str]) -> String {
@@ -166,63 +76,6 @@ fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-fn read_file(dir: &Path) -> Result<TokensFile, Error> {
-    match std::fs::read(dir.join(TOKENS_FILE)) {
-        Ok(bytes) => {
-            let file: TokensFile = serde_json::from_slice(&bytes)
-                .map_err(|_| Error::TokensCorrupt("wbkms-tokens.json is not valid"))?;
-            if file.format != FORMAT || file.version != VERSION {
-                return Err(Error::TokensCorrupt(
-                    "wbkms-tokens.json is not a token file of this version",
-                ));
-            }
-            Ok(file)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokensFile {
-            format: FORMAT.into(),
-            version: VERSION,
-            ..TokensFile::default()
-        }),
-        Err(e) => Err(io("read the token file")(e)),
-    }
-}
-
-fn read_tokens(dir: &Path) -> Result<Vec<TokenRecord>, Error> {
-    read_file(dir).map(|f| f.tokens)
-}
-
-/// Runs `f` on the token records under an exclusive lock and writes them back atomically.
-fn modify_tokens<T>(
-    dir: &Path,
-    f: impl FnOnce(&mut Vec<TokenRecord>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    modify_file(dir, |file| f(&mut file.tokens))
-}
-
-/// Runs `f` on the whole credentials file under an exclusive lock and writes it back
-/// atomically.
-fn modify_file<T>(
-    dir: &Path,
-    f: impl FnOnce(&mut TokensFile) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(dir.join(TOKENS_LOCK))
-        .map_err(io("open the token lock file"))?;
-    lock.lock().map_err(io("lock the token file"))?;
-    let mut file = read_file(dir)?;
-    let out = f(&mut file)?;
-    let mut json = serde_json::to_vec_pretty(&file).map_err(|_| Error::Internal)?;
-    json.push(b'\n');
-    write_atomic(dir, TOKENS_FILE, &json)?;
-    drop(lock);
-    Ok(out)
-}
-
 /// A new token: its record is stored, the token itself returned once.
 ///
 /// # Errors
@@ -257,10 +110,7 @@ pub fn create_token(
     };
     rec.mac = record_mac(&key, &rec);
     let token_id = rec.token_id.clone();
-    modify_tokens(store.store().dir(), |tokens| {
-        tokens.push(rec);
-        Ok(())
-    })?;
+    store.db().transact(true, |tx| tx.put_token(&rec))?;
     Ok((token_id, token))
 }
 
@@ -270,19 +120,19 @@ pub fn create_token(
 /// [`Error::InvalidParameter`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
 pub fn revoke_token(store: &UnlockedStore, token_id: &str) -> Result<TokenRecord, Error> {
     let key = store.derive_key(MAC_CONTEXT);
-    modify_tokens(store.store().dir(), |tokens| {
-        let rec = tokens
-            .iter_mut()
-            .find(|t| t.token_id == token_id)
+    store.db().transact(true, |tx| {
+        let mut rec = tx
+            .token(token_id)?
             .ok_or_else(|| Error::InvalidParameter("no token with that id".into()))?;
-        if !bool::from(record_mac(&key, rec).as_bytes().ct_eq(rec.mac.as_bytes())) {
+        if !bool::from(record_mac(&key, &rec).as_bytes().ct_eq(rec.mac.as_bytes())) {
             return Err(Error::TokensCorrupt(
                 "a token record was changed without the passphrase",
             ));
         }
         rec.revoked = true;
-        rec.mac = record_mac(&key, rec);
-        Ok(rec.clone())
+        rec.mac = record_mac(&key, &rec);
+        tx.put_token(&rec)?;
+        Ok(rec)
     })
 }
 
@@ -290,8 +140,8 @@ pub fn revoke_token(store: &UnlockedStore, token_id: &str) -> Result<TokenRecord
 ///
 /// # Errors
 /// [`Error::TokensCorrupt`], [`Error::Io`].
-pub fn list_tokens(dir: &Path) -> Result<Vec<TokenRecord>, Error> {
-    read_tokens(dir)
+pub fn list_tokens(store: &Store) -> Result<Vec<TokenRecord>, Error> {
+    Ok(store.transact(false, |tx| tx.tokens())?)
 }
 
 const SEAL_CONTEXT: &str = "wbkms 2026-12 access-key secrets v1";
@@ -360,10 +210,7 @@ pub fn create_access_key(
         mac: String::new(),
     };
     rec.mac = access_key_mac(&mac_key, &rec);
-    modify_file(store.store().dir(), |file| {
-        file.access_keys.push(rec);
-        Ok(())
-    })?;
+    store.db().transact(true, |tx| tx.put_access_key(&rec))?;
     Ok((secret_id, secret_key))
 }
 
@@ -373,14 +220,12 @@ pub fn create_access_key(
 /// [`Error::InvalidParameter`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
 pub fn revoke_access_key(store: &UnlockedStore, secret_id: &str) -> Result<AccessKeyRecord, Error> {
     let key = store.derive_key(MAC_CONTEXT);
-    modify_file(store.store().dir(), |file| {
-        let rec = file
-            .access_keys
-            .iter_mut()
-            .find(|t| t.secret_id == secret_id)
+    store.db().transact(true, |tx| {
+        let mut rec = tx
+            .access_key(secret_id)?
             .ok_or_else(|| Error::InvalidParameter("no access key with that SecretId".into()))?;
         if !bool::from(
-            access_key_mac(&key, rec)
+            access_key_mac(&key, &rec)
                 .as_bytes()
                 .ct_eq(rec.mac.as_bytes()),
         ) {
@@ -389,8 +234,9 @@ pub fn revoke_access_key(store: &UnlockedStore, secret_id: &str) -> Result<Acces
             ));
         }
         rec.revoked = true;
-        rec.mac = access_key_mac(&key, rec);
-        Ok(rec.clone())
+        rec.mac = access_key_mac(&key, &rec);
+        tx.put_access_key(&rec)?;
+        Ok(rec)
     })
 }
 
@@ -398,8 +244,8 @@ pub fn revoke_access_key(store: &UnlockedStore, secret_id: &str) -> Result<Acces
 ///
 /// # Errors
 /// [`Error::TokensCorrupt`], [`Error::Io`].
-pub fn list_access_keys(dir: &Path) -> Result<Vec<AccessKeyRecord>, Error> {
-    read_file(dir).map(|f| f.access_keys)
+pub fn list_access_keys(store: &Store) -> Result<Vec<AccessKeyRecord>, Error> {
+    Ok(store.transact(false, |tx| tx.access_keys())?)
 }
 
 /// Checks tokens for the running service; holds the MAC key.
@@ -418,19 +264,20 @@ impl Authenticator {
     }
 
     /// The SecretKey and role of an active access key, `None` for an unknown, revoked or
-    /// tampered one. The file is read on every call, as for tokens.
+    /// tampered one. The store is read on every call, as for tokens.
     ///
     /// # Errors
     /// [`Error::TokensCorrupt`], [`Error::Io`] if the file cannot be read.
     pub fn access_key(
         &self,
-        dir: &Path,
+        store: &Store,
         secret_id: &str,
     ) -> Result<Option<(Zeroizing<String>, Role)>, Error> {
-        let file = read_file(dir)?;
-        let Some(rec) = file.access_keys.iter().find(|k| k.secret_id == secret_id) else {
+        let found = store.transact(false, |tx| tx.access_key(secret_id))?;
+        let Some(rec) = found else {
             return Ok(None);
         };
+        let rec = &rec;
         if rec.revoked
             || !bool::from(
                 access_key_mac(&self.mac_key, rec)
@@ -466,7 +313,7 @@ impl Authenticator {
         Ok(Some((secret, rec.role)))
     }
 
-    /// The id and role of the token in an `Authorization` header value. The token file is read
+    /// The id and role of the token in an `Authorization` header value. The store is read
     /// on every call, so a revocation takes effect at once, without a restart.
     ///
     /// # Errors
@@ -474,7 +321,7 @@ impl Authenticator {
     /// token; [`Error::TokensCorrupt`], [`Error::Io`] if the file cannot be read.
     pub fn authenticate(
         &self,
-        dir: &Path,
+        store: &Store,
         authorization: Option<&str>,
     ) -> Result<(String, Role), Error> {
         let token = authorization
@@ -483,11 +330,12 @@ impl Authenticator {
             .filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() < 128)
             .ok_or(Error::Unauthenticated)?;
         let hash = token_hash(token);
-        let tokens = read_tokens(dir)?;
-        let found = tokens
-            .iter()
-            .find(|t| bool::from(t.hash.as_bytes().ct_eq(hash.as_bytes())))
+        // The lookup is by the hash of a 256-bit secret: its timing tells nothing about a
+        // token that is not the one presented.
+        let found = store
+            .transact(false, |tx| tx.token_by_hash(&hash))?
             .ok_or(Error::Unauthenticated)?;
+        let found = &found;
         // A record that does not carry our MAC was written without the passphrase.
         if !bool::from(
             record_mac(&self.mac_key, found)

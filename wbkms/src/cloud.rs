@@ -21,7 +21,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
-use wbgen::keystore::{Access, KeyState, UnlockedStore};
+use wbgen::keystore::{Access, KeyRecordExt as _, KeyState, UnlockedStore};
 
 use crate::auth::Role;
 use crate::error::Error;

@@ -53,13 +53,13 @@ pub enum Error {
     TokensCorrupt(&'static str),
     /// An audit log that does not verify.
     AuditBroken {
-        /// The first bad line, from 1.
-        line: u64,
+        /// The chain (the instance that wrote it).
+        instance: String,
+        /// The first bad record's sequence number, from 1.
+        seq: u64,
         /// Why.
         reason: &'static str,
     },
-    /// Another `wbkms serve` holds this key store.
-    StoreBusy,
     /// A file or socket operation failed.
     Io {
         /// What was being done.
@@ -95,7 +95,6 @@ impl Error {
             Error::AuditUnavailable => "03000009",
             Error::TokensCorrupt(_) => "03000010",
             Error::AuditBroken { .. } => "03000011",
-            Error::StoreBusy => "03000012",
             Error::Io { .. } => "03000013",
             Error::Tls(_) => "03000014",
             Error::Store(e) => e.code(),
@@ -125,6 +124,8 @@ impl Error {
                 | G::InvalidKeyLength { .. }
                 | G::UnsupportedAlgorithm(_)
                 | G::ConfirmationRequired => 400,
+                G::Store(wbstore::Error::Conflict) => 409,
+                G::Store(wbstore::Error::DatabaseUnavailable { .. }) => 503,
                 _ => 500,
             },
             _ => 500,
@@ -181,10 +182,14 @@ impl fmt::Display for Error {
                 f.write_str("the audit log cannot be written: the request was not carried out")
             }
             Error::TokensCorrupt(what) => write!(f, "access tokens damaged: {what}"),
-            Error::AuditBroken { line, reason } => {
-                write!(f, "audit log broken at line {line}: {reason}")
-            }
-            Error::StoreBusy => f.write_str("another wbkms serve is running on this key store"),
+            Error::AuditBroken {
+                instance,
+                seq,
+                reason,
+            } => write!(
+                f,
+                "the audit chain of instance {instance:?} is broken at record {seq}: {reason} (restore the store from a backup)"
+            ),
             Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
             Error::Tls(what) => write!(f, "TLS: {what}"),
             Error::Internal => f.write_str("internal error"),
@@ -194,12 +199,31 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<wbstore::Error> for Error {
+    fn from(e: wbstore::Error) -> Self {
+        wbgen::Error::from(e).into()
+    }
+}
+
 impl From<wbgen::Error> for Error {
     fn from(e: wbgen::Error) -> Self {
         // The audit log is the store's, but its failures keep the service's codes.
         match e {
             wbgen::Error::AuditUnavailable => Error::AuditUnavailable,
-            wbgen::Error::AuditBroken { line, reason } => Error::AuditBroken { line, reason },
+            wbgen::Error::AuditBroken { line, reason } => Error::AuditBroken {
+                instance: wbstore::audit::LEGACY_CHAIN.into(),
+                seq: line,
+                reason,
+            },
+            wbgen::Error::Store(wbstore::Error::AuditBroken {
+                instance,
+                seq,
+                reason,
+            }) => Error::AuditBroken {
+                instance,
+                seq,
+                reason,
+            },
             e => Error::Store(e),
         }
     }

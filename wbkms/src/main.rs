@@ -17,6 +17,7 @@ use wbgen::keystore::{DEFAULT_KDF, KeyStore};
 use wbkms::auth::{self, Role};
 use wbkms::server::{self, Config, Service, Tls};
 use wbkms::{Error, audit};
+use wbstore::Location;
 
 /// The white-box KMS service.
 #[derive(Parser, Debug)]
@@ -28,19 +29,57 @@ struct Cli {
 
 #[derive(clap::Args, Debug)]
 struct StoreArg {
-    /// Key store directory [default: $WBGEN_KEYSTORE, else ./wbgen-keystore].
+    /// Key store directory, an SQLite database inside [default: $WBGEN_KEYSTORE, else
+    /// ./wbgen-keystore].
     #[arg(long, value_name = "DIR")]
     keystore: Option<PathBuf>,
+    /// A PostgreSQL key store instead of a directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (or key=value pairs) [env: WBKMS_DATABASE_URL]. Any number of `wbkms serve` instances
+    /// may share one.
+    #[arg(long, value_name = "URL", conflicts_with = "keystore")]
+    database_url: Option<String>,
 }
 
 impl StoreArg {
-    fn store(&self) -> KeyStore {
-        KeyStore::new(
-            self.keystore
-                .clone()
-                .or_else(|| std::env::var_os("WBGEN_KEYSTORE").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("wbgen-keystore")),
-        )
+    /// The store named: `--keystore`, else `--database-url` or `WBKMS_DATABASE_URL`, else
+    /// `WBGEN_KEYSTORE`, else `./wbgen-keystore`. A release-0.1 directory is migrated first
+    /// (with the passphrase), and the migration reported on standard error.
+    fn store(&self) -> Result<KeyStore, Error> {
+        let location = if let Some(dir) = &self.keystore {
+            Location::Dir(dir.clone())
+        } else if let Some(url) = self.database_url.clone().or_else(|| {
+            std::env::var("WBKMS_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        }) {
+            Location::Postgres(url)
+        } else {
+            Location::Dir(
+                std::env::var_os("WBGEN_KEYSTORE")
+                    .map_or_else(|| PathBuf::from("wbgen-keystore"), PathBuf::from),
+            )
+        };
+        let store = KeyStore::at(location);
+        if let Some(m) = store.migrate_if_needed(DEFAULT_KDF, &mut wbgen::cli::passphrase)? {
+            eprintln!(
+                "wbkms: migrated the key store {} from release 0.1's files to SQLite ({} keys, {} tokens, {} access keys, {} audit records, now the chain \"{}\"); the old files are kept as *{}",
+                store.location().display(),
+                m.keys,
+                m.tokens,
+                m.access_keys,
+                m.audit_records,
+                audit::LEGACY_CHAIN,
+                wbstore::legacy::BACKUP_SUFFIX,
+            );
+        }
+        Ok(store)
+    }
+
+    /// The open store, for the commands that need no passphrase.
+    fn db(&self) -> Result<wbstore::Store, Error> {
+        Ok(self
+            .store()?
+            .open(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
     }
 }
 
@@ -70,6 +109,10 @@ enum Command {
         /// Failed authentications allowed per client address per minute.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         auth_failure_limit: u32,
+        /// This instance's name: its audit chain's key [env: WBKMS_INSTANCE_ID; default: the
+        /// host name]. Give each instance on one machine its own.
+        #[arg(long, value_name = "ID")]
+        instance_id: Option<String>,
     },
     /// Manage access tokens.
     Token {
@@ -187,19 +230,25 @@ fn run(cli: Cli) -> Result<(), Error> {
             port_file,
             insecure_http,
             auth_failure_limit,
+            instance_id,
         } => {
-            let unlocked = unlock(&store.store())?;
+            let unlocked = unlock(&store.store()?)?;
+            let instance_id = instance_id
+                .or_else(|| {
+                    std::env::var("WBKMS_INSTANCE_ID")
+                        .ok()
+                        .filter(|i| !i.is_empty())
+                })
+                .unwrap_or_else(server::default_instance_id);
+            let engine = unlocked.db().engine();
             let config = Config {
                 auth_failure_limit,
                 auth_failure_window: Duration::from_secs(60),
                 console_dir: console_dir(),
+                instance_id,
             };
-            let (svc, repaired) = Service::new(unlocked, config)?;
-            if let Some(bytes) = repaired {
-                eprintln!(
-                    "wbkms: the audit log ended in an incomplete record ({bytes} bytes, a crash during a write); removed it"
-                );
-            }
+            let instance = config.instance_id.clone();
+            let svc = Service::new(unlocked, config)?;
             let listener = TcpListener::bind(&listen).map_err(|e| Error::Io {
                 op: "listen on the address",
                 kind: e.kind(),
@@ -226,7 +275,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("wbkms.port");
                     wbgen::keystore::write_atomic(&dir, name, format!("{addr}\n").as_bytes())?;
                 }
-                eprintln!("wbkms: serving {scheme}://{addr}/ (key store unlocked; SIGTERM or Ctrl-C stops)");
+                eprintln!("wbkms: serving {scheme}://{addr}/ (key store unlocked, {engine}; instance {instance}; SIGTERM or Ctrl-C stops)");
                 server::serve(Arc::new(svc), listener, tls).await
             })?;
             eprintln!("wbkms: stopped");
@@ -235,7 +284,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Token { command } => match command {
             TokenCommand::Create { store, role, name } => {
                 let role = role_arg(&role)?;
-                let unlocked = unlock(&store.store())?;
+                let unlocked = unlock(&store.store()?)?;
                 let (token_id, token) = auth::create_token(&unlocked, role, &name)?;
                 print(
                     &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name}),
@@ -243,12 +292,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             }
             TokenCommand::List { store } => {
-                let tokens = auth::list_tokens(store.store().dir())?;
+                let tokens = auth::list_tokens(&store.db()?)?;
                 print(&json!({"Tokens": tokens}));
                 Ok(())
             }
             TokenCommand::Revoke { store, token_id } => {
-                let unlocked = unlock(&store.store())?;
+                let unlocked = unlock(&store.store()?)?;
                 let rec = auth::revoke_token(&unlocked, &token_id)?;
                 print(&json!({"TokenId": rec.token_id, "Revoked": true}));
                 Ok(())
@@ -257,7 +306,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Accesskey { command } => match command {
             AccessKeyCommand::Create { store, role, name } => {
                 let role = role_arg(&role)?;
-                let unlocked = unlock(&store.store())?;
+                let unlocked = unlock(&store.store()?)?;
                 let (secret_id, secret_key) = auth::create_access_key(&unlocked, role, &name)?;
                 print(
                     &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name}),
@@ -265,12 +314,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             }
             AccessKeyCommand::List { store } => {
-                let keys = auth::list_access_keys(store.store().dir())?;
+                let keys = auth::list_access_keys(&store.db()?)?;
                 print(&json!({"AccessKeys": keys}));
                 Ok(())
             }
             AccessKeyCommand::Revoke { store, secret_id } => {
-                let unlocked = unlock(&store.store())?;
+                let unlocked = unlock(&store.store()?)?;
                 let rec = auth::revoke_access_key(&unlocked, &secret_id)?;
                 print(&json!({"SecretId": rec.secret_id, "Revoked": true}));
                 Ok(())
@@ -278,12 +327,38 @@ fn run(cli: Cli) -> Result<(), Error> {
         },
         Command::Audit { command } => match command {
             AuditCommand::Verify { store } => {
-                let v = audit::verify(store.store().dir())?;
-                print(&json!({"Intact": true, "Records": v.count, "Head": v.head}));
-                Ok(())
+                let db = store.db()?;
+                let mut chains = Vec::new();
+                let mut total = 0;
+                let mut first_broken = None;
+                for result in audit::verify_each(&db)? {
+                    match result {
+                        Ok(v) => {
+                            total += v.count;
+                            chains.push(json!({"Instance": v.instance, "Intact": true, "Records": v.count, "Head": v.head}));
+                        }
+                        Err(wbstore::Error::AuditBroken {
+                            instance,
+                            seq,
+                            reason,
+                        }) => {
+                            chains.push(json!({"Instance": instance, "Intact": false, "BrokenAt": seq, "Reason": reason}));
+                            first_broken.get_or_insert(Error::AuditBroken {
+                                instance,
+                                seq,
+                                reason,
+                            });
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                print(
+                    &json!({"Intact": first_broken.is_none(), "Records": total, "Chains": chains}),
+                );
+                first_broken.map_or(Ok(()), Err)
             }
             AuditCommand::Show { store } => {
-                let records = audit::read_all(store.store().dir())?;
+                let records = audit::read_all(&store.db()?)?;
                 let mut out = std::io::stdout().lock();
                 for r in records {
                     let _ = serde_json::to_writer(&mut out, &r);

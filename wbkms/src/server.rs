@@ -3,14 +3,17 @@
 //!
 //! Every API request is handled on a blocking thread in this order: the client address's
 //! failed-authentication limit, the bearer token, the action and the caller's role, the body,
-//! the action on the store, and last the audit record, fsynced before the response is sent.
-//! A request whose audit record cannot be written is answered 500 (`03000009`).
+//! the action on the store, and last the audit record, committed to the store's database
+//! (fsynced) before the response is sent, in this instance's chain. A request whose audit
+//! record cannot be written is answered 500 (`03000009`).
+//!
+//! The service keeps no state of its own beyond the failed-authentication limiter and caches
+//! that are checked against the store: any number of instances can serve one store (one
+//! PostgreSQL database; or one directory, on one machine).
 
-use std::fs::{File, OpenOptions};
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -24,16 +27,13 @@ use serde_json::{Map, Value, json};
 use wbgen::keystore::UnlockedStore;
 
 use crate::api::{self, Caller};
-use crate::audit::{AuditLog, Entry};
+use crate::audit::Entry;
 use crate::auth::{Authenticator, FailureLimiter, Role};
 use crate::console;
 use crate::error::{Error, io};
 
 /// Largest request body accepted (a 64 KiB plaintext in Base64 fits with room to spare).
 pub const MAX_BODY: usize = 1 << 20;
-/// The lock file a running service holds, so that two services never share a store's audit
-/// log.
-pub const SERVICE_LOCK: &str = "wbkms.lock";
 
 /// How the service is set up.
 #[derive(Clone, Debug)]
@@ -45,6 +45,8 @@ pub struct Config {
     /// Serve the console's files from this directory instead of the embedded copies
     /// (development).
     pub console_dir: Option<PathBuf>,
+    /// The name of this instance's audit chain.
+    pub instance_id: String,
 }
 
 impl Default for Config {
@@ -53,8 +55,22 @@ impl Default for Config {
             auth_failure_limit: 10,
             auth_failure_window: Duration::from_secs(60),
             console_dir: None,
+            instance_id: default_instance_id(),
         }
     }
+}
+
+/// This machine's host name (`/etc/hostname`, else `wbkms`): the default instance id, so that
+/// an instance's chain continues across restarts. Instances on one machine that share a store
+/// should be given their own `--instance-id` (sharing one is safe, only slower: the chain's
+/// appends then wait for each other).
+pub fn default_instance_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "wbkms".to_owned())
 }
 
 /// The running service's state.
@@ -62,47 +78,36 @@ pub struct Service {
     store: UnlockedStore,
     auth: Authenticator,
     limiter: FailureLimiter,
-    audit: Mutex<AuditLog>,
     cloud: crate::cloud::Context,
     config: Config,
-    _lock: File,
 }
 
 impl Service {
-    /// Takes the store's service lock and opens its audit log (repairing a record cut off by
-    /// a crash; the number of bytes removed is returned).
+    /// The service over an unlocked store; this instance's audit chain is verified first, so
+    /// that it refuses to continue a tampered chain.
     ///
     /// # Errors
-    /// [`Error::StoreBusy`] if another service holds the store; [`Error::AuditBroken`] for a
-    /// tampered log; [`Error::Io`].
-    pub fn new(store: UnlockedStore, config: Config) -> Result<(Service, Option<u64>), Error> {
-        let dir = store.store().dir().to_path_buf();
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(dir.join(SERVICE_LOCK))
-            .map_err(io("open the service lock"))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::StoreBusy),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock the key store")(e)),
+    /// [`Error::AuditBroken`] for a tampered chain; the store's.
+    pub fn new(store: UnlockedStore, config: Config) -> Result<Service, Error> {
+        if config.instance_id.is_empty()
+            || config.instance_id.len() > 64
+            || config
+                .instance_id
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(Error::InvalidParameter(
+                "the instance id must be 1 to 64 printable characters without spaces".into(),
+            ));
         }
-        let (audit, repaired) = AuditLog::open(&dir)?;
-        Ok((
-            Service {
-                auth: Authenticator::new(&store),
-                cloud: crate::cloud::Context::new(&store),
-                store,
-                limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
-                audit: Mutex::new(audit),
-                config,
-                _lock: lock,
-            },
-            repaired,
-        ))
+        crate::audit::verify_chain(store.db(), &config.instance_id)?;
+        Ok(Service {
+            auth: Authenticator::new(&store),
+            cloud: crate::cloud::Context::new(&store),
+            store,
+            limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
+            config,
+        })
     }
 
     /// Handles one API request (blocking): returns the HTTP status and the JSON response.
@@ -161,11 +166,7 @@ impl Service {
         };
         entry.status = status;
         entry.code = code;
-        let audited = self
-            .audit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .append(entry);
+        let audited = crate::audit::append(self.store.db(), &self.config.instance_id, &entry);
         if audited.is_err() {
             let e = Error::AuditUnavailable;
             let (status, error) = if cloud {
@@ -191,7 +192,7 @@ impl Service {
     /// Who signed or presented a token: (id for the audit log, role).
     fn authenticate(&self, req: &Incoming<'_>, cloud: bool) -> Result<(String, Role), Error> {
         let authorization = req.header("authorization");
-        let dir = self.store.store().dir();
+        let db = self.store.db();
         if cloud && !authorization.is_some_and(|a| a.starts_with("Bearer ")) {
             if req.header("x-tc-version") != Some(crate::cloud::API_VERSION) {
                 return Err(Error::UnsupportedVersion);
@@ -211,7 +212,7 @@ impl Service {
             };
             let mut lookup_error = None;
             let verified = crate::tc3::verify(&signed, unix_now(), |id| {
-                match self.auth.access_key(dir, id) {
+                match self.auth.access_key(db, id) {
                     Ok(found) => found,
                     Err(e) => {
                         lookup_error = Some(e);
@@ -224,7 +225,7 @@ impl Service {
             }
             return verified.map_err(Error::Signature);
         }
-        self.auth.authenticate(dir, authorization)
+        self.auth.authenticate(db, authorization)
     }
 
     fn run(

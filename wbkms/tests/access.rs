@@ -128,14 +128,25 @@ fn missing_unknown_revoked_and_forged_tokens_are_401() {
         .as_str()
         .unwrap()
         .to_owned();
-    // The token file holds no token.
-    let file = std::fs::read_to_string(dir.path().join("wbkms-tokens.json")).unwrap();
+    // The store holds no token.
+    let file = common::store_text(dir.path());
     assert!(!file.contains(&admin) && !file.contains(&victim));
 
-    // Raising a role by editing the file (no passphrase) does not work: the record's MAC
+    // Raising a role by editing the database (no passphrase) does not work: the record's MAC
     // fails and the token stops authenticating altogether.
-    let forged = file.replacen("\"reader\"", "\"admin\"", 1);
-    std::fs::write(dir.path().join("wbkms-tokens.json"), &forged).unwrap();
+    let good = common::query(
+        dir.path(),
+        &format!("SELECT record FROM wb_tokens WHERE token_id = '{victim_id}'"),
+    )
+    .remove(0);
+    let set = |record: &str| {
+        common::sql(
+            dir.path(),
+            "UPDATE wb_tokens SET record = ?1 WHERE token_id = ?2",
+            &[record, &victim_id],
+        );
+    };
+    set(&good.replacen("\"reader\"", "\"admin\"", 1));
     let (s, v) = call(
         &server.addr,
         Some("CreateWhiteBoxKey"),
@@ -143,7 +154,7 @@ fn missing_unknown_revoked_and_forged_tokens_are_401() {
         br#"{"Alias": "x", "Algorithm": "SM4"}"#,
     );
     assert_eq!((s, code(&v)), (401, "03000001"));
-    std::fs::write(dir.path().join("wbkms-tokens.json"), &file).unwrap();
+    set(&good);
     assert_eq!(call(&server.addr, action, Some(&victim), body).0, 200);
 
     // Revocation takes effect on the running service at once.

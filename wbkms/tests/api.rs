@@ -914,9 +914,10 @@ fn secure_defaults_device_removal_and_duplicate_material() {
     );
     assert!(served["DecryptKey"].is_string());
     let request_id = served["RequestId"].as_str().unwrap();
-    let records = wbgen::audit::read_all(dir.path()).unwrap();
+    let db = wbstore::Store::open(&wbstore::Location::Dir(dir.path().to_path_buf())).unwrap();
+    let records = wbgen::audit::read_all(&db).unwrap();
     let rec = records.iter().find(|r| r.request_id == request_id).unwrap();
     assert_eq!(rec.key_ids, vec![second.clone(), first.clone()]);
     assert!(rec.overridden.as_deref().unwrap().contains(&first));
-    assert!(wbgen::audit::verify(dir.path()).is_ok());
+    assert!(wbgen::audit::verify(&db).is_ok());
 }

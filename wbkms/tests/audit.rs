@@ -96,8 +96,9 @@ fn every_request_is_recorded_without_secrets_and_the_chain_verifies() {
         assert!(r["Time"].as_str().unwrap().ends_with('Z'));
     }
     assert!(records[4]["TokenId"].is_null());
-    // No plaintext, ciphertext, key file, token or passphrase in the log.
-    let log = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+    // No plaintext, ciphertext, key file, token or passphrase in the log, nor anywhere in the
+    // store's files.
+    let log = common::store_text(dir.path());
     let key_file = file["DecryptKey"].as_str().unwrap();
     for needle in [
         secret.as_str(),
@@ -113,7 +114,7 @@ fn every_request_is_recorded_without_secrets_and_the_chain_verifies() {
 }
 
 #[test]
-fn tampering_is_found_at_its_line() {
+fn tampering_is_found_at_its_record() {
     let dir = TempDir::new("tamper");
     let admin = token(dir.path(), "admin");
     let server = Server::start(dir.path(), &[]);
@@ -121,53 +122,67 @@ fn tampering_is_found_at_its_line() {
         ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
     }
     server.stop();
-    let path = dir.path().join("audit.log");
-    let good = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<&str> = good.lines().collect();
+    let good = common::query(
+        dir.path(),
+        "SELECT record FROM wb_audit WHERE instance = 't1' ORDER BY seq",
+    );
+    assert_eq!(good.len(), 5);
     assert_eq!(verify(&dir).0, 0);
-
-    let edit = |text: String| {
-        std::fs::write(&path, text).unwrap();
+    let put = |records: &[String]| {
+        common::sql(
+            dir.path(),
+            "DELETE FROM wb_audit WHERE instance = 't1'",
+            &[],
+        );
+        for (i, r) in records.iter().enumerate() {
+            let seq = (i + 1).to_string();
+            let hash = serde_json::from_str::<Value>(r)
+                .ok()
+                .and_then(|v| v["Hash"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            common::sql(
+                dir.path(),
+                "INSERT INTO wb_audit (instance, seq, hash, record) VALUES ('t1', CAST(?1 AS INTEGER), ?2, ?3)",
+                &[&seq, &hash, r],
+            );
+        }
+    };
+    let edit = |records: &[String]| {
+        put(records);
         let (c, _, err) = verify(&dir);
         assert_ne!(c, 0);
+        assert!(err.starts_with("error 03000011"), "{err}");
         err
     };
     // A changed field.
-    let err = edit(
-        good.replacen("\"Status\":200", "\"Status\":500", 3)
-            .replacen("\"Status\":500", "\"Status\":200", 2),
-    );
-    assert!(
-        err.contains("line 3") && err.starts_with("error 03000011"),
-        "{err}"
-    );
-    // A removed record.
-    let err = edit(format!(
-        "{}\n{}\n",
-        lines[..1].join("\n"),
-        lines[2..].join("\n")
-    ));
-    assert!(err.contains("line 2"), "{err}");
+    let mut changed = good.clone();
+    changed[2] = changed[2].replacen("\"Status\":200", "\"Status\":500", 1);
+    assert!(edit(&changed).contains("record 3"));
+    // A removed record (the rest renumbered by their place, as a careful editor would).
+    let mut removed = good.clone();
+    removed.remove(1);
+    assert!(edit(&removed).contains("record 2"));
     // Swapped records.
-    let mut swapped = lines.clone();
+    let mut swapped = good.clone();
     swapped.swap(3, 4);
-    let err = edit(format!("{}\n", swapped.join("\n")));
-    assert!(err.contains("line 4"), "{err}");
+    assert!(edit(&swapped).contains("record 4"));
     // A record recomputed with a valid hash but no longer linked to its predecessor.
-    let mut r: Value = serde_json::from_str(lines[1]).unwrap();
+    let mut relinked = good.clone();
+    let mut r: Value = serde_json::from_str(&relinked[1]).unwrap();
     r["Prev"] = json!("00".repeat(32));
-    let err = edit(format!("{}\n{}\n{}\n", lines[0], r, lines[2..].join("\n")));
-    assert!(err.contains("line 2"), "{err}");
+    relinked[1] = r.to_string();
+    assert!(edit(&relinked).contains("record 2"));
     // Not a record.
-    let err = edit(format!("{good}garbage\n"));
-    assert!(err.contains("line 6"), "{err}");
+    let mut garbage = good.clone();
+    garbage.push("garbage".into());
+    assert!(edit(&garbage).contains("record 6"));
+    // A record moved from another instance's chain.
+    let mut moved = good.clone();
+    moved[0] = moved[0].replacen("\"Instance\":\"t1\"", "\"Instance\":\"t2\"", 1);
+    assert!(edit(&moved).contains("record 1"));
 
-    // A record cut short (power lost during a write): verify names it; the service, on start,
-    // removes it and continues the chain.
-    std::fs::write(&path, format!("{good}{}", &lines[0][..20])).unwrap();
-    let (c, _, err) = verify(&dir);
-    assert_ne!(c, 0);
-    assert!(err.contains("incomplete"), "{err}");
+    // Put back, the chain verifies and the service continues it.
+    put(&good);
     let server = Server::start(dir.path(), &[]);
     ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
     server.stop();
@@ -175,9 +190,9 @@ fn tampering_is_found_at_its_line() {
     assert_eq!(c, 0, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["Records"], 6);
 
-    // A log broken before its end stops the service from starting (it would extend a chain
-    // nobody can trust).
-    std::fs::write(&path, good.replacen("\"Seq\":2", "\"Seq\":9", 1)).unwrap();
+    // A chain broken before its end stops its instance from starting (it would extend a chain
+    // nobody can trust); another instance's chain is not its concern.
+    put(&changed);
     let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
         .args([
             "serve",
@@ -185,6 +200,8 @@ fn tampering_is_found_at_its_line() {
             dir.path().to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
+            "--instance-id",
+            "t1",
         ])
         .output()
         .unwrap();
@@ -192,21 +209,42 @@ fn tampering_is_found_at_its_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("error 03000011"));
 }
 
+/// Several instances serve one store, each appending to its own chain; `audit verify` checks
+/// and reports every chain.
 #[test]
-fn one_service_per_store() {
-    let dir = TempDir::new("busy");
-    token(dir.path(), "admin");
-    let _server = Server::start(dir.path(), &[]);
-    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
-        .args([
-            "serve",
-            "--keystore",
-            dir.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error 03000012"));
+fn instances_share_a_store_with_a_chain_each() {
+    let dir = TempDir::new("instances");
+    let admin = token(dir.path(), "admin");
+    let a = Server::start(dir.path(), &["--instance-id", "node-a"]);
+    let b = Server::start(dir.path(), &["--instance-id", "node-b"]);
+    let created = ok(a.call(
+        "CreateWhiteBoxKey",
+        &admin,
+        &json!({"Alias": "shared", "Algorithm": "SM4"}),
+    ));
+    let id = created["KeyId"].as_str().unwrap();
+    // The key made through one instance is there through the other.
+    let d = ok(b.call("DescribeWhiteBoxKey", &admin, &json!({"KeyId": id})));
+    assert_eq!(d["KeyInfo"]["Alias"], "shared");
+    // The same alias through the other instance: one clean 409.
+    let (status, v) = b.call(
+        "CreateWhiteBoxKey",
+        &admin,
+        &json!({"Alias": "shared", "Algorithm": "SM4"}),
+    );
+    assert_eq!((status, common::code(&v)), (409, "02000012"));
+    a.stop();
+    b.stop();
+    let (c, out, err) = verify(&dir);
+    assert_eq!(c, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let chains = v["Chains"].as_array().unwrap();
+    let names: Vec<&str> = chains
+        .iter()
+        .map(|c| c["Instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["node-a", "node-b"]);
+    assert_eq!(chains[0]["Records"], 1);
+    assert_eq!(chains[1]["Records"], 2);
+    assert_eq!(v["Records"], 3);
 }

@@ -256,9 +256,20 @@ fn signed_requests_access_keys_and_errors() {
 
     // Listing shows no secret; a record edited without the passphrase and a revoked key stop
     // authenticating.
-    let path = dir.path().join("wbkms-tokens.json");
-    let file = std::fs::read_to_string(&path).unwrap();
+    let file = common::store_text(dir.path());
     assert!(!file.contains(&key) && !file.contains(&reader_key));
+    let good = common::query(
+        dir.path(),
+        &format!("SELECT record FROM wb_access_keys WHERE secret_id = '{reader_id}'"),
+    )
+    .remove(0);
+    let set = |record: &str| {
+        common::sql(
+            dir.path(),
+            "UPDATE wb_access_keys SET record = ?1 WHERE secret_id = ?2",
+            &[record, &reader_id],
+        );
+    };
     let (_, listed, _) = wbkms(
         dir.path(),
         &[
@@ -269,7 +280,7 @@ fn signed_requests_access_keys_and_errors() {
         ],
     );
     assert!(listed.contains(&reader_id) && !listed.contains(&reader_key));
-    std::fs::write(&path, file.replacen("\"reader\"", "\"admin\"", 1)).unwrap();
+    set(&good.replacen("\"reader\"", "\"admin\"", 1));
     let r = signed(
         a,
         "DescribeWhiteBoxServiceStatus",
@@ -280,7 +291,7 @@ fn signed_requests_access_keys_and_errors() {
         0,
     );
     assert_eq!(code(&r), "AuthFailure.SecretIdNotFound");
-    std::fs::write(&path, &file).unwrap();
+    set(&good);
     let (c, _, err) = wbkms(
         dir.path(),
         &[
@@ -315,9 +326,10 @@ fn signed_requests_access_keys_and_errors() {
         )),
         "OK"
     );
-    // The audit log names the SecretId, never the SecretKey.
-    let log = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
-    assert!(log.contains(&id) && !log.contains(&key));
+    // The audit log names the SecretId; the store never holds the SecretKey in the clear.
+    let log = common::query(dir.path(), "SELECT record FROM wb_audit").join("\n");
+    assert!(log.contains(&id));
+    assert!(!common::store_text(dir.path()).contains(&key));
 }
 
 #[test]

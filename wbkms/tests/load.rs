@@ -265,7 +265,7 @@ fn a_service_killed_during_writes_leaves_a_consistent_store_and_audit_chain() {
     let store = KeyStore::new(dir.path());
     let keys = store
         .with(Access::Read, DEFAULT_KDF, &mut pass, |s| {
-            let keys = s.keys().to_vec();
+            let keys = s.keys()?;
             for k in &keys {
                 s.material(&k.key_id, None)?;
             }

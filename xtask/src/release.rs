@@ -30,6 +30,7 @@ const CRATE_DIRS: &[&str] = &[
     "wbruntime-ffi",
     "wbcli",
     "wbkms",
+    "wbstore",
 ];
 
 /// The workspace's publishable packages (those without `publish = false`), with versions.
@@ -217,7 +218,26 @@ fn semver_checks(ws: &Workspace) -> Result<()> {
             "the last release's commit {baseline} is not in this clone's history (git fetch --unshallow)"
         ));
     }
+    let ws_meta = crate::tools::metadata()?;
     for (name, _) in published()? {
+        // A crate first published after the last release has no baseline to compare with.
+        let manifest = ws_meta["packages"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name.as_str()))
+            .and_then(|p| p["manifest_path"].as_str())
+            .and_then(|m| Path::new(m).strip_prefix(&ws.root).ok())
+            .map(|m| m.to_string_lossy().into_owned());
+        let in_baseline = manifest.is_some_and(|m| {
+            Command::new("git")
+                .current_dir(&ws.root)
+                .args(["cat-file", "-e", &format!("{baseline}:{m}")])
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if !in_baseline {
+            println!("semver-checks: {name} is new since the last release: nothing to compare");
+            continue;
+        }
         run(Command::new(crate::cargo()).current_dir(&ws.root).args([
             "semver-checks",
             "check-release",

@@ -18,15 +18,16 @@ use clap::Parser as _;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use wbgen::audit::{AuditLog, Entry};
+use wbgen::audit::Entry;
 use wbgen::cli::{Cli, Command};
 use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
-    Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyState, KeyStore, MaterialHolder,
-    REMOVED_NOT_ROTATED, new_key_id, write_atomic,
+    Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyRecordExt as _, KeyState, KeyStore,
+    MaterialHolder, REMOVED_NOT_ROTATED, Session, new_key_id, write_atomic,
 };
 use wbgen::{Error, KeyMaterial, Mode, rng::os_rng};
 use wbruntime::Algorithm;
+use wbstore::Location;
 
 /// Reads the passphrase from `WBGEN_PASSPHRASE`, else asks on the terminal.
 fn passphrase(new_store: bool) -> Result<Zeroizing<String>, Error> {
@@ -116,13 +117,12 @@ fn warn_mode(mode: Mode) {
 /// same key material (`--allow-duplicate-material`). Called before the store is written,
 /// so that an override is never carried out unrecorded.
 fn audit_override(
-    dir: &Path,
+    s: &mut Session<'_, '_>,
     action: &str,
     key_id: &str,
     holder: &MaterialHolder,
 ) -> Result<(), Error> {
-    let (mut log, _) = AuditLog::open(dir)?;
-    log.append(Entry {
+    s.audit(&Entry {
         request_id: format!("wbgen-{}", new_key_id()?),
         action: action.to_owned(),
         key_ids: vec![key_id.to_owned(), holder.key_id.clone()],
@@ -143,13 +143,45 @@ fn warn_override(holder: &MaterialHolder, what: &str) {
     );
 }
 
+/// The store the command line names: `--database-url` (or `WBKMS_DATABASE_URL`), else the
+/// directory of `--keystore` (or `WBGEN_KEYSTORE`, else `./wbgen-keystore`).
+fn location(keystore: Option<PathBuf>, database_url: Option<String>) -> Location {
+    if let Some(dir) = keystore {
+        return Location::Dir(dir);
+    }
+    if let Some(url) = database_url.or_else(|| {
+        std::env::var("WBKMS_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    }) {
+        return Location::Postgres(url);
+    }
+    Location::Dir(
+        std::env::var_os("WBGEN_KEYSTORE")
+            .map_or_else(|| PathBuf::from("wbgen-keystore"), PathBuf::from),
+    )
+}
+
 fn run(cli: Cli) -> Result<Value, Error> {
-    let dir = cli
-        .keystore
-        .or_else(|| std::env::var_os("WBGEN_KEYSTORE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("wbgen-keystore"));
-    let store = KeyStore::new(dir);
+    let store = KeyStore::at(location(cli.keystore, cli.database_url));
     let mut pass = passphrase;
+    if !matches!(cli.command, Command::Restore { .. })
+        && let Some(m) = store.migrate_if_needed(kdf(), &mut pass)?
+    {
+        eprintln!(
+            "wbgen: migrated the key store {} from release 0.1's store.json to SQLite ({} keys, {} tokens, {} access keys, {} audit records); the old files are kept as {}",
+            store.location().display(),
+            m.keys,
+            m.tokens,
+            m.access_keys,
+            m.audit_records,
+            m.backups
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match cli.command {
         Command::Create {
             algorithm,
@@ -181,12 +213,11 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 (None, None) => return Err(Error::InvalidArgument("no key given".into())),
             };
             let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
-            let dir = store.dir().to_path_buf();
             let (rec, holder) = store.with(Access::Write, kdf(), &mut pass, |s| {
                 let (rec, holder) =
                     s.add_key_checked(&material, &alias, &description, allow_duplicate_material)?;
                 if let Some(h) = &holder {
-                    audit_override(&dir, "wbgen import", &rec.key_id, h)?;
+                    audit_override(s, "wbgen import", &rec.key_id, h)?;
                 }
                 Ok((rec, holder))
             })?;
@@ -233,9 +264,9 @@ fn run(cli: Cli) -> Result<Value, Error> {
             version,
             allow_duplicate_material,
         } => {
-            let dir = store.dir().to_path_buf();
+            // A write transaction: an override is audited in it (nothing else is written).
             let (rec, version, material, holder) =
-                store.with(Access::Read, kdf(), &mut pass, |s| {
+                store.with(Access::Write, kdf(), &mut pass, |s| {
                     let (rec, version, material) = s.material(&key_id, version)?;
                     let holder = s.check_material(
                         &material,
@@ -243,7 +274,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
                         allow_duplicate_material,
                     )?;
                     if let Some(h) = &holder {
-                        audit_override(&dir, "wbgen export", &rec.key_id, h)?;
+                        audit_override(s, "wbgen export", &rec.key_id, h)?;
                     }
                     Ok((rec, version, material, holder))
                 })?;
@@ -303,7 +334,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             };
             let mut rng = os_rng()?;
             let change = store.with(Access::Write, kdf(), &mut pass, |s| {
-                s.replace_devices(&key_id, devices, !no_rotate, &mut rng)
+                s.replace_devices(&key_id, devices.clone(), !no_rotate, &mut rng)
             })?;
             let rec = &change.record;
             let mut out = json!({
@@ -325,7 +356,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
         }
         Command::List => store.with(Access::Read, kdf(), &mut pass, |s| {
             let keys = s
-                .keys()
+                .keys()?
                 .iter()
                 .map(|k| {
                     let mut v = json!({
@@ -342,7 +373,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             Ok(json!({ "Keys": keys }))
         }),
         Command::Show { key_id } => store.with(Access::Read, kdf(), &mut pass, |s| {
-            s.key(&key_id).and_then(key_details)
+            s.key(&key_id).and_then(|k| key_details(&k))
         }),
         Command::Disable { key_id } => set_state(&store, &key_id, KeyState::Disabled),
         Command::Enable { key_id } => set_state(&store, &key_id, KeyState::Enabled),
@@ -352,6 +383,39 @@ fn run(cli: Cli) -> Result<Value, Error> {
             }
             let rec = store.with(Access::Write, kdf(), &mut pass, |s| s.delete(&key_id))?;
             Ok(json!({"KeyId": rec.key_id, "Deleted": true}))
+        }
+        Command::Backup { out } => {
+            let db = store.open(kdf(), &mut pass)?;
+            let summary = wbstore::backup::backup(&db, &out)?;
+            Ok(json!({
+                "Backup": out.display().to_string(),
+                "Engine": db.engine(),
+                "Keys": summary.keys,
+                "Tokens": summary.tokens,
+                "AccessKeys": summary.access_keys,
+                "AuditRecords": summary.audit_records,
+                "Note": "the key material in it is still sealed under the store's passphrase: keep the file as secret as the store",
+            }))
+        }
+        Command::Restore { file } => {
+            if let Some(dir) = store.dir()
+                && wbstore::legacy::needs_migration(dir)
+            {
+                return Err(Error::Store(wbstore::Error::NotEmpty));
+            }
+            let db = wbstore::Store::open(store.location())?;
+            let summary = wbstore::backup::restore(&db, &file)?;
+            let chains = wbgen::audit::verify(&db)?;
+            Ok(json!({
+                "Restored": file.display().to_string(),
+                "Into": store.location().display(),
+                "Engine": db.engine(),
+                "Keys": summary.keys,
+                "Tokens": summary.tokens,
+                "AccessKeys": summary.access_keys,
+                "AuditRecords": summary.audit_records,
+                "AuditChains": chains.iter().map(|c| json!({"Instance": c.instance, "Records": c.count, "Head": c.head})).collect::<Vec<_>>(),
+            }))
         }
         Command::Rotate { key_id } => {
             let mut rng = os_rng()?;

@@ -98,6 +98,11 @@ impl Server {
             ])
             .arg("--port-file")
             .arg(&port_file)
+            .args(if extra.contains(&"--instance-id") {
+                &[][..]
+            } else {
+                &["--instance-id", "t1"][..]
+            })
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -250,4 +255,34 @@ pub fn ok(r: (u16, Value)) -> Value {
     assert_eq!(r.0, 200, "{}", r.1);
     assert!(r.1["Response"]["RequestId"].is_string());
     r.1["Response"].clone()
+}
+
+/// Every file of a store directory, as text (lossy): what someone who copies it holds.
+pub fn store_text(dir: &Path) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            all.push_str(&String::from_utf8_lossy(&std::fs::read(p).unwrap()));
+        }
+    }
+    all
+}
+
+/// Runs SQL on a store's database directly, as someone with access to the file could.
+pub fn sql(dir: &Path, statement: &str, params: &[&str]) {
+    rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+        .unwrap()
+        .execute(statement, rusqlite::params_from_iter(params))
+        .unwrap();
+}
+
+/// The first column of every row.
+pub fn query(dir: &Path, sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE)).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }

@@ -1,0 +1,260 @@
+//! The audit log: hash chains of records, one chain per instance, in the store.
+//!
+//! Every service request (`wbkms`) and every `wbgen` command that overrides a safety rule
+//! appends one record, in the same database as the keys, committed (fsynced) before the answer.
+//! A record carries `Prev`, the hash of the record before it in its chain (64 zeros for the
+//! first), and `Hash` = BLAKE3 over the domain string [`DOMAIN`] and the record's canonical JSON
+//! without `Hash` (fields in the fixed order of [`Record`]).
+//!
+//! Chains: each writer names its instance (a service instance's `--instance-id`, the host name
+//! by default; `wbgen` on the command line). A chain is keyed by (instance, sequence number):
+//! two writers that append to the same chain at once race for the same key, and the loser runs
+//! again on the new head, so a chain never forks, whatever number of processes share it.
+//! Instances on one PostgreSQL database append to their own chains without waiting for each
+//! other. `wbkms audit verify` checks every chain and reports each.
+//!
+//! What a hash chain shows: an edited, inserted, reordered or deleted record inside a chain.
+//! What it cannot show on its own: a chain cut short at its end, or a whole chain removed
+//! (every prefix of a valid chain is valid) — `wbkms audit verify` prints each head so that it
+//! can be recorded elsewhere and compared later.
+//!
+//! A record holds the action, key id(s), credential id, client address, HTTP status, result
+//! code, time, request id and, when a rule was overridden, what was overridden: never a
+//! plaintext, key file, token or passphrase.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Tx;
+use crate::{Error, Store};
+
+/// Hash domain of a record.
+pub const DOMAIN: &str = "wbkms audit record v1\n";
+/// The `Prev` of a chain's first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The chain that holds the records of a release-0.1 directory's `audit.log`, carried over
+/// unchanged when the directory was migrated.
+pub const LEGACY_CHAIN: &str = "audit.log";
+
+/// One audit record, in the order its fields are hashed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Record {
+    /// 1, 2, ... within its chain.
+    pub seq: u64,
+    /// The instance whose chain holds it. Absent in records of release 0.1's single log, so
+    /// that they hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// RFC 3339 UTC with milliseconds.
+    pub time: String,
+    /// The request id returned to the client.
+    pub request_id: String,
+    /// The action (as sent, cut to 64 characters), empty if none.
+    pub action: String,
+    /// Key ids the request named or created.
+    pub key_ids: Vec<String>,
+    /// The authenticated credential (token id or SecretId), if any.
+    pub token_id: Option<String>,
+    /// The client's address (`local`: a `wbgen` command).
+    pub remote: String,
+    /// HTTP status (0: a `wbgen` command).
+    pub status: u16,
+    /// `OK` or the error code.
+    pub code: String,
+    /// The safety rule the request overrode and why it applied. Absent when none was.
+    #[serde(default, rename = "Override", skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// The previous record's hash.
+    pub prev: String,
+    /// This record's hash.
+    #[serde(default)]
+    pub hash: String,
+}
+
+impl Record {
+    /// The chain hash of this record (over everything but `hash`).
+    pub fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        // Serialising a struct of strings and integers cannot fail.
+        let json = serde_json::to_vec(&unhashed).unwrap_or_default();
+        let mut h = blake3::Hasher::new();
+        h.update(DOMAIN.as_bytes());
+        h.update(&json);
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// What a request contributes to its record; [`append`] fills in the chain.
+#[derive(Clone, Debug, Default)]
+pub struct Entry {
+    /// Request id.
+    pub request_id: String,
+    /// Action.
+    pub action: String,
+    /// Key ids.
+    pub key_ids: Vec<String>,
+    /// Credential id.
+    pub token_id: Option<String>,
+    /// Client address.
+    pub remote: String,
+    /// HTTP status.
+    pub status: u16,
+    /// `OK` or the error code.
+    pub code: String,
+    /// The rule overridden, if any ([`Record::overridden`]).
+    pub overridden: Option<String>,
+}
+
+/// Appends `entry` to `instance`'s chain, in its own transaction (committed before this
+/// returns).
+///
+/// # Errors
+/// [`Error::AuditUnavailable`] if it cannot be written (the caller then fails the request).
+pub fn append(store: &Store, instance: &str, entry: &Entry) -> Result<Record, Error> {
+    store.transact(true, |tx| append_in(tx, instance, entry))
+}
+
+/// Appends `entry` to `instance`'s chain inside the caller's transaction, so that the record
+/// and the change it describes commit together or not at all.
+///
+/// # Errors
+/// [`Error::AuditUnavailable`] if it cannot be written; a lost race marks the transaction for a
+/// retry.
+pub fn append_in(tx: &mut Tx<'_>, instance: &str, entry: &Entry) -> Result<Record, Error> {
+    let unavailable = |e: Error| {
+        if e.is_conflict() {
+            e
+        } else {
+            Error::AuditUnavailable
+        }
+    };
+    let (seq, prev) = tx
+        .audit_head(instance)
+        .map_err(unavailable)?
+        .unwrap_or((0, GENESIS.to_owned()));
+    let mut rec = Record {
+        seq: seq + 1,
+        instance: Some(instance.to_owned()),
+        time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        request_id: entry.request_id.clone(),
+        action: entry.action.chars().take(64).collect(),
+        key_ids: entry.key_ids.clone(),
+        token_id: entry.token_id.clone(),
+        remote: entry.remote.clone(),
+        status: entry.status,
+        code: entry.code.clone(),
+        overridden: entry.overridden.clone(),
+        prev,
+        hash: String::new(),
+    };
+    rec.hash = rec.compute_hash();
+    let json = serde_json::to_string(&rec).map_err(|_| Error::AuditUnavailable)?;
+    tx.insert_audit(instance, rec.seq, &rec.hash, &json)
+        .map_err(unavailable)?;
+    Ok(rec)
+}
+
+/// One chain, verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The instance.
+    pub instance: String,
+    /// Records in the chain.
+    pub count: u64,
+    /// The last record's hash (the genesis value for an empty chain).
+    pub head: String,
+}
+
+/// How many records are read at a time.
+const PAGE: u64 = 1000;
+
+/// Checks `instance`'s chain from its first record.
+///
+/// # Errors
+/// [`Error::AuditBroken`] naming the first bad record; the engine's.
+pub fn verify_chain(store: &Store, instance: &str) -> Result<Verified, Error> {
+    let mut v = Verified {
+        instance: instance.to_owned(),
+        count: 0,
+        head: GENESIS.to_owned(),
+    };
+    loop {
+        let page = store.transact(false, |tx| tx.audit_records(instance, v.count, PAGE))?;
+        if page.is_empty() {
+            return Ok(v);
+        }
+        for (key_seq, json) in page {
+            let at = v.count + 1;
+            let broken = |reason| Error::AuditBroken {
+                instance: instance.to_owned(),
+                seq: at,
+                reason,
+            };
+            let rec: Record =
+                serde_json::from_str(&json).map_err(|_| broken("not an audit record"))?;
+            if rec.seq != at || key_seq != at {
+                return Err(broken("out of sequence (a record was removed or inserted)"));
+            }
+            if rec.instance.as_deref().is_some_and(|i| i != instance)
+                || (rec.instance.is_none() && instance != LEGACY_CHAIN)
+            {
+                return Err(broken("it belongs to another instance's chain"));
+            }
+            if rec.prev != v.head {
+                return Err(broken("does not follow from the record before it"));
+            }
+            if rec.compute_hash() != rec.hash {
+                return Err(broken("its hash does not match its content (edited)"));
+            }
+            v.head = rec.hash;
+            v.count = at;
+        }
+    }
+}
+
+/// Checks every chain of the store.
+///
+/// # Errors
+/// The first chain's [`Error::AuditBroken`] (checking stops there); the engine's.
+pub fn verify(store: &Store) -> Result<Vec<Verified>, Error> {
+    let instances = store.transact(false, |tx| tx.audit_instances())?;
+    instances.iter().map(|i| verify_chain(store, i)).collect()
+}
+
+/// Checks every chain, and reports each: intact, or the first bad record.
+///
+/// # Errors
+/// The engine's (a broken chain is a result, not an error).
+pub fn verify_each(store: &Store) -> Result<Vec<Result<Verified, Error>>, Error> {
+    let instances = store.transact(false, |tx| tx.audit_instances())?;
+    Ok(instances.iter().map(|i| verify_chain(store, i)).collect())
+}
+
+/// Every record of every chain, chain by chain (by instance name), each in order, as stored
+/// (unverified: [`verify`] for that).
+///
+/// # Errors
+/// [`Error::AuditBroken`] for a record that does not parse; the engine's.
+pub fn read_all(store: &Store) -> Result<Vec<Record>, Error> {
+    let instances = store.transact(false, |tx| tx.audit_instances())?;
+    let mut out = Vec::new();
+    for instance in instances {
+        let mut after = 0;
+        loop {
+            let page = store.transact(false, |tx| tx.audit_records(&instance, after, PAGE))?;
+            if page.is_empty() {
+                break;
+            }
+            for (seq, json) in page {
+                out.push(serde_json::from_str(&json).map_err(|_| Error::AuditBroken {
+                    instance: instance.clone(),
+                    seq,
+                    reason: "not an audit record",
+                })?);
+                after = seq;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,139 @@
+//! The store's error type.
+//!
+//! Codes keep the toolkit's numbering: the key store has always answered in the administrator
+//! side's `02xxxxxx` range (`wbgen`), and a condition that existed before this crate keeps its
+//! code (`02000006` wrong passphrase, `02000008` damaged store, …), so that scripts see the same
+//! code whatever engine holds the store. Conditions of the database engines are new codes
+//! `02000019` onwards. Messages never carry key material, a passphrase, a token or a secret, and
+//! never a database password (connection strings are shown with it removed).
+
+use core::fmt;
+
+/// Everything the store can refuse or fail at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system's random number generator failed.
+    RandomnessUnavailable,
+    /// A file-system operation on a store directory failed.
+    Io {
+        /// What was being done, naming the file.
+        op: String,
+        /// The operating system's reason.
+        kind: std::io::ErrorKind,
+    },
+    /// The passphrase does not open this store.
+    WrongPassphrase,
+    /// The store is damaged, or was changed by someone without the passphrase.
+    Corrupt(String),
+    /// The store was written by a newer version of the toolkit (its schema or format is
+    /// newer than this binary knows).
+    UnsupportedVersion(u32),
+    /// Another key already has that alias.
+    AliasTaken,
+    /// The audit log cannot be written: the operation was not carried out.
+    AuditUnavailable,
+    /// An audit chain is broken at a record.
+    AuditBroken {
+        /// The chain (the instance that wrote it).
+        instance: String,
+        /// The first bad record's sequence number (1-based).
+        seq: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The database cannot be reached or refused a statement (connection, permissions, disk).
+    DatabaseUnavailable {
+        /// `sqlite` or `postgresql`.
+        engine: &'static str,
+        /// The engine's reason, without secrets.
+        reason: String,
+    },
+    /// Other writers kept changing what this operation read, through every retry.
+    Conflict,
+    /// A `--database-url` that is not a PostgreSQL connection string this store accepts.
+    InvalidDatabaseUrl(String),
+    /// `restore` into a store that already holds keys, credentials or audit records.
+    NotEmpty,
+    /// A backup file that is not one, or is damaged.
+    InvalidBackup(String),
+}
+
+impl Error {
+    /// Stable code (`02xxxxxx`, the administrator side's range).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::RandomnessUnavailable => "02000004",
+            Error::Io { .. } => "02000005",
+            Error::WrongPassphrase => "02000006",
+            Error::Corrupt(_) => "02000008",
+            Error::UnsupportedVersion(_) => "02000009",
+            Error::AliasTaken => "02000012",
+            Error::AuditUnavailable => "02000017",
+            Error::AuditBroken { .. } => "02000018",
+            Error::DatabaseUnavailable { .. } => "02000019",
+            Error::Conflict => "02000020",
+            Error::InvalidDatabaseUrl(_) => "02000021",
+            Error::NotEmpty => "02000022",
+            Error::InvalidBackup(_) => "02000023",
+        }
+    }
+
+    /// Whether the operation may succeed if run again from the start (a serialization failure
+    /// or a compare-and-set that lost a race).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::RandomnessUnavailable => {
+                f.write_str("the operating system's random number generator failed")
+            }
+            Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
+            Error::WrongPassphrase => f.write_str("wrong passphrase for this key store"),
+            Error::Corrupt(what) => write!(f, "key store damaged: {what}"),
+            Error::UnsupportedVersion(v) => write!(
+                f,
+                "the key store has schema version {v}, newer than this program knows: use the release that wrote it, or a newer one"
+            ),
+            Error::AliasTaken => f.write_str("another key already has that alias"),
+            Error::AuditUnavailable => f.write_str(
+                "the audit log cannot be written: the operation was not carried out (check the database's free space, permissions and connection)",
+            ),
+            Error::AuditBroken {
+                instance,
+                seq,
+                reason,
+            } => write!(
+                f,
+                "the audit chain of instance {instance:?} is broken at record {seq}: {reason} (wbkms audit verify; restore the store from a backup)"
+            ),
+            Error::DatabaseUnavailable { engine, reason } => write!(
+                f,
+                "the {engine} database is unavailable: {reason} (check that it runs, the connection string, and permissions)"
+            ),
+            Error::Conflict => f.write_str(
+                "other writers kept changing the same records: the operation was not carried out; run it again",
+            ),
+            Error::InvalidDatabaseUrl(why) => write!(
+                f,
+                "invalid --database-url: {why} (expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE or host=… dbname=… key-value pairs)"
+            ),
+            Error::NotEmpty => f.write_str(
+                "the target store is not empty: restore into a new directory or an empty database",
+            ),
+            Error::InvalidBackup(why) => write!(f, "not a usable key-store backup: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// [`Error::Io`] for `op` (which names the file).
+pub(crate) fn io(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let op = op.into();
+    move |e| Error::Io { op, kind: e.kind() }
+}

@@ -1,0 +1,423 @@
+//! The store's suite, one body per test, run on both engines (`on_both_engines!`): schema,
+//! envelope, key rows and their compare-and-set, concurrency without lost updates, audit
+//! chains, credentials, backup and restore (also from one engine to the other).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use wbstore::audit::{self, Entry};
+use wbstore::records::{Role, TokenRecord};
+use wbstore::{Error, KdfParams, KeyRow, Location, Store};
+
+const CHEAP: KdfParams = KdfParams {
+    memory_kib: 19 * 1024,
+    iterations: 2,
+    parallelism: 1,
+};
+
+fn pass(p: &'static str) -> impl FnMut(bool) -> Result<Zeroizing<String>, Error> {
+    move |_| Ok(Zeroizing::new(p.to_owned()))
+}
+
+fn row(id: &str, alias: &str, record: &str) -> KeyRow {
+    KeyRow {
+        key_id: id.into(),
+        alias: alias.into(),
+        rev: 0,
+        record: record.into(),
+        mac: format!("mac-of-{record}"),
+    }
+}
+
+fn entry(action: &str) -> Entry {
+    Entry {
+        request_id: format!("r-{action}"),
+        action: action.into(),
+        remote: "local".into(),
+        code: "OK".into(),
+        ..Entry::default()
+    }
+}
+
+on_both_engines!(
+    schema_is_created_once_and_a_newer_one_is_refused,
+    envelope_is_set_once_and_checks_the_passphrase,
+    aliases_are_unique_and_updates_compare_and_set,
+    concurrent_writers_lose_no_update,
+    audit_chains_per_instance_and_shared_chains_never_fork,
+    an_edited_audit_record_is_found,
+    tokens_are_found_by_hash,
+    backup_restores_into_an_empty_store_only,
+);
+
+fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
+    let a = Store::open(loc).unwrap();
+    // A second open (another process) finds it current and changes nothing.
+    let b = Store::open(loc).unwrap();
+    assert_eq!(
+        b.transact(false, |tx| tx.meta("schema_version")).unwrap(),
+        Some(wbstore::SCHEMA_VERSION.to_string())
+    );
+    a.transact(true, |tx| tx.set_meta("schema_version", "99"))
+        .unwrap();
+    assert_eq!(Store::open(loc).unwrap_err(), Error::UnsupportedVersion(99));
+    assert_eq!(Store::open(loc).unwrap_err().code(), "02000009");
+}
+
+fn envelope_is_set_once_and_checks_the_passphrase(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    assert!(store.envelope().unwrap().is_none());
+    let mut asked_new = None;
+    let master = store
+        .unlock(CHEAP, &mut |new| {
+            asked_new = Some(new);
+            Ok::<_, Error>(Zeroizing::new("right".to_owned()))
+        })
+        .unwrap();
+    assert_eq!(
+        asked_new,
+        Some(true),
+        "a new store's passphrase is asked as new"
+    );
+    let again = Store::open(loc).unwrap();
+    let m2 = again.unlock(CHEAP, &mut pass("right")).unwrap();
+    assert_eq!(*master.derive_key("x"), *m2.derive_key("x"));
+    assert_eq!(
+        again.unlock(CHEAP, &mut pass("wrong")).unwrap_err(),
+        Error::WrongPassphrase
+    );
+    again.check_master(&master).unwrap();
+    // Sealed material opens only with its binding.
+    let sealed = master.seal(b"aad", b"secret").unwrap();
+    assert_eq!(&m2.open(b"aad", &sealed).unwrap()[..], b"secret");
+    assert!(m2.open(b"other", &sealed).is_none());
+}
+
+fn aliases_are_unique_and_updates_compare_and_set(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    store
+        .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
+        .unwrap();
+    // The same alias, by a second writer: refused, and nothing is written.
+    assert_eq!(
+        store
+            .transact(true, |tx| tx.insert_key(&row("k2", "one", "{2}")))
+            .unwrap_err(),
+        Error::AliasTaken
+    );
+    store
+        .transact(true, |tx| tx.insert_key(&row("k2", "two", "{2}")))
+        .unwrap();
+    let r1 = store.transact(false, |tx| tx.key("k1")).unwrap().unwrap();
+    assert_eq!((r1.rev, r1.record.as_str()), (1, "{1}"));
+    // Renaming onto a taken alias is refused as well.
+    let mut renamed = r1.clone();
+    renamed.alias = "two".into();
+    assert_eq!(
+        store
+            .transact(true, |tx| tx.update_key(&renamed))
+            .unwrap_err(),
+        Error::AliasTaken
+    );
+    // A compare-and-set on a stale revision never writes: the operation runs again, and an
+    // operation that keeps its stale row ends in Conflict.
+    let mut changed = r1.clone();
+    changed.record = "{1b}".into();
+    store.transact(true, |tx| tx.update_key(&changed)).unwrap();
+    let mut attempts = 0;
+    let stale = changed.clone();
+    assert_eq!(
+        store
+            .transact(true, |tx| {
+                attempts += 1;
+                tx.update_key(&stale)
+            })
+            .unwrap_err(),
+        Error::Conflict
+    );
+    assert!(attempts > 1, "a lost compare-and-set is retried");
+    let now = store.transact(false, |tx| tx.key("k1")).unwrap().unwrap();
+    assert_eq!((now.rev, now.record.as_str()), (2, "{1b}"));
+    // Listing is oldest first; deleting takes the digests with the key.
+    store
+        .transact(true, |tx| tx.insert_digest("d", "k2", 1))
+        .unwrap();
+    let ids: Vec<String> = store
+        .transact(false, |tx| tx.keys())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key_id)
+        .collect();
+    assert_eq!(ids, ["k1", "k2"]);
+    let k2 = store.transact(false, |tx| tx.key("k2")).unwrap().unwrap();
+    store
+        .transact(true, |tx| tx.delete_key("k2", k2.rev))
+        .unwrap();
+    assert!(
+        store
+            .transact(false, |tx| tx.digest_holders("d"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.transact(false, |tx| tx.key_count()).unwrap(), 1);
+}
+
+/// Eight threads, each through its own store handle (as separate processes or instances
+/// would), increment one counter held in a key row by read-modify-write: every increment is
+/// there at the end, none lost to a race.
+fn concurrent_writers_lose_no_update(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    store
+        .transact(true, |tx| tx.insert_key(&row("counter", "c", "0")))
+        .unwrap();
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    let loc = Arc::new(loc.clone());
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let loc = Arc::clone(&loc);
+            std::thread::spawn(move || {
+                let store = Store::open(&loc).unwrap();
+                for i in 0..EACH {
+                    store
+                        .transact(true, |tx| {
+                            let mut r = tx.key("counter")?.unwrap();
+                            let n: u64 = r.record.parse().unwrap();
+                            r.record = (n + 1).to_string();
+                            tx.update_key(&r)?;
+                            // And an audit record in a shared chain, in the same transaction.
+                            audit::append_in(tx, "shared", &entry(&format!("t{t}-{i}"))).map(drop)
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let r = store
+        .transact(false, |tx| tx.key("counter"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.record, (THREADS * EACH).to_string());
+    assert_eq!(r.rev, (THREADS * EACH + 1) as i64);
+    let chains = audit::verify(&store).unwrap();
+    assert_eq!(chains.len(), 1);
+    assert_eq!(chains[0].count, (THREADS * EACH) as u64);
+}
+
+fn audit_chains_per_instance_and_shared_chains_never_fork(loc: &Location) {
+    let a = Store::open(loc).unwrap();
+    let b = Store::open(loc).unwrap();
+    audit::append(&a, "node-a", &entry("a1")).unwrap();
+    audit::append(&b, "node-b", &entry("b1")).unwrap();
+    let mut overridden = entry("wbgen import");
+    overridden.overridden = Some("AllowDuplicateMaterial: test".into());
+    // Two handles on one chain (the service and wbgen on one host): one chain, in order.
+    audit::append(&b, "node-a", &overridden).unwrap();
+    audit::append(&a, "node-a", &entry("a3")).unwrap();
+    let chains = audit::verify(&a).unwrap();
+    let summary: Vec<(String, u64)> = chains
+        .iter()
+        .map(|c| (c.instance.clone(), c.count))
+        .collect();
+    assert_eq!(summary, [("node-a".into(), 3), ("node-b".into(), 1)]);
+    let records = audit::read_all(&a).unwrap();
+    let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["a1", "wbgen import", "a3", "b1"]);
+    assert_eq!(records[1].prev, records[0].hash);
+    assert_eq!(records[1].instance.as_deref(), Some("node-a"));
+    assert_eq!(
+        records[1].overridden.as_deref(),
+        Some("AllowDuplicateMaterial: test")
+    );
+}
+
+fn an_edited_audit_record_is_found(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    for i in 0..3 {
+        audit::append(&store, "n", &entry(&format!("x{i}"))).unwrap();
+    }
+    // Someone with write access to the database rewrites record 2's action.
+    let (seq, json) = store
+        .transact(false, |tx| tx.audit_records("n", 1, 1))
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(seq, 2);
+    let mut rec: audit::Record = serde_json::from_str(&json).unwrap();
+    rec.action = "nothing to see".into();
+    let edited = serde_json::to_string(&rec).unwrap();
+    replace_audit_row(&store, "n", 2, &edited);
+    match audit::verify(&store).unwrap_err() {
+        Error::AuditBroken { instance, seq, .. } => {
+            assert_eq!((instance.as_str(), seq), ("n", 2));
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+/// Rewrites one audit row, as someone with write access to the database could (the store
+/// has no statement that edits audit rows, so the test goes to the engine directly).
+fn replace_audit_row(store: &Store, instance: &str, seq: u64, json: &str) {
+    match store.location() {
+        Location::Dir(dir) => {
+            let conn = rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE)).unwrap();
+            conn.execute(
+                "UPDATE wb_audit SET record = ?1 WHERE instance = ?2 AND seq = ?3",
+                rusqlite::params![json, instance, seq as i64],
+            )
+            .unwrap();
+        }
+        Location::Postgres(url) => common::admin_exec(
+            url,
+            &format!(
+                "UPDATE wb_audit SET record = '{}' WHERE instance = '{instance}' AND seq = {seq}",
+                json.replace('\'', "''")
+            ),
+        ),
+    }
+}
+
+fn tokens_are_found_by_hash(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    let mut t = TokenRecord {
+        token_id: "tok-1".into(),
+        name: "ci".into(),
+        role: Role::Operator,
+        create_time: "2026-12-06T00:00:00Z".into(),
+        revoked: false,
+        hash: "h1".into(),
+        mac: "m".into(),
+    };
+    store.transact(true, |tx| tx.put_token(&t)).unwrap();
+    assert_eq!(
+        store.transact(false, |tx| tx.token_by_hash("h1")).unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(
+        store.transact(false, |tx| tx.token_by_hash("h2")).unwrap(),
+        None
+    );
+    t.revoked = true;
+    store.transact(true, |tx| tx.put_token(&t)).unwrap();
+    assert_eq!(store.transact(false, |tx| tx.tokens()).unwrap(), vec![t]);
+}
+
+/// A snapshot taken from a store in use restores into an empty store of either engine, with
+/// every row as it was (the envelope, so the same passphrase opens it), and the audit chains
+/// still verify; a non-empty target and a damaged file are refused.
+fn backup_restores_into_an_empty_store_only(loc: &Location) {
+    let store = Store::open(loc).unwrap();
+    let master = store.unlock(CHEAP, &mut pass("pw")).unwrap();
+    store
+        .transact(true, |tx| {
+            tx.insert_key(&row("k1", "one", "{1}"))?;
+            tx.insert_digest("d1", "k1", 1)?;
+            audit::append_in(tx, "n", &entry("create")).map(drop)
+        })
+        .unwrap();
+    let dir = common::TempDir::new("backup");
+    let file = dir.0.join("store.backup");
+    let summary = wbstore::backup::backup(&store, &file).unwrap();
+    assert_eq!((summary.keys, summary.audit_records), (1, 1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the backup is owner-only");
+    }
+    let mut targets = vec![common::sqlite("restore-target")];
+    targets.extend(common::postgres("restore_target"));
+    for target in &targets {
+        let restored = Store::open(&target.location).unwrap();
+        let s = wbstore::backup::restore(&restored, &file).unwrap();
+        assert_eq!(s, summary);
+        let m = restored.unlock(CHEAP, &mut pass("pw")).unwrap();
+        assert_eq!(*m.derive_key("x"), *master.derive_key("x"));
+        let r = restored
+            .transact(false, |tx| tx.key("k1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.alias.as_str(), r.record.as_str()), ("one", "{1}"));
+        assert_eq!(
+            restored
+                .transact(false, |tx| tx.digest_holders("d1"))
+                .unwrap(),
+            [("k1".to_owned(), 1)]
+        );
+        assert_eq!(audit::verify(&restored).unwrap()[0].count, 1);
+        // Not into a store that holds anything.
+        assert_eq!(
+            wbstore::backup::restore(&restored, &file).unwrap_err(),
+            Error::NotEmpty
+        );
+    }
+    // A damaged or cut file is refused before anything is written.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = dir.0.join("cut.backup");
+    std::fs::write(&cut, &text[..text.len() - 10]).unwrap();
+    let edited = dir.0.join("edited.backup");
+    std::fs::write(&edited, text.replacen("\"one\"", "\"uno\"", 1)).unwrap();
+    for bad in [&cut, &edited] {
+        let empty = common::sqlite("restore-bad");
+        let target = Store::open(&empty.location).unwrap();
+        assert!(matches!(
+            wbstore::backup::restore(&target, bad).unwrap_err(),
+            Error::InvalidBackup(_)
+        ));
+        assert!(target.transact(false, |tx| tx.is_empty()).unwrap());
+    }
+}
+
+/// A record without the fields added since release 0.1 (`Instance`, `Override`) hashes
+/// exactly as it did then: the hash, computed by a second route (the JSON written out by hand
+/// in 0.1's field order), matches the library's.
+#[test]
+fn records_without_new_fields_hash_as_in_release_0_1() {
+    let rec = audit::Record {
+        seq: 1,
+        instance: None,
+        time: "2026-12-01T00:00:00.000Z".into(),
+        request_id: "r".into(),
+        action: "CreateWhiteBoxKey".into(),
+        key_ids: vec!["k".into()],
+        token_id: Some("t".into()),
+        remote: "127.0.0.1".into(),
+        status: 200,
+        code: "OK".into(),
+        overridden: None,
+        prev: "0".repeat(64),
+        hash: String::new(),
+    };
+    let old_json = format!(
+        r#"{{"Seq":1,"Time":"2026-12-01T00:00:00.000Z","RequestId":"r","Action":"CreateWhiteBoxKey","KeyIds":["k"],"TokenId":"t","Remote":"127.0.0.1","Status":200,"Code":"OK","Prev":"{}","Hash":""}}"#,
+        "0".repeat(64)
+    );
+    let mut h = blake3::Hasher::new();
+    h.update(audit::DOMAIN.as_bytes());
+    h.update(old_json.as_bytes());
+    assert_eq!(rec.compute_hash(), h.finalize().to_hex().to_string());
+}
+
+#[test]
+fn connection_strings_are_shown_without_their_password() {
+    let l = Location::Postgres("postgres://kms:s3cret@db.internal:5432/wbkms".into());
+    assert_eq!(l.display(), "postgres://kms:***@db.internal:5432/wbkms");
+    let l = Location::Postgres("host=db user=kms password=s3cret dbname=wbkms".into());
+    assert_eq!(l.display(), "host=db user=kms password=*** dbname=wbkms");
+    // An unreachable server: a clear error with the engine's reason, never the password.
+    let e = Store::open(&Location::Postgres(
+        "postgres://kms:s3cret@127.0.0.1:1/wbkms?connect_timeout=2".into(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "02000019", "{e}");
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    let e = Store::open(&Location::Postgres("postgres://[::1".into())).unwrap_err();
+    assert_eq!(e.code(), "02000021", "{e}");
+}
