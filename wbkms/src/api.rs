@@ -22,6 +22,7 @@ use wbgen::{KeyMaterial, Mode};
 
 use crate::auth::Role;
 use crate::error::Error;
+use crate::files::KeyFiles;
 
 /// The type of a parameter or response field, as the OpenAPI document states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -676,16 +677,25 @@ fn parse_mode(mode: Option<&str>, bits: Option<u64>) -> Result<Mode, Error> {
 /// returned for the audit record.
 fn export(
     store: &UnlockedStore,
+    files: &KeyFiles,
     key_id: &str,
     version: Option<u32>,
     allow_duplicate: bool,
-) -> Result<(KeyRecord, u32, Vec<u8>, Option<MaterialHolder>), Error> {
+) -> Result<
+    (
+        KeyRecord,
+        u32,
+        std::sync::Arc<String>,
+        Option<MaterialHolder>,
+    ),
+    Error,
+> {
     let (rec, version, material, holder) = store.with(Access::Read, |s| {
         let (rec, version, material) = s.material(key_id, version)?;
         let holder = s.check_material(&material, Some((&rec.key_id, version)), allow_duplicate)?;
         Ok((rec, version, material, holder))
     })?;
-    let file = rec.key_file(version, &material)?;
+    let file = files.get(&rec, version, &material)?;
     Ok((rec, version, file, holder))
 }
 
@@ -703,6 +713,7 @@ fn fields(v: Value) -> Map<String, Value> {
 /// key store refuses.
 pub fn execute(
     store: &UnlockedStore,
+    files: &KeyFiles,
     spec: &Spec,
     caller: &Caller,
     body: &Map<String, Value>,
@@ -836,11 +847,11 @@ pub fn execute(
                 .map(|v| u32::try_from(v).map_err(|_| bad("KeyVersion is too large".into())))
                 .transpose()?;
             let allow = args.bool_opt("AllowDuplicateMaterial")?.unwrap_or(false);
-            let (rec, version, file, holder) = export(store, id, version, allow)?;
+            let (rec, version, file, holder) = export(store, files, id, version, allow)?;
             let mut outcome = done(json!({
                 "KeyId": rec.key_id,
                 "KeyVersion": version,
-                "DecryptKey": B64.encode(file),
+                "DecryptKey": file.as_str(),
             }));
             if let Some(h) = &holder {
                 outcome.key_ids.push(h.key_id.clone());
@@ -943,11 +954,11 @@ pub fn execute(
             let id = args.str("KeyId")?;
             let mut rng = os_rng()?;
             let (rec, version) = store.with(Access::Write, |s| s.rotate(id, &mut rng))?;
-            let (_, _, file, _) = export(store, &rec.key_id, Some(version), false)?;
+            let (_, _, file, _) = export(store, files, &rec.key_id, Some(version), false)?;
             Ok(done(json!({
                 "KeyId": rec.key_id,
                 "KeyVersion": version,
-                "DecryptKey": B64.encode(file),
+                "DecryptKey": file.as_str(),
             })))
         }
         "UpdateWhiteBoxKeyAlias" => {

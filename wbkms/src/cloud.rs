@@ -14,45 +14,38 @@
 //!   listing builds each key's tables once.
 //! - `CreateWhiteBoxKey` adds `TagCode` (0: the tags were set) and `TagMsg`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
-use wbgen::keystore::{Access, KeyRecordExt as _, KeyState, UnlockedStore};
+use wbgen::keystore::{Access, KeyState, UnlockedStore};
 
 use crate::auth::Role;
 use crate::error::Error;
+use crate::files::KeyFiles;
 use crate::tc3::Failure;
 
 /// The KMS API version implemented.
 pub const API_VERSION: &str = "2019-01-18";
 
 const UIN_CONTEXT: &str = "wbkms 2026-12 owner uin v1";
-const CACHE_ENTRIES: usize = 64;
 
-/// What the translation needs beyond the response: the store's owner number and the key-file
-/// cache.
+/// What the translation needs beyond the response: the store's owner number and the
+/// service's key files.
 pub struct Context {
     uin: u64,
-    /// Key id → (key version, state and devices it was exported for, the file in Base64).
-    files: Mutex<HashMap<String, (String, Arc<String>)>>,
+    files: Arc<KeyFiles>,
 }
 
 impl Context {
-    /// The context of an unlocked store.
-    pub fn new(store: &UnlockedStore) -> Self {
+    /// The context of an unlocked store, sharing the service's key files.
+    pub fn new(store: &UnlockedStore, files: Arc<KeyFiles>) -> Self {
         let k = store.derive_key(UIN_CONTEXT);
         let mut b = [0u8; 8];
         b.copy_from_slice(&k[..8]);
         // Twelve digits, like the cloud's account numbers.
         let uin = 100_000_000_000 + u64::from_le_bytes(b) % 900_000_000_000;
-        Context {
-            uin,
-            files: Mutex::new(HashMap::new()),
-        }
+        Context { uin, files }
     }
 
     /// The store's owner number (`OwnerUin`, `CreatorUin`).
@@ -60,9 +53,9 @@ impl Context {
         self.uin
     }
 
-    /// The current key file of a key, from the cache when its version, state and devices are
-    /// unchanged; `None` for a disabled or missing key, or one whose material another key
-    /// version also holds.
+    /// The current key file of a key (from the service's cache when its version and devices
+    /// are unchanged); `None` for a disabled or missing key, or one whose material another
+    /// key version also holds.
     fn key_file(&self, store: &UnlockedStore, key_id: &str) -> Option<Arc<String>> {
         // One key material, one key: no file of material another key version also holds
         // (a store written before the rule, or an audited override), checked on every call
@@ -78,32 +71,7 @@ impl Context {
         if rec.key_state != KeyState::Enabled {
             return None;
         }
-        let devices: Vec<&str> = rec
-            .fingerprints
-            .iter()
-            .map(|d| d.fingerprint.as_str())
-            .collect();
-        let stamp = format!("{version}|{}", devices.join("\n"));
-        let files = self
-            .files
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((s, f)) = files.get(key_id)
-            && *s == stamp
-        {
-            return Some(Arc::clone(f));
-        }
-        drop(files);
-        let file = Arc::new(B64.encode(rec.key_file(version, &material).ok()?));
-        let mut files = self
-            .files
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if files.len() >= CACHE_ENTRIES {
-            files.clear();
-        }
-        files.insert(key_id.to_owned(), (stamp, Arc::clone(&file)));
-        Some(file)
+        self.files.get(&rec, version, &material).ok()
     }
 }
 

@@ -130,6 +130,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Load benchmark: clients send the mixed load (60 % EncryptByWhiteBox, 20 %
+    /// DescribeWhiteBoxKey, 10 % key list, 10 % DescribeWhiteBoxDecryptKey, on space-hard keys
+    /// it creates) to running instances; prints requests/s and latency percentiles. The admin
+    /// token comes from WBKMS_TOKEN (never an argument).
+    Load {
+        /// An instance's address, host:port (repeat for several; clients go to each in turn).
+        #[arg(long = "target", value_name = "HOST:PORT", required = true)]
+        targets: Vec<String>,
+        /// Concurrent clients, each on one kept-alive connection.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        clients: u32,
+        /// Requests in all.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+        requests: u32,
+        /// Space-hard keys to create and spread the load over.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+        keys: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +226,17 @@ fn unlock(store: &KeyStore) -> Result<wbgen::keystore::UnlockedStore, Error> {
     Ok(store.unlock(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
 }
 
+/// The async runtime of `serve` and `load`.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            op: "start the async runtime",
+            kind: e.kind(),
+        })
+}
+
 /// A `--role` value (clap has already limited it to the three names).
 fn role_arg(role: &str) -> Result<Role, Error> {
     Role::parse(role)
@@ -262,13 +291,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             let tls = tls_cert.zip(tls_key).map(|(cert, key)| Tls { cert, key });
             let scheme = if tls.is_some() { "https" } else { "http" };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Io {
-                    op: "start the async runtime",
-                    kind: e.kind(),
-                })?;
+            let runtime = runtime()?;
             runtime.block_on(async move {
                 if let Some(path) = port_file {
                     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
@@ -325,6 +348,59 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             }
         },
+        Command::Load {
+            targets,
+            clients,
+            requests,
+            keys,
+        } => {
+            let token = std::env::var("WBKMS_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    Error::InvalidParameter("wbkms load needs an admin token in WBKMS_TOKEN".into())
+                })?;
+            let plan = wbkms::load::Plan {
+                targets,
+                token,
+                clients: clients as usize,
+                requests: requests as usize,
+                keys: keys as usize,
+            };
+            let runtime = runtime()?;
+            let report = runtime.block_on(wbkms::load::run(&plan))?;
+            let ms = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
+            let cpu = std::fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|c| {
+                    c.lines()
+                        .find_map(|l| l.strip_prefix("model name"))
+                        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+                })
+                .unwrap_or_default();
+            print(&json!({
+                "Cpu": cpu,
+                "Cores": std::thread::available_parallelism().map_or(0, usize::from),
+                "Targets": plan.targets,
+                "Clients": plan.clients,
+                "Requests": plan.requests,
+                "Seconds": (report.elapsed.as_secs_f64() * 100.0).round() / 100.0,
+                "RequestsPerSecond": report.rate.round(),
+                "Failed": report.failed,
+                "Errors": report.errors,
+                "LatencyMs": report.rows.iter().map(|r| json!({
+                    "Action": r.action, "Count": r.count,
+                    "P50": ms(r.p50), "P90": ms(r.p90), "P99": ms(r.p99), "Max": ms(r.max),
+                })).collect::<Vec<_>>(),
+            }));
+            if report.failed > 0 {
+                return Err(Error::InvalidParameter(format!(
+                    "load: {} requests failed",
+                    report.failed
+                )));
+            }
+            Ok(())
+        }
         Command::Audit { command } => match command {
             AuditCommand::Verify { store } => {
                 let db = store.db()?;

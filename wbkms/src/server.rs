@@ -31,6 +31,7 @@ use crate::audit::Entry;
 use crate::auth::{Authenticator, FailureLimiter, Role};
 use crate::console;
 use crate::error::{Error, io};
+use crate::files::KeyFiles;
 
 /// Largest request body accepted (a 64 KiB plaintext in Base64 fits with room to spare).
 pub const MAX_BODY: usize = 1 << 20;
@@ -78,7 +79,9 @@ pub struct Service {
     store: UnlockedStore,
     auth: Authenticator,
     limiter: FailureLimiter,
+    files: Arc<KeyFiles>,
     cloud: crate::cloud::Context,
+    audit: crate::audit::Appender,
     config: Config,
 }
 
@@ -101,9 +104,12 @@ impl Service {
             ));
         }
         crate::audit::verify_chain(store.db(), &config.instance_id)?;
+        let files = Arc::new(KeyFiles::default());
         Ok(Service {
+            audit: crate::audit::Appender::new(store.db().clone(), &config.instance_id),
             auth: Authenticator::new(&store),
-            cloud: crate::cloud::Context::new(&store),
+            cloud: crate::cloud::Context::new(&store, Arc::clone(&files)),
+            files,
             store,
             limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
             config,
@@ -166,7 +172,7 @@ impl Service {
         };
         entry.status = status;
         entry.code = code;
-        let audited = crate::audit::append(self.store.db(), &self.config.instance_id, &entry);
+        let audited = self.audit.append(entry);
         if audited.is_err() {
             let e = Error::AuditUnavailable;
             let (status, error) = if cloud {
@@ -275,7 +281,7 @@ impl Service {
         }
         let params = params?;
         let caller = Caller { token_id, role };
-        let outcome = api::execute(&self.store, spec, &caller, &params)?;
+        let outcome = api::execute(&self.store, &self.files, spec, &caller, &params)?;
         entry.key_ids = outcome.key_ids;
         entry.overridden = outcome.overridden;
         Ok(outcome.fields)

@@ -306,3 +306,57 @@ fn a_service_killed_during_writes_leaves_a_consistent_store_and_audit_chain() {
     let all = ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({"Limit": 200})));
     assert_eq!(all["TotalCount"], keys.len());
 }
+
+/// `wbkms load` (the load benchmark, README "Speed of the service") against a running service:
+/// a short run that must finish without error and report every action's percentiles.
+#[test]
+fn the_load_command_reports_throughput_and_percentiles() {
+    let dir = TempDir::new("load-command");
+    let admin = token(dir.path(), "admin");
+    let server = Server::start(dir.path(), &[]);
+    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
+        .env("WBKMS_TOKEN", &admin)
+        .args([
+            "load",
+            "--target",
+            &server.addr,
+            "--clients",
+            "2",
+            "--requests",
+            "40",
+            "--keys",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Failed"], 0);
+    assert!(v["RequestsPerSecond"].as_f64().unwrap() > 0.0);
+    let rows = v["LatencyMs"].as_array().unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r["Action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "all",
+            "EncryptByWhiteBox",
+            "DescribeWhiteBoxKey",
+            "DescribeWhiteBoxKeyDetails",
+            "DescribeWhiteBoxDecryptKey"
+        ]
+    );
+    assert_eq!(rows[0]["Count"], 40);
+    assert_eq!(rows[1]["Count"], 24);
+    // Without a token in the environment it says what it needs (the token is never an
+    // argument).
+    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
+        .env_remove("WBKMS_TOKEN")
+        .args(["load", "--target", &server.addr])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WBKMS_TOKEN"));
+}

@@ -31,6 +31,8 @@ mod error;
 pub mod fsutil;
 pub mod legacy;
 pub mod records;
+#[doc(hidden)]
+pub mod testing;
 
 use zeroize::Zeroizing;
 

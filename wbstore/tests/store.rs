@@ -418,6 +418,17 @@ fn connection_strings_are_shown_without_their_password() {
     .unwrap_err();
     assert_eq!(e.code(), "02000019", "{e}");
     assert!(!e.to_string().contains("s3cret"), "{e}");
+    assert!(
+        e.to_string().contains("refused"),
+        "the reason is given: {e}"
+    );
     let e = Store::open(&Location::Postgres("postgres://[::1".into())).unwrap_err();
     assert_eq!(e.code(), "02000021", "{e}");
+    // TLS asked for is refused, not quietly dropped.
+    let e = Store::open(&Location::Postgres(
+        "host=127.0.0.1 dbname=wbkms sslmode=require".into(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "02000021", "{e}");
+    assert!(e.to_string().contains("sslmode"), "{e}");
 }

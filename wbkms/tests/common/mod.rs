@@ -39,7 +39,9 @@ impl Drop for TempDir {
 pub fn command(bin: &Path, store: &Path) -> Command {
     let mut c = Command::new(bin);
     c.env("WBGEN_PASSPHRASE", PASSPHRASE)
-        .env("WBGEN_KEYSTORE", store);
+        .env("WBGEN_KEYSTORE", store)
+        .env_remove("WBKMS_DATABASE_URL")
+        .env_remove("WBKMS_INSTANCE_ID");
     c
 }
 
@@ -86,16 +88,25 @@ pub struct Server {
 
 impl Server {
     pub fn start(store: &Path, extra: &[&str]) -> Server {
-        let port_file = store.join("test.port");
+        Server::start_on(store, &["--keystore", store.to_str().unwrap()], extra)
+    }
+
+    /// A server on the store that `store_args` names (`--database-url URL`), with its port
+    /// file in `dir`.
+    pub fn start_on(dir: &Path, store_args: &[&str], extra: &[&str]) -> Server {
+        let store = dir;
+        let port_file = dir.join(format!(
+            "test-{}.port",
+            extra
+                .iter()
+                .position(|a| *a == "--instance-id")
+                .map_or("t1", |i| extra[i + 1])
+        ));
         let _ = std::fs::remove_file(&port_file);
         let child = command(Path::new(WBKMS), store)
-            .args([
-                "serve",
-                "--keystore",
-                store.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .arg("serve")
+            .args(store_args)
+            .args(["--listen", "127.0.0.1:0"])
             .arg("--port-file")
             .arg(&port_file)
             .args(if extra.contains(&"--instance-id") {

@@ -93,6 +93,11 @@ impl Postgres {
         if config.get_dbname().is_none() {
             return Err(Error::InvalidDatabaseUrl("it names no database".into()));
         }
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            return Err(Error::InvalidDatabaseUrl(
+                "sslmode=require: this release connects without TLS; reach the database over a Unix socket, the same host or a private network, or a TLS tunnel, and leave sslmode out".into(),
+            ));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("wbstore-postgres")
@@ -138,9 +143,21 @@ impl Postgres {
 
     fn pool_error(&self, e: &deadpool_postgres::PoolError) -> Error {
         let reason = match e {
-            deadpool_postgres::PoolError::Backend(b) => b
-                .as_db_error()
-                .map_or_else(|| b.to_string(), |d| d.message().to_owned()),
+            deadpool_postgres::PoolError::Backend(b) => b.as_db_error().map_or_else(
+                || {
+                    // The client's message and its causes: "error connecting to server:
+                    // Connection refused (os error 111)".
+                    let mut text = b.to_string();
+                    let mut cause = std::error::Error::source(b);
+                    while let Some(c) = cause {
+                        text.push_str(": ");
+                        text.push_str(&c.to_string());
+                        cause = c.source();
+                    }
+                    text
+                },
+                |d| d.message().to_owned(),
+            ),
             other => other.to_string(),
         };
         Error::DatabaseUnavailable {

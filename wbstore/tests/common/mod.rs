@@ -48,72 +48,17 @@ pub fn sqlite(name: &str) -> Fresh {
     }
 }
 
-/// The administrative connection string, or `None` (the test is skipped, with a note) when no
-/// server is configured and none is required.
-pub fn postgres_admin() -> Option<String> {
-    match std::env::var("WBSTORE_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("WBSTORE_REQUIRE_POSTGRES").is_none(),
-                "WBSTORE_REQUIRE_POSTGRES is set but WBSTORE_TEST_POSTGRES names no server"
-            );
-            eprintln!("skipped on PostgreSQL: set WBSTORE_TEST_POSTGRES to run it there");
-            None
-        }
-    }
-}
-
-/// Runs one statement on the administrative database.
-pub fn admin_exec(admin: &str, sql: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-            .await
-            .expect("connect to WBSTORE_TEST_POSTGRES");
-        let task = tokio::spawn(conn);
-        client.batch_execute(sql).await.unwrap();
-        drop(client);
-        let _ = task.await;
-    });
-}
-
-/// A connection string like `admin` naming database `db` instead.
-pub fn with_dbname(admin: &str, db: &str) -> String {
-    if admin.starts_with("postgres://") || admin.starts_with("postgresql://") {
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        format!("{base}/{db}")
-    } else {
-        let mut parts: Vec<String> = admin
-            .split_whitespace()
-            .filter(|kv| !kv.starts_with("dbname="))
-            .map(str::to_owned)
-            .collect();
-        parts.push(format!("dbname={db}"));
-        parts.join(" ")
-    }
-}
-
-/// A fresh PostgreSQL database (dropped at the next run's start, not at the end: a failed
-/// test's database stays to be looked at).
+/// A fresh PostgreSQL database, or `None` (skipped) when no server is configured.
 pub fn postgres(name: &str) -> Option<Fresh> {
-    let admin = postgres_admin()?;
-    static N: AtomicU32 = AtomicU32::new(0);
-    let db = format!(
-        "wbt_{}_{}_{}",
-        name.replace('-', "_"),
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {db}"));
-    admin_exec(&admin, &format!("CREATE DATABASE {db}"));
     Some(Fresh {
-        location: Location::Postgres(with_dbname(&admin, &db)),
+        location: Location::Postgres(wbstore::testing::fresh_postgres(name)?),
         _dir: None,
     })
+}
+
+/// Runs SQL on a database directly.
+pub fn admin_exec(url: &str, sql: &str) {
+    wbstore::testing::execute(url, sql);
 }
 
 /// Defines each test once per engine: `mod sqlite` and `mod postgres`, each calling the body
