@@ -15,7 +15,7 @@ pub struct Cli {
     /// ./wbgen-keystore].
     #[arg(long, global = true, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
-    /// A PostgreSQL key store instead of a directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// A PostgreSQL key store instead of a directory: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
     /// (or key=value pairs) [env: WBKMS_DATABASE_URL].
     #[arg(long, global = true, value_name = "URL", conflicts_with = "keystore")]
     pub database_url: Option<String>,

@@ -33,7 +33,7 @@ struct StoreArg {
     /// ./wbgen-keystore].
     #[arg(long, value_name = "DIR")]
     keystore: Option<PathBuf>,
-    /// A PostgreSQL key store instead of a directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// A PostgreSQL key store instead of a directory: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
     /// (or key=value pairs) [env: WBKMS_DATABASE_URL]. Any number of `wbkms serve` instances
     /// may share one.
     #[arg(long, value_name = "URL", conflicts_with = "keystore")]
