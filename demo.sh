@@ -14,6 +14,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WBGEN_KEYSTORE="$work/keystore"
 export WBGEN_PASSPHRASE="${WBGEN_PASSPHRASE:-demo passphrase, not for production}"
+echo "\$ wbgen init            # a new key store, under WBGEN_PASSPHRASE"
+"$bin/wbgen" init >/dev/null
 secret='IY9Ynrabcdj05YH1234LE370HOM'
 
 # Reads one string, number or boolean field from wbgen's JSON (one field per line).

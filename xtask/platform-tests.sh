@@ -194,6 +194,7 @@ fi
 
 # --- key files made here, decrypted on each platform --------------------------------------------
 export WBGEN_KEYSTORE="$work/keystore" WBGEN_PASSPHRASE="platform tests"
+"$wbgen" init >/dev/null
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
 keys="$work/keys"
 mkdir -p "$keys"

@@ -26,6 +26,7 @@ gcc "${cflags[@]}" examples/c/vectors.c "$lib/libwbruntime_ffi.a" -lpthread -ldl
 python3 examples/c/vectors.py "$work/vectors"
 
 export WBGEN_KEYSTORE="$work/keystore" WBGEN_PASSPHRASE="c example"
+"$lib/wbgen" init >/dev/null
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
 mkdir -p "$work/keys"
 for alg in aes-256 sm4; do

@@ -39,6 +39,8 @@ def keys(tmp_path_factory):
         out = subprocess.run([WBGEN, *args], env=env, check=True, capture_output=True)
         return json.loads(out.stdout)
 
+    wbgen("init")
+
     made = {}
     (work / "keys").mkdir()
     for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
@@ -185,6 +187,8 @@ def space_hard(tmp_path_factory):
         out = subprocess.run([WBGEN, *args], env=env, check=True, capture_output=True)
         return json.loads(out.stdout)
 
+    wbgen("init")
+
     made = {"dir": work / "keys"}
     made["dir"].mkdir()
     for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
@@ -249,6 +253,7 @@ def large(tmp_path_factory):
     env = dict(os.environ, WBGEN_KEYSTORE=str(work / "store"), WBGEN_PASSPHRASE="python tests")
     plain = os.urandom(2 * 1024 * 1024 + 3)
     (work / "plain.bin").write_bytes(plain)
+    subprocess.run([WBGEN, "init"], env=env, check=True, capture_output=True)
     made = []
     for alg, number in (("aes-256", AES_256), ("sm4", SM4)):
         for mode in ("external", "standard"):

@@ -19,6 +19,10 @@ pub struct Cli {
     /// (or key=value pairs) [env: WBKMS_DATABASE_URL].
     #[arg(long, global = true, value_name = "URL", conflicts_with = "keystore")]
     pub database_url: Option<String>,
+    /// Read the key store's passphrase from this file (its first line; for systemd credentials
+    /// and container secrets) instead of WBGEN_PASSPHRASE or the terminal.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -109,6 +113,10 @@ impl ModeArgs {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create a key store: in a new or empty directory (--keystore) or an empty database
+    /// (--database-url), protected by a passphrase (asked twice on a terminal). Every other
+    /// command needs one to exist.
+    Init,
     /// Create a key with fresh random material.
     Create {
         /// aes-256 or sm4.
@@ -272,6 +280,43 @@ where
 }
 
 pub use wbcli::usage_message;
+
+/// The key store's passphrase from `file` (`--passphrase-file`: its first line), else as
+/// [`passphrase`] gets it.
+///
+/// # Errors
+/// [`crate::Error::Store`] (`02000005`) naming a file that cannot be read;
+/// [`crate::Error::InvalidArgument`] for an empty one; [`passphrase`]'s.
+pub fn passphrase_from(
+    file: Option<&std::path::Path>,
+    new_store: bool,
+) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+    use zeroize::Zeroizing;
+    let Some(path) = file else {
+        return passphrase(new_store);
+    };
+    let text = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        crate::Error::Store(wbstore::Error::Io {
+            op: format!("read the passphrase file {}", path.display()),
+            kind: e.kind(),
+        })
+    })?);
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let pass = std::str::from_utf8(first).map_err(|_| {
+        crate::Error::InvalidArgument(format!(
+            "the passphrase file {} is not UTF-8 text",
+            path.display()
+        ))
+    })?;
+    if pass.is_empty() {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the passphrase file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Zeroizing::new(pass.to_owned()))
+}
 
 /// The key store's passphrase as the toolkit's commands take it: `WBGEN_PASSPHRASE`, else
 /// asked on the terminal (twice for a new store, `new_store`).

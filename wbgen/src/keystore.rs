@@ -241,7 +241,7 @@ impl core::fmt::Debug for UnlockedStore {
 }
 
 impl KeyStore {
-    /// The store in directory `dir` (SQLite; created on first use).
+    /// The store in directory `dir` (SQLite; [`KeyStore::init`] creates it).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         KeyStore {
             location: Location::Dir(dir.into()),
@@ -300,8 +300,8 @@ impl KeyStore {
     }
 
     /// Runs `f` on the store in one transaction ([`Access`]); a store that does not exist is
-    /// created (without a passphrase until one is first needed, then with `kdf` cost).
-    /// With [`Access::Write`] the passphrase is checked before the transaction starts.
+    /// refused ([`KeyStore::init`] creates one). With [`Access::Write`] the passphrase is
+    /// checked before the transaction starts.
     ///
     /// `f` may run more than once (module documentation).
     ///
@@ -317,24 +317,39 @@ impl KeyStore {
         let store = self.open(kdf, passphrase)?;
         let mut master = None;
         if access == Access::Write {
-            master = Some(store.unlock(kdf, &mut |new| passphrase.passphrase(new))?);
+            master = Some(store.unlock(&mut |new| passphrase.passphrase(new))?);
         }
-        let mut unlock = || store.unlock(kdf, &mut |new| passphrase.passphrase(new));
+        let mut unlock = || store.unlock(&mut |new| passphrase.passphrase(new));
         run(&store, access, kdf, &mut master, &mut unlock, f)
     }
 
-    /// Checks the passphrase once (setting it on a store that has none) and keeps the master
-    /// key for [`UnlockedStore::with`].
+    /// Checks the passphrase once and keeps the master key for [`UnlockedStore::with`].
     ///
     /// # Errors
-    /// [`Error::WrongPassphrase`], [`Error::PassphraseUnavailable`], the store's.
+    /// [`Error::WrongPassphrase`], [`Error::PassphraseUnavailable`], the store's
+    /// (`wbstore::Error::NoStore` where there is none).
     pub fn unlock(
         &self,
         kdf: KdfParams,
         passphrase: &mut dyn PassphraseSource,
     ) -> Result<UnlockedStore, Error> {
         let store = self.open(kdf, passphrase)?;
-        let master = store.unlock(kdf, &mut |new| passphrase.passphrase(new))?;
+        let master = store.unlock(&mut |new| passphrase.passphrase(new))?;
+        Ok(UnlockedStore { store, kdf, master })
+    }
+
+    /// Creates the store (a new or empty directory, or an empty database) under a passphrase
+    /// at Argon2id cost `kdf`, and keeps it unlocked.
+    ///
+    /// # Errors
+    /// The passphrase's; `wbstore::Error::StoreExists`; the store's.
+    pub fn init(
+        &self,
+        kdf: KdfParams,
+        passphrase: &mut dyn PassphraseSource,
+    ) -> Result<UnlockedStore, Error> {
+        let (store, master) =
+            Store::init(&self.location, kdf, &mut |new| passphrase.passphrase(new))?;
         Ok(UnlockedStore { store, kdf, master })
     }
 }

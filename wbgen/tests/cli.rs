@@ -61,6 +61,8 @@ impl Scratch {
             .join(format!("cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
+        // Stores are created on purpose (`wbgen init`); every test starts with one.
+        ok(&p.join("keystore"), &["init"]);
         Scratch(p)
     }
     fn store(&self) -> PathBuf {
@@ -651,10 +653,18 @@ fn key_store_errors() {
     // A store that is not a directory, a damaged store, a newer store.
     let not_dir = t.0.join("file");
     std::fs::write(&not_dir, "x").unwrap();
-    fails_with(
+    let e = fails_with(
         &run(&not_dir, &["create", "--algorithm", "sm4", "--alias", "x"]),
-        "02000005",
+        "02000024",
     );
+    assert!(e.contains("wbgen --keystore") && e.contains("init"), "{e}");
+    // A mistyped --keystore is refused, not made into a new empty store.
+    let typo = t.0.join("keystroe");
+    let e = fails_with(&run(&typo, &["list"]), "02000024");
+    assert!(e.contains(typo.to_str().unwrap()), "{e}");
+    assert!(!typo.exists());
+    // init refuses a directory that holds anything, and an existing store.
+    fails_with(&run(&t.store(), &["init"]), "02000025");
     // The database file cut in half: damaged (02000008), named as such.
     let path = t.store().join(wbstore::SQLITE_FILE);
     let good = std::fs::read(&path).unwrap();
@@ -1813,4 +1823,73 @@ fn set_envelope(dir: &Path, envelope: &str) {
             [envelope],
         )
         .unwrap();
+}
+
+/// `--passphrase-file` (systemd credentials, container secrets): its first line is the
+/// passphrase, before WBGEN_PASSPHRASE, accepted after the subcommand too; a file that cannot
+/// be read is named.
+#[test]
+fn the_passphrase_can_come_from_a_file() {
+    let t = Scratch::new("passphrase-file");
+    let other = t.0.join("from-file");
+    let file = t.0.join("pass.txt");
+    std::fs::write(&file, "from a file\n").unwrap();
+    let f = file.to_str().unwrap();
+    let without_env = |store: &Path, args: &[&str]| {
+        wbgen_cmd(store, args)
+            .env_remove("WBGEN_PASSPHRASE")
+            .output()
+            .unwrap()
+    };
+    let out = without_env(&other, &["--passphrase-file", f, "init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = without_env(
+        &other,
+        &[
+            "create",
+            "--algorithm",
+            "sm4",
+            "--alias",
+            "a",
+            "--passphrase-file",
+            f,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The file wins over the variable (which holds another passphrase here).
+    let out = wbgen_cmd(&other, &["rotate", "--key-id", "x", "--passphrase-file", f])
+        .output()
+        .unwrap();
+    fails_with(&out, "02000010");
+    // Without it, the variable's passphrase is not this store's.
+    fails_with(&run(&other, &["rotate", "--key-id", "x"]), "02000006");
+    let missing = t.0.join("no-such-file");
+    // `list` needs no passphrase: the file is not read.
+    let out = without_env(
+        &other,
+        &["list", "--passphrase-file", missing.to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    let e = fails_with(
+        &without_env(
+            &other,
+            &[
+                "rotate",
+                "--key-id",
+                "x",
+                "--passphrase-file",
+                missing.to_str().unwrap(),
+            ],
+        ),
+        "02000005",
+    );
+    assert!(e.contains("no-such-file"), "{e}");
 }

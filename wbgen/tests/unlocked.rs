@@ -29,7 +29,7 @@ fn tag(k: &str, v: &str) -> Tag {
 fn unlocked_sessions_need_no_passphrase_and_see_cli_changes() {
     let dir = tempfile_dir("unlock");
     let store = KeyStore::new(&dir);
-    let unlocked = store.unlock(CHEAP, &mut pass("right")).unwrap();
+    let unlocked = store.init(CHEAP, &mut pass("right")).unwrap();
     let material = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut os_rng().unwrap());
     // Adding a key and tagging it in one session: the second change must not trip over the
     // first (the stored authenticator is renewed only at the write).
@@ -84,7 +84,7 @@ fn unlocked_sessions_need_no_passphrase_and_see_cli_changes() {
 fn wrong_or_replaced_passphrase_is_refused() {
     let dir = tempfile_dir("replaced");
     let store = KeyStore::new(&dir);
-    let unlocked = store.unlock(CHEAP, &mut pass("first")).unwrap();
+    let unlocked = store.init(CHEAP, &mut pass("first")).unwrap();
     assert_eq!(
         store.unlock(CHEAP, &mut pass("wrong")).unwrap_err(),
         Error::WrongPassphrase
@@ -92,7 +92,7 @@ fn wrong_or_replaced_passphrase_is_refused() {
     // The store is removed and created again under another passphrase: the service's key is
     // not this store's, and it must not seal anything with it.
     std::fs::remove_dir_all(&dir).unwrap();
-    store.unlock(CHEAP, &mut pass("second")).unwrap();
+    store.init(CHEAP, &mut pass("second")).unwrap();
     let material = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut os_rng().unwrap());
     assert_eq!(
         unlocked

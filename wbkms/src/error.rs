@@ -178,9 +178,9 @@ impl fmt::Display for Error {
             Error::PayloadTooLarge => f.write_str("the request body is too large"),
             Error::NotFound => f.write_str("no such resource: the API is POST /"),
             Error::Store(e) => e.fmt(f),
-            Error::AuditUnavailable => {
-                f.write_str("the audit log cannot be written: the request was not carried out")
-            }
+            Error::AuditUnavailable => f.write_str(
+                "the audit record of this request could not be written, so its answer is withheld: a change it made may have taken effect (check the key's state before retrying) and the store needs attention (database reachable, disk not full)",
+            ),
             Error::TokensCorrupt(what) => write!(f, "access tokens damaged: {what}"),
             Error::AuditBroken {
                 instance,

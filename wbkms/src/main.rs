@@ -38,6 +38,10 @@ struct StoreArg {
     /// may share one.
     #[arg(long, value_name = "URL", conflicts_with = "keystore")]
     database_url: Option<String>,
+    /// Read the key store's passphrase from this file (its first line; systemd's
+    /// LoadCredential= and container secrets) instead of WBGEN_PASSPHRASE or the terminal.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
 }
 
 impl StoreArg {
@@ -60,7 +64,7 @@ impl StoreArg {
             )
         };
         let store = KeyStore::at(location);
-        if let Some(m) = store.migrate_if_needed(DEFAULT_KDF, &mut wbgen::cli::passphrase)? {
+        if let Some(m) = store.migrate_if_needed(DEFAULT_KDF, &mut self.passphrase())? {
             eprintln!(
                 "wbkms: migrated the key store {} from release 0.1's files to SQLite ({} keys, {} tokens, {} access keys, {} audit records, now the chain \"{}\"); the old files are kept as *{}",
                 store.location().display(),
@@ -77,9 +81,20 @@ impl StoreArg {
 
     /// The open store, for the commands that need no passphrase.
     fn db(&self) -> Result<wbstore::Store, Error> {
-        Ok(self
-            .store()?
-            .open(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
+        Ok(self.store()?.open(DEFAULT_KDF, &mut self.passphrase())?)
+    }
+
+    /// Where the passphrase comes from: `--passphrase-file`, else WBGEN_PASSPHRASE, else the
+    /// terminal.
+    fn passphrase(
+        &self,
+    ) -> impl FnMut(bool) -> Result<zeroize::Zeroizing<String>, wbgen::Error> + '_ {
+        |new| wbgen::cli::passphrase_from(self.passphrase_file.as_deref(), new)
+    }
+
+    /// The store, unlocked.
+    fn unlock(&self) -> Result<wbgen::keystore::UnlockedStore, Error> {
+        Ok(self.store()?.unlock(DEFAULT_KDF, &mut self.passphrase())?)
     }
 }
 
@@ -222,10 +237,6 @@ enum AuditCommand {
     },
 }
 
-fn unlock(store: &KeyStore) -> Result<wbgen::keystore::UnlockedStore, Error> {
-    Ok(store.unlock(DEFAULT_KDF, &mut wbgen::cli::passphrase)?)
-}
-
 /// The async runtime of `serve` and `load`.
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
@@ -261,7 +272,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             auth_failure_limit,
             instance_id,
         } => {
-            let unlocked = unlock(&store.store()?)?;
+            let unlocked = store.unlock()?;
             let instance_id = instance_id
                 .or_else(|| {
                     std::env::var("WBKMS_INSTANCE_ID")
@@ -307,7 +318,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Token { command } => match command {
             TokenCommand::Create { store, role, name } => {
                 let role = role_arg(&role)?;
-                let unlocked = unlock(&store.store()?)?;
+                let unlocked = store.unlock()?;
                 let (token_id, token) = auth::create_token(&unlocked, role, &name)?;
                 print(
                     &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name}),
@@ -320,7 +331,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             }
             TokenCommand::Revoke { store, token_id } => {
-                let unlocked = unlock(&store.store()?)?;
+                let unlocked = store.unlock()?;
                 let rec = auth::revoke_token(&unlocked, &token_id)?;
                 print(&json!({"TokenId": rec.token_id, "Revoked": true}));
                 Ok(())
@@ -329,7 +340,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Accesskey { command } => match command {
             AccessKeyCommand::Create { store, role, name } => {
                 let role = role_arg(&role)?;
-                let unlocked = unlock(&store.store()?)?;
+                let unlocked = store.unlock()?;
                 let (secret_id, secret_key) = auth::create_access_key(&unlocked, role, &name)?;
                 print(
                     &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name}),
@@ -342,7 +353,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             }
             AccessKeyCommand::Revoke { store, secret_id } => {
-                let unlocked = unlock(&store.store()?)?;
+                let unlocked = store.unlock()?;
                 let rec = auth::revoke_access_key(&unlocked, &secret_id)?;
                 print(&json!({"SecretId": rec.secret_id, "Revoked": true}));
                 Ok(())

@@ -170,10 +170,14 @@ impl Service {
                 (status, m, e.code().to_owned())
             }
         };
+        let failed = code != "OK";
         entry.status = status;
         entry.code = code;
         let audited = self.audit.append(entry);
-        if audited.is_err() {
+        // A request that failed already says why (often the same unavailable database that
+        // kept its record from being written): its answer stands. A request that succeeded
+        // is not answered as done without its record.
+        if audited.is_err() && !failed {
             let e = Error::AuditUnavailable;
             let (status, error) = if cloud {
                 (

@@ -723,6 +723,7 @@ fn serves_https_with_the_given_certificate() {
     );
     // A missing key file is a clear error at start.
     let other = dir.path().join("other");
+    common::ensure_store(&other);
     let out = common::command(std::path::Path::new(common::WBKMS), &other)
         .args([
             "serve",

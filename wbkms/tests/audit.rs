@@ -248,3 +248,41 @@ fn instances_share_a_store_with_a_chain_each() {
     assert_eq!(chains[1]["Records"], 2);
     assert_eq!(v["Records"], 3);
 }
+
+/// A record that cannot be written: a request that succeeded is answered 500, `03000009`,
+/// without its result, and the message does not claim that nothing happened; a request that
+/// failed keeps its own error.
+#[test]
+fn an_unwritable_audit_log_withholds_answers() {
+    let dir = TempDir::new("unwritable");
+    let admin = token(dir.path(), "admin");
+    let server = Server::start(dir.path(), &[]);
+    // The database refuses every new audit row from now on (as a full disk would).
+    common::sql(
+        dir.path(),
+        "CREATE TRIGGER no_audit BEFORE INSERT ON wb_audit BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        &[],
+    );
+    let (status, v) = server.call(
+        "CreateWhiteBoxKey",
+        &admin,
+        &json!({"Alias": "unaudited", "Algorithm": "SM4"}),
+    );
+    assert_eq!((status, common::code(&v)), (500, "03000009"), "{v}");
+    assert!(
+        v["Response"].get("KeyId").is_none(),
+        "the result is withheld"
+    );
+    let message = v["Response"]["Error"]["Message"].as_str().unwrap();
+    assert!(message.contains("may have taken effect"), "{message}");
+    // A request that fails anyway keeps its own answer.
+    let (status, v) = call(
+        &server.addr,
+        Some("DescribeWhiteBoxKeyDetails"),
+        Some("wbkms_not-a-token"),
+        b"{}",
+    );
+    assert_eq!((status, common::code(&v)), (401, "03000001"));
+    common::sql(dir.path(), "DROP TRIGGER no_audit", &[]);
+    ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
+}

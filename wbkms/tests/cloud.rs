@@ -46,6 +46,7 @@ fn code(v: &Value) -> &str {
 }
 
 fn access_key(dir: &TempDir, role: &str) -> (String, String) {
+    common::ensure_store(dir.path());
     let (c, out, err) = wbkms(
         dir.path(),
         &[

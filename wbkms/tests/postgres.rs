@@ -23,7 +23,12 @@ use common::{Server, TempDir, code, ok, try_call};
 /// A fresh database on the test server, as a `--database-url` value; `None` (skipped, with a
 /// note) when no server is configured and none is required.
 fn fresh_database(name: &str) -> Option<String> {
-    wbstore::testing::fresh_postgres(name)
+    let url = wbstore::testing::fresh_postgres(name)?;
+    let mut pass = |_: bool| Ok(zeroize::Zeroizing::new(common::PASSPHRASE.to_owned()));
+    wbgen::keystore::KeyStore::at(wbstore::Location::Postgres(url.clone()))
+        .init(wbgen::keystore::DEFAULT_KDF, &mut pass)
+        .unwrap();
+    Some(url)
 }
 
 /// `wbkms ARGS --database-url URL`: (exit code, stdout, stderr).
@@ -266,4 +271,32 @@ fn an_alias_raced_between_instances_has_one_winner_and_one_409() {
         s.stop();
     }
     chains(&dir, &url);
+}
+
+/// A database that goes away under a running instance: requests fail with the store's code and
+/// a message that names the engine and says what to check, and nothing is answered as done.
+#[test]
+fn a_dead_database_gives_a_clear_error() {
+    let Some(url) = fresh_database("dead") else {
+        return;
+    };
+    let dir = TempDir::new("pg-dead");
+    let admin = token(&dir, &url, "admin");
+    let a = instance(&dir, &url, "node-a");
+    ok(a.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
+    let admin_url = wbstore::testing::postgres_admin().unwrap();
+    let db = url
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("dbname="))
+        .unwrap()
+        .to_owned();
+    wbstore::testing::execute(&admin_url, &format!("DROP DATABASE {db} WITH (FORCE)"));
+    let (status, v) = call(&a.addr, "DescribeWhiteBoxKeyDetails", &admin, &json!({})).unwrap();
+    assert_eq!((status, code(&v)), (503, "02000019"), "{v}");
+    let message = v["Response"]["Error"]["Message"].as_str().unwrap();
+    assert!(message.contains("postgresql"), "{message}");
+    // The commands say the same.
+    let (c, _, err) = wbkms(&dir, &url, &["token", "list"]);
+    assert_ne!(c, 0);
+    assert!(err.starts_with("error 02000019"), "{err}");
 }

@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 target=$(bash "$repo/.ci/target-dir")
-(cd "$repo" && cargo build --locked --quiet -p wbkms -p wbdecrypt -p wbfingerprint)
+(cd "$repo" && cargo build --locked --quiet -p wbkms -p wbgen -p wbdecrypt -p wbfingerprint)
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 
 script=$(mktemp)

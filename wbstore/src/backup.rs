@@ -217,13 +217,18 @@ pub fn backup(store: &Store, out: &Path) -> Result<Summary, Error> {
     Ok(summary)
 }
 
-/// Restores the backup in `file` into `store`, which must be empty, in one transaction.
+/// A backup file, read and checked whole ([`read`]), ready to restore.
+pub struct Backup {
+    rows: Vec<Row>,
+}
+
+/// Reads and checks a backup file: complete (its trailer), unedited (the trailer's hash), of a
+/// schema this release knows. Nothing is written.
 ///
 /// # Errors
 /// [`Error::InvalidBackup`] for a file that is not a complete, unedited backup;
-/// [`Error::NotEmpty`]; [`Error::UnsupportedVersion`] for a backup of a newer schema;
-/// [`Error::Io`]; the engine's.
-pub fn restore(store: &Store, file: &Path) -> Result<Summary, Error> {
+/// [`Error::UnsupportedVersion`] for a backup of a newer schema; [`Error::Io`].
+pub fn read(file: &Path) -> Result<Backup, Error> {
     let bytes = std::fs::read(file).map_err(io(format!("read the backup {}", file.display())))?;
     let text =
         std::str::from_utf8(&bytes).map_err(|_| Error::InvalidBackup("it is not text".into()))?;
@@ -260,12 +265,21 @@ pub fn restore(store: &Store, file: &Path) -> Result<Summary, Error> {
         .map(|l| serde_json::from_str(l))
         .collect::<Result<_, _>>()
         .map_err(|_| Error::InvalidBackup("a row is not valid".into()))?;
+    Ok(Backup { rows })
+}
+
+/// Restores `backup` into `store`, which must be empty, in one transaction.
+///
+/// # Errors
+/// [`Error::NotEmpty`]; the engine's.
+pub fn restore(store: &Store, backup: &Backup) -> Result<Summary, Error> {
+    let rows = &backup.rows;
     store.transact(true, |tx| {
         if !tx.is_empty()? {
             return Err(Error::NotEmpty);
         }
         let mut s = Summary::default();
-        for row in &rows {
+        for row in rows {
             match row {
                 Row::Envelope { value } => tx.insert_meta(META_ENVELOPE, value)?,
                 Row::Key {

@@ -57,6 +57,10 @@ pub enum Error {
     NotEmpty,
     /// A backup file that is not one, or is damaged.
     InvalidBackup(String),
+    /// No key store at this location (stores are made on purpose, with `wbgen init`).
+    NoStore(crate::Location),
+    /// `init` where a store, or anything else, already is.
+    StoreExists(crate::Location),
 }
 
 impl Error {
@@ -76,6 +80,8 @@ impl Error {
             Error::InvalidDatabaseUrl(_) => "02000021",
             Error::NotEmpty => "02000022",
             Error::InvalidBackup(_) => "02000023",
+            Error::NoStore(_) => "02000024",
+            Error::StoreExists(_) => "02000025",
         }
     }
 
@@ -126,6 +132,22 @@ impl fmt::Display for Error {
                 "the target store is not empty: restore into a new directory or an empty database",
             ),
             Error::InvalidBackup(why) => write!(f, "not a usable key-store backup: {why}"),
+            Error::NoStore(at) => write!(
+                f,
+                "no key store at {}: check the {}, or create one with `wbgen {} init`",
+                at.display(),
+                at.flag(),
+                at.argument()
+            ),
+            Error::StoreExists(at) => write!(
+                f,
+                "{} already holds {}: a store is created (wbgen init, wbgen restore) only in a new or empty directory, or an empty database",
+                at.display(),
+                match at {
+                    crate::Location::Dir(_) => "files",
+                    crate::Location::Postgres(_) => "a key store",
+                }
+            ),
         }
     }
 }

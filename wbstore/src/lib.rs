@@ -47,7 +47,7 @@ pub const META_ENVELOPE: &str = "envelope";
 pub const SCHEMA_VERSION: u32 = engine::schema::SCHEMA_VERSION;
 
 impl Store {
-    /// The master-key envelope, `None` for a store that was never unlocked (no passphrase set).
+    /// The master-key envelope, `None` for a store being created.
     ///
     /// # Errors
     /// [`Error::Corrupt`] for an envelope that does not parse; the engine's.
@@ -60,48 +60,51 @@ impl Store {
         .transpose()
     }
 
-    /// The master key: the passphrase is checked against the store's envelope, or, for a
-    /// store without one, a new envelope is made at cost `kdf` and stored. `passphrase` is
-    /// asked at most twice (once more only if another process set a passphrase between our
-    /// read and our write); its argument says whether it will protect a new store.
+    /// The master key, if `passphrase` is this store's.
     ///
     /// # Errors
-    /// `passphrase`'s; [`Error::WrongPassphrase`]; the engine's.
+    /// `passphrase`'s; [`Error::WrongPassphrase`]; [`Error::NoStore`] for a store without an
+    /// envelope; the engine's.
     pub fn unlock<E: From<Error>>(
         &self,
-        kdf: KdfParams,
         passphrase: &mut dyn FnMut(bool) -> Result<Zeroizing<String>, E>,
     ) -> Result<MasterKey, E> {
-        if let Some(env) = self.envelope()? {
-            let pass = passphrase(false)?;
-            return Ok(env.unlock(pass.as_bytes())?);
-        }
+        let env = self
+            .envelope()?
+            .ok_or_else(|| Error::NoStore(self.location().clone()))?;
+        let pass = passphrase(false)?;
+        Ok(env.unlock(pass.as_bytes())?)
+    }
+
+    /// Creates the store at `location` ([`Store::create`]) protected by a passphrase (asked
+    /// with `true`: a terminal prompt asks twice), at Argon2id cost `kdf`.
+    ///
+    /// # Errors
+    /// `passphrase`'s; [`Error::StoreExists`]; the engine's.
+    pub fn init<E: From<Error>>(
+        location: &Location,
+        kdf: KdfParams,
+        passphrase: &mut dyn FnMut(bool) -> Result<Zeroizing<String>, E>,
+    ) -> Result<(Store, MasterKey), E> {
         let pass = passphrase(true)?;
+        let store = Store::create(location)?;
         let (env, master) = Envelope::create(kdf, pass.as_bytes())?;
-        let json = serde_json::to_string(&env)
+        store.set_envelope(&env)?;
+        Ok((store, master))
+    }
+
+    /// Stores the envelope of a store that has none (and holds nothing).
+    fn set_envelope(&self, env: &Envelope) -> Result<(), Error> {
+        let json = serde_json::to_string(env)
             .map_err(|_| Error::Corrupt("cannot serialise the envelope".into()))?;
-        let stored = self.transact(true, |tx| match tx.meta(META_ENVELOPE)? {
-            Some(other) => Ok::<_, Error>(Some(other)),
-            None => {
-                // Only a store that never held anything may lack its envelope: otherwise
-                // someone removed it to have new material sealed under another passphrase.
-                if !tx.is_empty()? {
-                    return Err(Error::Corrupt(
-                        "the master-key envelope is missing from a store that holds keys, credentials or audit records".into(),
-                    ));
-                }
-                tx.insert_meta(META_ENVELOPE, &json).map(|()| None)
+        self.transact(true, |tx| {
+            // Only a store that holds nothing may lack its envelope: otherwise someone removed
+            // it to have new material sealed under another passphrase.
+            if !tx.is_empty()? {
+                return Err(Error::StoreExists(self.location().clone()));
             }
-        })?;
-        match stored {
-            None => Ok(master),
-            Some(other) => {
-                // Another process created the store first: our passphrase must be its.
-                let env: Envelope = serde_json::from_str(&other)
-                    .map_err(|_| Error::Corrupt("the master-key envelope is not valid".into()))?;
-                Ok(env.unlock(pass.as_bytes())?)
-            }
-        }
+            tx.insert_meta(META_ENVELOPE, &json)
+        })
     }
 
     /// Whether `master` still opens this store's envelope (a store deleted and created again

@@ -23,6 +23,11 @@ fn pass(p: &'static str) -> impl FnMut(bool) -> Result<Zeroizing<String>, Error>
     move |_| Ok(Zeroizing::new(p.to_owned()))
 }
 
+/// A new store at `loc` (created on purpose, as `wbgen init` does).
+fn fresh(loc: &Location) -> Store {
+    Store::init(loc, CHEAP, &mut pass("pw")).unwrap().0
+}
+
 fn row(id: &str, alias: &str, record: &str) -> KeyRow {
     KeyRow {
         key_id: id.into(),
@@ -55,7 +60,16 @@ on_both_engines!(
 );
 
 fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
-    let a = Store::open(loc).unwrap();
+    // Nothing there yet: refused, naming the location and how to create a store.
+    let e = Store::open(loc).unwrap_err();
+    assert_eq!(e.code(), "02000024", "{e}");
+    assert!(e.to_string().contains("init"), "{e}");
+    let a = fresh(loc);
+    // init refuses a location that holds a store.
+    assert_eq!(
+        Store::init(loc, CHEAP, &mut pass("pw")).unwrap_err().code(),
+        "02000025"
+    );
     // A second open (another process) finds it current and changes nothing.
     let b = Store::open(loc).unwrap();
     assert_eq!(
@@ -69,25 +83,23 @@ fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
 }
 
 fn envelope_is_set_once_and_checks_the_passphrase(loc: &Location) {
-    let store = Store::open(loc).unwrap();
-    assert!(store.envelope().unwrap().is_none());
     let mut asked_new = None;
-    let master = store
-        .unlock(CHEAP, &mut |new| {
-            asked_new = Some(new);
-            Ok::<_, Error>(Zeroizing::new("right".to_owned()))
-        })
-        .unwrap();
+    let (store, master) = Store::init(loc, CHEAP, &mut |new| {
+        asked_new = Some(new);
+        Ok::<_, Error>(Zeroizing::new("right".to_owned()))
+    })
+    .unwrap();
+    assert!(store.envelope().unwrap().is_some());
     assert_eq!(
         asked_new,
         Some(true),
         "a new store's passphrase is asked as new"
     );
     let again = Store::open(loc).unwrap();
-    let m2 = again.unlock(CHEAP, &mut pass("right")).unwrap();
+    let m2 = again.unlock(&mut pass("right")).unwrap();
     assert_eq!(*master.derive_key("x"), *m2.derive_key("x"));
     assert_eq!(
-        again.unlock(CHEAP, &mut pass("wrong")).unwrap_err(),
+        again.unlock(&mut pass("wrong")).unwrap_err(),
         Error::WrongPassphrase
     );
     again.check_master(&master).unwrap();
@@ -98,7 +110,7 @@ fn envelope_is_set_once_and_checks_the_passphrase(loc: &Location) {
 }
 
 fn aliases_are_unique_and_updates_compare_and_set(loc: &Location) {
-    let store = Store::open(loc).unwrap();
+    let store = fresh(loc);
     store
         .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
         .unwrap();
@@ -170,7 +182,7 @@ fn aliases_are_unique_and_updates_compare_and_set(loc: &Location) {
 /// would), increment one counter held in a key row by read-modify-write: every increment is
 /// there at the end, none lost to a race.
 fn concurrent_writers_lose_no_update(loc: &Location) {
-    let store = Store::open(loc).unwrap();
+    let store = fresh(loc);
     store
         .transact(true, |tx| tx.insert_key(&row("counter", "c", "0")))
         .unwrap();
@@ -212,7 +224,7 @@ fn concurrent_writers_lose_no_update(loc: &Location) {
 }
 
 fn audit_chains_per_instance_and_shared_chains_never_fork(loc: &Location) {
-    let a = Store::open(loc).unwrap();
+    let a = fresh(loc);
     let b = Store::open(loc).unwrap();
     audit::append(&a, "node-a", &entry("a1")).unwrap();
     audit::append(&b, "node-b", &entry("b1")).unwrap();
@@ -239,7 +251,7 @@ fn audit_chains_per_instance_and_shared_chains_never_fork(loc: &Location) {
 }
 
 fn an_edited_audit_record_is_found(loc: &Location) {
-    let store = Store::open(loc).unwrap();
+    let store = fresh(loc);
     for i in 0..3 {
         audit::append(&store, "n", &entry(&format!("x{i}"))).unwrap();
     }
@@ -285,7 +297,7 @@ fn replace_audit_row(store: &Store, instance: &str, seq: u64, json: &str) {
 }
 
 fn tokens_are_found_by_hash(loc: &Location) {
-    let store = Store::open(loc).unwrap();
+    let store = fresh(loc);
     let mut t = TokenRecord {
         token_id: "tok-1".into(),
         name: "ci".into(),
@@ -313,8 +325,7 @@ fn tokens_are_found_by_hash(loc: &Location) {
 /// every row as it was (the envelope, so the same passphrase opens it), and the audit chains
 /// still verify; a non-empty target and a damaged file are refused.
 fn backup_restores_into_an_empty_store_only(loc: &Location) {
-    let store = Store::open(loc).unwrap();
-    let master = store.unlock(CHEAP, &mut pass("pw")).unwrap();
+    let (store, master) = Store::init(loc, CHEAP, &mut pass("pw")).unwrap();
     store
         .transact(true, |tx| {
             tx.insert_key(&row("k1", "one", "{1}"))?;
@@ -335,10 +346,11 @@ fn backup_restores_into_an_empty_store_only(loc: &Location) {
     let mut targets = vec![common::sqlite("restore-target")];
     targets.extend(common::postgres("restore_target"));
     for target in &targets {
-        let restored = Store::open(&target.location).unwrap();
-        let s = wbstore::backup::restore(&restored, &file).unwrap();
+        let restored = Store::create(&target.location).unwrap();
+        let s =
+            wbstore::backup::restore(&restored, &wbstore::backup::read(&file).unwrap()).unwrap();
         assert_eq!(s, summary);
-        let m = restored.unlock(CHEAP, &mut pass("pw")).unwrap();
+        let m = restored.unlock(&mut pass("pw")).unwrap();
         assert_eq!(*m.derive_key("x"), *master.derive_key("x"));
         let r = restored
             .transact(false, |tx| tx.key("k1"))
@@ -354,7 +366,8 @@ fn backup_restores_into_an_empty_store_only(loc: &Location) {
         assert_eq!(audit::verify(&restored).unwrap()[0].count, 1);
         // Not into a store that holds anything.
         assert_eq!(
-            wbstore::backup::restore(&restored, &file).unwrap_err(),
+            wbstore::backup::restore(&restored, &wbstore::backup::read(&file).unwrap())
+                .unwrap_err(),
             Error::NotEmpty
         );
     }
@@ -366,9 +379,9 @@ fn backup_restores_into_an_empty_store_only(loc: &Location) {
     std::fs::write(&edited, text.replacen("\"one\"", "\"uno\"", 1)).unwrap();
     for bad in [&cut, &edited] {
         let empty = common::sqlite("restore-bad");
-        let target = Store::open(&empty.location).unwrap();
+        let target = Store::create(&empty.location).unwrap();
         assert!(matches!(
-            wbstore::backup::restore(&target, bad).unwrap_err(),
+            wbstore::backup::read(bad).map(drop).unwrap_err(),
             Error::InvalidBackup(_)
         ));
         assert!(target.transact(false, |tx| tx.is_empty()).unwrap());

@@ -92,9 +92,8 @@ fn main() {
                 .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_default();
-    // The passphrase is set first: a store that holds keys must have one.
     let store = KeyStore::at(location.clone())
-        .unlock(CHEAP, &mut pass)
+        .init(CHEAP, &mut pass)
         .unwrap();
     let engine = if url.is_some() {
         "postgresql"

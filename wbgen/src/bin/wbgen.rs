@@ -29,11 +29,6 @@ use wbgen::{Error, KeyMaterial, Mode, rng::os_rng};
 use wbruntime::Algorithm;
 use wbstore::Location;
 
-/// Reads the passphrase from `WBGEN_PASSPHRASE`, else asks on the terminal.
-fn passphrase(new_store: bool) -> Result<Zeroizing<String>, Error> {
-    wbgen::cli::passphrase(new_store)
-}
-
 fn algorithm_name(a: Algorithm) -> &'static str {
     match a {
         Algorithm::Sm4 => "SM4",
@@ -164,8 +159,9 @@ fn location(keystore: Option<PathBuf>, database_url: Option<String>) -> Location
 
 fn run(cli: Cli) -> Result<Value, Error> {
     let store = KeyStore::at(location(cli.keystore, cli.database_url));
-    let mut pass = passphrase;
-    if !matches!(cli.command, Command::Restore { .. })
+    let file = cli.passphrase_file;
+    let mut pass = |new: bool| wbgen::cli::passphrase_from(file.as_deref(), new);
+    if !matches!(cli.command, Command::Restore { .. } | Command::Init)
         && let Some(m) = store.migrate_if_needed(kdf(), &mut pass)?
     {
         eprintln!(
@@ -183,6 +179,15 @@ fn run(cli: Cli) -> Result<Value, Error> {
         );
     }
     match cli.command {
+        Command::Init => {
+            let unlocked = store.init(kdf(), &mut pass)?;
+            Ok(json!({
+                "KeyStore": store.location().display(),
+                "Engine": unlocked.db().engine(),
+                "Unlock": "passphrase",
+                "Note": "every wbgen and wbkms command on this store needs its passphrase: WBGEN_PASSPHRASE, --passphrase-file, or the terminal",
+            }))
+        }
         Command::Create {
             algorithm,
             alias,
@@ -375,8 +380,8 @@ fn run(cli: Cli) -> Result<Value, Error> {
         Command::Show { key_id } => store.with(Access::Read, kdf(), &mut pass, |s| {
             s.key(&key_id).and_then(|k| key_details(&k))
         }),
-        Command::Disable { key_id } => set_state(&store, &key_id, KeyState::Disabled),
-        Command::Enable { key_id } => set_state(&store, &key_id, KeyState::Enabled),
+        Command::Disable { key_id } => set_state(&store, &mut pass, &key_id, KeyState::Disabled),
+        Command::Enable { key_id } => set_state(&store, &mut pass, &key_id, KeyState::Enabled),
         Command::Delete { key_id, yes } => {
             if !yes {
                 return Err(Error::ConfirmationRequired);
@@ -403,8 +408,10 @@ fn run(cli: Cli) -> Result<Value, Error> {
             {
                 return Err(Error::Store(wbstore::Error::NotEmpty));
             }
-            let db = wbstore::Store::open(store.location())?;
-            let summary = wbstore::backup::restore(&db, &file)?;
+            // The whole file is checked before anything is created.
+            let backup = wbstore::backup::read(&file)?;
+            let db = wbstore::Store::create(store.location())?;
+            let summary = wbstore::backup::restore(&db, &backup)?;
             let chains = wbgen::audit::verify(&db)?;
             Ok(json!({
                 "Restored": file.display().to_string(),
@@ -432,10 +439,13 @@ fn run(cli: Cli) -> Result<Value, Error> {
     }
 }
 
-fn set_state(store: &KeyStore, key_id: &str, state: KeyState) -> Result<Value, Error> {
-    let rec = store.with(Access::Write, kdf(), &mut passphrase, |s| {
-        s.set_state(key_id, state)
-    })?;
+fn set_state(
+    store: &KeyStore,
+    pass: &mut dyn wbgen::keystore::PassphraseSource,
+    key_id: &str,
+    state: KeyState,
+) -> Result<Value, Error> {
+    let rec = store.with(Access::Write, kdf(), pass, |s| s.set_state(key_id, state))?;
     Ok(json!({"KeyId": rec.key_id, "KeyState": rec.key_state}))
 }
 

@@ -19,7 +19,7 @@ target=$(bash "$here/../../../.ci/target-dir")
 bin=$target/debug
 
 echo "== building wbkms, wbdecrypt, wbfingerprint (debug)"
-(cd "$repo" && cargo build --locked -p wbkms -p wbdecrypt -p wbfingerprint)
+(cd "$repo" && cargo build --locked -p wbkms -p wbgen -p wbdecrypt -p wbfingerprint)
 
 if ! command -v chromium >/dev/null 2>&1; then
     echo "== installing chromium"
@@ -53,9 +53,10 @@ cleanup() {
 trap cleanup EXIT
 
 keystore=$work/keystore
-mkdir -p "$keystore" "$work/downloads"
+mkdir -p "$work/downloads"
 export WBGEN_PASSPHRASE='browser test passphrase, not for production'
 export WBGEN_KEYSTORE=$keystore
+"$bin/wbgen" --keystore "$keystore" init >/dev/null
 
 json_field() { # json_field NAME < json
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(typeof v!=="string"||!v){process.exit(1)}process.stdout.write(v)})' "$1"

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 target=$(bash "$repo/.ci/target-dir")
 bin=$target/debug
-(cd "$repo" && cargo build --locked --quiet -p wbkms -p wbdecrypt -p wbfingerprint)
+(cd "$repo" && cargo build --locked --quiet -p wbkms -p wbgen -p wbdecrypt -p wbfingerprint)
 
 venv=$target/cloud-clients-venv
 if [ ! -x "$venv/bin/tccli" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
@@ -36,6 +36,7 @@ cleanup() {
 trap cleanup EXIT
 export WBGEN_PASSPHRASE='cloud clients test passphrase'
 store=$work/store
+"$bin/wbgen" --keystore "$store" init >/dev/null
 field() { "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 for role in admin operator reader; do
     "$bin/wbkms" accesskey create --keystore "$store" --role "$role" --name "sdk-$role" >"$work/$role.json"

@@ -58,8 +58,21 @@ pub fn wbkms(store: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// A new token of `role`.
+/// Creates the store in `dir` (as `wbgen init` does) unless there is one, or a release-0.1
+/// store to migrate.
+pub fn ensure_store(dir: &Path) {
+    if dir.join(wbstore::SQLITE_FILE).exists() || dir.join("store.json").exists() {
+        return;
+    }
+    let mut pass = |_: bool| Ok(zeroize::Zeroizing::new(PASSPHRASE.to_owned()));
+    wbgen::keystore::KeyStore::new(dir)
+        .init(wbgen::keystore::DEFAULT_KDF, &mut pass)
+        .unwrap();
+}
+
+/// A new token of `role` (creating the store first if there is none).
 pub fn token(store: &Path, role: &str) -> String {
+    ensure_store(store);
     let s = store.to_str().unwrap();
     let (code, out, err) = wbkms(
         store,
@@ -88,6 +101,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(store: &Path, extra: &[&str]) -> Server {
+        ensure_store(store);
         Server::start_on(store, &["--keystore", store.to_str().unwrap()], extra)
     }
 

@@ -112,6 +112,22 @@ impl Location {
             Location::Postgres(url) => postgres::redact(url),
         }
     }
+
+    /// The option that names it: `--keystore` or `--database-url`.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Location::Dir(_) => "--keystore directory",
+            Location::Postgres(_) => "--database-url",
+        }
+    }
+
+    /// The command-line words that name it (password hidden), for a hint.
+    pub fn argument(&self) -> String {
+        match self {
+            Location::Dir(d) => format!("--keystore {}", d.display()),
+            Location::Postgres(_) => format!("--database-url '{}'", self.display()),
+        }
+    }
 }
 
 /// The SQLite database file inside a store directory.
@@ -137,18 +153,81 @@ impl core::fmt::Debug for Store {
 const ATTEMPTS: u32 = 12;
 
 impl Store {
-    /// Opens the store at `location`, creating the database and its schema if there is none
-    /// (an empty store: no envelope yet), and migrating an older schema.
+    /// Opens the store at `location`, migrating an older schema. A store is made on purpose
+    /// ([`Store::create`], `wbgen init`): a location that holds none is refused, naming it and
+    /// how to create one, so that a mistyped `--keystore` never starts a new, empty store.
     ///
     /// A directory that holds a store of release 0.1 (`store.json`) is not opened here: it
     /// must be migrated with the passphrase first ([`crate::legacy`]).
     ///
     /// # Errors
-    /// [`Error::DatabaseUnavailable`], [`Error::InvalidDatabaseUrl`], [`Error::Io`],
-    /// [`Error::UnsupportedVersion`] for a database written by a newer release.
+    /// [`Error::NoStore`]; [`Error::DatabaseUnavailable`], [`Error::InvalidDatabaseUrl`],
+    /// [`Error::Io`]; [`Error::UnsupportedVersion`] for a database written by a newer release.
     pub fn open(location: &Location) -> Result<Store, Error> {
+        let missing = || Error::NoStore(location.clone());
         let engine: Arc<dyn Engine> = match location {
-            Location::Dir(dir) => Arc::new(sqlite::Sqlite::open(&dir.join(SQLITE_FILE), true)?),
+            Location::Dir(dir) => {
+                let file = dir.join(SQLITE_FILE);
+                if !file.is_file() {
+                    return Err(missing());
+                }
+                Arc::new(sqlite::Sqlite::open(&file, false)?)
+            }
+            Location::Postgres(url) => Arc::new(postgres::Postgres::connect(url)?),
+        };
+        let store = Store {
+            engine,
+            location: location.clone(),
+        };
+        if !schema::exists(&store)? {
+            return Err(missing());
+        }
+        schema::migrate(&store)?;
+        if store.envelope()?.is_none() {
+            // A store being created (its init did not finish) holds nothing; one that holds
+            // keys or records lost its envelope to someone who wants keys sealed under another
+            // passphrase.
+            return Err(if store.transact(false, |tx| tx.is_empty())? {
+                missing()
+            } else {
+                Error::Corrupt(
+                    "the master-key envelope is missing from a store that holds keys, credentials or audit records".into(),
+                )
+            });
+        }
+        Ok(store)
+    }
+
+    /// Creates a store at `location` — a new or empty directory, or an empty database — with
+    /// its schema but no envelope yet ([`Store::init`] sets it).
+    ///
+    /// # Errors
+    /// [`Error::StoreExists`] for a directory that holds anything or a database that holds a
+    /// store; the engine's.
+    pub fn create(location: &Location) -> Result<Store, Error> {
+        let engine: Arc<dyn Engine> = match location {
+            Location::Dir(dir) => {
+                // Empty, or holding only the database of a store whose creation did not finish
+                // (checked to be empty below).
+                let empty = match std::fs::read_dir(dir) {
+                    Ok(entries) => entries.flatten().all(|e| {
+                        e.file_name()
+                            .to_str()
+                            .is_some_and(|n| n.starts_with(SQLITE_FILE))
+                    }),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+                    Err(e) => {
+                        return Err(crate::error::io(format!(
+                            "read the directory {}",
+                            dir.display()
+                        ))(e));
+                    }
+                };
+                if !empty {
+                    return Err(Error::StoreExists(location.clone()));
+                }
+                Arc::new(sqlite::Sqlite::open(&dir.join(SQLITE_FILE), true)?)
+            }
             Location::Postgres(url) => Arc::new(postgres::Postgres::connect(url)?),
         };
         let store = Store {
@@ -156,6 +235,9 @@ impl Store {
             location: location.clone(),
         };
         schema::migrate(&store)?;
+        if !store.transact(false, |tx| tx.is_empty())? {
+            return Err(Error::StoreExists(location.clone()));
+        }
         Ok(store)
     }
 

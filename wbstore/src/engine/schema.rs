@@ -42,6 +42,27 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
     }
 }
 
+/// Whether the database holds the store's schema (any version).
+///
+/// # Errors
+/// The engine's.
+pub(crate) fn exists(store: &Store) -> Result<bool, Error> {
+    let engine = store.engine();
+    store.transact(false, |tx| {
+        Ok::<_, Error>(
+            !tx.query(
+                if engine == "sqlite" {
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'wb_meta'"
+                } else {
+                    "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'wb_meta'"
+                },
+                &[],
+            )?
+            .is_empty(),
+        )
+    })
+}
+
 /// Brings the store's schema to [`SCHEMA_VERSION`].
 ///
 /// # Errors
@@ -49,20 +70,11 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
 pub(crate) fn migrate(store: &Store) -> Result<(), Error> {
     let engine = store.engine();
     // Most opens find the schema current: a read first, so that they take no write lock.
-    let current = store.transact(false, |tx| {
-        let exists = tx.query(
-            if engine == "sqlite" {
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'wb_meta'"
-            } else {
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'wb_meta'"
-            },
-            &[],
-        )?;
-        if exists.is_empty() {
-            return Ok::<_, Error>(0);
-        }
-        version(tx)
-    })?;
+    let current = if exists(store)? {
+        store.transact(false, version)?
+    } else {
+        0
+    };
     if current == SCHEMA_VERSION {
         return Ok(());
     }
