@@ -43,33 +43,97 @@ fn fields_mac(key: &[u8; 32], fields: &[&str]) -> String {
     h.finalize().to_hex().to_string()
 }
 
+/// The fields of a record's MAC, with its expiry appended when it has one (so records
+/// written before expiry existed authenticate as before, and an expiry cannot be removed or
+/// moved without the passphrase).
+fn with_expiry<'a>(mut fields: Vec<&'a str>, expire_time: Option<&'a str>) -> Vec<&'a str> {
+    if let Some(t) = expire_time {
+        fields.extend(["expires", t]);
+    }
+    fields
+}
+
 fn record_mac(key: &[u8; 32], r: &TokenRecord) -> String {
     fields_mac(
         key,
-        &[
-            r.token_id.as_str(),
-            r.name.as_str(),
-            r.role.name(),
-            r.create_time.as_str(),
-            if r.revoked { "revoked" } else { "active" },
-            r.hash.as_str(),
-        ],
+        &with_expiry(
+            vec![
+                r.token_id.as_str(),
+                r.name.as_str(),
+                r.role.name(),
+                r.create_time.as_str(),
+                if r.revoked { "revoked" } else { "active" },
+                r.hash.as_str(),
+            ],
+            r.expire_time.as_deref(),
+        ),
     )
 }
 
 fn access_key_mac(key: &[u8; 32], r: &AccessKeyRecord) -> String {
     fields_mac(
         key,
-        &[
-            "access key",
-            r.secret_id.as_str(),
-            r.name.as_str(),
-            r.role.name(),
-            r.create_time.as_str(),
-            if r.revoked { "revoked" } else { "active" },
-            r.sealed_secret.as_str(),
-        ],
+        &with_expiry(
+            vec![
+                "access key",
+                r.secret_id.as_str(),
+                r.name.as_str(),
+                r.role.name(),
+                r.create_time.as_str(),
+                if r.revoked { "revoked" } else { "active" },
+                r.sealed_secret.as_str(),
+            ],
+            r.expire_time.as_deref(),
+        ),
     )
+}
+
+/// The expiry time `lifetime` from now (RFC 3339 UTC, seconds).
+fn expiry(lifetime: Option<Duration>) -> Result<Option<String>, Error> {
+    lifetime
+        .map(|d| {
+            std::time::SystemTime::now()
+                .checked_add(d)
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+                .ok_or_else(|| Error::InvalidParameter("the lifetime is too long".into()))
+        })
+        .transpose()
+}
+
+/// Whether an expiry time has passed (an unreadable one counts as passed: it was written by
+/// someone else than this program, and the MAC check will refuse the record anyway).
+fn expired(expire_time: Option<&str>) -> bool {
+    expire_time.is_some_and(|t| {
+        humantime::parse_rfc3339(t).map_or(true, |t| t <= std::time::SystemTime::now())
+    })
+}
+
+/// A token as `token list` shows it: no hash or MAC.
+pub fn token_listed(t: &TokenRecord) -> serde_json::Value {
+    serde_json::json!({
+        "TokenId": t.token_id,
+        "Name": t.name,
+        "Role": t.role.name(),
+        "CreateTime": t.create_time,
+        "ExpireTime": t.expire_time,
+        "LastUsedTime": t.last_used,
+        "Revoked": t.revoked,
+        "Expired": expired(t.expire_time.as_deref()),
+    })
+}
+
+/// An access key as `accesskey list` shows it: no sealed secret or MAC.
+pub fn access_key_listed(k: &AccessKeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "SecretId": k.secret_id,
+        "Name": k.name,
+        "Role": k.role.name(),
+        "CreateTime": k.create_time,
+        "ExpireTime": k.expire_time,
+        "LastUsedTime": k.last_used,
+        "Revoked": k.revoked,
+        "Expired": expired(k.expire_time.as_deref()),
+    })
 }
 
 fn token_hash(token: &str) -> String {
@@ -84,12 +148,14 @@ pub fn create_token(
     store: &UnlockedStore,
     role: Role,
     name: &str,
+    lifetime: Option<Duration>,
 ) -> Result<(String, Zeroizing<String>), Error> {
     if name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(Error::InvalidParameter(
             "the token name must be at most 128 printable characters".into(),
         ));
     }
+    let expire_time = expiry(lifetime)?;
     let mut secret = Zeroizing::new([0u8; 32]);
     let mut id = [0u8; 8];
     getrandom::fill(secret.as_mut()).map_err(|_| wbgen::Error::RandomnessUnavailable)?;
@@ -105,8 +171,10 @@ pub fn create_token(
         role,
         create_time: now_rfc3339(),
         revoked: false,
+        expire_time,
         hash: token_hash(&token),
         mac: String::new(),
+        last_used: None,
     };
     rec.mac = record_mac(&key, &rec);
     let token_id = rec.token_id.clone();
@@ -178,12 +246,14 @@ pub fn create_access_key(
     store: &UnlockedStore,
     role: Role,
     name: &str,
+    lifetime: Option<Duration>,
 ) -> Result<(String, Zeroizing<String>), Error> {
     if name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(Error::InvalidParameter(
             "the access key name must be at most 128 printable characters".into(),
         ));
     }
+    let expire_time = expiry(lifetime)?;
     let secret_id = format!("AKID{}", random_text(32)?.as_str());
     let secret_key = random_text(32)?;
     let mut nonce = [0u8; 24];
@@ -206,8 +276,10 @@ pub fn create_access_key(
         role,
         create_time: now_rfc3339(),
         revoked: false,
+        expire_time,
         sealed_secret: STANDARD.encode(sealed_secret),
         mac: String::new(),
+        last_used: None,
     };
     rec.mac = access_key_mac(&mac_key, &rec);
     store.db().transact(true, |tx| tx.put_access_key(&rec))?;
@@ -252,7 +324,12 @@ pub fn list_access_keys(store: &Store) -> Result<Vec<AccessKeyRecord>, Error> {
 pub struct Authenticator {
     mac_key: Zeroizing<[u8; 32]>,
     aead: XChaCha20Poly1305,
+    /// When this instance last wrote each credential's last-used time: at most once a minute.
+    touched: Mutex<HashMap<String, Instant>>,
 }
+
+/// How often a credential's last-used time is written, at most, per instance.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 impl Authenticator {
     /// The authenticator for an unlocked store.
@@ -260,7 +337,41 @@ impl Authenticator {
         Authenticator {
             mac_key: store.derive_key(MAC_CONTEXT),
             aead: secret_aead(store),
+            touched: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `id`'s last-used time is due to be written (and notes that it will be).
+    fn touch_due(&self, id: &str) -> bool {
+        let mut touched = self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if touched.get(id).is_some_and(|t| t.elapsed() < TOUCH_EVERY) {
+            return false;
+        }
+        if touched.len() > 10_000 {
+            touched.retain(|_, t| t.elapsed() < TOUCH_EVERY);
+        }
+        touched.insert(id.to_owned(), Instant::now());
+        true
+    }
+
+    /// Writes a credential's last-used time (to the minute) when due; a failure to write it
+    /// does not fail the request (the audit record is what must be written).
+    fn touch(&self, store: &Store, id: &str, token: bool) {
+        if !self.touch_due(id) {
+            return;
+        }
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let minute = format!("{}:00Z", &now[..16.min(now.len())]);
+        let _ = store.transact(true, |tx| {
+            if token {
+                tx.touch_token(id, &minute)
+            } else {
+                tx.touch_access_key(id, &minute)
+            }
+        });
     }
 
     /// The SecretKey and role of an active access key, `None` for an unknown, revoked or
@@ -287,6 +398,9 @@ impl Authenticator {
         {
             return Ok(None);
         }
+        if expired(rec.expire_time.as_deref()) {
+            return Err(Error::CredentialExpired);
+        }
         let opened = STANDARD
             .decode(&rec.sealed_secret)
             .ok()
@@ -310,6 +424,9 @@ impl Authenticator {
         let secret = String::from_utf8(opened.to_vec())
             .map(Zeroizing::new)
             .map_err(|_| Error::TokensCorrupt("an access key's secret is not text"))?;
+        // Noted before the signature is checked: it records use of the SecretId, which a
+        // request with a bad signature also makes.
+        self.touch(store, secret_id, false);
         Ok(Some((secret, rec.role)))
     }
 
@@ -345,6 +462,10 @@ impl Authenticator {
         {
             return Err(Error::Unauthenticated);
         }
+        if expired(found.expire_time.as_deref()) {
+            return Err(Error::CredentialExpired);
+        }
+        self.touch(store, &found.token_id, true);
         Ok((found.token_id.clone(), found.role))
     }
 }

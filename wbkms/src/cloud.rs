@@ -156,6 +156,8 @@ pub fn error(e: &Error, params: Option<&Map<String, Value>>) -> (&'static str, S
         Error::Signature(Failure::UnknownSecretId) => "AuthFailure.SecretIdNotFound",
         Error::Signature(Failure::BadSignature) => "AuthFailure.SignatureFailure",
         Error::Unauthenticated => "AuthFailure.TokenFailure",
+        // The cloud's code for a SecretId that no longer works; the message says it expired.
+        Error::CredentialExpired => "AuthFailure.SecretIdNotFound",
         Error::Forbidden { .. } => "AuthFailure.UnauthorizedOperation",
         Error::RateLimited => "RequestLimitExceeded",
         Error::UnknownAction => "InvalidAction",

@@ -14,6 +14,8 @@ use core::fmt;
 pub enum Error {
     /// No `Authorization: Bearer` header, or a token that is unknown or revoked.
     Unauthenticated,
+    /// A token or access key past its expiry time.
+    CredentialExpired,
     /// The token is valid but its role may not call this action.
     Forbidden {
         /// The action refused.
@@ -78,6 +80,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Unauthenticated => "03000001",
+            Error::CredentialExpired => "03000017",
             Error::Forbidden { .. } => "03000002",
             Error::UnknownAction => "03000003",
             Error::InvalidParameter(_)
@@ -105,7 +108,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         use wbgen::Error as G;
         match self {
-            Error::Unauthenticated | Error::Signature(_) => 401,
+            Error::Unauthenticated | Error::CredentialExpired | Error::Signature(_) => 401,
             Error::MissingParameter(_)
             | Error::UnknownParameter(_)
             | Error::InvalidPlaintext(_)
@@ -136,6 +139,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::CredentialExpired => f.write_str(
+                "the credential has expired: ask an administrator for a new one (wbkms token create --expires-in, wbkms accesskey create --expires-in)",
+            ),
             Error::Unauthenticated => f.write_str(
                 "authentication failed: send `Authorization: Bearer <token>` with a valid token",
             ),

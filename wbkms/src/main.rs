@@ -177,8 +177,12 @@ enum TokenCommand {
         /// A label.
         #[arg(long, default_value = "")]
         name: String,
+        /// How long it works, e.g. 90d, 12h, 30m (default: until revoked).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        expires_in: Option<Duration>,
     },
-    /// List tokens (ids, names, roles; never the tokens).
+    /// List tokens: id, name, role, created, expires, last used (never the tokens or their
+    /// hashes).
     List {
         #[command(flatten)]
         store: StoreArg,
@@ -206,8 +210,12 @@ enum AccessKeyCommand {
         /// A label.
         #[arg(long, default_value = "")]
         name: String,
+        /// How long it works, e.g. 90d, 12h, 30m (default: until revoked).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        expires_in: Option<Duration>,
     },
-    /// List access keys (SecretIds, names, roles; never the SecretKeys).
+    /// List access keys: SecretId, name, role, created, expires, last used (never the
+    /// SecretKeys).
     List {
         #[command(flatten)]
         store: StoreArg,
@@ -316,17 +324,29 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Token { command } => match command {
-            TokenCommand::Create { store, role, name } => {
+            TokenCommand::Create {
+                store,
+                role,
+                name,
+                expires_in,
+            } => {
                 let role = role_arg(&role)?;
                 let unlocked = store.unlock()?;
-                let (token_id, token) = auth::create_token(&unlocked, role, &name)?;
+                let (token_id, token) = auth::create_token(&unlocked, role, &name, expires_in)?;
+                let rec = auth::list_tokens(unlocked.db())?
+                    .into_iter()
+                    .find(|t| t.token_id == token_id);
                 print(
-                    &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name}),
+                    &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name,
+                            "ExpireTime": rec.and_then(|r| r.expire_time)}),
                 );
                 Ok(())
             }
             TokenCommand::List { store } => {
-                let tokens = auth::list_tokens(&store.db()?)?;
+                let tokens: Vec<_> = auth::list_tokens(&store.db()?)?
+                    .iter()
+                    .map(auth::token_listed)
+                    .collect();
                 print(&json!({"Tokens": tokens}));
                 Ok(())
             }
@@ -338,17 +358,26 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
         },
         Command::Accesskey { command } => match command {
-            AccessKeyCommand::Create { store, role, name } => {
+            AccessKeyCommand::Create {
+                store,
+                role,
+                name,
+                expires_in,
+            } => {
                 let role = role_arg(&role)?;
                 let unlocked = store.unlock()?;
-                let (secret_id, secret_key) = auth::create_access_key(&unlocked, role, &name)?;
+                let (secret_id, secret_key) =
+                    auth::create_access_key(&unlocked, role, &name, expires_in)?;
                 print(
                     &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name}),
                 );
                 Ok(())
             }
             AccessKeyCommand::List { store } => {
-                let keys = auth::list_access_keys(&store.db()?)?;
+                let keys: Vec<_> = auth::list_access_keys(&store.db()?)?
+                    .iter()
+                    .map(auth::access_key_listed)
+                    .collect();
                 print(&json!({"AccessKeys": keys}));
                 Ok(())
             }

@@ -252,7 +252,7 @@ impl Service {
         }
         let (token_id, role) = match self.authenticate(req, cloud) {
             Ok(found) => found,
-            Err(e @ (Error::Unauthenticated | Error::Signature(_))) => {
+            Err(e @ (Error::Unauthenticated | Error::CredentialExpired | Error::Signature(_))) => {
                 self.limiter.record_failure(req.remote);
                 return Err(e);
             }

@@ -221,3 +221,105 @@ fn failed_authentication_is_rate_limited() {
         assert_eq!((s, code(&v)), (429, "03000005"));
     }
 }
+
+/// Credentials that end: a token or access key created with `--expires-in` works until then and
+/// gets 401 with its own code after; the lists show id, name, role, created, expires and last
+/// used, never a hash, MAC or sealed secret.
+#[test]
+fn credentials_expire_and_lists_show_no_secrets() {
+    let dir = TempDir::new("expiry");
+    let admin = token(dir.path(), "admin");
+    let s = dir.path().to_str().unwrap();
+    let create = |args: &[&str]| {
+        let (c, out, err) = wbkms(dir.path(), args);
+        assert_eq!(c, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let short = create(&[
+        "token",
+        "create",
+        "--keystore",
+        s,
+        "--role",
+        "reader",
+        "--name",
+        "short",
+        "--expires-in",
+        "2s",
+    ]);
+    assert!(short["ExpireTime"].as_str().unwrap().ends_with('Z'));
+    let short = short["Token"].as_str().unwrap().to_owned();
+    let ak = create(&[
+        "accesskey",
+        "create",
+        "--keystore",
+        s,
+        "--role",
+        "reader",
+        "--expires-in",
+        "90d",
+    ]);
+    let server = Server::start(dir.path(), &[]);
+    let action = Some("DescribeWhiteBoxServiceStatus");
+    assert_eq!(call(&server.addr, action, Some(&short), b"{}").0, 200);
+    assert_eq!(call(&server.addr, action, Some(&admin), b"{}").0, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let (status, v) = call(&server.addr, action, Some(&short), b"{}");
+    assert_eq!((status, code(&v)), (401, "03000017"), "{v}");
+    assert!(
+        v["Response"]["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    // Bad `--expires-in` values are usage errors.
+    let (c, _, err) = wbkms(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--keystore",
+            s,
+            "--role",
+            "reader",
+            "--expires-in",
+            "soon",
+        ],
+    );
+    assert_eq!(c, 2, "{err}");
+
+    let tokens = create(&["token", "list", "--keystore", s]);
+    let tokens = tokens["Tokens"].as_array().unwrap();
+    let short_rec = tokens.iter().find(|t| t["Name"] == "short").unwrap();
+    assert_eq!(short_rec["Expired"], true);
+    assert!(
+        short_rec["LastUsedTime"]
+            .as_str()
+            .unwrap()
+            .ends_with(":00Z")
+    );
+    let admin_rec = tokens.iter().find(|t| t["Role"] == "admin").unwrap();
+    assert!(admin_rec["ExpireTime"].is_null() && admin_rec["Expired"] == false);
+    for t in tokens {
+        let fields: Vec<&String> = t.as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields,
+            [
+                "CreateTime",
+                "ExpireTime",
+                "Expired",
+                "LastUsedTime",
+                "Name",
+                "Revoked",
+                "Role",
+                "TokenId"
+            ]
+        );
+    }
+    let keys = create(&["accesskey", "list", "--keystore", s]);
+    let k = &keys["AccessKeys"][0];
+    assert_eq!(k["SecretId"], ak["SecretId"]);
+    assert!(k.get("SealedSecret").is_none() && k.get("Mac").is_none());
+    assert!(k["ExpireTime"].as_str().unwrap().starts_with("20"));
+    assert!(!keys.to_string().contains(ak["SecretKey"].as_str().unwrap()));
+}

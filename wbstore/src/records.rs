@@ -194,10 +194,18 @@ pub struct TokenRecord {
     pub create_time: String,
     /// Revoked tokens authenticate nothing.
     pub revoked: bool,
+    /// RFC 3339 UTC time from which it authenticates nothing; absent: it does not expire
+    /// (and records written before expiry existed read and authenticate as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
     /// Hex BLAKE3 hash of the token.
     pub hash: String,
     /// Hex keyed BLAKE3 over the fields above, under a key derived from the master key.
     pub mac: String,
+    /// When it last authenticated a request (RFC 3339, to the minute; kept apart from the
+    /// authenticated record, in its own column).
+    #[serde(skip)]
+    pub last_used: Option<String>,
 }
 
 /// One access key (SecretId and SecretKey, for TC3-HMAC-SHA256-signed requests) as stored.
@@ -216,8 +224,14 @@ pub struct AccessKeyRecord {
     pub create_time: String,
     /// Revoked keys authenticate nothing.
     pub revoked: bool,
+    /// RFC 3339 UTC time from which it authenticates nothing; absent: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
     /// Base64 of nonce ‖ ciphertext of the SecretKey.
     pub sealed_secret: String,
     /// Hex keyed BLAKE3 over the fields above.
     pub mac: String,
+    /// When it last authenticated a request (its own column, as for tokens).
+    #[serde(skip)]
+    pub last_used: Option<String>,
 }

@@ -56,6 +56,7 @@ on_both_engines!(
     audit_chains_per_instance_and_shared_chains_never_fork,
     an_edited_audit_record_is_found,
     tokens_are_found_by_hash,
+    a_version_1_schema_is_migrated,
     backup_restores_into_an_empty_store_only,
 );
 
@@ -304,8 +305,10 @@ fn tokens_are_found_by_hash(loc: &Location) {
         role: Role::Operator,
         create_time: "2026-12-06T00:00:00Z".into(),
         revoked: false,
+        expire_time: Some("2027-01-01T00:00:00Z".into()),
         hash: "h1".into(),
         mac: "m".into(),
+        last_used: None,
     };
     store.transact(true, |tx| tx.put_token(&t)).unwrap();
     assert_eq!(
@@ -318,7 +321,47 @@ fn tokens_are_found_by_hash(loc: &Location) {
     );
     t.revoked = true;
     store.transact(true, |tx| tx.put_token(&t)).unwrap();
-    assert_eq!(store.transact(false, |tx| tx.tokens()).unwrap(), vec![t]);
+    assert_eq!(
+        store.transact(false, |tx| tx.tokens()).unwrap(),
+        vec![t.clone()]
+    );
+    // The last-used time lives beside the authenticated record.
+    store
+        .transact(true, |tx| tx.touch_token("tok-1", "2026-12-06T10:00:00Z"))
+        .unwrap();
+    let read = store
+        .transact(false, |tx| tx.token("tok-1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.last_used.as_deref(), Some("2026-12-06T10:00:00Z"));
+    assert_eq!(read.mac, t.mac);
+}
+
+/// A store of schema version 1 (before credentials had a last-used time) is migrated when it
+/// is opened, keeping what it holds.
+fn a_version_1_schema_is_migrated(loc: &Location) {
+    let store = fresh(loc);
+    store
+        .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
+        .unwrap();
+    let v1 = "ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
+    match loc {
+        Location::Dir(dir) => rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
+            .unwrap()
+            .execute_batch(v1)
+            .unwrap(),
+        Location::Postgres(url) => common::admin_exec(url, v1),
+    }
+    drop(store);
+    let store = Store::open(loc).unwrap();
+    assert_eq!(
+        store
+            .transact(false, |tx| tx.meta("schema_version"))
+            .unwrap(),
+        Some(wbstore::SCHEMA_VERSION.to_string())
+    );
+    assert!(store.transact(false, |tx| tx.key("k1")).unwrap().is_some());
+    assert!(store.transact(false, |tx| tx.tokens()).unwrap().is_empty());
 }
 
 /// A snapshot taken from a store in use restores into an empty store of either engine, with

@@ -11,7 +11,7 @@ use super::{Store, Val};
 use crate::Error;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The advisory lock key of schema migrations on PostgreSQL (`wbstore` in ASCII).
 const PG_MIGRATION_LOCK: i64 = 0x0077_6273_746f_7265;
@@ -37,6 +37,12 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
                 "CREATE TABLE wb_access_keys (secret_id TEXT PRIMARY KEY, {ord}, record TEXT NOT NULL)"
             ),
             "CREATE TABLE wb_audit (instance TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (instance, seq))".into(),
+        ],
+        // When each credential last authenticated a request (written at most once a minute
+        // per credential and instance, outside the authenticated record).
+        2 => vec![
+            "ALTER TABLE wb_tokens ADD COLUMN last_used TEXT".into(),
+            "ALTER TABLE wb_access_keys ADD COLUMN last_used TEXT".into(),
         ],
         _ => Vec::new(),
     }

@@ -79,6 +79,22 @@ fn to_json(v: &impl serde::Serialize) -> Result<String, Error> {
     serde_json::to_string(v).map_err(|_| Error::Corrupt("cannot serialise a record".into()))
 }
 
+fn last_used(v: &Val) -> Result<Option<String>, Error> {
+    Ok(Some(text(v)?).filter(|s| !s.is_empty()))
+}
+
+fn token_row(r: &[Val]) -> Result<TokenRecord, Error> {
+    let mut rec: TokenRecord = json(&r[0], "token record")?;
+    rec.last_used = last_used(&r[1])?;
+    Ok(rec)
+}
+
+fn access_key_row(r: &[Val]) -> Result<AccessKeyRecord, Error> {
+    let mut rec: AccessKeyRecord = json(&r[0], "access key record")?;
+    rec.last_used = last_used(&r[1])?;
+    Ok(rec)
+}
+
 fn u32_col(v: &Val) -> Result<u32, Error> {
     u32::try_from(int(v)?).map_err(|_| Error::Corrupt("a version is out of range".into()))
 }
@@ -333,10 +349,13 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`Error::Corrupt`] for a record that does not parse; the engine's.
     pub fn tokens(&mut self) -> Result<Vec<TokenRecord>, Error> {
-        self.query("SELECT record FROM wb_tokens ORDER BY ord", &[])?
-            .iter()
-            .map(|r| json(&r[0], "token record"))
-            .collect()
+        self.query(
+            "SELECT record, COALESCE(last_used, '') FROM wb_tokens ORDER BY ord",
+            &[],
+        )?
+        .iter()
+        .map(|r| token_row(r))
+        .collect()
     }
 
     /// The token whose hash this is.
@@ -344,10 +363,13 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// As [`Tx::tokens`].
     pub fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenRecord>, Error> {
-        self.query("SELECT record FROM wb_tokens WHERE hash = $1", &[t(hash)])?
-            .first()
-            .map(|r| json(&r[0], "token record"))
-            .transpose()
+        self.query(
+            "SELECT record, COALESCE(last_used, '') FROM wb_tokens WHERE hash = $1",
+            &[t(hash)],
+        )?
+        .first()
+        .map(|r| token_row(r))
+        .transpose()
     }
 
     /// The token with this id.
@@ -356,12 +378,24 @@ impl<'c> Tx<'c> {
     /// As [`Tx::tokens`].
     pub fn token(&mut self, token_id: &str) -> Result<Option<TokenRecord>, Error> {
         self.query(
-            "SELECT record FROM wb_tokens WHERE token_id = $1",
+            "SELECT record, COALESCE(last_used, '') FROM wb_tokens WHERE token_id = $1",
             &[t(token_id)],
         )?
         .first()
-        .map(|r| json(&r[0], "token record"))
+        .map(|r| token_row(r))
         .transpose()
+    }
+
+    /// Records that a token authenticated a request at `time`.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn touch_token(&mut self, token_id: &str, time: &str) -> Result<(), Error> {
+        self.exec(
+            "UPDATE wb_tokens SET last_used = $1 WHERE token_id = $2",
+            &[t(time), t(token_id)],
+        )
+        .map(drop)
     }
 
     /// Stores a token's record, new or changed.
@@ -384,10 +418,13 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// As [`Tx::tokens`].
     pub fn access_keys(&mut self) -> Result<Vec<AccessKeyRecord>, Error> {
-        self.query("SELECT record FROM wb_access_keys ORDER BY ord", &[])?
-            .iter()
-            .map(|r| json(&r[0], "access key record"))
-            .collect()
+        self.query(
+            "SELECT record, COALESCE(last_used, '') FROM wb_access_keys ORDER BY ord",
+            &[],
+        )?
+        .iter()
+        .map(|r| access_key_row(r))
+        .collect()
     }
 
     /// The access key with this SecretId.
@@ -396,12 +433,24 @@ impl<'c> Tx<'c> {
     /// As [`Tx::tokens`].
     pub fn access_key(&mut self, secret_id: &str) -> Result<Option<AccessKeyRecord>, Error> {
         self.query(
-            "SELECT record FROM wb_access_keys WHERE secret_id = $1",
+            "SELECT record, COALESCE(last_used, '') FROM wb_access_keys WHERE secret_id = $1",
             &[t(secret_id)],
         )?
         .first()
-        .map(|r| json(&r[0], "access key record"))
+        .map(|r| access_key_row(r))
         .transpose()
+    }
+
+    /// Records that an access key authenticated a request at `time`.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn touch_access_key(&mut self, secret_id: &str, time: &str) -> Result<(), Error> {
+        self.exec(
+            "UPDATE wb_access_keys SET last_used = $1 WHERE secret_id = $2",
+            &[t(time), t(secret_id)],
+        )
+        .map(drop)
     }
 
     /// Stores an access key's record, new or changed.
