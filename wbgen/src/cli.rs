@@ -251,6 +251,19 @@ pub enum Command {
         #[arg(long)]
         key_id: String,
     },
+    /// Set or remove a key's scheduled rotation: `wbkms serve` rotates it when its current
+    /// version is that old, and each period after.
+    Rotation {
+        /// The key.
+        #[arg(long)]
+        key_id: String,
+        /// The period, e.g. 90d, 30d, 12h (1 hour to 10 years).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, required_unless_present = "off", conflicts_with = "off")]
+        every: Option<std::time::Duration>,
+        /// No scheduled rotation.
+        #[arg(long)]
+        off: bool,
+    },
     /// Write a consistent snapshot of the whole store (keys with their material still sealed,
     /// credentials, audit chains) to a file, while it is in use; no passphrase needed.
     Backup {

@@ -565,6 +565,7 @@ impl<'c> Session<'_, 'c> {
             fingerprints: Vec::new(),
             versions: Vec::new(),
             tags: Vec::new(),
+            rotation_period: None,
         };
         let sealed = self.seal_material(&rec, 1, material)?;
         let digest = self.digest(material)?;
@@ -828,6 +829,71 @@ impl<'c> Session<'_, 'c> {
             removed,
             rotated_to,
         })
+    }
+
+    /// Sets a key's scheduled rotation (`None`: off); the service rotates it `period` after its
+    /// current version was made, and again each period after that.
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`]; [`Error::InvalidArgument`] for a period under one hour or over
+    /// ten years.
+    pub fn set_rotation(
+        &mut self,
+        key_id: &str,
+        period: Option<std::time::Duration>,
+    ) -> Result<KeyRecord, Error> {
+        if let Some(p) = period
+            && !(3600..=10 * 366 * 86_400).contains(&p.as_secs())
+        {
+            return Err(Error::InvalidArgument(
+                "a rotation period is 1 hour to 10 years (e.g. 90d)".into(),
+            ));
+        }
+        let (row, mut rec) = self.authentic(key_id)?;
+        rec.rotation_period = period.map(|p| p.as_secs());
+        self.write(&row, &rec)?;
+        Ok(rec)
+    }
+
+    /// The keys due for their scheduled rotation now (at most `limit`): (key id, the key
+    /// row's revision when it was found due).
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn keys_due(&mut self, limit: u64) -> Result<Vec<(String, i64)>, Error> {
+        self.keys_due_at(&now_rfc3339(), limit)
+    }
+
+    /// [`Session::keys_due`] at the time `now` (RFC 3339 UTC, seconds).
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn keys_due_at(&mut self, now: &str, limit: u64) -> Result<Vec<(String, i64)>, Error> {
+        Ok(self.tx.keys_due(now, limit)?)
+    }
+
+    /// Rotates `key_id`, found due with row revision `rev` ([`Session::keys_due`]), if it is
+    /// unchanged since and still due at `now`: checked again inside the transaction, so that of
+    /// several instances that found it due only the first rotates it (the others find the row
+    /// changed and leave it; a key changed for another reason is found again at the next
+    /// check). The new version, if rotated.
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`] (deleted meanwhile); the store's.
+    pub fn rotate_if_due(
+        &mut self,
+        key_id: &str,
+        rev: i64,
+        now: &str,
+        rng: &mut impl Rng,
+    ) -> Result<Option<(KeyRecord, u32)>, Error> {
+        let (row, rec) = self.authentic(key_id)?;
+        match rec.next_rotation() {
+            Some(due) if row.rev == rev && *due <= *now => {
+                self.add_version(&row, rec, rng).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Changes a key's alias, description or tags (`None`: unchanged).

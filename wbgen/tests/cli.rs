@@ -1893,3 +1893,37 @@ fn the_passphrase_can_come_from_a_file() {
     );
     assert!(e.contains("no-such-file"), "{e}");
 }
+
+/// `wbgen rotation`: a period (1 hour to 10 years) sets the next rotation time, `--off`
+/// removes it, and nonsense is refused.
+#[test]
+fn rotation_periods_are_set_shown_and_removed() {
+    let t = Scratch::new("rotation");
+    let id = create(&t.store(), "sm4", "r", &[]);
+    let v = ok(&t.store(), &["rotation", "--key-id", &id, "--every", "90d"]);
+    assert_eq!(
+        (
+            v["RotationPeriodSeconds"].as_u64(),
+            v["RotateDays"].as_u64()
+        ),
+        (Some(7_776_000), Some(90))
+    );
+    let next = v["NextRotateTime"].as_str().unwrap().to_owned();
+    let shown = ok(&t.store(), &["show", "--key-id", &id]);
+    assert_eq!(shown["NextRotateTime"], next.as_str());
+    fails_with(
+        &run(&t.store(), &["rotation", "--key-id", &id, "--every", "5m"]),
+        "02000014",
+    );
+    fails_with(
+        &run(
+            &t.store(),
+            &["rotation", "--key-id", &id, "--every", "soon"],
+        ),
+        "02000014",
+    );
+    fails_with(&run(&t.store(), &["rotation", "--key-id", &id]), "02000014");
+    let v = ok(&t.store(), &["rotation", "--key-id", &id, "--off"]);
+    assert!(v["NextRotateTime"].is_null());
+    assert!(ok(&t.store(), &["show", "--key-id", &id])["RotateDays"].is_null());
+}

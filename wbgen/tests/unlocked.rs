@@ -120,3 +120,105 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     getrandom::fill(&mut id).unwrap();
     std::env::temp_dir().join(format!("wbgen-{name}-{}", hex::encode(id)))
 }
+
+/// Scheduled rotation: a key with a period is due that long after its current version, found
+/// through the store's index, rotated once however many instances find it due at the same
+/// time, and then due again one period after the new version; a disabled key is not due.
+#[test]
+fn scheduled_rotation_is_due_once_per_period() {
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile_dir("rotation");
+    let store = KeyStore::new(&dir);
+    let unlocked = store.init(CHEAP, &mut pass("pw")).unwrap();
+    let m = KeyMaterial::generate(Algorithm::Sm4, Mode::DEFAULT, &mut os_rng().unwrap());
+    let rec = unlocked
+        .with(Access::Write, |s| s.add_key(&m, "r", ""))
+        .unwrap();
+    let at = |d: u64| {
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(d)).to_string()
+    };
+    assert_eq!(
+        unlocked
+            .with(Access::Write, |s| s
+                .set_rotation(&rec.key_id, Some(Duration::from_secs(60))))
+            .unwrap_err(),
+        Error::InvalidArgument("a rotation period is 1 hour to 10 years (e.g. 90d)".into())
+    );
+    let rec = unlocked
+        .with(Access::Write, |s| {
+            s.set_rotation(&rec.key_id, Some(Duration::from_secs(86_400)))
+        })
+        .unwrap();
+    assert!(rec.next_rotation().unwrap() > at(86_000));
+    // Not due now; due in two days.
+    let due_now = unlocked
+        .with(Access::Read, |s| s.keys_due_at(&at(0), 10))
+        .unwrap();
+    assert!(due_now.is_empty());
+    let later = at(2 * 86_400);
+    let due = unlocked
+        .with(Access::Read, |s| s.keys_due_at(&later, 10))
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0, rec.key_id);
+    let rev = due[0].1;
+    // Four "instances" find it due at once: one rotation.
+    let rotated: Vec<Option<u32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let later = later.clone();
+                let id = rec.key_id.clone();
+                let store = &store;
+                scope.spawn(move || {
+                    let u = store.unlock(CHEAP, &mut pass("pw")).unwrap();
+                    let mut rng = os_rng().unwrap();
+                    u.with(Access::Write, |s| {
+                        s.rotate_if_due(&id, rev, &later, &mut rng)
+                    })
+                    .unwrap()
+                    .map(|(_, v)| v)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(rotated.iter().flatten().collect::<Vec<_>>(), [&2]);
+    // The new version is due a period after itself.
+    let after = unlocked.with(Access::Read, |s| s.key(&rec.key_id)).unwrap();
+    assert_eq!(after.current_version(), 2);
+    assert!(after.next_rotation().unwrap() >= rec.next_rotation().unwrap());
+    // Disabled: not due; enabled again: due from its current version.
+    unlocked
+        .with(Access::Write, |s| {
+            s.set_state(&rec.key_id, wbgen::keystore::KeyState::Disabled)
+        })
+        .unwrap();
+    let far = at(10 * 86_400);
+    assert!(
+        unlocked
+            .with(Access::Read, |s| s.keys_due_at(&far, 10))
+            .unwrap()
+            .is_empty()
+    );
+    unlocked
+        .with(Access::Write, |s| {
+            s.set_state(&rec.key_id, wbgen::keystore::KeyState::Enabled)
+        })
+        .unwrap();
+    let due = unlocked
+        .with(Access::Read, |s| s.keys_due_at(&far, 10))
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0, rec.key_id);
+    // Off: never due.
+    unlocked
+        .with(Access::Write, |s| s.set_rotation(&rec.key_id, None))
+        .unwrap();
+    assert!(
+        unlocked
+            .with(Access::Read, |s| s.keys_due_at(&far, 10))
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -321,6 +321,34 @@ pub static ACTIONS: &[Spec] = &[
         response: &[R_KEY_ID, R_VERSION, R_DECRYPT_KEY],
     },
     Spec {
+        name: "EnableWhiteBoxKeyRotation",
+        role: Role::Admin,
+        summary: "Schedules the key's rotation: every instance checks each minute and one rotates it when its current version is RotateDays old, and each period after; older versions keep decrypting through their files.",
+        request: &[
+            KEY_ID,
+            opt(
+                "RotateDays",
+                Ty::Integer,
+                "The period in days, 1 to 3650 (default 365).",
+            ),
+        ],
+        response: &[
+            R_KEY_ID,
+            req(
+                "NextRotateTime",
+                Ty::String,
+                "When it is due, RFC 3339 UTC.",
+            ),
+        ],
+    },
+    Spec {
+        name: "DisableWhiteBoxKeyRotation",
+        role: Role::Admin,
+        summary: "Stops the key's scheduled rotation.",
+        request: &[KEY_ID],
+        response: &[R_KEY_ID],
+    },
+    Spec {
         name: "UpdateWhiteBoxKeyAlias",
         role: Role::Admin,
         summary: "Renames a key.",
@@ -634,6 +662,9 @@ pub fn key_info(rec: &KeyRecord) -> Result<Value, Error> {
         "Tags": tags_json(&rec.tags),
         "DeviceFingerprintBind": !rec.fingerprints.is_empty(),
         "DeviceCount": rec.fingerprints.len(),
+        "KeyRotationEnabled": rec.rotation_period.is_some(),
+        "RotateDays": rec.rotation_period.map(|s| s / 86_400),
+        "NextRotateTime": rec.next_rotation(),
     });
     if let Mode::SpaceHard(bits) = mode {
         v["SpaceBits"] = json!(bits.bits());
@@ -960,6 +991,24 @@ pub fn execute(
                 "KeyVersion": version,
                 "DecryptKey": file.as_str(),
             })))
+        }
+        "EnableWhiteBoxKeyRotation" => {
+            let id = args.str("KeyId")?;
+            let days = args.u64_opt("RotateDays")?.unwrap_or(365);
+            if !(1..=3650).contains(&days) {
+                return Err(bad("RotateDays must be 1 to 3650".into()));
+            }
+            let period = std::time::Duration::from_secs(days * 86_400);
+            let rec = store.with(Access::Write, |s| s.set_rotation(id, Some(period)))?;
+            Ok(done(json!({
+                "KeyId": rec.key_id,
+                "NextRotateTime": rec.next_rotation(),
+            })))
+        }
+        "DisableWhiteBoxKeyRotation" => {
+            let id = args.str("KeyId")?;
+            let rec = store.with(Access::Write, |s| s.set_rotation(id, None))?;
+            Ok(done(json!({"KeyId": rec.key_id})))
         }
         "UpdateWhiteBoxKeyAlias" => {
             let (id, alias) = (args.str("KeyId")?, args.str("Alias")?);

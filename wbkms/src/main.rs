@@ -128,6 +128,10 @@ enum Command {
         /// host name]. Give each instance on one machine its own.
         #[arg(long, value_name = "ID")]
         instance_id: Option<String>,
+        /// How often to look for keys due for their scheduled rotation (wbgen rotation,
+        /// EnableWhiteBoxKeyRotation).
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+        rotation_check: Duration,
     },
     /// Manage access tokens.
     Token {
@@ -279,6 +283,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             insecure_http,
             auth_failure_limit,
             instance_id,
+            rotation_check,
         } => {
             let unlocked = store.unlock()?;
             let instance_id = instance_id
@@ -294,6 +299,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 auth_failure_window: Duration::from_secs(60),
                 console_dir: console_dir(),
                 instance_id,
+                rotation_check,
             };
             let instance = config.instance_id.clone();
             let svc = Service::new(unlocked, config)?;

@@ -160,9 +160,12 @@ pub fn document() -> Value {
                         "CurrentVersion": {"type": "integer", "minimum": 1},
                         "Tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}},
                         "DeviceFingerprintBind": {"type": "boolean"},
-                        "DeviceCount": {"type": "integer", "minimum": 0}
+                        "DeviceCount": {"type": "integer", "minimum": 0},
+                        "KeyRotationEnabled": {"type": "boolean"},
+                        "RotateDays": {"type": ["integer", "null"], "minimum": 0},
+                        "NextRotateTime": {"type": ["string", "null"], "format": "date-time"}
                     },
-                    "required": ["KeyId", "Alias", "Description", "Algorithm", "Mode", "Status", "CreateTime", "CurrentVersion", "Tags", "DeviceFingerprintBind", "DeviceCount"],
+                    "required": ["KeyId", "Alias", "Description", "Algorithm", "Mode", "Status", "CreateTime", "CurrentVersion", "Tags", "DeviceFingerprintBind", "DeviceCount", "KeyRotationEnabled", "RotateDays", "NextRotateTime"],
                     "additionalProperties": false
                 },
                 "Error": {

@@ -48,6 +48,8 @@ pub struct Config {
     pub console_dir: Option<PathBuf>,
     /// The name of this instance's audit chain.
     pub instance_id: String,
+    /// How often this instance looks for keys due for their scheduled rotation.
+    pub rotation_check: Duration,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             auth_failure_window: Duration::from_secs(60),
             console_dir: None,
             instance_id: default_instance_id(),
+            rotation_check: Duration::from_secs(60),
         }
     }
 }
@@ -114,6 +117,54 @@ impl Service {
             limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
             config,
         })
+    }
+
+    /// Rotates the keys due for their scheduled rotation (blocking), each in its own
+    /// transaction with its audit record (action `ScheduledRotation`, remote `scheduler`) in
+    /// this instance's chain. Every instance does this; a key found due by several is rotated
+    /// once (the rotation re-checks inside its transaction, and a concurrent one makes the
+    /// others run again and find it rotated). Returns the keys rotated and their versions.
+    pub fn rotate_due(&self) -> Vec<(String, u32)> {
+        let Ok(due) = self
+            .store
+            .with(wbgen::keystore::Access::Read, |s| s.keys_due(100))
+        else {
+            return Vec::new();
+        };
+        let mut rotated = Vec::new();
+        for (id, rev) in due {
+            let Ok(mut rng) = wbgen::rng::os_rng() else {
+                break;
+            };
+            let instance = self.config.instance_id.as_str();
+            let result = self.store.with(wbgen::keystore::Access::Write, |s| {
+                let now = wbgen::keystore::now_rfc3339();
+                let done = s.rotate_if_due(&id, rev, &now, &mut rng)?;
+                if let Some((rec, version)) = &done {
+                    let entry = Entry {
+                        request_id: new_request_id(),
+                        action: "ScheduledRotation".into(),
+                        key_ids: vec![rec.key_id.clone()],
+                        token_id: None,
+                        remote: "scheduler".into(),
+                        status: 0,
+                        code: "OK".into(),
+                        overridden: Some(format!("rotated to version {version}")),
+                    };
+                    wbstore::audit::append_in(s.tx(), instance, &entry)?;
+                }
+                Ok(done)
+            });
+            if let Ok(Some((rec, version))) = result {
+                rotated.push((rec.key_id, version));
+            }
+        }
+        rotated
+    }
+
+    /// How often [`Service::rotate_due`] runs.
+    pub fn rotation_check(&self) -> Duration {
+        self.config.rotation_check
     }
 
     /// Handles one API request (blocking): returns the HTTP status and the JSON response.
@@ -475,6 +526,17 @@ pub async fn serve(
     tokio::spawn(async move {
         shutdown_signal().await;
         stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    // Scheduled rotation: each interval, on a blocking thread (it writes to the store).
+    let scheduler = Arc::clone(&svc);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(scheduler.rotation_check());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let svc = Arc::clone(&scheduler);
+            let _ = tokio::task::spawn_blocking(move || svc.rotate_due()).await;
+        }
     });
     let app = router(svc).into_make_service_with_connect_info::<SocketAddr>();
     match tls {

@@ -300,3 +300,95 @@ fn a_dead_database_gives_a_clear_error() {
     assert_ne!(c, 0);
     assert!(err.starts_with("error 02000019"), "{err}");
 }
+
+/// Scheduled rotation with two instances on one database: a key whose rotation is due is
+/// rotated once (version 2, not 3), audited in the chain of the instance that did it, and
+/// shows its next rotation time; older versions stay downloadable.
+#[test]
+fn two_instances_rotate_a_due_key_once() {
+    let Some(url) = fresh_database("rotate") else {
+        return;
+    };
+    let dir = TempDir::new("pg-rotate");
+    let admin = token(&dir, &url, "admin");
+    let created = {
+        let setup = instance(&dir, &url, "setup");
+        let created = ok(setup.call(
+            "CreateWhiteBoxKey",
+            &admin,
+            &json!({"Alias": "scheduled", "Algorithm": "SM4"}),
+        ));
+        let id = created["KeyId"].as_str().unwrap().to_owned();
+        let r = ok(setup.call(
+            "EnableWhiteBoxKeyRotation",
+            &admin,
+            &json!({"KeyId": id, "RotateDays": 30}),
+        ));
+        assert!(r["NextRotateTime"].as_str().unwrap().ends_with('Z'));
+        let info = ok(setup.call("DescribeWhiteBoxKey", &admin, &json!({"KeyId": id})));
+        assert_eq!(info["KeyInfo"]["KeyRotationEnabled"], true);
+        assert_eq!(info["KeyInfo"]["RotateDays"], 30);
+        assert_eq!(info["KeyInfo"]["NextRotateTime"], r["NextRotateTime"]);
+        setup.stop();
+        id
+    };
+    // 31 days old: due.
+    common::backdate(
+        &wbstore::Location::Postgres(url.clone()),
+        &created,
+        31 * 86_400,
+    );
+    let check = ["--instance-id", "", "--rotation-check", "300ms"];
+    let a = Server::start_on(
+        dir.path(),
+        &["--database-url", &url],
+        &[check[0], "node-a", check[2], check[3]],
+    );
+    let b = Server::start_on(
+        dir.path(),
+        &["--database-url", &url],
+        &[check[0], "node-b", check[2], check[3]],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let info = loop {
+        let info = ok(a.call("DescribeWhiteBoxKey", &admin, &json!({"KeyId": created})));
+        if info["KeyInfo"]["CurrentVersion"] == 2 || Instant::now() > deadline {
+            break info;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(info["KeyInfo"]["CurrentVersion"], 2, "{info}");
+    // Several more checks by both instances: still one rotation (the new version is not due).
+    std::thread::sleep(Duration::from_millis(1500));
+    let info = ok(b.call("DescribeWhiteBoxKey", &admin, &json!({"KeyId": created})));
+    assert_eq!(info["KeyInfo"]["CurrentVersion"], 2);
+    let next = info["KeyInfo"]["NextRotateTime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        next.as_str()
+            > humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string()
+                .as_str()
+    );
+    // The old version still downloads.
+    ok(a.call(
+        "DescribeWhiteBoxDecryptKey",
+        &admin,
+        &json!({"KeyId": created, "KeyVersion": 1}),
+    ));
+    a.stop();
+    b.stop();
+    let (c, out, err) = wbkms(&dir, &url, &["audit", "show"]);
+    assert_eq!(c, 0, "{err}");
+    let rotations: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["Action"] == "ScheduledRotation")
+        .collect();
+    assert_eq!(rotations.len(), 1, "{out}");
+    assert_eq!(rotations[0]["KeyIds"], json!([created]));
+    assert_eq!(rotations[0]["Remote"], "scheduler");
+    chains(&dir, &url);
+}

@@ -294,6 +294,10 @@ pub fn restore(store: &Store, backup: &Backup) -> Result<Summary, Error> {
                         rev: 0,
                         record: record.clone(),
                         mac: mac.clone(),
+                        // Derived from the record, as every write derives it.
+                        next_rotation: serde_json::from_str::<crate::records::KeyRecord>(record)
+                            .ok()
+                            .and_then(|r| r.next_rotation()),
                     })?;
                     s.keys += 1;
                 }

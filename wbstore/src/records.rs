@@ -118,6 +118,10 @@ pub struct KeyRecord {
     /// before tags existed read and authenticate as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    /// Scheduled rotation: a new version this many seconds after the current one was made
+    /// (the service does it). Absent: rotated only by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_period: Option<u64>,
 }
 
 /// A tag on a key (`TagKey`, `TagValue`, as the KMS names them).
@@ -135,6 +139,19 @@ impl KeyRecord {
     /// The newest version number.
     pub fn current_version(&self) -> u32 {
         self.versions.last().map_or(0, |v| v.version)
+    }
+
+    /// When the key is due for its scheduled rotation (RFC 3339 UTC): its current version's
+    /// time plus its rotation period; `None` for a key without one, or disabled (a disabled
+    /// key is not rotated; enabling it again schedules it from its current version).
+    pub fn next_rotation(&self) -> Option<String> {
+        let period = self.rotation_period?;
+        if self.key_state != KeyState::Enabled {
+            return None;
+        }
+        let made = humantime::parse_rfc3339(&self.versions.last()?.create_time).ok()?;
+        let due = made.checked_add(std::time::Duration::from_secs(period))?;
+        Some(humantime::format_rfc3339_seconds(due).to_string())
     }
 }
 

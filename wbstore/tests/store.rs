@@ -35,6 +35,7 @@ fn row(id: &str, alias: &str, record: &str) -> KeyRow {
         rev: 0,
         record: record.into(),
         mac: format!("mac-of-{record}"),
+        next_rotation: None,
     }
 }
 

@@ -62,6 +62,7 @@ fn fill(location: &Location, n: usize) {
                     rev: 0,
                     record: record.to_owned(),
                     mac: String::new(),
+                    next_rotation: None,
                 })?;
                 tx.insert_digest(&format!("{i:064x}"), &id, 1)?;
             }

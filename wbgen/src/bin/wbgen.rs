@@ -70,6 +70,9 @@ fn key_details(rec: &KeyRecord) -> Result<Value, Error> {
         "CurrentVersion": rec.current_version(),
         "Versions": rec.versions.iter().map(|v| json!({"Version": v.version, "CreateTime": v.create_time})).collect::<Vec<_>>(),
         "Fingerprints": rec.fingerprints,
+        "RotationPeriodSeconds": rec.rotation_period,
+        "RotateDays": rec.rotation_period.map(|s| s / 86_400),
+        "NextRotateTime": rec.next_rotation(),
     });
     mode_fields(rec, &mut v)?;
     Ok(v)
@@ -422,6 +425,23 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 "AccessKeys": summary.access_keys,
                 "AuditRecords": summary.audit_records,
                 "AuditChains": chains.iter().map(|c| json!({"Instance": c.instance, "Records": c.count, "Head": c.head})).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Rotation { key_id, every, off } => {
+            let period = if off { None } else { every };
+            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+                s.set_rotation(&key_id, period)
+            })?;
+            Ok(json!({
+                "KeyId": rec.key_id,
+                "RotationPeriodSeconds": rec.rotation_period,
+                "RotateDays": rec.rotation_period.map(|s| s / 86_400),
+                "NextRotateTime": rec.next_rotation(),
+                "Note": if period.is_some() {
+                    "wbkms serve rotates the key when it is due (any one instance), and each period after; older versions keep decrypting through their files"
+                } else {
+                    "scheduled rotation is off: the key changes only by wbgen rotate or RotateWhiteBoxKey"
+                },
             }))
         }
         Command::Rotate { key_id } => {

@@ -311,3 +311,23 @@ pub fn query(dir: &Path, sql: &str) -> Vec<String> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// Makes a key's current version look `secs` older (as someone holding the passphrase can:
+/// the record is authenticated again under the master key), so that a scheduled rotation
+/// falls due without waiting for it.
+pub fn backdate(location: &wbstore::Location, key_id: &str, secs: u64) {
+    let store = wbstore::Store::open(location).unwrap();
+    let master = store
+        .unlock(&mut |_| Ok::<_, wbstore::Error>(zeroize::Zeroizing::new(PASSPHRASE.to_owned())))
+        .unwrap();
+    store
+        .transact(true, |tx| {
+            let row = tx.key(key_id)?.unwrap();
+            let mut rec: wbstore::records::KeyRecord = serde_json::from_str(&row.record).unwrap();
+            let v = rec.versions.last_mut().unwrap();
+            let t = humantime::parse_rfc3339(&v.create_time).unwrap() - Duration::from_secs(secs);
+            v.create_time = humantime::format_rfc3339_seconds(t).to_string();
+            tx.update_key(&wbstore::KeyRow::authenticated(&rec, &master, row.rev)?)
+        })
+        .unwrap();
+}

@@ -11,7 +11,7 @@ use super::{Store, Val};
 use crate::Error;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The advisory lock key of schema migrations on PostgreSQL (`wbstore` in ASCII).
 const PG_MIGRATION_LOCK: i64 = 0x0077_6273_746f_7265;
@@ -43,6 +43,12 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
         2 => vec![
             "ALTER TABLE wb_tokens ADD COLUMN last_used TEXT".into(),
             "ALTER TABLE wb_access_keys ADD COLUMN last_used TEXT".into(),
+        ],
+        // Scheduled rotation: when each key is due (NULL: never), indexed, so that the
+        // service finds the due keys without reading every record.
+        3 => vec![
+            "ALTER TABLE wb_keys ADD COLUMN next_rotation TEXT".into(),
+            "CREATE INDEX wb_keys_next_rotation ON wb_keys (next_rotation)".into(),
         ],
         _ => Vec::new(),
     }

@@ -19,6 +19,9 @@ pub struct KeyRow {
     pub record: String,
     /// [`crate::MasterKey::record_mac`] of `record`.
     pub mac: String,
+    /// When the key is due for its scheduled rotation ([`crate::records::KeyRecord::next_rotation`]),
+    /// kept in its own indexed column.
+    pub next_rotation: Option<String>,
 }
 
 impl KeyRow {
@@ -40,6 +43,7 @@ impl KeyRow {
             rev,
             mac: master.record_mac(&rec.key_id, &record),
             record,
+            next_rotation: rec.next_rotation(),
         })
     }
 }
@@ -183,6 +187,7 @@ impl<'c> Tx<'c> {
                     rev: int(&r[2])?,
                     record: text(&r[3])?,
                     mac: text(&r[4])?,
+                    next_rotation: Some(text(&r[5])?).filter(|t| !t.is_empty()),
                 })
             })
             .collect()
@@ -195,7 +200,7 @@ impl<'c> Tx<'c> {
     pub fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>, Error> {
         Ok(self
             .key_rows(
-                "SELECT key_id, alias, rev, record, mac FROM wb_keys WHERE key_id = $1",
+                "SELECT key_id, alias, rev, record, mac, COALESCE(next_rotation, '') FROM wb_keys WHERE key_id = $1",
                 &[t(key_id)],
             )?
             .pop())
@@ -208,7 +213,7 @@ impl<'c> Tx<'c> {
     pub fn key_by_alias(&mut self, alias: &str) -> Result<Option<KeyRow>, Error> {
         Ok(self
             .key_rows(
-                "SELECT key_id, alias, rev, record, mac FROM wb_keys WHERE alias = $1",
+                "SELECT key_id, alias, rev, record, mac, COALESCE(next_rotation, '') FROM wb_keys WHERE alias = $1",
                 &[t(alias)],
             )?
             .pop())
@@ -220,9 +225,24 @@ impl<'c> Tx<'c> {
     /// The engine's.
     pub fn keys(&mut self) -> Result<Vec<KeyRow>, Error> {
         self.key_rows(
-            "SELECT key_id, alias, rev, record, mac FROM wb_keys ORDER BY ord",
+            "SELECT key_id, alias, rev, record, mac, COALESCE(next_rotation, '') FROM wb_keys ORDER BY ord",
             &[],
         )
+    }
+
+    /// The keys due for their scheduled rotation at `now` (RFC 3339 UTC, seconds), most
+    /// overdue first, at most `limit`: (key id, the row's revision when found due).
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn keys_due(&mut self, now: &str, limit: u64) -> Result<Vec<(String, i64)>, Error> {
+        self.query(
+            "SELECT key_id, rev FROM wb_keys WHERE next_rotation IS NOT NULL AND next_rotation <= $1 ORDER BY next_rotation LIMIT $2",
+            &[t(now), Val::Int(i64::try_from(limit).unwrap_or(i64::MAX))],
+        )?
+        .iter()
+        .map(|r| Ok((text(&r[0])?, int(&r[1])?)))
+        .collect()
     }
 
     /// How many keys the store holds.
@@ -242,13 +262,19 @@ impl<'c> Tx<'c> {
     /// writer); the engine's.
     pub fn insert_key(&mut self, row: &KeyRow) -> Result<(), Error> {
         let sql = if self.engine == "sqlite" {
-            "INSERT INTO wb_keys (key_id, alias, ord, rev, record, mac) VALUES ($1, $2, (SELECT COALESCE(MAX(ord), 0) + 1 FROM wb_keys), 1, $3, $4)"
+            "INSERT INTO wb_keys (key_id, alias, ord, rev, record, mac, next_rotation) VALUES ($1, $2, (SELECT COALESCE(MAX(ord), 0) + 1 FROM wb_keys), 1, $3, $4, NULLIF($5, ''))"
         } else {
-            "INSERT INTO wb_keys (key_id, alias, rev, record, mac) VALUES ($1, $2, 1, $3, $4)"
+            "INSERT INTO wb_keys (key_id, alias, rev, record, mac, next_rotation) VALUES ($1, $2, 1, $3, $4, NULLIF($5, ''))"
         };
         match self.conn.exec(
             sql,
-            &[t(&row.key_id), t(&row.alias), t(&row.record), t(&row.mac)],
+            &[
+                t(&row.key_id),
+                t(&row.alias),
+                t(&row.record),
+                t(&row.mac),
+                t(row.next_rotation.as_deref().unwrap_or_default()),
+            ],
         ) {
             Ok(_) => Ok(()),
             Err(DbError::Unique(c)) if c.contains("alias") => Err(Error::AliasTaken),
@@ -264,13 +290,14 @@ impl<'c> Tx<'c> {
     /// the engine's.
     pub fn update_key(&mut self, row: &KeyRow) -> Result<(), Error> {
         match self.conn.exec(
-            "UPDATE wb_keys SET alias = $1, record = $2, mac = $3, rev = rev + 1 WHERE key_id = $4 AND rev = $5",
+            "UPDATE wb_keys SET alias = $1, record = $2, mac = $3, rev = rev + 1, next_rotation = NULLIF($6, '') WHERE key_id = $4 AND rev = $5",
             &[
                 t(&row.alias),
                 t(&row.record),
                 t(&row.mac),
                 t(&row.key_id),
                 Val::Int(row.rev),
+                t(row.next_rotation.as_deref().unwrap_or_default()),
             ],
         ) {
             Ok(1) => Ok(()),
