@@ -18,6 +18,7 @@ pub mod console;
 pub mod error;
 pub mod files;
 pub mod load;
+pub mod metrics;
 pub mod openapi;
 pub mod server;
 pub mod tc3;

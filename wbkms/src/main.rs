@@ -132,6 +132,10 @@ enum Command {
         /// EnableWhiteBoxKeyRotation).
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
         rotation_check: Duration,
+        /// One JSON line per request on standard error: info (every request), warn (refused
+        /// ones, 4xx), error (5xx), off.
+        #[arg(long, default_value = "info", value_parser = ["off", "error", "warn", "info"])]
+        log_level: String,
     },
     /// Manage access tokens.
     Token {
@@ -175,8 +179,8 @@ enum TokenCommand {
     Create {
         #[command(flatten)]
         store: StoreArg,
-        /// admin, operator or reader.
-        #[arg(long, value_parser = ["admin", "operator", "reader"])]
+        /// admin, operator, reader, or metrics (GET /metrics only).
+        #[arg(long, value_parser = ["admin", "operator", "reader", "metrics"])]
         role: String,
         /// A label.
         #[arg(long, default_value = "")]
@@ -208,8 +212,8 @@ enum AccessKeyCommand {
     Create {
         #[command(flatten)]
         store: StoreArg,
-        /// admin, operator or reader.
-        #[arg(long, value_parser = ["admin", "operator", "reader"])]
+        /// admin, operator, reader, or metrics (GET /metrics only).
+        #[arg(long, value_parser = ["admin", "operator", "reader", "metrics"])]
         role: String,
         /// A label.
         #[arg(long, default_value = "")]
@@ -262,8 +266,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 /// A `--role` value (clap has already limited it to the three names).
 fn role_arg(role: &str) -> Result<Role, Error> {
-    Role::parse(role)
-        .ok_or_else(|| Error::InvalidParameter("--role must be admin, operator or reader".into()))
+    Role::parse(role).ok_or_else(|| {
+        Error::InvalidParameter("--role must be admin, operator, reader or metrics".into())
+    })
 }
 
 fn print(v: &serde_json::Value) {
@@ -284,6 +289,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             auth_failure_limit,
             instance_id,
             rotation_check,
+            log_level,
         } => {
             let unlocked = store.unlock()?;
             let instance_id = instance_id
@@ -300,6 +306,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                 console_dir: console_dir(),
                 instance_id,
                 rotation_check,
+                log_level: wbkms::metrics::LogLevel::parse(&log_level)
+                    .unwrap_or(wbkms::metrics::LogLevel::Info),
             };
             let instance = config.instance_id.clone();
             let svc = Service::new(unlocked, config)?;

@@ -32,6 +32,7 @@ use crate::auth::{Authenticator, FailureLimiter, Role};
 use crate::console;
 use crate::error::{Error, io};
 use crate::files::KeyFiles;
+use crate::metrics::{LogLevel, Metrics};
 
 /// Largest request body accepted (a 64 KiB plaintext in Base64 fits with room to spare).
 pub const MAX_BODY: usize = 1 << 20;
@@ -50,6 +51,8 @@ pub struct Config {
     pub instance_id: String,
     /// How often this instance looks for keys due for their scheduled rotation.
     pub rotation_check: Duration,
+    /// Which requests get a JSON line on standard error.
+    pub log_level: LogLevel,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             console_dir: None,
             instance_id: default_instance_id(),
             rotation_check: Duration::from_secs(60),
+            log_level: LogLevel::Info,
         }
     }
 }
@@ -85,6 +89,7 @@ pub struct Service {
     files: Arc<KeyFiles>,
     cloud: crate::cloud::Context,
     audit: crate::audit::Appender,
+    metrics: Metrics,
     config: Config,
 }
 
@@ -110,6 +115,7 @@ impl Service {
         let files = Arc::new(KeyFiles::default());
         Ok(Service {
             audit: crate::audit::Appender::new(store.db().clone(), &config.instance_id),
+            metrics: Metrics::default(),
             auth: Authenticator::new(&store),
             cloud: crate::cloud::Context::new(&store, Arc::clone(&files)),
             files,
@@ -159,7 +165,81 @@ impl Service {
                 rotated.push((rec.key_id, version));
             }
         }
+        self.metrics.rotated(rotated.len());
         rotated
+    }
+
+    /// `GET /metrics` for an `Authorization` header (blocking): the status and the text. An
+    /// admin or metrics token is needed; the scrape is audited like any request.
+    pub fn metrics(&self, remote: IpAddr, authorization: Option<&str>) -> (u16, String) {
+        let mut entry = Entry {
+            request_id: new_request_id(),
+            action: "GET /metrics".into(),
+            remote: remote.to_string(),
+            ..Entry::default()
+        };
+        let result = if self.limiter.is_limited(remote) {
+            Err(Error::RateLimited)
+        } else {
+            match self.auth.authenticate(self.store.db(), authorization) {
+                Ok((id, role)) => {
+                    entry.token_id = Some(id);
+                    if role == Role::Admin || role == Role::Metrics {
+                        Ok(())
+                    } else {
+                        Err(Error::Forbidden {
+                            action: "GET /metrics".into(),
+                            role: role.name(),
+                        })
+                    }
+                }
+                Err(e @ (Error::Unauthenticated | Error::CredentialExpired)) => {
+                    self.limiter.record_failure(remote);
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let (status, body) = match &result {
+            Ok(()) => {
+                let keys = self.store.db().transact(false, |tx| tx.key_states()).ok();
+                (200, self.metrics.render(keys))
+            }
+            Err(e) => (e.status(), format!("error {}: {e}\n", e.code())),
+        };
+        entry.status = status;
+        entry.code = result
+            .as_ref()
+            .map_or_else(|e| e.code(), |()| "OK")
+            .to_owned();
+        if self.audit.append(entry).is_err() {
+            self.metrics.audit_failure();
+            let e = Error::AuditUnavailable;
+            return (e.status(), format!("error {}: {e}\n", e.code()));
+        }
+        (status, body)
+    }
+
+    /// Counts a request answered and writes its log line (no secrets: the credential's id,
+    /// never the credential).
+    fn observe(&self, entry: &Entry, status: u16, code: &str, took: Duration) {
+        self.metrics.request(&entry.action, code, took);
+        let level = LogLevel::of_status(status);
+        if level <= self.config.log_level && self.config.log_level != LogLevel::Off {
+            let line = json!({
+                "Time": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                "Level": level.name(),
+                "Instance": self.config.instance_id,
+                "RequestId": entry.request_id,
+                "Action": entry.action.chars().take(64).collect::<String>(),
+                "Status": status,
+                "Code": code,
+                "Ms": (took.as_secs_f64() * 1e4).round() / 10.0,
+                "Remote": entry.remote,
+                "Credential": entry.token_id,
+            });
+            eprintln!("{line}");
+        }
     }
 
     /// How often [`Service::rotate_due`] runs.
@@ -174,6 +254,7 @@ impl Service {
     /// token; every answer HTTP 200, errors by KMS code, responses in the SDK's models:
     /// [`crate::cloud`]).
     pub fn handle(&self, req: &Incoming<'_>) -> (u16, Value) {
+        let started = std::time::Instant::now();
         let cloud = req.header("x-tc-action").is_some();
         let action = if cloud {
             req.header("x-tc-action")
@@ -224,7 +305,11 @@ impl Service {
         let failed = code != "OK";
         entry.status = status;
         entry.code = code;
+        let observed = entry.clone();
         let audited = self.audit.append(entry);
+        if audited.is_err() {
+            self.metrics.audit_failure();
+        }
         // A request that failed already says why (often the same unavailable database that
         // kept its record from being written): its answer stands. A request that succeeded
         // is not answered as done without its record.
@@ -244,8 +329,15 @@ impl Service {
             response = Map::new();
             response.insert("Error".into(), error);
             response.insert("RequestId".into(), json!(request_id));
+            self.observe(
+                &observed,
+                status,
+                Error::AuditUnavailable.code(),
+                started.elapsed(),
+            );
             return (status, json!({ "Response": response }));
         }
+        self.observe(&observed, status, &observed.code, started.elapsed());
         response.insert("RequestId".into(), json!(request_id));
         (status, json!({ "Response": response }))
     }
@@ -444,6 +536,28 @@ async fn api_handler(
     }
 }
 
+async fn metrics_handler(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let done =
+        tokio::task::spawn_blocking(move || svc.metrics(remote.ip(), authorization.as_deref()))
+            .await;
+    let (status, body) = done.unwrap_or_else(|_| (500, "error: internal\n".to_owned()));
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
 async fn not_found() -> Response {
     let e = Error::NotFound;
     json_response(
@@ -491,6 +605,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/", get(console_file).post(api_handler))
         .route("/console/{file}", get(console_file))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics_handler))
         .route(
             "/healthz",
             get(|| async { json_response(200, &json!({"Status": "ok"})) }),

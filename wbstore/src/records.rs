@@ -168,6 +168,8 @@ pub fn normalise_id(key_id: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// `GET /metrics` only: no API action (a monitoring system's credential).
+    Metrics,
     /// The Describe actions, without key files.
     Reader,
     /// Also `EncryptByWhiteBox` and `DescribeWhiteBoxDecryptKey`.
@@ -177,18 +179,20 @@ pub enum Role {
 }
 
 impl Role {
-    /// `admin`, `operator` or `reader`.
+    /// `admin`, `operator`, `reader` or `metrics`.
     pub fn name(self) -> &'static str {
         match self {
+            Role::Metrics => "metrics",
             Role::Reader => "reader",
             Role::Operator => "operator",
             Role::Admin => "admin",
         }
     }
 
-    /// Parses `admin`, `operator`, `reader`.
+    /// Parses `admin`, `operator`, `reader`, `metrics`.
     pub fn parse(s: &str) -> Option<Role> {
         match s {
+            "metrics" => Some(Role::Metrics),
             "reader" => Some(Role::Reader),
             "operator" => Some(Role::Operator),
             "admin" => Some(Role::Admin),

@@ -338,14 +338,16 @@ fn tokens_are_found_by_hash(loc: &Location) {
     assert_eq!(read.mac, t.mac);
 }
 
-/// A store of schema version 1 (before credentials had a last-used time) is migrated when it
-/// is opened, keeping what it holds.
+/// A store of schema version 1 (before last-used times and scheduled rotation) is migrated
+/// when it is opened, keeping what it holds.
 fn a_version_1_schema_is_migrated(loc: &Location) {
     let store = fresh(loc);
     store
         .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
         .unwrap();
-    let v1 = "ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
+    // Back to version 1: without what versions 2 (last-used times) and 3 (the rotation
+    // index) added.
+    let v1 = "DROP INDEX wb_keys_next_rotation; ALTER TABLE wb_keys DROP COLUMN next_rotation; ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
     match loc {
         Location::Dir(dir) => rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
             .unwrap()

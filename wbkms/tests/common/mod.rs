@@ -97,6 +97,9 @@ pub struct Server {
     pub child: Child,
     pub addr: String,
     pub store: PathBuf,
+    /// What it wrote on standard error (its log lines), read as it goes so that a full pipe
+    /// never stops it.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -134,10 +137,26 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut child = child;
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
         let mut server = Server {
             child,
             addr: String::new(),
             store: store.to_path_buf(),
+            log,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -148,14 +167,8 @@ impl Server {
                 return server;
             }
             if let Some(status) = server.child.try_wait().unwrap() {
-                let mut err = String::new();
-                server
-                    .child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                let err = server.log.lock().unwrap().clone();
                 panic!("wbkms serve exited with {status}: {err}");
             }
             assert!(Instant::now() < deadline, "wbkms serve did not start");

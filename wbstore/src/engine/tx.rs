@@ -245,6 +245,23 @@ impl<'c> Tx<'c> {
         .collect()
     }
 
+    /// How many keys are enabled and how many disabled (for the service's metrics): by the
+    /// state field of the records as this program writes them.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn key_states(&mut self) -> Result<(u64, u64), Error> {
+        let all = self.key_count()?;
+        let rows = self.query(
+            "SELECT COUNT(*) FROM wb_keys WHERE record LIKE '%\"KeyState\":\"Disabled\"%'",
+            &[],
+        )?;
+        let disabled = rows
+            .first()
+            .map_or(Ok(0), |r| int(&r[0]).map(|n| n.max(0) as u64))?;
+        Ok((all.saturating_sub(disabled), disabled))
+    }
+
     /// How many keys the store holds.
     ///
     /// # Errors
