@@ -673,6 +673,11 @@ fn key_store_errors() {
     assert!(e.contains("database"), "{e}");
     std::fs::write(&path, &good).unwrap();
     // A store of a newer schema is refused, naming its version.
+    let version = query(
+        &t.store(),
+        "SELECT value FROM wb_meta WHERE name = 'schema_version'",
+    );
+    assert_eq!(version, wbstore::SCHEMA_VERSION.to_string());
     sql(
         &t.store(),
         "UPDATE wb_meta SET value = '99' WHERE name = 'schema_version'",
@@ -681,7 +686,7 @@ fn key_store_errors() {
     assert!(e.contains("99"), "{e}");
     sql(
         &t.store(),
-        "UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'",
+        &format!("UPDATE wb_meta SET value = '{version}' WHERE name = 'schema_version'"),
     );
     // Edited sealed material is detected, not decrypted into garbage.
     let record = query(&t.store(), "SELECT record FROM wb_keys");
