@@ -181,8 +181,9 @@ fn aliases_are_unique_and_updates_compare_and_set(loc: &Location) {
 }
 
 /// Eight threads, each through its own store handle (as separate processes or instances
-/// would), increment one counter held in a key row by read-modify-write: every increment is
-/// there at the end, none lost to a race.
+/// would), increment one counter held in a key row by read-modify-write: every increment
+/// acknowledged as committed is there at the end, once, with its audit record; none is lost
+/// to a race or applied twice.
 fn concurrent_writers_lose_no_update(loc: &Location) {
     let store = fresh(loc);
     store
@@ -191,38 +192,46 @@ fn concurrent_writers_lose_no_update(loc: &Location) {
     const THREADS: usize = 8;
     const EACH: usize = 25;
     let loc = Arc::new(loc.clone());
+    // Each thread counts the increments it was told were committed. Under this much contention
+    // on one row an operation may exhaust its retries (`Conflict`, which says "run it again"):
+    // that is an answer, not a lost update, and the invariant below holds either way.
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
             let loc = Arc::clone(&loc);
             std::thread::spawn(move || {
                 let store = Store::open(&loc).unwrap();
+                let mut committed = 0u64;
                 for i in 0..EACH {
-                    store
-                        .transact(true, |tx| {
-                            let mut r = tx.key("counter")?.unwrap();
-                            let n: u64 = r.record.parse().unwrap();
-                            r.record = (n + 1).to_string();
-                            tx.update_key(&r)?;
-                            // And an audit record in a shared chain, in the same transaction.
-                            audit::append_in(tx, "shared", &entry(&format!("t{t}-{i}"))).map(drop)
-                        })
-                        .unwrap();
+                    let done = store.transact(true, |tx| {
+                        let mut r = tx.key("counter")?.unwrap();
+                        let n: u64 = r.record.parse().unwrap();
+                        r.record = (n + 1).to_string();
+                        tx.update_key(&r)?;
+                        // And an audit record in a shared chain, in the same transaction.
+                        audit::append_in(tx, "shared", &entry(&format!("t{t}-{i}"))).map(drop)
+                    });
+                    match done {
+                        Ok(()) => committed += 1,
+                        Err(Error::Conflict) => {}
+                        Err(e) => panic!("{e}"),
+                    }
                 }
+                committed
             })
         })
         .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    let committed: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(committed > 0);
+    // Every committed increment is there, once; nothing else is.
     let r = store
         .transact(false, |tx| tx.key("counter"))
         .unwrap()
         .unwrap();
-    assert_eq!(r.record, (THREADS * EACH).to_string());
-    assert_eq!(r.rev, (THREADS * EACH + 1) as i64);
+    assert_eq!(r.record, committed.to_string());
+    assert_eq!(r.rev, committed as i64 + 1);
     let chains = audit::verify(&store).unwrap();
     assert_eq!(chains.len(), 1);
-    assert_eq!(chains[0].count, (THREADS * EACH) as u64);
+    assert_eq!(chains[0].count, committed);
 }
 
 fn audit_chains_per_instance_and_shared_chains_never_fork(loc: &Location) {
