@@ -23,9 +23,43 @@ pub struct Cli {
     /// and container secrets) instead of WBGEN_PASSPHRASE or the terminal.
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Read the HSM's user PIN from this file (its first line) instead of WBGEN_HSM_PIN or the
+    /// terminal, for a store whose master key an HSM wraps (`init --hsm-module …`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub hsm_pin_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `wbgen init`'s HSM options: all three, or none (a passphrase store).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct HsmArgs {
+    /// The PKCS#11 module (shared library) of the HSM, e.g. /usr/lib/softhsm/libsofthsm2.so;
+    /// recorded in the store, so later commands need only the PIN.
+    #[arg(long, value_name = "PATH", requires_all = ["hsm_token", "hsm_key"])]
+    pub hsm_module: Option<PathBuf>,
+    /// The label of the token holding the wrapping key.
+    #[arg(long, value_name = "LABEL", requires_all = ["hsm_module", "hsm_key"])]
+    pub hsm_token: Option<String>,
+    /// The label of the AES key that wraps the store's master key; generated on the token
+    /// (sensitive, not extractable) if the token has none by that label.
+    #[arg(long, value_name = "LABEL", requires_all = ["hsm_module", "hsm_token"])]
+    pub hsm_key: Option<String>,
+}
+
+impl HsmArgs {
+    /// The HSM to create the store with, or `None` for a passphrase store.
+    pub fn config(&self) -> Option<wbstore::HsmConfig> {
+        match (&self.hsm_module, &self.hsm_token, &self.hsm_key) {
+            (Some(module), Some(token), Some(key)) => Some(wbstore::HsmConfig {
+                module: module.clone(),
+                token: token.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The `--algorithm` values.
@@ -116,7 +150,11 @@ pub enum Command {
     /// Create a key store: in a new or empty directory (--keystore) or an empty database
     /// (--database-url), protected by a passphrase (asked twice on a terminal). Every other
     /// command needs one to exist.
-    Init,
+    Init {
+        /// Protect the store with an AES key inside a PKCS#11 token instead of a passphrase.
+        #[command(flatten)]
+        hsm: HsmArgs,
+    },
     /// Create a key with fresh random material.
     Create {
         /// aes-256 or sm4.
@@ -294,6 +332,36 @@ where
 
 pub use wbcli::usage_message;
 
+/// The first line of a secret's file (`--passphrase-file`, `--hsm-pin-file`), without its
+/// line ending; `what` names the secret in errors.
+fn first_line(
+    path: &std::path::Path,
+    what: &str,
+) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+    use zeroize::Zeroizing;
+    let text = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        crate::Error::Store(wbstore::Error::Io {
+            op: format!("read the {what} file {}", path.display()),
+            kind: e.kind(),
+        })
+    })?);
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let line = std::str::from_utf8(first).map_err(|_| {
+        crate::Error::InvalidArgument(format!(
+            "the {what} file {} is not UTF-8 text",
+            path.display()
+        ))
+    })?;
+    if line.is_empty() {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the {what} file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Zeroizing::new(line.to_owned()))
+}
+
 /// The key store's passphrase from `file` (`--passphrase-file`: its first line), else as
 /// [`passphrase`] gets it.
 ///
@@ -304,31 +372,64 @@ pub fn passphrase_from(
     file: Option<&std::path::Path>,
     new_store: bool,
 ) -> Result<zeroize::Zeroizing<String>, crate::Error> {
-    use zeroize::Zeroizing;
-    let Some(path) = file else {
-        return passphrase(new_store);
-    };
-    let text = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        crate::Error::Store(wbstore::Error::Io {
-            op: format!("read the passphrase file {}", path.display()),
-            kind: e.kind(),
-        })
-    })?);
-    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let pass = std::str::from_utf8(first).map_err(|_| {
-        crate::Error::InvalidArgument(format!(
-            "the passphrase file {} is not UTF-8 text",
-            path.display()
-        ))
-    })?;
-    if pass.is_empty() {
-        return Err(crate::Error::InvalidArgument(format!(
-            "the passphrase file {} is empty",
-            path.display()
-        )));
+    match file {
+        Some(path) => first_line(path, "passphrase"),
+        None => passphrase(new_store),
     }
-    Ok(Zeroizing::new(pass.to_owned()))
+}
+
+/// The user PIN of the token labelled `token`: from `file` (`--hsm-pin-file`: its first line),
+/// else `WBGEN_HSM_PIN`, else asked on the terminal. Never a command-line argument.
+///
+/// # Errors
+/// As [`passphrase_from`]'s; `wbstore::Error::HsmPinUnavailable` with none of the three.
+pub fn hsm_pin_from(
+    file: Option<&std::path::Path>,
+    token: &str,
+) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+    use std::io::IsTerminal as _;
+    use zeroize::Zeroizing;
+    if let Some(path) = file {
+        return first_line(path, "HSM PIN");
+    }
+    if let Ok(pin) = std::env::var("WBGEN_HSM_PIN") {
+        if pin.is_empty() {
+            return Err(crate::Error::InvalidArgument(
+                "WBGEN_HSM_PIN is empty".into(),
+            ));
+        }
+        return Ok(Zeroizing::new(pin));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::Error::Store(wbstore::Error::HsmPinUnavailable));
+    }
+    let pin = rpassword::prompt_password(format!("User PIN of the HSM token {token:?}: "))
+        .map(Zeroizing::new)
+        .map_err(|_| crate::Error::Store(wbstore::Error::HsmPinUnavailable))?;
+    if pin.is_empty() {
+        return Err(crate::Error::InvalidArgument("the PIN is empty".into()));
+    }
+    Ok(pin)
+}
+
+/// Where the commands get the store's secrets: `--passphrase-file` / `WBGEN_PASSPHRASE` / the
+/// terminal for a passphrase; `--hsm-pin-file` / `WBGEN_HSM_PIN` / the terminal for a PIN.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// `--passphrase-file`.
+    pub passphrase_file: Option<PathBuf>,
+    /// `--hsm-pin-file`.
+    pub hsm_pin_file: Option<PathBuf>,
+}
+
+impl crate::keystore::PassphraseSource for Secrets {
+    fn passphrase(&mut self, new_store: bool) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+        passphrase_from(self.passphrase_file.as_deref(), new_store)
+    }
+
+    fn hsm_pin(&mut self, token: &str) -> Result<zeroize::Zeroizing<String>, crate::Error> {
+        hsm_pin_from(self.hsm_pin_file.as_deref(), token)
+    }
 }
 
 /// The key store's passphrase as the toolkit's commands take it: `WBGEN_PASSPHRASE`, else

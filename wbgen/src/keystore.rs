@@ -30,7 +30,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use wbruntime::KeyId;
 use wbstore::audit::{Entry, Record};
-use wbstore::{KeyRow, Location, MasterKey, Store, Tx};
+pub use wbstore::{HsmConfig, Protection};
+use wbstore::{KeyRow, Location, MasterKey, Prompt, Store, Tx};
 
 use crate::space_hard::LineBits;
 use crate::{Error, KeyMaterial, Mode, key_len};
@@ -188,11 +189,30 @@ impl KeyRecordExt for KeyRecord {
     }
 }
 
-/// Where the passphrase comes from; asked for only when material is sealed or opened.
+/// Where the secret that unlocks the store comes from — its passphrase or, for a store whose
+/// master key an HSM wraps, the token's PIN; asked for only when material is sealed or opened.
 pub trait PassphraseSource {
     /// The passphrase; `new_store` is true when it will protect a store being created (a
     /// terminal prompt may then ask twice).
     fn passphrase(&mut self, new_store: bool) -> Result<Zeroizing<String>, Error>;
+
+    /// The user PIN of the PKCS#11 token labelled `token`. A source that has none refuses
+    /// (`wbstore::Error::HsmPinUnavailable`), the default.
+    fn hsm_pin(&mut self, token: &str) -> Result<Zeroizing<String>, Error> {
+        let _ = token;
+        Err(Error::Store(wbstore::Error::HsmPinUnavailable))
+    }
+}
+
+/// What the store asks for, answered by `source`.
+fn answer(
+    source: &mut dyn PassphraseSource,
+    prompt: Prompt<'_>,
+) -> Result<Zeroizing<String>, Error> {
+    match prompt {
+        Prompt::Passphrase { new_store } => source.passphrase(new_store),
+        Prompt::HsmPin { token } => source.hsm_pin(token),
+    }
 }
 
 impl<F: FnMut(bool) -> Result<Zeroizing<String>, Error>> PassphraseSource for F {
@@ -317,9 +337,9 @@ impl KeyStore {
         let store = self.open(kdf, passphrase)?;
         let mut master = None;
         if access == Access::Write {
-            master = Some(store.unlock(&mut |new| passphrase.passphrase(new))?);
+            master = Some(store.unlock(&mut |p| answer(passphrase, p))?);
         }
-        let mut unlock = || store.unlock(&mut |new| passphrase.passphrase(new));
+        let mut unlock = || store.unlock(&mut |p| answer(passphrase, p));
         run(&store, access, kdf, &mut master, &mut unlock, f)
     }
 
@@ -334,7 +354,7 @@ impl KeyStore {
         passphrase: &mut dyn PassphraseSource,
     ) -> Result<UnlockedStore, Error> {
         let store = self.open(kdf, passphrase)?;
-        let master = store.unlock(&mut |new| passphrase.passphrase(new))?;
+        let master = store.unlock(&mut |p| answer(passphrase, p))?;
         Ok(UnlockedStore { store, kdf, master })
     }
 
@@ -348,8 +368,24 @@ impl KeyStore {
         kdf: KdfParams,
         passphrase: &mut dyn PassphraseSource,
     ) -> Result<UnlockedStore, Error> {
-        let (store, master) =
-            Store::init(&self.location, kdf, &mut |new| passphrase.passphrase(new))?;
+        self.init_protected(&Protection::Passphrase(kdf), passphrase)
+    }
+
+    /// Creates the store protected as `protection` says (a passphrase, or an AES key inside a
+    /// PKCS#11 token, generated there if absent), and keeps it unlocked.
+    ///
+    /// # Errors
+    /// The passphrase's or PIN's; the HSM's; `wbstore::Error::StoreExists`; the store's.
+    pub fn init_protected(
+        &self,
+        protection: &Protection,
+        secrets: &mut dyn PassphraseSource,
+    ) -> Result<UnlockedStore, Error> {
+        let kdf = match protection {
+            Protection::Passphrase(kdf) => *kdf,
+            Protection::Hsm(_) => DEFAULT_KDF,
+        };
+        let (store, master) = Store::init(&self.location, protection, &mut |p| answer(secrets, p))?;
         Ok(UnlockedStore { store, kdf, master })
     }
 }

@@ -3,42 +3,30 @@
 //! the original did; a store that is not empty is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use common::ok;
 use serde_json::Value;
 
 const PASS: &str = "backup test passphrase";
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wbgen-backup-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("backup", name)
 }
 
 /// `wbgen` on the store that `store` names: `--keystore DIR` or `--database-url URL`.
 fn wbgen(store: &[&str], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wbgen"))
+    common::wbgen_command()
         .args(store)
         .args(args)
         .env("WBGEN_PASSPHRASE", PASS)
-        .env_remove("WBGEN_KEYSTORE")
-        .env_remove("WBKMS_DATABASE_URL")
-        .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn s(v: &Value, k: &str) -> String {
@@ -122,11 +110,10 @@ fn a_backup_restores_into_an_empty_store_of_either_engine_and_decrypts() {
             String::from_utf8_lossy(&out.stderr)
         );
         // A wrong passphrase does not open the restored store either.
-        let out = Command::new(env!("CARGO_BIN_EXE_wbgen"))
+        let out = common::wbgen_command()
             .args(&t)
             .args(["rotate", "--key-id", &secrets[0].0])
             .env("WBGEN_PASSPHRASE", "another")
-            .env_remove("WBKMS_DATABASE_URL")
             .output()
             .unwrap();
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("error 02000006"));

@@ -4,11 +4,14 @@
 //! encrypted decrypts with a key file exported after the migration.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use common::ok;
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -16,10 +19,7 @@ fn fixture() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wbgen-migration-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("migration", name)
 }
 
 fn copy_store(to: &Path) {
@@ -31,27 +31,12 @@ fn copy_store(to: &Path) {
 }
 
 fn wbgen(store: &Path, pass: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wbgen"));
-    c.arg("--keystore")
-        .arg(store)
-        .args(args)
-        .env_remove("WBGEN_PASSPHRASE")
-        .env_remove("WBGEN_KEYSTORE")
-        .env_remove("WBKMS_DATABASE_URL")
-        .stdin(Stdio::null());
+    let mut c = common::wbgen_command();
+    c.arg("--keystore").arg(store).args(args);
     if let Some(p) = pass {
         c.env("WBGEN_PASSPHRASE", p);
     }
     c.output().unwrap()
-}
-
-fn ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

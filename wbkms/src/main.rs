@@ -42,6 +42,10 @@ struct StoreArg {
     /// LoadCredential= and container secrets) instead of WBGEN_PASSPHRASE or the terminal.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    /// Read the HSM's user PIN from this file (its first line) instead of WBGEN_HSM_PIN or the
+    /// terminal, for a store created with `wbgen init --hsm-module …`.
+    #[arg(long, value_name = "FILE")]
+    hsm_pin_file: Option<PathBuf>,
 }
 
 impl StoreArg {
@@ -84,12 +88,14 @@ impl StoreArg {
         Ok(self.store()?.open(DEFAULT_KDF, &mut self.passphrase())?)
     }
 
-    /// Where the passphrase comes from: `--passphrase-file`, else WBGEN_PASSPHRASE, else the
-    /// terminal.
-    fn passphrase(
-        &self,
-    ) -> impl FnMut(bool) -> Result<zeroize::Zeroizing<String>, wbgen::Error> + '_ {
-        |new| wbgen::cli::passphrase_from(self.passphrase_file.as_deref(), new)
+    /// Where the store's secret comes from: the passphrase from `--passphrase-file`, else
+    /// WBGEN_PASSPHRASE, else the terminal; an HSM's PIN from `--hsm-pin-file`, else
+    /// WBGEN_HSM_PIN, else the terminal.
+    fn passphrase(&self) -> wbgen::cli::Secrets {
+        wbgen::cli::Secrets {
+            passphrase_file: self.passphrase_file.clone(),
+            hsm_pin_file: self.hsm_pin_file.clone(),
+        }
     }
 
     /// The store, unlocked.
@@ -100,8 +106,9 @@ impl StoreArg {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the API and the console (the passphrase is asked once: WBGEN_PASSPHRASE or the
-    /// terminal).
+    /// Serve the API and the console (the store is unlocked once, at start: its passphrase from
+    /// --passphrase-file, WBGEN_PASSPHRASE or the terminal, or for a store an HSM protects the
+    /// token's PIN from --hsm-pin-file, WBGEN_HSM_PIN or the terminal).
     Serve {
         #[command(flatten)]
         store: StoreArg,

@@ -1,8 +1,9 @@
 //! The master-key envelope: how the store's master key is reached, and what it seals.
 //!
 //! The master key is derived from the passphrase with Argon2id (RFC 9106) under the store's
-//! salt and cost; a sealed constant (`Check`) tells a wrong passphrase apart before anything is
-//! sealed or opened. The master key then
+//! salt and cost, or, in a store created with an HSM, is random and wrapped by a key inside a
+//! PKCS#11 token ([`crate::pkcs11`]); a sealed constant (`Check`) tells a wrong passphrase (or
+//! a wrong token key) apart before anything is sealed or opened. The master key then
 //! - seals each key version's material with XChaCha20-Poly1305, bound (associated data) to
 //!   the key id, version, algorithm and mode ([`material_aad`]);
 //! - authenticates each key record with keyed BLAKE3 under a derived key
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::pkcs11::{HsmConfig, HsmRecord};
 use crate::records::{AlgorithmName, KeyRecord};
 
 /// The associated-data prefix of everything sealed (release 0.1.0's format name and version,
@@ -75,14 +77,64 @@ pub struct KdfRecord {
     pub salt: String,
 }
 
-/// The envelope as stored: the KDF and the sealed check constant.
+/// The envelope as stored: how the master key is reached, and the check constant sealed under
+/// it. JSON: `{"Kdf": {...}, "Check": "..."}` for a passphrase (release 0.1.0's header, kept),
+/// `{"Pkcs11": {...}, "Check": "..."}` for an HSM.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(try_from = "EnvelopeJson", into = "EnvelopeJson")]
 pub struct Envelope {
-    /// How the master key is derived from the passphrase.
-    pub kdf: KdfRecord,
+    /// How the master key is reached.
+    pub unlock: Unlock,
     /// The check constant sealed under the master key.
     pub check: String,
+}
+
+/// How a store's master key is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unlock {
+    /// Derived from a passphrase with Argon2id.
+    Passphrase(KdfRecord),
+    /// Wrapped by an AES key inside a PKCS#11 token ([`crate::pkcs11`]).
+    Pkcs11(HsmRecord),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnvelopeJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<KdfRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pkcs11: Option<HsmRecord>,
+    check: String,
+}
+
+impl TryFrom<EnvelopeJson> for Envelope {
+    type Error = &'static str;
+    fn try_from(j: EnvelopeJson) -> Result<Self, Self::Error> {
+        let unlock = match (j.kdf, j.pkcs11) {
+            (Some(kdf), None) => Unlock::Passphrase(kdf),
+            (None, Some(hsm)) => Unlock::Pkcs11(hsm),
+            _ => return Err("an envelope names exactly one of Kdf and Pkcs11"),
+        };
+        Ok(Envelope {
+            unlock,
+            check: j.check,
+        })
+    }
+}
+
+impl From<Envelope> for EnvelopeJson {
+    fn from(e: Envelope) -> Self {
+        let (kdf, pkcs11) = match e.unlock {
+            Unlock::Passphrase(k) => (Some(k), None),
+            Unlock::Pkcs11(h) => (None, Some(h)),
+        };
+        EnvelopeJson {
+            kdf,
+            pkcs11,
+            check: e.check,
+        }
+    }
 }
 
 /// The store's master key, only ever in zeroizing memory.
@@ -138,19 +190,70 @@ impl Envelope {
         };
         let master = derive(&kdf, passphrase)?;
         let check = master.seal(b"check", CHECK_PLAINTEXT)?;
-        Ok((Envelope { kdf, check }, master))
+        Ok((
+            Envelope {
+                unlock: Unlock::Passphrase(kdf),
+                check,
+            },
+            master,
+        ))
+    }
+
+    /// A new envelope whose master key (random) is wrapped by the token's key `hsm.key`,
+    /// generated on the token if absent; and the master key.
+    ///
+    /// # Errors
+    /// [`crate::pkcs11`]'s: the module, the token, the PIN, the key.
+    pub fn create_hsm(hsm: &HsmConfig, pin: &str) -> Result<(Envelope, MasterKey), Error> {
+        let (record, master) = crate::pkcs11::create(hsm, pin)?;
+        let check = master.seal(b"check", CHECK_PLAINTEXT)?;
+        Ok((
+            Envelope {
+                unlock: Unlock::Pkcs11(record),
+                check,
+            },
+            master,
+        ))
     }
 
     /// The master key, if `passphrase` is this store's.
     ///
     /// # Errors
-    /// [`Error::WrongPassphrase`]; [`Error::Corrupt`] for a damaged envelope.
+    /// [`Error::WrongPassphrase`]; [`Error::Corrupt`] for a damaged envelope or one that is
+    /// not a passphrase's.
     pub fn unlock(&self, passphrase: &[u8]) -> Result<MasterKey, Error> {
-        let master = derive(&self.kdf, passphrase)?;
+        let Unlock::Passphrase(kdf) = &self.unlock else {
+            return Err(Error::Corrupt(
+                "this store is protected by an HSM, not a passphrase".into(),
+            ));
+        };
+        let master = derive(kdf, passphrase)?;
         if master.opens_check(&self.check) {
             Ok(master)
         } else {
             Err(Error::WrongPassphrase)
+        }
+    }
+
+    /// The master key of an HSM store, unwrapped by its token with the user `pin`.
+    ///
+    /// # Errors
+    /// [`crate::pkcs11`]'s; [`Error::HsmKeyMismatch`] when what the token unwrapped does not
+    /// open the check constant; [`Error::Corrupt`] for an envelope that is not an HSM's.
+    pub fn unlock_hsm(&self, pin: &str) -> Result<MasterKey, Error> {
+        let Unlock::Pkcs11(record) = &self.unlock else {
+            return Err(Error::Corrupt(
+                "this store is protected by a passphrase, not an HSM".into(),
+            ));
+        };
+        let master = crate::pkcs11::unwrap(record, pin)?;
+        if master.opens_check(&self.check) {
+            Ok(master)
+        } else {
+            Err(Error::HsmKeyMismatch {
+                token: record.token.clone(),
+                key: record.key.clone(),
+            })
         }
     }
 
@@ -183,6 +286,14 @@ pub(crate) fn legacy_metadata_aad(canonical_keys: &[u8]) -> Vec<u8> {
 }
 
 impl MasterKey {
+    pub(crate) fn from_raw(key: Zeroizing<[u8; 32]>) -> Self {
+        MasterKey(key)
+    }
+
+    pub(crate) fn raw(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     fn aead(&self) -> XChaCha20Poly1305 {
         let key: &[u8; 32] = &self.0;
         XChaCha20Poly1305::new(key.into())
@@ -268,5 +379,35 @@ impl MasterKey {
                 .as_bytes()
                 .ct_eq(mac.as_bytes()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const KDF: &str = r#"{"Algorithm":"argon2id","MemoryKib":19456,"Iterations":2,"Parallelism":1,"Salt":"AAAAAAAAAAAAAAAAAAAAAA=="}"#;
+    const HSM: &str = r#"{"Module":"/m.so","Token":"t","Key":"k","Mechanism":"CKM_AES_GCM","Iv":"AAAAAAAAAAAAAAAA","Wrapped":"AA=="}"#;
+
+    #[test]
+    fn release_0_1_envelopes_still_parse_and_serialise_unchanged() {
+        let text = format!(r#"{{"Kdf":{KDF},"Check":"c"}}"#);
+        let env: Envelope = serde_json::from_str(&text).unwrap();
+        assert!(matches!(env.unlock, Unlock::Passphrase(ref k) if k.memory_kib == 19456));
+        assert_eq!(serde_json::to_string(&env).unwrap(), text);
+    }
+
+    #[test]
+    fn an_envelope_names_exactly_one_way_in() {
+        let hsm = format!(r#"{{"Pkcs11":{HSM},"Check":"c"}}"#);
+        let env: Envelope = serde_json::from_str(&hsm).unwrap();
+        assert!(matches!(env.unlock, Unlock::Pkcs11(ref h) if h.token == "t" && h.key == "k"));
+        assert_eq!(serde_json::to_string(&env).unwrap(), hsm);
+        // A passphrase cannot open an HSM envelope, nor a PIN a passphrase one.
+        assert!(matches!(env.unlock(b"pw"), Err(Error::Corrupt(_))));
+        let both = format!(r#"{{"Kdf":{KDF},"Pkcs11":{HSM},"Check":"c"}}"#);
+        assert!(serde_json::from_str::<Envelope>(&both).is_err());
+        assert!(serde_json::from_str::<Envelope>(r#"{"Check":"c"}"#).is_err());
     }
 }

@@ -61,6 +61,53 @@ pub enum Error {
     NoStore(crate::Location),
     /// `init` where a store, or anything else, already is.
     StoreExists(crate::Location),
+    /// The PKCS#11 module cannot be loaded or initialised.
+    HsmModule {
+        /// The module's path.
+        module: String,
+        /// Why.
+        reason: String,
+    },
+    /// The module has no token with that label.
+    HsmTokenNotFound {
+        /// The module's path.
+        module: String,
+        /// The label looked for.
+        token: String,
+    },
+    /// The token has no AES key with that label.
+    HsmKeyNotFound {
+        /// The token's label.
+        token: String,
+        /// The key's label.
+        key: String,
+    },
+    /// The token refused the user PIN.
+    WrongHsmPin {
+        /// The token's label.
+        token: String,
+    },
+    /// The token's user PIN is locked (too many wrong PINs).
+    HsmPinLocked {
+        /// The token's label.
+        token: String,
+    },
+    /// The token's key by that label does not open this store's wrapped master key.
+    HsmKeyMismatch {
+        /// The token's label.
+        token: String,
+        /// The key's label.
+        key: String,
+    },
+    /// Another PKCS#11 operation failed.
+    HsmFailure {
+        /// What was being done.
+        op: String,
+        /// The function and its return value.
+        reason: String,
+    },
+    /// The store is protected by an HSM and no PIN was given.
+    HsmPinUnavailable,
 }
 
 impl Error {
@@ -82,6 +129,14 @@ impl Error {
             Error::InvalidBackup(_) => "02000023",
             Error::NoStore(_) => "02000024",
             Error::StoreExists(_) => "02000025",
+            Error::HsmModule { .. } => "02000026",
+            Error::HsmTokenNotFound { .. } => "02000027",
+            Error::HsmKeyNotFound { .. } => "02000028",
+            Error::WrongHsmPin { .. } => "02000029",
+            Error::HsmPinLocked { .. } => "02000030",
+            Error::HsmKeyMismatch { .. } => "02000031",
+            Error::HsmFailure { .. } => "02000032",
+            Error::HsmPinUnavailable => "02000033",
         }
     }
 
@@ -147,6 +202,36 @@ impl fmt::Display for Error {
                     crate::Location::Dir(_) => "files",
                     crate::Location::Postgres(_) => "a key store",
                 }
+            ),
+            Error::HsmModule { module, reason } => write!(
+                f,
+                "the PKCS#11 module {module} cannot be loaded: {reason} (check the path, that the vendor's library is installed, and its configuration, e.g. SOFTHSM2_CONF)"
+            ),
+            Error::HsmTokenNotFound { module, token } => write!(
+                f,
+                "the PKCS#11 module {module} has no token labelled {token:?}: check the label (softhsm2-util --show-slots, pkcs11-tool --list-slots) and that the HSM is connected"
+            ),
+            Error::HsmKeyNotFound { token, key } => write!(
+                f,
+                "the token {token:?} has no AES key labelled {key:?}: the store's master key cannot be unwrapped without it (was it deleted, or is this another token with the same label?)"
+            ),
+            Error::WrongHsmPin { token } => write!(
+                f,
+                "the token {token:?} refused the PIN (check WBGEN_HSM_PIN or --hsm-pin-file; tokens lock the PIN after several wrong tries)"
+            ),
+            Error::HsmPinLocked { token } => write!(
+                f,
+                "the user PIN of the token {token:?} is locked after too many wrong tries: the token's security officer must reset it"
+            ),
+            Error::HsmKeyMismatch { token, key } => write!(
+                f,
+                "the key {key:?} on the token {token:?} does not open this store's master key (another key with the same label, or a damaged envelope)"
+            ),
+            Error::HsmFailure { op, reason } => {
+                write!(f, "the HSM failed to {op}: {reason}")
+            }
+            Error::HsmPinUnavailable => f.write_str(
+                "this key store is protected by an HSM and no PIN was given: set WBGEN_HSM_PIN or pass --hsm-pin-file FILE",
             ),
         }
     }

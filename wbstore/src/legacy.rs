@@ -137,7 +137,7 @@ pub fn migrate(dir: &Path, kdf: KdfParams, passphrase: &[u8]) -> Result<Option<M
         Envelope::create(kdf, passphrase)?
     } else {
         let env = Envelope {
-            kdf: old.kdf.clone(),
+            unlock: crate::envelope::Unlock::Passphrase(old.kdf.clone()),
             check: old.check.clone(),
         };
         let master = env.unlock(passphrase)?;

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use wbstore::audit::{self, Entry};
 use wbstore::records::{Role, TokenRecord};
-use wbstore::{Error, KdfParams, KeyRow, Location, Store};
+use wbstore::{Error, KdfParams, KeyRow, Location, Prompt, Protection, Store};
 
 const CHEAP: KdfParams = KdfParams {
     memory_kib: 19 * 1024,
@@ -19,13 +19,20 @@ const CHEAP: KdfParams = KdfParams {
     parallelism: 1,
 };
 
-fn pass(p: &'static str) -> impl FnMut(bool) -> Result<Zeroizing<String>, Error> {
-    move |_| Ok(Zeroizing::new(p.to_owned()))
+fn pass(p: &'static str) -> impl FnMut(Prompt<'_>) -> Result<Zeroizing<String>, Error> {
+    move |prompt| {
+        assert!(matches!(prompt, Prompt::Passphrase { .. }), "{prompt:?}");
+        Ok(Zeroizing::new(p.to_owned()))
+    }
 }
+
+const CHEAP_PASSPHRASE: Protection = Protection::Passphrase(CHEAP);
 
 /// A new store at `loc` (created on purpose, as `wbgen init` does).
 fn fresh(loc: &Location) -> Store {
-    Store::init(loc, CHEAP, &mut pass("pw")).unwrap().0
+    Store::init(loc, &CHEAP_PASSPHRASE, &mut pass("pw"))
+        .unwrap()
+        .0
 }
 
 fn row(id: &str, alias: &str, record: &str) -> KeyRow {
@@ -69,7 +76,9 @@ fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
     let a = fresh(loc);
     // init refuses a location that holds a store.
     assert_eq!(
-        Store::init(loc, CHEAP, &mut pass("pw")).unwrap_err().code(),
+        Store::init(loc, &CHEAP_PASSPHRASE, &mut pass("pw"))
+            .unwrap_err()
+            .code(),
         "02000025"
     );
     // A second open (another process) finds it current and changes nothing.
@@ -86,8 +95,11 @@ fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
 
 fn envelope_is_set_once_and_checks_the_passphrase(loc: &Location) {
     let mut asked_new = None;
-    let (store, master) = Store::init(loc, CHEAP, &mut |new| {
-        asked_new = Some(new);
+    let (store, master) = Store::init(loc, &CHEAP_PASSPHRASE, &mut |prompt| {
+        asked_new = match prompt {
+            Prompt::Passphrase { new_store } => Some(new_store),
+            Prompt::HsmPin { .. } => None,
+        };
         Ok::<_, Error>(Zeroizing::new("right".to_owned()))
     })
     .unwrap();
@@ -380,7 +392,7 @@ fn a_version_1_schema_is_migrated(loc: &Location) {
 /// every row as it was (the envelope, so the same passphrase opens it), and the audit chains
 /// still verify; a non-empty target and a damaged file are refused.
 fn backup_restores_into_an_empty_store_only(loc: &Location) {
-    let (store, master) = Store::init(loc, CHEAP, &mut pass("pw")).unwrap();
+    let (store, master) = Store::init(loc, &CHEAP_PASSPHRASE, &mut pass("pw")).unwrap();
     store
         .transact(true, |tx| {
             tx.insert_key(&row("k1", "one", "{1}"))?;

@@ -162,9 +162,11 @@ fn location(keystore: Option<PathBuf>, database_url: Option<String>) -> Location
 
 fn run(cli: Cli) -> Result<Value, Error> {
     let store = KeyStore::at(location(cli.keystore, cli.database_url));
-    let file = cli.passphrase_file;
-    let mut pass = |new: bool| wbgen::cli::passphrase_from(file.as_deref(), new);
-    if !matches!(cli.command, Command::Restore { .. } | Command::Init)
+    let mut pass = wbgen::cli::Secrets {
+        passphrase_file: cli.passphrase_file,
+        hsm_pin_file: cli.hsm_pin_file,
+    };
+    if !matches!(cli.command, Command::Restore { .. } | Command::Init { .. })
         && let Some(m) = store.migrate_if_needed(kdf(), &mut pass)?
     {
         eprintln!(
@@ -182,15 +184,30 @@ fn run(cli: Cli) -> Result<Value, Error> {
         );
     }
     match cli.command {
-        Command::Init => {
-            let unlocked = store.init(kdf(), &mut pass)?;
-            Ok(json!({
-                "KeyStore": store.location().display(),
-                "Engine": unlocked.db().engine(),
-                "Unlock": "passphrase",
-                "Note": "every wbgen and wbkms command on this store needs its passphrase: WBGEN_PASSPHRASE, --passphrase-file, or the terminal",
-            }))
-        }
+        Command::Init { hsm } => match hsm.config() {
+            None => {
+                let unlocked = store.init(kdf(), &mut pass)?;
+                Ok(json!({
+                    "KeyStore": store.location().display(),
+                    "Engine": unlocked.db().engine(),
+                    "Unlock": "passphrase",
+                    "Note": "every wbgen and wbkms command on this store needs its passphrase: WBGEN_PASSPHRASE, --passphrase-file, or the terminal",
+                }))
+            }
+            Some(cfg) => {
+                let unlocked = store
+                    .init_protected(&wbgen::keystore::Protection::Hsm(cfg.clone()), &mut pass)?;
+                Ok(json!({
+                    "KeyStore": store.location().display(),
+                    "Engine": unlocked.db().engine(),
+                    "Unlock": "pkcs11",
+                    "HsmModule": cfg.module.display().to_string(),
+                    "HsmToken": cfg.token,
+                    "HsmKey": cfg.key,
+                    "Note": "every wbgen and wbkms command on this store unlocks through the token with its user PIN: WBGEN_HSM_PIN, --hsm-pin-file, or the terminal; back up the token's key as its vendor says: without it the store cannot be opened",
+                }))
+            }
+        },
         Command::Create {
             algorithm,
             alias,

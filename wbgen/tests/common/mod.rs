@@ -57,3 +57,48 @@ pub fn reference_encrypt_sm4(key: &[u8; 16], iv: &[u8; 16], msg: &[u8]) -> Vec<u
     use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     cbc::Encryptor::<sm4::Sm4>::new(key.into(), iv.into()).encrypt_padded_vec::<Pkcs7>(msg)
 }
+
+/// A new, empty directory for test program `test`'s case `name` (removed first if a failed run
+/// left it).
+pub fn scratch(test: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wbgen-{test}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `wbgen` binary, with nothing of the environment that names a store or gives its
+/// passphrase or PIN, and no terminal to ask on.
+pub fn wbgen_command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_wbgen"));
+    c.env_remove("WBGEN_PASSPHRASE")
+        .env_remove("WBGEN_HSM_PIN")
+        .env_remove("WBGEN_KEYSTORE")
+        .env_remove("WBKMS_DATABASE_URL")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// The JSON a command printed, after asserting it succeeded.
+pub fn ok(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The code of a command that failed (`error CODE: …` on standard error).
+pub fn error_code(out: &std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.strip_prefix("error ")
+        .and_then(|e| e.split(':').next())
+        .unwrap_or_else(|| panic!("no code: {err}"))
+        .to_owned()
+}
