@@ -214,10 +214,14 @@
     role = status.Role || '';
     $('whoami').textContent = role;
     $('whoami-token').textContent = status.TokenId ? 'token ' + status.TokenId : '';
+    $('whoami-token').dataset.tokenId = String(status.TokenId || '');
     $('whoami-box').hidden = false;
     $('signin').hidden = true;
     $('app').hidden = false;
     document.body.dataset.role = role;
+    for (const t of document.querySelectorAll('.admin-only')) t.hidden = role !== 'admin';
+    showView('keys');
+    if (role === 'admin') loadActionNames();
   }
 
   function signOut(message) {
@@ -230,6 +234,10 @@
     $('signin').hidden = false;
     clear($('key-rows'));
     keys = [];
+    clear($('audit-rows'));
+    clear($('token-rows'));
+    clear($('accesskey-rows'));
+    showView('keys');
     delete document.body.dataset.role;
     const se = $('signin-error');
     if (message) {
@@ -399,19 +407,37 @@
     return tr;
   }
 
+  async function setKeyState(k, sw, swText, want) {
+    await call(want ? 'EnableWhiteBoxKey' : 'DisableWhiteBoxKey', { KeyId: k.KeyId });
+    k.Status = want ? 'Enabled' : 'Disabled';
+    swText.textContent = k.Status;
+    const tr = sw.closest('tr');
+    if (tr) tr.dataset.status = k.Status;
+    notify((want ? 'Enabled ' : 'Disabled ') + k.KeyId);
+  }
+
+  /** Enabling is immediate; disabling asks first (the switch goes back on if cancelled). */
   async function toggleKey(k, sw, swText) {
     const want = sw.checked;
+    if (!want) {
+      askConfirm('Disable key', 'Disable ' + keyLabel(k) + '? Encryption and key-file downloads ' +
+        'are refused until it is enabled again; devices keep decrypting with the key files they ' +
+        'already hold.', 'Disable', async () => {
+        sw.disabled = true;
+        try {
+          await setKeyState(k, sw, swText, false);
+        } finally {
+          sw.disabled = false;
+        }
+      }, () => { sw.checked = true; }, true);
+      return;
+    }
     clearError();
     sw.disabled = true;
     try {
-      await call(want ? 'EnableWhiteBoxKey' : 'DisableWhiteBoxKey', { KeyId: k.KeyId });
-      k.Status = want ? 'Enabled' : 'Disabled';
-      swText.textContent = k.Status;
-      const tr = sw.closest('tr');
-      if (tr) tr.dataset.status = k.Status;
-      notify((want ? 'Enabled ' : 'Disabled ') + k.KeyId);
+      await setKeyState(k, sw, swText, true);
     } catch (e) {
-      sw.checked = !want;
+      sw.checked = false;
       showError(e);
     } finally {
       sw.disabled = false;
@@ -546,18 +572,44 @@
 
   async function openDetails(k) {
     detailsKey = k;
-    const list = $('details-list');
-    clear(list);
+    const dlg = $('details-dialog');
+    dlg.dataset.loaded = 'false';
+    clear($('details-list'));
+    clear($('versions-rows'));
+    $('rotation-state').textContent = '';
     $('details-alias').value = String(k.Alias || '');
     $('details-description').value = String(k.Description || '');
-    showDialog($('details-dialog'));
+    showDialog(dlg);
+    await refreshDetails();
+  }
+
+  /** Reads the key and its versions again and fills the details dialog. */
+  async function refreshDetails() {
+    if (!detailsKey) return;
+    const dlg = $('details-dialog');
+    const k = detailsKey;
     let info = k;
+    let versions = null;
     try {
-      const r = await call('DescribeWhiteBoxKey', { KeyId: k.KeyId });
+      const [r, v] = await Promise.all([
+        call('DescribeWhiteBoxKey', { KeyId: k.KeyId }),
+        call('ListWhiteBoxKeyVersions', { KeyId: k.KeyId }),
+      ]);
       if (r.KeyInfo) info = r.KeyInfo;
+      versions = Array.isArray(v.Versions) ? v.Versions : [];
     } catch (e) {
-      showError(e);
+      showError(e, dlg);
     }
+    if (detailsKey !== k) return;
+    renderDetails(info);
+    renderVersions(info, versions || []);
+    renderRotation(info);
+    dlg.dataset.loaded = 'true';
+  }
+
+  function renderDetails(info) {
+    const list = $('details-list');
+    clear(list);
     const rows = [
       ['Key ID', info.KeyId], ['Alias', info.Alias], ['Description', info.Description],
       ['Algorithm', info.Algorithm], ['Mode', modeLabel(info)], ['Status', info.Status],
@@ -568,6 +620,69 @@
     for (const [name, value] of rows) {
       list.append(el('dt', {}, name), el('dd', {}, value === undefined || value === null ? '' : String(value)));
     }
+  }
+
+  function renderVersions(info, versions) {
+    const body = $('versions-rows');
+    clear(body);
+    // Newest first, as the current version is the one asked about most.
+    for (const v of versions.slice().reverse()) {
+      const n = Number(v.KeyVersion);
+      body.append(el('tr', { attrs: { 'data-testid': 'version-row' }, dataset: { version: String(n) } },
+        el('td', { className: 'mono' }, 'v' + n),
+        el('td', { title: String(v.CreateTime || '') }, formatTime(v.CreateTime)),
+        el('td', {}, v.Current ? el('span', { className: 'badge badge-ok', attrs: { 'data-testid': 'version-current' } }, 'current') : null),
+        el('td', { className: 'ops' }, el('button', {
+          type: 'button',
+          className: 'btn btn-link',
+          attrs: { 'data-testid': 'version-download' },
+          onclick: (ev) => downloadDecryptKey(info, ev.currentTarget, n),
+        }, 'Download this version'))));
+    }
+  }
+
+  function renderRotation(info) {
+    const state = $('rotation-state');
+    state.dataset.enabled = String(Boolean(info.KeyRotationEnabled));
+    state.dataset.next = info.NextRotateTime ? String(info.NextRotateTime) : '';
+    if (info.KeyRotationEnabled) {
+      const days = Number(info.RotateDays);
+      const every = 'Every ' + days + (days === 1 ? ' day' : ' days') + ': ';
+      state.textContent = info.NextRotateTime
+        ? every + 'next rotation ' + formatTime(info.NextRotateTime) + ' (' + String(info.NextRotateTime) + ')'
+        : every + 'paused while the key is disabled';
+      $('rotation-days').value = String(days);
+    } else {
+      state.textContent = 'Off: the key is rotated only by hand (Rotate).';
+      $('rotation-days').value = '365';
+    }
+    $('rotation-off').disabled = !info.KeyRotationEnabled;
+  }
+
+  async function saveRotation(ev) {
+    ev.preventDefault();
+    if (!detailsKey) return;
+    const dlg = $('details-dialog');
+    const days = Number($('rotation-days').value);
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      return showError(new Error('the rotation period is 1 to 3650 days'), dlg);
+    }
+    const k = detailsKey;
+    await busy($('rotation-save'), async () => {
+      const r = await call('EnableWhiteBoxKeyRotation', { KeyId: k.KeyId, RotateDays: days });
+      notify('Automatic rotation of ' + k.KeyId + ' every ' + days + ' days; next ' + formatTime(r.NextRotateTime));
+      await refreshDetails();
+    });
+  }
+
+  async function rotationOff() {
+    if (!detailsKey) return;
+    const k = detailsKey;
+    await busy($('rotation-off'), async () => {
+      await call('DisableWhiteBoxKeyRotation', { KeyId: k.KeyId });
+      notify('Automatic rotation of ' + k.KeyId + ' turned off');
+      await refreshDetails();
+    });
   }
 
   async function saveAlias(ev) {
@@ -910,24 +1025,35 @@
   }
 
   // ---------- decryption key download ----------
-  async function downloadDecryptKey(k, button) {
+  /** Downloads the key file of the current version, or of `version` (named `<id>.v<n>.wbkey`). */
+  async function downloadDecryptKey(k, button, version) {
     await busy(button, async () => {
-      const r = await call('DescribeWhiteBoxDecryptKey', { KeyId: k.KeyId });
+      const params = { KeyId: k.KeyId };
+      if (version !== undefined) params.KeyVersion = version;
+      const r = await call('DescribeWhiteBoxDecryptKey', params);
       const bytes = base64ToBytes(r.DecryptKey || '');
       if (bytes.length === 0) throw new Error('the service sent an empty key file');
-      downloadBlob(new Blob([bytes], { type: 'application/octet-stream' }), safeName(r.KeyId || k.KeyId) + '.wbkey');
+      const name = safeName(r.KeyId || k.KeyId) + (version !== undefined ? '.v' + safeName(r.KeyVersion) : '') + '.wbkey';
+      downloadBlob(new Blob([bytes], { type: 'application/octet-stream' }), name);
       notify('Downloaded the decryption key of ' + k.KeyId + ' (version ' + r.KeyVersion + ')');
     });
   }
 
   // ---------- confirm / rotate ----------
   let confirmAction = null;
+  let confirmCancel = null;
 
-  function askConfirm(title, message, okLabel, action) {
+  /**
+   * Asks before `action`; `onCancel` runs when the dialog is closed without it having been
+   * done (Cancel, Escape, signing out). `danger` makes the OK button red.
+   */
+  function askConfirm(title, message, okLabel, action, onCancel, danger) {
     $('confirm-title').textContent = title;
     $('confirm-message').textContent = message;
     $('confirm-ok').textContent = okLabel;
+    $('confirm-ok').className = 'btn ' + (danger ? 'btn-danger' : 'btn-primary');
     confirmAction = action;
+    confirmCancel = onCancel || null;
     showDialog($('confirm-dialog'));
   }
 
@@ -937,8 +1063,16 @@
     await busy([$('confirm-ok')], async () => {
       await action();
       confirmAction = null;
+      confirmCancel = null;
       $('confirm-dialog').close();
     });
+  }
+
+  function confirmClosed() {
+    const cancel = confirmAction ? confirmCancel : null;
+    confirmAction = null;
+    confirmCancel = null;
+    if (cancel) cancel();
   }
 
   function confirmRotate(k) {
@@ -980,6 +1114,233 @@
       await loadKeys();
     });
     $('delete-submit').disabled = !deleteTyped();
+  }
+
+  // ---------- views ----------
+  /** Shows one view (keys, audit, credentials); `load`: read its data now. */
+  function showView(name, load) {
+    if (name !== 'keys' && role !== 'admin') name = 'keys';
+    for (const t of document.querySelectorAll('.tab')) {
+      if (t.dataset.view === name) t.setAttribute('aria-current', 'page');
+      else t.removeAttribute('aria-current');
+    }
+    $('view-keys').hidden = name !== 'keys';
+    $('view-audit').hidden = name !== 'audit';
+    $('view-credentials').hidden = name !== 'credentials';
+    if (!load) return;
+    if (name === 'keys') busy(null, loadKeys);
+    if (name === 'audit') busy(null, loadAudit);
+    if (name === 'credentials') busy(null, loadCredentials);
+  }
+
+  /** The action names for the audit filter's suggestions, from the OpenAPI document. */
+  async function loadActionNames() {
+    const list = $('audit-actions');
+    if (list.childElementCount) return;
+    let names = [];
+    try {
+      const resp = await fetch('/openapi.json', { credentials: 'omit', cache: 'no-store' });
+      const doc = await resp.json();
+      const e = doc.paths['/'].post.parameters[0].schema.enum;
+      if (Array.isArray(e)) names = e.map(String);
+    } catch (_) {
+      names = [];
+    }
+    // Records that are not API actions.
+    names.push('ScheduledRotation', 'GET /metrics');
+    for (const n of names) list.append(el('option', { value: n }));
+  }
+
+  // ---------- audit log ----------
+  const AUDIT_PAGE = 50;
+  let auditOffset = 0;
+
+  /** A datetime-local value (local time) as RFC 3339 UTC. */
+  function localToRfc3339(value) {
+    if (!value) return '';
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) throw new Error('not a time: ' + value);
+    return d.toISOString();
+  }
+
+  function auditParams() {
+    const p = { Offset: auditOffset, Limit: AUDIT_PAGE };
+    const key = $('audit-key').value.trim();
+    const cred = $('audit-credential').value.trim();
+    const action = $('audit-action').value.trim();
+    if (key) p.KeyId = key;
+    if (cred) p.TokenId = cred;
+    if (action) p.Action = action;
+    const start = localToRfc3339($('audit-start').value);
+    const end = localToRfc3339($('audit-end').value);
+    if (start) p.StartTime = start;
+    if (end) p.EndTime = end;
+    return p;
+  }
+
+  async function loadAudit() {
+    const section = $('view-audit');
+    section.dataset.loaded = 'false';
+    const r = await call('ListWhiteBoxAuditRecords', auditParams());
+    renderChains(r);
+    const records = Array.isArray(r.Records) ? r.Records : [];
+    const total = Number(r.TotalCount) || 0;
+    const body = $('audit-rows');
+    clear(body);
+    for (const rec of records) body.append(auditRow(rec));
+    $('audit-empty').hidden = records.length !== 0;
+    const from = records.length ? auditOffset + 1 : 0;
+    $('audit-page-info').textContent = from + '–' + (auditOffset + records.length) + ' of ' + total;
+    $('audit-prev').disabled = auditOffset <= 0;
+    $('audit-next').disabled = auditOffset + records.length >= total;
+    section.dataset.loaded = 'true';
+  }
+
+  function renderChains(r) {
+    const chains = Array.isArray(r.Chains) ? r.Chains : [];
+    const badge = $('audit-chain-badge');
+    const intact = r.Intact === true;
+    badge.textContent = intact ? 'intact' : 'broken';
+    badge.className = 'badge ' + (intact ? 'badge-ok' : 'badge-bad');
+    $('audit-chain').dataset.state = intact ? 'intact' : 'broken';
+    const parts = chains.map((c) => c.Intact
+      ? String(c.Instance) + ': ' + Number(c.Records) + ' records, head ' + String(c.Head || '').slice(0, 16) + '…'
+      : String(c.Instance) + ': broken at record ' + Number(c.BrokenAt) + ' (' + String(c.Reason || '') + ')');
+    $('audit-chain-text').textContent = (chains.length === 1 ? '1 chain' : chains.length + ' chains') +
+      (parts.length ? ' — ' + parts.join('; ') : '');
+  }
+
+  function auditRow(rec) {
+    const ok = rec.Code === 'OK';
+    const keysCell = el('td', { className: 'mono break keys-cell', attrs: { 'data-testid': 'audit-keys' } });
+    for (const id of Array.isArray(rec.KeyIds) ? rec.KeyIds : []) keysCell.append(el('div', {}, String(id)));
+    return el('tr', {
+      attrs: { 'data-testid': 'audit-row' },
+      dataset: { action: String(rec.Action || ''), code: String(rec.Code || '') },
+    },
+    el('td', { className: 'nowrap' },
+      el('div', { title: String(rec.Time || '') }, formatTime(rec.Time)),
+      el('div', { className: 'muted small mono', title: 'hash ' + String(rec.Hash || '') },
+        String(rec.Instance || '') + ' #' + String(rec.Seq ?? ''))),
+    el('td', { className: 'nowrap', attrs: { 'data-testid': 'audit-action' } }, String(rec.Action || '')),
+    keysCell,
+    el('td', { className: 'mono break cred-cell', attrs: { 'data-testid': 'audit-credential' } },
+      el('div', {}, String(rec.TokenId || '')),
+      el('div', { className: 'muted small' }, String(rec.Remote || ''))),
+    el('td', { className: 'nowrap', attrs: { 'data-testid': 'audit-result' } },
+      el('span', { className: ok ? 'badge badge-ok' : 'badge badge-bad' }, String(rec.Status ?? '') + ' ' + String(rec.Code || ''))),
+    el('td', { className: 'small break-word note-cell' }, String(rec.Override || '')));
+  }
+
+  // ---------- tokens and access keys ----------
+  const CREDENTIALS = {
+    token: {
+      kind: 'token',
+      label: 'token',
+      create: 'CreateWhiteBoxToken',
+      list: 'ListWhiteBoxTokens',
+      listField: 'Tokens',
+      revoke: 'RevokeWhiteBoxToken',
+      idField: 'TokenId',
+      secretField: 'Token',
+      secretLabel: 'Token',
+      prefix: 'token',
+    },
+    accesskey: {
+      kind: 'accesskey',
+      label: 'access key',
+      create: 'CreateWhiteBoxAccessKey',
+      list: 'ListWhiteBoxAccessKeys',
+      listField: 'AccessKeys',
+      revoke: 'RevokeWhiteBoxAccessKey',
+      idField: 'SecretId',
+      secretField: 'SecretKey',
+      secretLabel: 'SecretKey',
+      prefix: 'accesskey',
+    },
+  };
+
+  async function loadCredentials() {
+    const section = $('view-credentials');
+    section.dataset.loaded = 'false';
+    const [t, a] = await Promise.all([call(CREDENTIALS.token.list, {}), call(CREDENTIALS.accesskey.list, {})]);
+    renderCredentials(CREDENTIALS.token, Array.isArray(t.Tokens) ? t.Tokens : []);
+    renderCredentials(CREDENTIALS.accesskey, Array.isArray(a.AccessKeys) ? a.AccessKeys : []);
+    section.dataset.loaded = 'true';
+  }
+
+  function credentialState(c) {
+    if (c.Revoked) return 'Revoked';
+    if (c.Expired) return 'Expired';
+    return 'Active';
+  }
+
+  function renderCredentials(kind, list) {
+    const body = $(kind.prefix + '-rows');
+    clear(body);
+    // Newest first.
+    for (const c of list.slice().reverse()) {
+      const id = String(c[kind.idField] || '');
+      const state = credentialState(c);
+      const mine = kind.kind === 'token' && id === $('whoami-token').dataset.tokenId;
+      body.append(el('tr', {
+        attrs: { 'data-testid': kind.prefix + '-row' },
+        dataset: { id, state },
+      },
+      el('td', { className: 'mono break' }, id, mine ? el('div', { className: 'muted small' }, 'this session') : null),
+      el('td', { className: 'break-word' }, String(c.Name || '')),
+      el('td', {}, String(c.Role || '')),
+      el('td', { title: String(c.CreateTime || '') }, formatTime(c.CreateTime)),
+      el('td', { title: String(c.ExpireTime || ''), attrs: { 'data-testid': 'cred-expires' } }, c.ExpireTime ? formatTime(c.ExpireTime) : 'never'),
+      el('td', { title: String(c.LastUsedTime || '') }, c.LastUsedTime ? formatTime(c.LastUsedTime) : '—'),
+      el('td', { attrs: { 'data-testid': 'cred-state' } },
+        el('span', { className: state === 'Active' ? 'badge badge-ok' : 'badge' }, state)),
+      el('td', { className: 'ops' }, el('button', {
+        type: 'button',
+        className: 'btn btn-link text-danger',
+        disabled: c.Revoked === true,
+        attrs: { 'data-testid': 'cred-revoke' },
+        onclick: () => confirmRevoke(kind, id, mine),
+      }, 'Revoke'))));
+    }
+    $(kind.prefix + '-empty').hidden = list.length !== 0;
+  }
+
+  async function createCredential(ev, kind) {
+    ev.preventDefault();
+    const name = $(kind.prefix + '-name').value.trim();
+    if (!name) return showError(new Error('a name is required'));
+    const params = { Name: name, Role: $(kind.prefix + '-role').value };
+    const expires = $(kind.prefix + '-expires').value;
+    if (expires) params.ExpiresIn = expires;
+    await busy($(kind.prefix + '-create'), async () => {
+      const r = await call(kind.create, params);
+      $(kind.prefix + '-name').value = '';
+      $('secret-title').textContent = 'New ' + kind.label + ' ' + String(r[kind.idField] || '');
+      $('secret-id-label').textContent = kind.idField;
+      $('secret-id').textContent = String(r[kind.idField] || '');
+      $('secret-role').textContent = String(r.Role || '');
+      $('secret-expires').textContent = r.ExpireTime ? formatTime(r.ExpireTime) + ' (' + String(r.ExpireTime) + ')' : 'never (until revoked)';
+      $('secret-value-label').textContent = kind.secretLabel;
+      $('secret-value').textContent = String(r[kind.secretField] || '');
+      showDialog($('secret-dialog'));
+      notify('Created ' + kind.label + ' ' + String(r[kind.idField] || ''));
+      await loadCredentials();
+    });
+  }
+
+  function confirmRevoke(kind, id, mine) {
+    askConfirm('Revoke ' + kind.label, 'Revoke ' + kind.label + ' ' + id + '? It stops working at once, on ' +
+      'every instance; this cannot be undone.' + (mine ? ' It is the token of this session: you will be signed out.' : ''),
+    'Revoke', async () => {
+      await call(kind.revoke, { [kind.idField]: id });
+      if (mine) {
+        signOut('Signed out: the token of this session was revoked');
+        return;
+      }
+      notify('Revoked ' + kind.label + ' ' + id);
+      await loadCredentials();
+    }, null, true);
   }
 
   // ---------- wiring ----------
@@ -1027,7 +1388,38 @@
     $('devices-save-btn').addEventListener('click', saveDevices);
 
     $('confirm-ok').addEventListener('click', runConfirm);
-    $('confirm-cancel').addEventListener('click', () => { confirmAction = null; $('confirm-dialog').close(); });
+    // Cancel undoes at once (the dialog's close event, which also covers Escape, comes later).
+    $('confirm-cancel').addEventListener('click', () => { confirmClosed(); $('confirm-dialog').close(); });
+    $('confirm-dialog').addEventListener('close', confirmClosed);
+
+    for (const t of document.querySelectorAll('.tab')) {
+      t.addEventListener('click', () => showView(t.dataset.view, true));
+    }
+    $('rotation-form').addEventListener('submit', saveRotation);
+    $('rotation-off').addEventListener('click', rotationOff);
+
+    $('audit-filters').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      auditOffset = 0;
+      busy($('audit-search'), loadAudit);
+    });
+    $('audit-reset').addEventListener('click', () => {
+      $('audit-filters').reset();
+      auditOffset = 0;
+      busy($('audit-reset'), loadAudit);
+    });
+    $('audit-prev').addEventListener('click', () => { auditOffset = Math.max(0, auditOffset - AUDIT_PAGE); busy(null, loadAudit); });
+    $('audit-next').addEventListener('click', () => { auditOffset += AUDIT_PAGE; busy(null, loadAudit); });
+
+    $('token-form').addEventListener('submit', (ev) => createCredential(ev, CREDENTIALS.token));
+    $('accesskey-form').addEventListener('submit', (ev) => createCredential(ev, CREDENTIALS.accesskey));
+    $('secret-copy').addEventListener('click', (ev) => copyText($('secret-value').textContent, ev.currentTarget));
+    $('secret-close').addEventListener('click', () => {
+      $('secret-value').textContent = '';
+      $('secret-dialog').close();
+    });
+    // The secret leaves the page when its dialog closes, however it is closed.
+    $('secret-dialog').addEventListener('close', () => { $('secret-value').textContent = ''; });
 
     $('delete-form').addEventListener('submit', submitDelete);
     $('delete-confirm-input').addEventListener('input', () => { $('delete-submit').disabled = !deleteTyped(); });

@@ -49,6 +49,18 @@ pub enum Ty {
     KeyInfo,
     /// A list of [`Ty::KeyInfo`].
     KeyInfos,
+    /// A list of a key's versions: `[{"KeyVersion", "CreateTime", "Current"}]`.
+    KeyVersions,
+    /// A list of access tokens as listed ([`crate::auth::token_listed`]): never a token or
+    /// its hash.
+    Tokens,
+    /// A list of access keys as listed ([`crate::auth::access_key_listed`]): never a
+    /// SecretKey.
+    AccessKeys,
+    /// A list of audit records ([`crate::audit::Record`]).
+    AuditRecords,
+    /// A list of audit chains and whether each verifies.
+    AuditChains,
 }
 
 /// One request parameter or response field.
@@ -120,6 +132,31 @@ const R_DECRYPT_KEY: Field = req(
     Ty::Base64,
     "The key file (the white-box decryption key), bound to the key's devices at the time of the call.",
 );
+
+const NAME: Field = req(
+    "Name",
+    Ty::String,
+    "A label, 1 to 128 printable characters (who or what uses it).",
+);
+const ROLE: Field = req(
+    "Role",
+    Ty::String,
+    "admin, operator, reader, or metrics (GET /metrics only).",
+);
+const EXPIRES_IN: Field = opt(
+    "ExpiresIn",
+    Ty::String,
+    "How long it works, 1 minute to 3650 days, e.g. 30m, 12h, 90d; absent: until revoked.",
+);
+const R_NAME: Field = req("Name", Ty::String, "Its label.");
+const R_ROLE: Field = req("Role", Ty::String, "Its role.");
+const R_CREATE_TIME: Field = req("CreateTime", Ty::String, "When it was made, RFC 3339 UTC.");
+const R_EXPIRE_TIME: Field = opt(
+    "ExpireTime",
+    Ty::String,
+    "When it stops working, RFC 3339 UTC; absent: until revoked.",
+);
+const R_REVOKED: Field = req("Revoked", Ty::Boolean, "true.");
 
 /// Every action of the service. `OverwriteWhiteboxDeviceFingerprints` (the cloud SDKs'
 /// spelling) is accepted as `OverwriteWhiteBoxDeviceFingerprints`.
@@ -401,6 +438,160 @@ pub static ACTIONS: &[Spec] = &[
             ),
         ],
     },
+    Spec {
+        name: "ListWhiteBoxKeyVersions",
+        role: Role::Reader,
+        summary: "Lists a key's versions, oldest first: each one's number and creation time, and which is current (encryption uses it). Every version stays downloadable (DescribeWhiteBoxDecryptKey with KeyVersion) and keeps decrypting its ciphertexts.",
+        request: &[KEY_ID],
+        response: &[
+            R_KEY_ID,
+            req(
+                "CurrentVersion",
+                Ty::Integer,
+                "The version encryption uses.",
+            ),
+            req("Versions", Ty::KeyVersions, "The versions, oldest first."),
+        ],
+    },
+    Spec {
+        name: "ListWhiteBoxAuditRecords",
+        role: Role::Admin,
+        summary: "Reads the audit log, newest first, filtered and paged, and verifies every chain (one per instance): each chain's record count and head hash, or its first bad record.",
+        request: &[
+            opt(
+                "KeyId",
+                Ty::String,
+                "Records naming this key (any spelling of its id).",
+            ),
+            opt(
+                "TokenId",
+                Ty::String,
+                "Records of this credential: a token id (tok-...) or an access key's SecretId.",
+            ),
+            opt(
+                "Action",
+                Ty::String,
+                "Records of this action (exactly as recorded, e.g. DisableWhiteBoxKey, ScheduledRotation, GET /metrics).",
+            ),
+            opt(
+                "StartTime",
+                Ty::String,
+                "Records at or after this time, RFC 3339 (e.g. 2026-01-31T08:00:00Z).",
+            ),
+            opt(
+                "EndTime",
+                Ty::String,
+                "Records at or before this time, RFC 3339.",
+            ),
+            opt(
+                "Offset",
+                Ty::Integer,
+                "Matching records to skip (default 0).",
+            ),
+            opt(
+                "Limit",
+                Ty::Integer,
+                "Records to return, 1 to 1000 (default 100).",
+            ),
+        ],
+        response: &[
+            req(
+                "Records",
+                Ty::AuditRecords,
+                "The page of matching records, newest first.",
+            ),
+            req(
+                "TotalCount",
+                Ty::Integer,
+                "Records matching the filters, over all pages.",
+            ),
+            req(
+                "Intact",
+                Ty::Boolean,
+                "Whether every chain verifies (a chain cut short at its end still does: compare its Head with one recorded elsewhere).",
+            ),
+            req("Chains", Ty::AuditChains, "Each chain's verification."),
+        ],
+    },
+    Spec {
+        name: "CreateWhiteBoxToken",
+        role: Role::Admin,
+        summary: "Creates an access token (for Authorization: Bearer). The token is returned only in this response: the store keeps its hash.",
+        request: &[NAME, ROLE, EXPIRES_IN],
+        response: &[
+            req(
+                "TokenId",
+                Ty::String,
+                "The token's id (tok-...), as the audit log names it.",
+            ),
+            req(
+                "Token",
+                Ty::String,
+                "The token: shown only this once, keep it secret.",
+            ),
+            R_NAME,
+            R_ROLE,
+            R_CREATE_TIME,
+            R_EXPIRE_TIME,
+        ],
+    },
+    Spec {
+        name: "ListWhiteBoxTokens",
+        role: Role::Admin,
+        summary: "Lists the access tokens: id, name, role, times, whether revoked or expired; never a token or its hash.",
+        request: &[],
+        response: &[req("Tokens", Ty::Tokens, "The tokens, oldest first.")],
+    },
+    Spec {
+        name: "RevokeWhiteBoxToken",
+        role: Role::Admin,
+        summary: "Revokes an access token: it authenticates nothing from now on, on every instance. Revoking a revoked token is not an error.",
+        request: &[req("TokenId", Ty::String, "The token's id (tok-...).")],
+        response: &[req("TokenId", Ty::String, "The token's id."), R_REVOKED],
+    },
+    Spec {
+        name: "CreateWhiteBoxAccessKey",
+        role: Role::Admin,
+        summary: "Creates an access key (SecretId and SecretKey) for TC3-HMAC-SHA256-signed requests (the cloud SDKs, tccli). The SecretKey is returned only in this response.",
+        request: &[NAME, ROLE, EXPIRES_IN],
+        response: &[
+            req(
+                "SecretId",
+                Ty::String,
+                "The key's id (AKID...), as the audit log names it.",
+            ),
+            req(
+                "SecretKey",
+                Ty::String,
+                "The secret: shown only this once, keep it secret.",
+            ),
+            R_NAME,
+            R_ROLE,
+            R_CREATE_TIME,
+            R_EXPIRE_TIME,
+        ],
+    },
+    Spec {
+        name: "ListWhiteBoxAccessKeys",
+        role: Role::Admin,
+        summary: "Lists the access keys: SecretId, name, role, times, whether revoked or expired; never a SecretKey.",
+        request: &[],
+        response: &[req(
+            "AccessKeys",
+            Ty::AccessKeys,
+            "The access keys, oldest first.",
+        )],
+    },
+    Spec {
+        name: "RevokeWhiteBoxAccessKey",
+        role: Role::Admin,
+        summary: "Revokes an access key: its signatures are refused from now on, on every instance. Revoking a revoked key is not an error.",
+        request: &[req("SecretId", Ty::String, "The key's SecretId (AKID...).")],
+        response: &[
+            req("SecretId", Ty::String, "The key's SecretId."),
+            R_REVOKED,
+        ],
+    },
 ];
 
 /// The action an `X-Action` value names (accepting the `Whitebox` spelling of the device
@@ -518,6 +709,19 @@ impl<'a> Args<'a> {
                 .map(Some)
                 .ok_or_else(|| bad(format!("{name} must be a non-negative integer"))),
         }
+    }
+
+    /// An RFC 3339 time (`2026-01-31T08:00:00Z`; a time without a zone is UTC).
+    fn time_opt(&self, name: &str) -> Result<Option<std::time::SystemTime>, Error> {
+        self.str_opt(name)?
+            .map(|s| {
+                humantime::parse_rfc3339_weak(s.trim()).map_err(|_| {
+                    bad(format!(
+                        "{name} must be an RFC 3339 time, e.g. 2026-01-31T08:00:00Z"
+                    ))
+                })
+            })
+            .transpose()
     }
 
     fn base64(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
@@ -700,6 +904,57 @@ fn parse_mode(mode: Option<&str>, bits: Option<u64>) -> Result<Mode, Error> {
             Err(bad("SpaceBits applies only to the SPACE_HARD mode".into()))
         }
         _ => Err(bad("Mode must be EXTERNAL, STANDARD or SPACE_HARD".into())),
+    }
+}
+
+/// What `ListWhiteBoxAuditRecords` keeps.
+struct AuditFilter<'a> {
+    /// Canonical key id.
+    key_id: Option<String>,
+    credential: Option<&'a str>,
+    action: Option<&'a str>,
+    start: Option<std::time::SystemTime>,
+    end: Option<std::time::SystemTime>,
+}
+
+impl AuditFilter<'_> {
+    fn matches(&self, r: &crate::audit::Record) -> bool {
+        let in_time = || {
+            if self.start.is_none() && self.end.is_none() {
+                return true;
+            }
+            // A record whose time does not parse is kept only when no time was asked for.
+            humantime::parse_rfc3339_weak(&r.time)
+                .is_ok_and(|t| self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e))
+        };
+        self.key_id.as_ref().is_none_or(|k| {
+            r.key_ids
+                .iter()
+                .any(|id| wbstore::records::normalise_id(id) == *k)
+        }) && self
+            .credential
+            .is_none_or(|c| r.token_id.as_deref() == Some(c))
+            && self.action.is_none_or(|a| r.action == a)
+            && in_time()
+    }
+}
+
+/// `ExpiresIn`: a duration such as `30m`, `12h` or `90d`, 1 minute to 3650 days.
+fn parse_lifetime(s: &str) -> Result<std::time::Duration, Error> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|_| bad("ExpiresIn must be a duration such as 30m, 12h or 90d".into()))?;
+    if d < std::time::Duration::from_secs(60) || d > std::time::Duration::from_secs(3650 * 86_400) {
+        return Err(bad("ExpiresIn must be 1 minute to 3650 days".into()));
+    }
+    Ok(d)
+}
+
+/// The audit record's note on a credential made: which one, its role and expiry (never its
+/// secret).
+fn credential_note(what: &str, id: &str, role: Role, expires: Option<&str>) -> String {
+    match expires {
+        Some(t) => format!("{what} {id} (role {}, expires {t})", role.name()),
+        None => format!("{what} {id} (role {})", role.name()),
     }
 }
 
@@ -1040,6 +1295,183 @@ pub fn execute(
                 s.update(id, None, None, Some(tags))
             })?;
             Ok(done(json!({"Tags": tags_json(&rec.tags)})))
+        }
+        "ListWhiteBoxKeyVersions" => {
+            let id = args.str("KeyId")?;
+            let rec = store.with(Access::Read, |s| s.key(id))?;
+            let current = rec.current_version();
+            let versions: Vec<Value> = rec
+                .versions
+                .iter()
+                .map(|v| {
+                    json!({
+                        "KeyVersion": v.version,
+                        "CreateTime": v.create_time,
+                        "Current": v.version == current,
+                    })
+                })
+                .collect();
+            Ok(done(json!({
+                "KeyId": rec.key_id,
+                "CurrentVersion": current,
+                "Versions": versions,
+            })))
+        }
+        "ListWhiteBoxAuditRecords" => {
+            let filter = AuditFilter {
+                key_id: args.str_opt("KeyId")?.map(wbstore::records::normalise_id),
+                credential: args.str_opt("TokenId")?,
+                action: args.str_opt("Action")?,
+                start: args.time_opt("StartTime")?,
+                end: args.time_opt("EndTime")?,
+            };
+            let offset = args.u64_opt("Offset")?.unwrap_or(0);
+            let limit = match args.u64_opt("Limit")?.unwrap_or(100) {
+                n @ 1..=1000 => n as usize,
+                _ => return Err(bad("Limit must be 1 to 1000".into())),
+            };
+            let db = store.db();
+            let mut chains = Vec::new();
+            let mut intact = true;
+            for result in crate::audit::verify_each(db)? {
+                match result {
+                    Ok(v) => chains.push(json!({
+                        "Instance": v.instance,
+                        "Intact": true,
+                        "Records": v.count,
+                        "Head": v.head,
+                    })),
+                    Err(wbstore::Error::AuditBroken {
+                        instance,
+                        seq,
+                        reason,
+                    }) => {
+                        intact = false;
+                        chains.push(json!({
+                            "Instance": instance,
+                            "Intact": false,
+                            "BrokenAt": seq,
+                            "Reason": reason,
+                        }));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut matching: Vec<crate::audit::Record> = crate::audit::read_all(db)?
+                .into_iter()
+                .filter(|r| filter.matches(r))
+                .collect();
+            // Newest first. Times are RFC 3339 UTC with milliseconds, so they sort as text;
+            // within a chain the sequence number breaks ties.
+            matching.sort_by(|a, b| {
+                b.time
+                    .cmp(&a.time)
+                    .then_with(|| a.instance.cmp(&b.instance))
+                    .then_with(|| b.seq.cmp(&a.seq))
+            });
+            let total = matching.len();
+            let page: Vec<Value> = matching
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(limit)
+                .map(|mut r| {
+                    // Release 0.1's records name no instance: their chain's name.
+                    r.instance
+                        .get_or_insert_with(|| crate::audit::LEGACY_CHAIN.to_owned());
+                    serde_json::to_value(r).unwrap_or(Value::Null)
+                })
+                .collect();
+            let mut outcome = done(json!({
+                "Records": page,
+                "TotalCount": total,
+                "Intact": intact,
+                "Chains": chains,
+            }));
+            // A key id given as a filter is not a key the request acted on: left out of its
+            // own record, so that reading a key's records does not add to them.
+            outcome.key_ids.clear();
+            Ok(outcome)
+        }
+        "CreateWhiteBoxToken" | "CreateWhiteBoxAccessKey" => {
+            let name = args.str("Name")?;
+            if name.trim().is_empty() {
+                return Err(bad("Name must be 1 to 128 printable characters".into()));
+            }
+            let role = args.str("Role")?;
+            let role = Role::parse(role)
+                .ok_or_else(|| bad("Role must be admin, operator, reader or metrics".into()))?;
+            let lifetime = args.str_opt("ExpiresIn")?.map(parse_lifetime).transpose()?;
+            let db = store.db();
+            let (mut out, note) = if spec.name == "CreateWhiteBoxToken" {
+                let (id, token) = crate::auth::create_token(store, role, name, lifetime)?;
+                let rec = db
+                    .transact(false, |tx| tx.token(&id))?
+                    .ok_or(Error::Internal)?;
+                let out = json!({
+                    "TokenId": id,
+                    "Token": token.as_str(),
+                    "Name": rec.name,
+                    "Role": rec.role.name(),
+                    "CreateTime": rec.create_time,
+                    "ExpireTime": rec.expire_time,
+                });
+                (
+                    out,
+                    credential_note("created token", &id, role, rec.expire_time.as_deref()),
+                )
+            } else {
+                let (id, secret) = crate::auth::create_access_key(store, role, name, lifetime)?;
+                let rec = db
+                    .transact(false, |tx| tx.access_key(&id))?
+                    .ok_or(Error::Internal)?;
+                let out = json!({
+                    "SecretId": id,
+                    "SecretKey": secret.as_str(),
+                    "Name": rec.name,
+                    "Role": rec.role.name(),
+                    "CreateTime": rec.create_time,
+                    "ExpireTime": rec.expire_time,
+                });
+                (
+                    out,
+                    credential_note("created access key", &id, role, rec.expire_time.as_deref()),
+                )
+            };
+            // No expiry: no ExpireTime (the List actions show null).
+            if let Some(o) = out.as_object_mut()
+                && o.get("ExpireTime").is_some_and(Value::is_null)
+            {
+                o.remove("ExpireTime");
+            }
+            let mut outcome = done(out);
+            outcome.overridden = Some(note);
+            Ok(outcome)
+        }
+        "ListWhiteBoxTokens" => {
+            let tokens: Vec<Value> = crate::auth::list_tokens(store.db())?
+                .iter()
+                .map(crate::auth::token_listed)
+                .collect();
+            Ok(done(json!({"Tokens": tokens})))
+        }
+        "ListWhiteBoxAccessKeys" => {
+            let keys: Vec<Value> = crate::auth::list_access_keys(store.db())?
+                .iter()
+                .map(crate::auth::access_key_listed)
+                .collect();
+            Ok(done(json!({"AccessKeys": keys})))
+        }
+        "RevokeWhiteBoxToken" => {
+            let rec = crate::auth::revoke_token(store, args.str("TokenId")?)?;
+            let mut outcome = done(json!({"TokenId": rec.token_id, "Revoked": true}));
+            outcome.overridden = Some(format!("revoked token {}", rec.token_id));
+            Ok(outcome)
+        }
+        "RevokeWhiteBoxAccessKey" => {
+            let rec = crate::auth::revoke_access_key(store, args.str("SecretId")?)?;
+            let mut outcome = done(json!({"SecretId": rec.secret_id, "Revoked": true}));
+            outcome.overridden = Some(format!("revoked access key {}", rec.secret_id));
+            Ok(outcome)
         }
         "DescribeWhiteBoxServiceStatus" => Ok(done(json!({
             "ServiceEnabled": true,

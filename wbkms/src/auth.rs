@@ -185,13 +185,11 @@ pub fn create_token(
 /// Revokes a token by id; revoking a revoked token is not an error.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
+/// [`Error::CredentialNotFound`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
 pub fn revoke_token(store: &UnlockedStore, token_id: &str) -> Result<TokenRecord, Error> {
     let key = store.derive_key(MAC_CONTEXT);
     store.db().transact(true, |tx| {
-        let mut rec = tx
-            .token(token_id)?
-            .ok_or_else(|| Error::InvalidParameter("no token with that id".into()))?;
+        let mut rec = tx.token(token_id)?.ok_or(Error::CredentialNotFound)?;
         if !bool::from(record_mac(&key, &rec).as_bytes().ct_eq(rec.mac.as_bytes())) {
             return Err(Error::TokensCorrupt(
                 "a token record was changed without the passphrase",
@@ -289,13 +287,11 @@ pub fn create_access_key(
 /// Revokes an access key by SecretId; revoking a revoked key is not an error.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
+/// [`Error::CredentialNotFound`] for an unknown id, [`Error::TokensCorrupt`], [`Error::Io`].
 pub fn revoke_access_key(store: &UnlockedStore, secret_id: &str) -> Result<AccessKeyRecord, Error> {
     let key = store.derive_key(MAC_CONTEXT);
     store.db().transact(true, |tx| {
-        let mut rec = tx
-            .access_key(secret_id)?
-            .ok_or_else(|| Error::InvalidParameter("no access key with that SecretId".into()))?;
+        let mut rec = tx.access_key(secret_id)?.ok_or(Error::CredentialNotFound)?;
         if !bool::from(
             access_key_mac(&key, &rec)
                 .as_bytes()

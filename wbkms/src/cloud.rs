@@ -168,6 +168,7 @@ pub fn error(e: &Error, params: Option<&Map<String, Value>>) -> (&'static str, S
         Error::TooManyDevices(_) => "LimitExceeded.FingerprintsLimitExceeded",
         Error::InvalidParameter(_) => "InvalidParameterValue",
         Error::PayloadTooLarge => "RequestSizeLimitExceeded",
+        Error::CredentialNotFound => "ResourceNotFound",
         Error::Store(G::KeyNotFound) if malformed_id() => "InvalidParameterValue.InvalidKeyId",
         Error::Store(G::KeyNotFound) => "ResourceUnavailable.CmkNotFound",
         Error::Store(G::KeyDisabled) => "ResourceUnavailable.CmkDisabled",

@@ -73,6 +73,8 @@ pub enum Error {
     Tls(String),
     /// An unexpected internal failure (a task panicked).
     Internal,
+    /// No token or access key with the id given.
+    CredentialNotFound,
 }
 
 impl Error {
@@ -100,6 +102,7 @@ impl Error {
             Error::AuditBroken { .. } => "03000011",
             Error::Io { .. } => "03000013",
             Error::Tls(_) => "03000014",
+            Error::CredentialNotFound => "03000018",
             Error::Store(e) => e.code(),
         }
     }
@@ -118,7 +121,7 @@ impl Error {
             Error::RateLimited => 429,
             Error::UnknownAction | Error::InvalidParameter(_) => 400,
             Error::PayloadTooLarge => 413,
-            Error::NotFound => 404,
+            Error::NotFound | Error::CredentialNotFound => 404,
             Error::Store(e) => match e {
                 G::KeyNotFound | G::VersionNotFound(_) => 404,
                 G::AliasTaken | G::KeyDisabled | G::DuplicateMaterial { .. } => 409,
@@ -199,6 +202,9 @@ impl fmt::Display for Error {
             Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
             Error::Tls(what) => write!(f, "TLS: {what}"),
             Error::Internal => f.write_str("internal error"),
+            Error::CredentialNotFound => {
+                f.write_str("no token or access key with that id (TokenId tok-…, SecretId AKID…)")
+            }
         }
     }
 }

@@ -26,7 +26,16 @@ fn schema(ty: Ty) -> Value {
         }
         Ty::KeyInfo => json!({"$ref": "#/components/schemas/KeyInfo"}),
         Ty::KeyInfos => json!({"type": "array", "items": {"$ref": "#/components/schemas/KeyInfo"}}),
+        Ty::KeyVersions => list("KeyVersion"),
+        Ty::Tokens => list("Token"),
+        Ty::AccessKeys => list("AccessKey"),
+        Ty::AuditRecords => list("AuditRecord"),
+        Ty::AuditChains => list("AuditChain"),
     }
+}
+
+fn list(component: &str) -> Value {
+    json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{component}")}})
 }
 
 fn object(fields: &[Field], extra: &[(&str, Value)], closed: bool) -> Value {
@@ -84,6 +93,25 @@ fn operation(spec: &Spec) -> Value {
                 "default": {"$ref": "#/components/responses/Error"}
             }
         }
+    })
+}
+
+/// A credential as the List actions show it: never its secret, hash or MAC.
+fn credential(id: &str, doc: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            id: {"type": "string", "description": doc},
+            "Name": {"type": "string"},
+            "Role": {"type": "string", "enum": ["admin", "operator", "reader", "metrics"]},
+            "CreateTime": {"type": "string", "format": "date-time"},
+            "ExpireTime": {"type": ["string", "null"], "format": "date-time", "description": "null: until revoked."},
+            "LastUsedTime": {"type": ["string", "null"], "format": "date-time", "description": "When it last authenticated a request, to the minute."},
+            "Revoked": {"type": "boolean"},
+            "Expired": {"type": "boolean"}
+        },
+        "required": [id, "Name", "Role", "CreateTime", "ExpireTime", "LastUsedTime", "Revoked", "Expired"],
+        "additionalProperties": false
     })
 }
 
@@ -168,6 +196,52 @@ pub fn document() -> Value {
                     "required": ["KeyId", "Alias", "Description", "Algorithm", "Mode", "Status", "CreateTime", "CurrentVersion", "Tags", "DeviceFingerprintBind", "DeviceCount", "KeyRotationEnabled", "RotateDays", "NextRotateTime"],
                     "additionalProperties": false
                 },
+                "KeyVersion": {
+                    "type": "object",
+                    "properties": {
+                        "KeyVersion": {"type": "integer", "minimum": 1},
+                        "CreateTime": {"type": "string", "format": "date-time"},
+                        "Current": {"type": "boolean", "description": "Whether encryption uses this version."}
+                    },
+                    "required": ["KeyVersion", "CreateTime", "Current"],
+                    "additionalProperties": false
+                },
+                "Token": credential("TokenId", "The token's id (tok-...)."),
+                "AccessKey": credential("SecretId", "The access key's SecretId (AKID...)."),
+                "AuditRecord": {
+                    "type": "object",
+                    "description": "One audit record, as hashed into its chain (wbkms audit show prints the same).",
+                    "properties": {
+                        "Seq": {"type": "integer", "minimum": 1, "description": "Its number in its chain."},
+                        "Instance": {"type": "string", "description": "The chain: the instance that wrote it (audit.log: release 0.1's log)."},
+                        "Time": {"type": "string", "format": "date-time"},
+                        "RequestId": {"type": "string"},
+                        "Action": {"type": "string", "description": "The action as sent (ScheduledRotation: the service's own rotation)."},
+                        "KeyIds": {"type": "array", "items": {"type": "string"}},
+                        "TokenId": {"type": ["string", "null"], "description": "The credential: a token id or a SecretId."},
+                        "Remote": {"type": "string", "description": "The client's address (scheduler, local: not a request)."},
+                        "Status": {"type": "integer", "description": "The HTTP status (0: not a request)."},
+                        "Code": {"type": "string", "description": "OK or the error code."},
+                        "Override": {"type": "string", "description": "A safety rule the request overrode, or what a credential or scheduled change did."},
+                        "Prev": {"type": "string", "description": "The hash of the record before it in its chain."},
+                        "Hash": {"type": "string"}
+                    },
+                    "required": ["Seq", "Instance", "Time", "RequestId", "Action", "KeyIds", "TokenId", "Remote", "Status", "Code", "Prev", "Hash"],
+                    "additionalProperties": false
+                },
+                "AuditChain": {
+                    "type": "object",
+                    "properties": {
+                        "Instance": {"type": "string"},
+                        "Intact": {"type": "boolean"},
+                        "Records": {"type": "integer", "minimum": 0, "description": "Intact: its records."},
+                        "Head": {"type": "string", "description": "Intact: its last record's hash, to record elsewhere."},
+                        "BrokenAt": {"type": "integer", "minimum": 1, "description": "Not intact: the first bad record."},
+                        "Reason": {"type": "string", "description": "Not intact: why."}
+                    },
+                    "required": ["Instance", "Intact"],
+                    "additionalProperties": false
+                },
                 "Error": {
                     "type": "object",
                     "properties": {"Response": {
@@ -189,7 +263,7 @@ pub fn document() -> Value {
             },
             "responses": {
                 "Error": {
-                    "description": "The action failed: 400 bad parameters or unknown action, 401 no or unknown token, 403 role, 404 no such key or version, 409 alias taken or key disabled, 413 body too large, 429 too many failed authentications, 500 store or audit failure.",
+                    "description": "The action failed: 400 bad parameters or unknown action, 401 no or unknown token, 403 role, 404 no such key, version or credential, 409 alias taken or key disabled, 413 body too large, 429 too many failed authentications, 500 store or audit failure.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                 }
             }

@@ -14,7 +14,14 @@ fn body_for(action: &str, key_id: &str) -> Value {
         "CreateWhiteBoxKey" => {
             json!({"Alias": format!("made-{}", rand_suffix()), "Algorithm": "SM4", "Mode": "STANDARD"})
         }
-        "DescribeWhiteBoxKeyDetails" | "DescribeWhiteBoxServiceStatus" => json!({}),
+        "DescribeWhiteBoxKeyDetails"
+        | "DescribeWhiteBoxServiceStatus"
+        | "ListWhiteBoxAuditRecords"
+        | "ListWhiteBoxTokens"
+        | "ListWhiteBoxAccessKeys" => json!({}),
+        "CreateWhiteBoxToken" | "CreateWhiteBoxAccessKey" => {
+            json!({"Name": "matrix", "Role": "reader", "ExpiresIn": "1h"})
+        }
         "EncryptByWhiteBox" => json!({"KeyId": key_id, "PlainText": "c2VjcmV0"}),
         "OverwriteWhiteBoxDeviceFingerprints" => json!({"KeyId": key_id, "DeviceFingerprints": []}),
         "EnableWhiteBoxKeys" | "DisableWhiteBoxKeys" => json!({"KeyIds": [key_id]}),
@@ -52,8 +59,22 @@ fn roles_allow_exactly_their_actions() {
         "DescribeWhiteBoxKeyDetails",
         "DescribeWhiteBoxDeviceFingerprints",
         "DescribeWhiteBoxServiceStatus",
+        "ListWhiteBoxKeyVersions",
     ];
     let operator_may = ["EncryptByWhiteBox", "DescribeWhiteBoxDecryptKey"];
+    // Credentials for the revoke actions to revoke (revoking twice is not an error).
+    let victim_token = ok(server.call(
+        "CreateWhiteBoxToken",
+        &admin,
+        &json!({"Name": "victim", "Role": "reader"}),
+    ))["TokenId"]
+        .clone();
+    let victim_key = ok(server.call(
+        "CreateWhiteBoxAccessKey",
+        &admin,
+        &json!({"Name": "victim", "Role": "reader"}),
+    ))["SecretId"]
+        .clone();
     for spec in wbkms::api::ACTIONS {
         for (role, tok) in [
             ("reader", &reader),
@@ -66,7 +87,12 @@ fn roles_allow_exactly_their_actions() {
                 "operator" => reader_may.contains(&spec.name) || operator_may.contains(&spec.name),
                 _ => true,
             };
-            let (status, v) = server.call(spec.name, tok, &body_for(spec.name, &key_id));
+            let body = match spec.name {
+                "RevokeWhiteBoxToken" => json!({"TokenId": victim_token}),
+                "RevokeWhiteBoxAccessKey" => json!({"SecretId": victim_key}),
+                name => body_for(name, &key_id),
+            };
+            let (status, v) = server.call(spec.name, tok, &body);
             if allowed {
                 assert_eq!(status, 200, "{role} {}: {v}", spec.name);
             } else {
@@ -185,7 +211,7 @@ fn missing_unknown_revoked_and_forged_tokens_are_401() {
         ],
     );
     assert_ne!(c, 0);
-    assert!(err.starts_with("error 03000004"), "{err}");
+    assert!(err.starts_with("error 03000018"), "{err}");
 
     // Creating a token needs the passphrase.
     let out = std::process::Command::new(common::WBKMS)

@@ -922,3 +922,583 @@ fn secure_defaults_device_removal_and_duplicate_material() {
     assert!(rec.overridden.as_deref().unwrap().contains(&first));
     assert!(wbgen::audit::verify(&db).is_ok());
 }
+
+/// The actions behind the console's credential view: tokens and access keys made, listed and
+/// revoked through the API by an admin only; a secret appears once, in its creation's answer,
+/// never in a list, the audit log or the service's log.
+#[test]
+fn tokens_and_access_keys_through_the_api() {
+    let dir = TempDir::new("credentials");
+    let api = Api::new(&dir);
+    let operator = token(dir.path(), "operator");
+
+    // A reader token that expires in an hour.
+    let made = api.ok(
+        "CreateWhiteBoxToken",
+        json!({"Name": "ci reader", "Role": "reader", "ExpiresIn": "1h"}),
+    );
+    let (id, secret) = (
+        made["TokenId"].as_str().unwrap().to_owned(),
+        made["Token"].as_str().unwrap().to_owned(),
+    );
+    assert!(
+        id.starts_with("tok-") && secret.starts_with("wbkms_"),
+        "{made}"
+    );
+    assert_eq!(
+        (made["Name"].as_str(), made["Role"].as_str()),
+        (Some("ci reader"), Some("reader"))
+    );
+    let expires = humantime::parse_rfc3339(made["ExpireTime"].as_str().unwrap()).unwrap();
+    let in_an_hour = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let off = in_an_hour
+        .duration_since(expires)
+        .unwrap_or_else(|e| e.duration());
+    assert!(off < std::time::Duration::from_secs(60), "{made}");
+    // It works, as a reader.
+    let listed = ok(api
+        .server
+        .call("DescribeWhiteBoxKeyDetails", &secret, &json!({})));
+    assert_eq!(listed["TotalCount"], 0);
+    let (s, v) = api.server.call(
+        "CreateWhiteBoxKey",
+        &secret,
+        &json!({"Alias": "no", "Algorithm": "SM4"}),
+    );
+    assert_eq!((s, code(&v)), (403, "03000002"));
+    // Without ExpiresIn it works until revoked: no ExpireTime.
+    let forever = api.ok(
+        "CreateWhiteBoxToken",
+        json!({"Name": "forever", "Role": "metrics"}),
+    );
+    assert!(forever.get("ExpireTime").is_none(), "{forever}");
+
+    // Listed without the token or anything derived from it.
+    let list = api.ok("ListWhiteBoxTokens", json!({}));
+    let text = list.to_string();
+    let hash = blake3::hash(secret.as_bytes()).to_hex().to_string();
+    assert!(!text.contains(&secret) && !text.contains(&hash), "{text}");
+    let rec = list["Tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["TokenId"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            rec["Role"].clone(),
+            rec["Revoked"].clone(),
+            rec["Expired"].clone()
+        ),
+        (json!("reader"), json!(false), json!(false))
+    );
+    assert_eq!(rec["ExpireTime"], made["ExpireTime"]);
+    assert!(
+        rec["LastUsedTime"].as_str().unwrap().ends_with(":00Z"),
+        "{rec}"
+    );
+
+    // Revoked: refused at once; revoking again is not an error.
+    let r = api.ok("RevokeWhiteBoxToken", json!({"TokenId": id}));
+    assert_eq!(
+        (r["TokenId"].as_str(), r["Revoked"].as_bool()),
+        (Some(id.as_str()), Some(true))
+    );
+    let (s, v) = api
+        .server
+        .call("DescribeWhiteBoxKeyDetails", &secret, &json!({}));
+    assert_eq!((s, code(&v)), (401, "03000001"));
+    api.ok("RevokeWhiteBoxToken", json!({"TokenId": id}));
+    let list = api.ok("ListWhiteBoxTokens", json!({}));
+    assert!(
+        list["Tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["TokenId"] == id.as_str() && t["Revoked"] == true)
+    );
+
+    // An access key: the SecretKey once.
+    let ak = api.ok(
+        "CreateWhiteBoxAccessKey",
+        json!({"Name": "tccli", "Role": "operator", "ExpiresIn": "90d"}),
+    );
+    let (secret_id, secret_key) = (
+        ak["SecretId"].as_str().unwrap().to_owned(),
+        ak["SecretKey"].as_str().unwrap().to_owned(),
+    );
+    assert!(
+        secret_id.starts_with("AKID") && secret_key.len() == 32,
+        "{ak}"
+    );
+    let keys = api.ok("ListWhiteBoxAccessKeys", json!({}));
+    assert!(!keys.to_string().contains(&secret_key));
+    assert_eq!(keys["AccessKeys"][0]["SecretId"], secret_id.as_str());
+    assert_eq!(keys["AccessKeys"][0]["Role"], "operator");
+    let r = api.ok("RevokeWhiteBoxAccessKey", json!({"SecretId": secret_id}));
+    assert_eq!(r["Revoked"], true);
+    assert_eq!(
+        api.ok("ListWhiteBoxAccessKeys", json!({}))["AccessKeys"][0]["Revoked"],
+        true
+    );
+
+    // Bad input, with its code.
+    for (action, body, status, want) in [
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "root"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "Admin"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "reader", "ExpiresIn": "soon"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "reader", "ExpiresIn": "10s"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "reader", "ExpiresIn": "3651d"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "reader", "ExpiresIn": 3600}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": " ", "Role": "reader"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "a\nb", "Role": "reader"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Role": "reader"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxToken",
+            json!({"Name": "x", "Role": "reader", "Token": "wbkms_mine"}),
+            400,
+            "03000004",
+        ),
+        (
+            "CreateWhiteBoxAccessKey",
+            json!({"Name": "x", "Role": "god"}),
+            400,
+            "03000004",
+        ),
+        (
+            "RevokeWhiteBoxToken",
+            json!({"TokenId": "tok-0000000000000000"}),
+            404,
+            "03000018",
+        ),
+        ("RevokeWhiteBoxToken", json!({}), 400, "03000004"),
+        (
+            "RevokeWhiteBoxAccessKey",
+            json!({"SecretId": "AKIDnope"}),
+            404,
+            "03000018",
+        ),
+    ] {
+        let r = api.call(action, body.clone());
+        assert_eq!(
+            (r.0, code(&r.1)),
+            (status, want),
+            "{action} {body}: {}",
+            r.1
+        );
+    }
+
+    // Only an admin manages credentials.
+    for (action, body) in [
+        ("CreateWhiteBoxToken", json!({"Name": "x", "Role": "admin"})),
+        ("ListWhiteBoxTokens", json!({})),
+        (
+            "RevokeWhiteBoxToken",
+            json!({"TokenId": forever["TokenId"]}),
+        ),
+        (
+            "CreateWhiteBoxAccessKey",
+            json!({"Name": "x", "Role": "admin"}),
+        ),
+        ("ListWhiteBoxAccessKeys", json!({})),
+        ("RevokeWhiteBoxAccessKey", json!({"SecretId": secret_id})),
+    ] {
+        let (s, v) = api.server.call(action, &operator, &body);
+        assert_eq!((s, code(&v)), (403, "03000002"), "{action}: {v}");
+    }
+
+    // The audit log names what was made and revoked, never a secret; so does the log.
+    let audit = api.ok("ListWhiteBoxAuditRecords", json!({"Limit": 1000}));
+    let text = audit.to_string();
+    assert!(
+        !text.contains(&secret) && !text.contains(&secret_key),
+        "a secret in the audit log"
+    );
+    let note = |action: &str| -> Vec<String> {
+        audit["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["Action"] == action && r["Code"] == "OK")
+            .map(|r| r["Override"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert!(
+        note("CreateWhiteBoxToken")
+            .iter()
+            .any(|n| n.starts_with(&format!("created token {id} (role reader, expires 20"))),
+        "{:?}",
+        note("CreateWhiteBoxToken")
+    );
+    assert!(note("RevokeWhiteBoxToken").contains(&format!("revoked token {id}")));
+    assert!(
+        note("CreateWhiteBoxAccessKey")
+            .iter()
+            .any(|n| n.starts_with(&format!("created access key {secret_id} (role operator")))
+    );
+    assert!(note("RevokeWhiteBoxAccessKey").contains(&format!("revoked access key {secret_id}")));
+    let log = api.server.log.lock().unwrap().clone();
+    assert!(
+        !log.contains(&secret) && !log.contains(&secret_key),
+        "a secret in the service's log"
+    );
+    let stored = common::store_text(dir.path());
+    assert!(
+        !stored.contains(&secret) && !stored.contains(&secret_key),
+        "a secret in the store"
+    );
+}
+
+/// The console's audit view: records filtered by key, credential, action and time, newest
+/// first, paged, with each chain's verification, which an edit to the log breaks.
+#[test]
+fn audit_records_filtered_paged_and_verified() {
+    let dir = TempDir::new("audit-list");
+    let api = Api::new(&dir);
+    let operator = token(dir.path(), "operator");
+    let new_key = |alias: &str| {
+        api.ok(
+            "CreateWhiteBoxKey",
+            json!({"Alias": alias, "Algorithm": "SM4", "Mode": "STANDARD"}),
+        )["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = new_key("audit-a");
+    let b = new_key("audit-b");
+    let start = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    api.ok("DisableWhiteBoxKey", json!({"KeyId": a}));
+    ok(api.server.call(
+        "EncryptByWhiteBox",
+        &operator,
+        &json!({"KeyId": b, "PlainText": "c2VjcmV0"}),
+    ));
+    let (s, _) = api
+        .server
+        .call("DescribeWhiteBoxKey", &operator, &json!({"KeyId": a}));
+    assert_eq!(s, 200);
+    let (s, _) = api
+        .server
+        .call("ListWhiteBoxAuditRecords", &operator, &json!({}));
+    assert_eq!(s, 403, "only an admin reads the audit log");
+
+    let list = |body: Value| api.ok("ListWhiteBoxAuditRecords", body);
+    let all = list(json!({}));
+    assert_eq!(all["Intact"], true);
+    let chain = &all["Chains"][0];
+    assert_eq!(
+        (chain["Instance"].as_str(), chain["Intact"].as_bool()),
+        (Some("t1"), Some(true))
+    );
+    assert_eq!(chain["Head"].as_str().unwrap().len(), 64);
+    let records = all["Records"].as_array().unwrap();
+    assert_eq!(
+        all["TotalCount"].as_u64().unwrap(),
+        chain["Records"].as_u64().unwrap()
+    );
+    assert_eq!(records.len() as u64, chain["Records"].as_u64().unwrap());
+    // Newest first: the 403 above is the first.
+    assert_eq!(
+        (records[0]["Action"].as_str(), records[0]["Status"].as_u64()),
+        (Some("ListWhiteBoxAuditRecords"), Some(403))
+    );
+    let times: Vec<&str> = records
+        .iter()
+        .map(|r| r["Time"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert_eq!(records[0]["Hash"], chain["Head"]);
+
+    // By key, in any spelling of its id.
+    for spelling in [a.clone(), a.to_uppercase(), a.replace('-', "")] {
+        let r = list(json!({"KeyId": spelling}));
+        let actions: Vec<&str> = r["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "DescribeWhiteBoxKey",
+                "DisableWhiteBoxKey",
+                "CreateWhiteBoxKey"
+            ],
+            "{spelling}"
+        );
+    }
+    // By action, credential, time.
+    let r = list(json!({"Action": "DisableWhiteBoxKey"}));
+    assert_eq!(r["TotalCount"], 1);
+    assert_eq!(r["Records"][0]["KeyIds"], json!([a]));
+    let operator_id = ok(api
+        .server
+        .call("DescribeWhiteBoxServiceStatus", &operator, &json!({})))["TokenId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = list(json!({"TokenId": operator_id}));
+    assert!(
+        r["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["TokenId"] == operator_id.as_str())
+    );
+    assert_eq!(r["TotalCount"], 4, "{r}");
+    let r = list(json!({"StartTime": start}));
+    let since: Vec<&str> = r["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Action"].as_str().unwrap())
+        .collect();
+    assert!(
+        !since.contains(&"CreateWhiteBoxKey") && since.contains(&"DisableWhiteBoxKey"),
+        "{since:?}"
+    );
+    let r = list(json!({"EndTime": start, "KeyId": b}));
+    assert_eq!(r["Records"][0]["Action"], "CreateWhiteBoxKey");
+    assert_eq!(r["TotalCount"], 1);
+    assert_eq!(
+        list(json!({"StartTime": "2999-01-01T00:00:00Z"}))["TotalCount"],
+        0
+    );
+    assert_eq!(list(json!({"KeyId": "no-such-key"}))["TotalCount"], 0);
+    // Paged.
+    let total = list(json!({}))["TotalCount"].as_u64().unwrap();
+    let page = list(json!({"Offset": 1, "Limit": 2}));
+    assert_eq!(page["Records"].as_array().unwrap().len(), 2);
+    assert!(
+        page["TotalCount"].as_u64().unwrap() > total,
+        "the last call was recorded too"
+    );
+    assert_eq!(list(json!({"Offset": 100_000}))["Records"], json!([]));
+    for body in [
+        json!({"Limit": 0}),
+        json!({"Limit": 1001}),
+        json!({"StartTime": "yesterday"}),
+        json!({"EndTime": 5}),
+        json!({"Instance": "t1"}),
+    ] {
+        let r = api.call("ListWhiteBoxAuditRecords", body.clone());
+        assert_eq!((r.0, code(&r.1)), (400, "03000004"), "{body}");
+    }
+
+    // An edited record: the chain is reported broken there, the records still listed.
+    let second = common::query(
+        dir.path(),
+        "SELECT record FROM wb_audit WHERE instance = 't1' AND seq = 2",
+    )
+    .remove(0);
+    common::sql(
+        dir.path(),
+        "UPDATE wb_audit SET record = ?1 WHERE instance = 't1' AND seq = 2",
+        &[&second.replacen("\"Status\":200", "\"Status\":500", 1)],
+    );
+    let broken = list(json!({"Limit": 1}));
+    assert_eq!(broken["Intact"], false);
+    let chain = &broken["Chains"][0];
+    assert_eq!(
+        (chain["Intact"].as_bool(), chain["BrokenAt"].as_u64()),
+        (Some(false), Some(2)),
+        "{chain}"
+    );
+    assert!(
+        chain["Reason"].as_str().unwrap().contains("edited"),
+        "{chain}"
+    );
+}
+
+/// The console's key detail: a key's versions, and an older version's key file, downloaded
+/// after rotations, that still decrypts what was encrypted under it; the rotation period.
+#[test]
+fn key_versions_and_older_key_files() {
+    let dir = TempDir::new("versions");
+    let api = Api::new(&dir);
+    let reader = token(dir.path(), "reader");
+    let id = api.ok(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "versioned", "Algorithm": "AES_256", "SpaceBits": 8}),
+    )["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let encrypt = |text: &[u8]| {
+        let r = api.ok(
+            "EncryptByWhiteBox",
+            json!({"KeyId": id, "PlainText": B64.encode(text)}),
+        );
+        (
+            r["KeyVersion"].as_u64().unwrap(),
+            r["InitializationVector"].as_str().unwrap().to_owned(),
+            r["CipherText"].as_str().unwrap().to_owned(),
+        )
+    };
+    let old = encrypt(b"made under version 1");
+    api.ok("RotateWhiteBoxKey", json!({"KeyId": id}));
+    api.ok("RotateWhiteBoxKey", json!({"KeyId": id}));
+    let new = encrypt(b"made under version 3");
+    assert_eq!((old.0, new.0), (1, 3));
+
+    let v = api.ok("ListWhiteBoxKeyVersions", json!({"KeyId": id}));
+    assert_eq!(v["CurrentVersion"], 3);
+    let versions = v["Versions"].as_array().unwrap();
+    let numbers: Vec<(u64, bool)> = versions
+        .iter()
+        .map(|x| {
+            (
+                x["KeyVersion"].as_u64().unwrap(),
+                x["Current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(numbers, [(1, false), (2, false), (3, true)]);
+    assert!(
+        versions
+            .iter()
+            .all(|x| humantime::parse_rfc3339(x["CreateTime"].as_str().unwrap()).is_ok())
+    );
+    // A reader sees the versions (metadata) but gets no key file.
+    assert_eq!(
+        ok(api
+            .server
+            .call("ListWhiteBoxKeyVersions", &reader, &json!({"KeyId": id})))["Versions"],
+        v["Versions"]
+    );
+    let (s, r) = api.server.call(
+        "DescribeWhiteBoxDecryptKey",
+        &reader,
+        &json!({"KeyId": id, "KeyVersion": 1}),
+    );
+    assert_eq!((s, code(&r)), (403, "03000002"));
+
+    let file = |version: u64| {
+        let r = api.ok(
+            "DescribeWhiteBoxDecryptKey",
+            json!({"KeyId": id, "KeyVersion": version}),
+        );
+        assert_eq!(r["KeyVersion"], version);
+        r["DecryptKey"].as_str().unwrap().to_owned()
+    };
+    let (v1, v3) = (file(1), file(3));
+    assert_eq!(
+        decrypt(&v1, &old.1, &old.2, 0, None).unwrap(),
+        b"made under version 1"
+    );
+    assert_eq!(
+        decrypt(&v3, &new.1, &new.2, 0, None).unwrap(),
+        b"made under version 3"
+    );
+    assert_ne!(
+        decrypt(&v3, &old.1, &old.2, 0, None).ok().as_deref(),
+        Some(&b"made under version 1"[..]),
+        "the current version's file must not open version 1's ciphertext"
+    );
+    // Served again from the cache, the same file.
+    assert_eq!(file(1), v1);
+
+    for (action, body, status, want) in [
+        (
+            "DescribeWhiteBoxDecryptKey",
+            json!({"KeyId": id, "KeyVersion": 4}),
+            404,
+            "02000013",
+        ),
+        (
+            "DescribeWhiteBoxDecryptKey",
+            json!({"KeyId": id, "KeyVersion": 0}),
+            404,
+            "02000013",
+        ),
+        (
+            "ListWhiteBoxKeyVersions",
+            json!({"KeyId": "00000000-0000-4000-8000-000000000000"}),
+            404,
+            "02000010",
+        ),
+        ("ListWhiteBoxKeyVersions", json!({}), 400, "03000004"),
+    ] {
+        let r = api.call(action, body.clone());
+        assert_eq!(
+            (r.0, code(&r.1)),
+            (status, want),
+            "{action} {body}: {}",
+            r.1
+        );
+    }
+
+    // The rotation period: due RotateDays after the current version was made.
+    let r = api.ok(
+        "EnableWhiteBoxKeyRotation",
+        json!({"KeyId": id, "RotateDays": 30}),
+    );
+    let made = humantime::parse_rfc3339(versions[2]["CreateTime"].as_str().unwrap()).unwrap();
+    let due = humantime::parse_rfc3339(r["NextRotateTime"].as_str().unwrap()).unwrap();
+    assert_eq!(due.duration_since(made).unwrap().as_secs(), 30 * 86_400);
+    let info = api.ok("DescribeWhiteBoxKey", json!({"KeyId": id}))["KeyInfo"].clone();
+    assert_eq!(
+        (
+            info["KeyRotationEnabled"].clone(),
+            info["RotateDays"].clone()
+        ),
+        (json!(true), json!(30))
+    );
+    api.ok("DisableWhiteBoxKeyRotation", json!({"KeyId": id}));
+    let info = api.ok("DescribeWhiteBoxKey", json!({"KeyId": id}))["KeyInfo"].clone();
+    assert_eq!(
+        (
+            info["KeyRotationEnabled"].clone(),
+            info["NextRotateTime"].clone()
+        ),
+        (json!(false), Value::Null)
+    );
+}

@@ -2,8 +2,14 @@
 // key (SPACE_HARD, the default mode), encrypts a secret, binds this machine to the key,
 // downloads the decryption key file, removes devices (without rotation: a warning; with it:
 // version 2), toggles the key off and on, rotates, creates an EXTERNAL key (notice and warning)
-// and deletes it. Writes what run.sh needs to decrypt on the
-// "device" with wbdecrypt: DOWNLOAD_DIR/{key-id,iv,ciphertext}.txt and DOWNLOAD_DIR/<KeyId>.wbkey.
+// and deletes it (after a cancelled try), asks before disabling (cancel leaves the key enabled),
+// lists the key's versions and downloads version 1 after the rotations, sets and clears the
+// rotation period, creates, uses and revokes a token and an access key in the credentials view,
+// and filters the audit log by key and by action with the chain shown intact; at 1280 x 800
+// every view fits the width, with every control in view. Writes what run.sh needs to decrypt
+// on the "device" with wbdecrypt: DOWNLOAD_DIR/{key-id,iv,ciphertext}.txt,
+// DOWNLOAD_DIR/<KeyId>.wbkey (version 1, downloaded before the rotations) and
+// DOWNLOAD_DIR/<KeyId>.v1.wbkey, <KeyId>.v3.wbkey (from the versions list, after them).
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT), TOKEN (admin), DOWNLOAD_DIR, FINGERPRINT
 // (this machine's), SECRET (the text to encrypt), CHROMIUM (default /usr/bin/chromium),
@@ -48,7 +54,7 @@ async function main() {
     headless: true,
     args: ['--no-sandbox', '--disable-dev-shm-usage'],
   });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   // Any script error or CSP violation fails the test (the server sends default-src 'self').
@@ -144,6 +150,58 @@ async function hiddenOrError(page, locator, timeout = 30_000) {
     const msg = (await page.locator('#error-message').textContent()).trim();
     throw new Error(`the console shows an error: ${code}: ${msg}`);
   }
+}
+
+/**
+ * At the page's width (1280 px): no horizontal scrolling of the page, no table that scrolls
+ * sideways, and every displayed control (button, input, select, link) of the page and of an
+ * open dialog inside the viewport.
+ */
+async function assertFits(page, what) {
+  const m = await page.evaluate(() => {
+    const d = document.documentElement;
+    const width = d.clientWidth;
+    const out = { scroll: d.scrollWidth, width, outside: [], scrolling: [] };
+    const name = (e) => e.dataset.testid || e.id || e.textContent.trim().slice(0, 30) || e.tagName;
+    for (const e of document.querySelectorAll('button, input, select, textarea, a[href]')) {
+      if (e.classList.contains('visually-hidden') || e.closest('.visually-hidden')) continue;
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue; // not displayed (closed dialog, hidden view)
+      if (r.left < -0.5 || r.right > width + 0.5) out.outside.push(`${name(e)} at ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    for (const w of document.querySelectorAll('.table-wrap')) {
+      const r = w.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (w.scrollWidth > w.clientWidth + 1) out.scrolling.push(`${w.querySelector('table')?.dataset.testid || 'a table'}: ${w.scrollWidth} > ${w.clientWidth}`);
+    }
+    return out;
+  });
+  assert.ok(m.scroll <= m.width, `${what}: the page scrolls sideways (${m.scroll} > ${m.width})`);
+  assert.deepEqual(m.scrolling, [], `${what}: a table scrolls sideways`);
+  assert.deepEqual(m.outside, [], `${what}: controls outside the ${m.width} px viewport`);
+}
+
+/** Calls the API directly (not through the page) with `token`: [status, Response]. */
+async function api(page, token, action, body) {
+  const r = await page.request.post(BASE_URL + '/', {
+    headers: { 'X-Action': action, Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+    data: JSON.stringify(body || {}),
+  });
+  return [r.status(), (await r.json()).Response];
+}
+
+/** Waits until the view or dialog has loaded its data (`data-loaded="true"`). */
+async function loaded(page, selector, timeout = 30_000) {
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.loaded === 'true', selector, { timeout });
+}
+
+/** Clicks OK (or Cancel) in the confirmation dialog, which must be open. */
+async function confirm(page, answer, titleRe) {
+  const dlg = page.locator('#confirm-dialog');
+  await dlg.waitFor({ state: 'visible' });
+  if (titleRe) assert.match(await page.locator('#confirm-title').textContent(), titleRe);
+  await page.locator(answer ? '#confirm-ok' : '#confirm-cancel').click();
+  await hiddenOrError(page, dlg, SLOW);
 }
 
 async function run(page, expectedFailures) {
@@ -402,8 +460,22 @@ async function run(page, expectedFailures) {
   await waitDeviceStatus(page, keyId, /1 device, bound/);
   ok('adding a device does not rotate; removing one rotates: "Rotated to version 2"');
 
+  // --- disabling asks first: cancelled, the key stays enabled (also on the service)
+  await r.locator('[data-testid=enable-switch]').click();
+  await confirm(page, false, /Disable key/);
+  // The switch goes back on.
+  await page.waitForFunction((id) => document.querySelector(`tr[data-key-id="${id}"] [data-testid=enable-switch]`)?.checked === true, keyId);
+  assert.equal((await r.locator('[data-testid=status-text]').textContent()).trim(), 'Enabled');
+  await page.reload();
+  await expectChecked(row(page, keyId).locator('[data-testid=enable-switch]'), true, 'after a cancelled disable and reload');
+  ok('disable asks first; cancelled, the key stays enabled');
+
   // --- disable, survives a reload; encrypting then fails with a visible error
-  await r.locator('[data-testid=enable-switch]').uncheck();
+  const disableBody = await requestBody(page, 'DisableWhiteBoxKey', async () => {
+    await row(page, keyId).locator('[data-testid=enable-switch]').click();
+    await confirm(page, true, /Disable key/);
+  });
+  assert.equal(disableBody.KeyId, keyId);
   await page.waitForFunction((id) => document.querySelector(`tr[data-key-id="${id}"]`)?.dataset.status === 'Disabled', keyId);
   await page.reload();
   await expectChecked(row(page, keyId).locator('[data-testid=enable-switch]'), false, 'after disable and reload');
@@ -435,6 +507,52 @@ async function run(page, expectedFailures) {
   await hiddenOrError(page, page.locator('#confirm-dialog'), SLOW);
   await waitVersion(page, keyId, 3);
   ok('rotated: current version 3');
+  await assertFits(page, 'the key list');
+
+  // --- key details: the versions, and version 1's key file after the rotations
+  const details = page.locator('#details-dialog');
+  await row(page, keyId).locator('[data-testid=key-id]').click();
+  await loaded(page, '#details-dialog');
+  const versionRows = details.locator('[data-testid=version-row]');
+  assert.deepEqual(await versionRows.evaluateAll((rs) => rs.map((x) => x.dataset.version)), ['3', '2', '1'], 'versions, newest first');
+  assert.equal(await versionRows.first().locator('[data-testid=version-current]').count(), 1, 'version 3 is current');
+  assert.equal(await details.locator('[data-testid=version-current]').count(), 1, 'one current version');
+  await assertFits(page, 'the key details');
+  for (const v of ['1', '3']) {
+    const [vdl] = await Promise.all([
+      page.waitForEvent('download', { timeout: SLOW }),
+      details.locator(`tr[data-version="${v}"] [data-testid=version-download]`).click(),
+    ]);
+    assert.equal(vdl.suggestedFilename(), `${keyId}.v${v}.wbkey`);
+    await vdl.saveAs(path.join(DOWNLOAD_DIR, `${keyId}.v${v}.wbkey`));
+  }
+  ok('key details list versions 3, 2, 1; downloaded version 1 and version 3');
+
+  // --- the rotation period: set (NextRotateTime shown, as the service says), then off
+  const rotState = page.locator('#rotation-state');
+  assert.match(await rotState.textContent(), /^Off/, 'no rotation period yet');
+  await page.locator('#rotation-days').fill('30');
+  const rotBody2 = await requestBody(page, 'EnableWhiteBoxKeyRotation', () => page.locator('#rotation-save').click());
+  assert.deepEqual(rotBody2, { KeyId: keyId, RotateDays: 30 });
+  await page.waitForFunction(() => document.getElementById('rotation-state').dataset.next !== '');
+  const next = await rotState.getAttribute('data-next');
+  const [st, described] = await api(page, TOKEN, 'DescribeWhiteBoxKey', { KeyId: keyId });
+  assert.equal(st, 200);
+  assert.equal(described.KeyInfo.NextRotateTime, next, 'the NextRotateTime shown is the service\'s');
+  assert.equal(described.KeyInfo.RotateDays, 30);
+  const [, vlist] = await api(page, TOKEN, 'ListWhiteBoxKeyVersions', { KeyId: keyId });
+  const v3made = Date.parse(vlist.Versions.find((v) => v.Current).CreateTime);
+  assert.equal(Date.parse(next) - v3made, 30 * 86_400_000, 'due 30 days after version 3 was made');
+  assert.match(await rotState.textContent(), /Every 30 days: next rotation/);
+  assert.ok((await rotState.textContent()).includes(next), 'the time is shown');
+  await page.locator('#rotation-off').click();
+  await page.waitForFunction(() => document.getElementById('rotation-state').dataset.enabled === 'false');
+  assert.match(await rotState.textContent(), /^Off/);
+  const [, after] = await api(page, TOKEN, 'DescribeWhiteBoxKey', { KeyId: keyId });
+  assert.equal(after.KeyInfo.KeyRotationEnabled, false);
+  await page.locator('#details-close').click();
+  await details.waitFor({ state: 'hidden' });
+  ok(`rotation period: every 30 days, next ${next}; then turned off`);
 
   // --- a second key, EXTERNAL, with markup in its alias: the notice before, the service's
   // warning after; the alias shown as text; then deleted after typing the alias
@@ -464,6 +582,17 @@ async function run(page, expectedFailures) {
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
   ok(`created EXTERNAL SM4 key ${key2} with the warning "${warnText}"; its HTML-like alias is shown as text`);
 
+  await assertFits(page, 'the key list with two keys');
+  // Delete, cancelled: the key stays.
+  await r2.locator('[data-testid=delete-btn]').click();
+  await page.locator('#delete-dialog').waitFor({ state: 'visible' });
+  await page.locator('#delete-confirm-input').fill(XSS_ALIAS);
+  await page.locator('#delete-cancel').click();
+  await page.locator('#delete-dialog').waitFor({ state: 'hidden' });
+  await page.reload();
+  await r2.waitFor();
+  ok('delete cancelled: the key is still there after a reload');
+
   await r2.locator('[data-testid=delete-btn]').click();
   await page.locator('#delete-dialog').waitFor({ state: 'visible' });
   assert.equal(await page.locator('#delete-submit').isDisabled(), true, 'delete needs the alias');
@@ -483,6 +612,123 @@ async function run(page, expectedFailures) {
   await row(page, keyId).waitFor();
   ok('the algorithm filter');
 
+  // --- tokens: create one with an expiry in the console, use it, revoke it, see it refused
+  await page.locator('#tab-credentials').click();
+  await loaded(page, '#view-credentials');
+  const tokenRows = page.locator('#token-rows [data-testid=token-row]');
+  const before = await tokenRows.count();
+  assert.ok(before >= 2, 'the admin and reader tokens are listed');
+  await page.locator('#token-name').fill('browser-ci');
+  await page.locator('#token-role').selectOption('operator');
+  await page.locator('#token-expires').selectOption('1d');
+  const tokBody = await requestBody(page, 'CreateWhiteBoxToken', () => page.locator('#token-create').click());
+  assert.deepEqual(tokBody, { Name: 'browser-ci', Role: 'operator', ExpiresIn: '1d' });
+  const secretDlg = page.locator('#secret-dialog');
+  await visibleOrError(page, secretDlg);
+  const newTokenId = (await page.locator('#secret-id').textContent()).trim();
+  const newToken = (await page.locator('#secret-value').textContent()).trim();
+  assert.match(newTokenId, /^tok-[0-9a-f]{16}$/);
+  assert.match(newToken, /^wbkms_/);
+  assert.match(await secretDlg.textContent(), /shown only this once/);
+  assert.doesNotMatch(await page.locator('#secret-expires').textContent(), /never/, 'it expires');
+  await page.locator('#secret-close').click();
+  await secretDlg.waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => document.getElementById('secret-value').textContent === '');
+  const tokRow = page.locator(`#token-rows tr[data-id="${newTokenId}"]`);
+  await tokRow.waitFor();
+  assert.equal(await tokRow.getAttribute('data-state'), 'Active');
+  const expiresShown = (await tokRow.locator('[data-testid=cred-expires]').getAttribute('title')) || '';
+  const inADay = Date.now() + 86_400_000;
+  assert.ok(Math.abs(Date.parse(expiresShown) - inADay) < 600_000, `expires in a day (${expiresShown})`);
+  assert.ok(!(await page.locator('#view-credentials').textContent()).includes(newToken), 'the list never shows the token');
+  const [s1, listed] = await api(page, newToken, 'DescribeWhiteBoxKeyDetails', {});
+  assert.equal(s1, 200, 'the new token lists keys');
+  assert.ok(listed.KeyInfos.some((k) => k.KeyId === keyId), 'and sees the key');
+  expectedFailures.push((res) => res.request().headers()['x-action'] === 'DeleteWhiteBoxKey' && res.status() === 403);
+  const [s1b] = await api(page, newToken, 'DeleteWhiteBoxKey', { KeyId: keyId });
+  assert.equal(s1b, 403, 'an operator token may not delete');
+  await assertFits(page, 'the credentials view');
+  await tokRow.locator('[data-testid=cred-revoke]').click();
+  await confirm(page, true, /Revoke token/);
+  await page.waitForFunction((id) => document.querySelector(`#token-rows tr[data-id="${id}"]`)?.dataset.state === 'Revoked', newTokenId);
+  assert.equal(await tokRow.locator('[data-testid=cred-revoke]').isDisabled(), true, 'no second revoke');
+  const [s2, refused] = await api(page, newToken, 'DescribeWhiteBoxKeyDetails', {});
+  assert.equal(s2, 401, 'a revoked token is refused');
+  assert.equal(refused.Error.Code, '03000001');
+  ok(`created token ${newTokenId} (operator, expires ${expiresShown}), used it, revoked it: refused`);
+
+  // --- access keys: create (the SecretKey once), revoke after a cancelled try
+  await page.locator('#accesskey-name').fill('browser-tccli');
+  await page.locator('#accesskey-role').selectOption('reader');
+  await page.locator('#accesskey-expires').selectOption('');
+  const akBody = await requestBody(page, 'CreateWhiteBoxAccessKey', () => page.locator('#accesskey-create').click());
+  assert.deepEqual(akBody, { Name: 'browser-tccli', Role: 'reader' });
+  await visibleOrError(page, secretDlg);
+  const secretId = (await page.locator('#secret-id').textContent()).trim();
+  const secretKey = (await page.locator('#secret-value').textContent()).trim();
+  assert.match(secretId, /^AKID[A-Za-z0-9]{32}$/);
+  assert.match(secretKey, /^[A-Za-z0-9]{32}$/);
+  assert.match(await page.locator('#secret-expires').textContent(), /never/);
+  await page.locator('#secret-close').click();
+  await secretDlg.waitFor({ state: 'hidden' });
+  const akRow = page.locator(`#accesskey-rows tr[data-id="${secretId}"]`);
+  await akRow.waitFor();
+  assert.equal((await akRow.locator('[data-testid=cred-expires]').textContent()).trim(), 'never');
+  assert.ok(!(await page.locator('#view-credentials').textContent()).includes(secretKey), 'the list never shows the SecretKey');
+  await akRow.locator('[data-testid=cred-revoke]').click();
+  await confirm(page, false, /Revoke access key/);
+  assert.equal(await akRow.getAttribute('data-state'), 'Active', 'cancelled: still active');
+  const [, aksBefore] = await api(page, TOKEN, 'ListWhiteBoxAccessKeys', {});
+  assert.equal(aksBefore.AccessKeys.find((k) => k.SecretId === secretId).Revoked, false, 'cancelled: not revoked on the service');
+  await akRow.locator('[data-testid=cred-revoke]').click();
+  await confirm(page, true, /Revoke access key/);
+  await page.waitForFunction((id) => document.querySelector(`#accesskey-rows tr[data-id="${id}"]`)?.dataset.state === 'Revoked', secretId);
+  const [, aks] = await api(page, TOKEN, 'ListWhiteBoxAccessKeys', {});
+  assert.equal(aks.AccessKeys.find((k) => k.SecretId === secretId).Revoked, true, 'revoked on the service');
+  ok(`created access key ${secretId}, revoke cancelled once, then revoked`);
+
+  // --- the audit log: the chain intact; by key, by action
+  await page.locator('#tab-audit').click();
+  await loaded(page, '#view-audit');
+  assert.equal(await page.locator('#audit-chain').getAttribute('data-state'), 'intact');
+  assert.equal((await page.locator('#audit-chain-badge').textContent()).trim(), 'intact');
+  assert.match(await page.locator('#audit-chain-text').textContent(), /records, head [0-9a-f]{16}/);
+  await assertFits(page, 'the audit log');
+  const auditRows = page.locator('#audit-rows [data-testid=audit-row]');
+  assert.ok(await auditRows.count() > 10, 'records listed');
+  const search = async () => {
+    await requestBody(page, 'ListWhiteBoxAuditRecords', () => page.locator('#audit-search').click());
+    await loaded(page, '#view-audit');
+  };
+  await page.locator('#audit-key').fill(keyId);
+  await search();
+  const byKey = await auditRows.evaluateAll((rs) => rs.map((r) => ({
+    action: r.dataset.action,
+    keys: r.querySelector('[data-testid=audit-keys]').textContent,
+  })));
+  assert.ok(byKey.length > 5 && byKey.every((x) => x.keys.includes(keyId)), 'every record names the key');
+  const keyActions = new Set(byKey.map((x) => x.action));
+  for (const a of ['CreateWhiteBoxKey', 'EncryptByWhiteBox', 'DisableWhiteBoxKey', 'RotateWhiteBoxKey', 'EnableWhiteBoxKeyRotation', 'DescribeWhiteBoxDecryptKey']) {
+    assert.ok(keyActions.has(a), `the key's records include ${a} (${[...keyActions].join(', ')})`);
+  }
+  assert.equal(byKey[byKey.length - 1].action, 'CreateWhiteBoxKey', 'oldest last: the creation');
+  await assertFits(page, 'the audit log filtered by key');
+  await page.locator('#audit-key').fill('');
+  await page.locator('#audit-action').fill('DisableWhiteBoxKey');
+  await search();
+  const byAction = await auditRows.evaluateAll((rs) => rs.map((r) => r.dataset.action));
+  // One disable in the console (the cancelled one sent nothing); the reader's 403s came later.
+  assert.deepEqual(byAction, ['DisableWhiteBoxKey'], 'only the one disable');
+  await page.locator('#audit-action').fill('RevokeWhiteBoxToken');
+  await search();
+  assert.ok((await auditRows.first().textContent()).includes(`revoked token ${newTokenId}`), 'the revocation names the token');
+  assert.equal(await page.locator('#audit-chain').getAttribute('data-state'), 'intact');
+  await page.locator('#audit-reset').click();
+  await loaded(page, '#view-audit');
+  ok('audit log: chain intact, filtered by key and by action');
+  await page.locator('#tab-keys').click();
+  await row(page, keyId).waitFor();
+
   // --- sign out forgets the token
   await page.locator('#signout-btn').click();
   await page.locator('#signin').waitFor({ state: 'visible' });
@@ -501,6 +747,8 @@ async function run(page, expectedFailures) {
     await page.locator('#app').waitFor({ state: 'visible' });
     assert.equal((await page.locator('#whoami').textContent()).trim(), 'reader');
     await row(page, keyId).waitFor();
+    assert.equal(await page.locator('#tab-audit').isVisible(), false, 'no audit tab for a reader');
+    assert.equal(await page.locator('#tab-credentials').isVisible(), false, 'no credentials tab for a reader');
     let downloaded = false;
     const onDownload = () => { downloaded = true; };
     page.on('download', onDownload);

@@ -3,9 +3,12 @@
 # starts wbkms on a fresh key store with an admin token, drives the console in headless
 # Chromium (console.mjs: sign in, create a key in the default SPACE_HARD mode, encrypt a secret,
 # bind this machine, download the decryption key file, remove devices without and with rotation,
-# disable/enable, rotate, create an EXTERNAL key (notice, warning), delete), then decrypts the
-# ciphertext read from the page with the downloaded key file and wbdecrypt, as a device would,
-# and checks the secret comes back; a device with another fingerprint must not get it.
+# disable/enable and delete with their confirmations, rotate, key versions and the rotation
+# period, create an EXTERNAL key (notice, warning), tokens and access keys, the audit log, the
+# layout at 1280 px), then decrypts the ciphertext read from the page with the downloaded key
+# file and wbdecrypt, as a device would, and checks the secret comes back; a device with another
+# fingerprint must not get it. The ciphertext was made under version 1: version 1's key file,
+# downloaded from the versions list after two rotations, decrypts it too, version 3's does not.
 #
 #   bash wbkms/tests/browser/run.sh
 #
@@ -115,4 +118,22 @@ grep -q '^error 01000016' "$work/other.err" || {
 }
 echo "   ok: refused on another device"
 
-echo "PASS: wbkms console browser test (sign-in, create, encrypt, devices, key download, device removal and rotation, disable/enable, rotate, delete; wbdecrypt got the secret back)"
+echo "== version 1's key file, downloaded after the rotations, decrypts version 1's ciphertext"
+[ -s "$dl/$key_id.v1.wbkey" ] && [ -s "$dl/$key_id.v3.wbkey" ] || {
+    echo "no downloaded key files $key_id.v1.wbkey and $key_id.v3.wbkey" >&2; exit 1;
+}
+plaintext=$("$bin/wbdecrypt" --key-dir "$dl" --key-file "$key_id.v1.wbkey" \
+    --iv "$iv" --ciphertext "$ciphertext" --algorithm 0)
+if [ "$plaintext" != "$secret" ]; then
+    echo "version 1's key file decrypted something else: '$plaintext'" >&2
+    exit 1
+fi
+# Version 3's file holds other key material: an error (bad padding), or other bytes.
+if v3=$("$bin/wbdecrypt" --key-dir "$dl" --key-file "$key_id.v3.wbkey" \
+    --iv "$iv" --ciphertext "$ciphertext" --algorithm 0 2>/dev/null) && [ "$v3" = "$secret" ]; then
+    echo "version 3's key file decrypted version 1's ciphertext" >&2
+    exit 1
+fi
+echo "   ok: version 1's file gives the secret back, version 3's does not"
+
+echo "PASS: wbkms console browser test (sign-in, create, encrypt, devices, key download, device removal and rotation, disable/enable and delete with confirmations, rotate, versions and an older version's key file, rotation period, tokens and access keys, audit log, 1280 px layout; wbdecrypt got the secret back)"
