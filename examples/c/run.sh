@@ -25,7 +25,7 @@ gcc "${cflags[@]}" examples/c/vectors.c "$lib/libwbruntime_ffi.a" -lpthread -ldl
 # The cross-language vectors (test-vectors/sdk/vectors.json): every case and every error case.
 python3 examples/c/vectors.py "$work/vectors"
 
-export WBGEN_KEYSTORE="$work/keystore" WBGEN_PASSPHRASE="c example"
+export WBGEN_KEYSTORE="$work/keystore" WBGEN_PASSPHRASE="c example passphrase"
 "$lib/wbgen" init >/dev/null
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
 mkdir -p "$work/keys"

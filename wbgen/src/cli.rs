@@ -154,6 +154,10 @@ pub enum Command {
         /// Protect the store with an AES key inside a PKCS#11 token instead of a passphrase.
         #[command(flatten)]
         hsm: HsmArgs,
+        /// Accept a passphrase shorter than 12 characters (for tests and throwaway stores: the
+        /// store's sealed material is as strong as the passphrase).
+        #[arg(long)]
+        allow_short_passphrase: bool,
     },
     /// Create a key with fresh random material.
     Create {
@@ -412,6 +416,12 @@ pub fn hsm_pin_from(
     Ok(pin)
 }
 
+/// The fewest characters a new store's passphrase may have without
+/// `--allow-short-passphrase` (NIST SP 800-63B asks at least 8 of a memorised secret, 15 when it
+/// is the only factor; a store's passphrase is also attacked offline, with Argon2id's cost per
+/// guess: 12 is the floor, a long passphrase the advice).
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
 /// Where the commands get the store's secrets: `--passphrase-file` / `WBGEN_PASSPHRASE` / the
 /// terminal for a passphrase; `--hsm-pin-file` / `WBGEN_HSM_PIN` / the terminal for a PIN.
 #[derive(Clone, Debug, Default)]
@@ -420,11 +430,20 @@ pub struct Secrets {
     pub passphrase_file: Option<PathBuf>,
     /// `--hsm-pin-file`.
     pub hsm_pin_file: Option<PathBuf>,
+    /// Whether a new store's passphrase may be shorter than [`MIN_PASSPHRASE_CHARS`].
+    pub allow_short_passphrase: bool,
 }
 
 impl crate::keystore::PassphraseSource for Secrets {
     fn passphrase(&mut self, new_store: bool) -> Result<zeroize::Zeroizing<String>, crate::Error> {
-        passphrase_from(self.passphrase_file.as_deref(), new_store)
+        let pass = passphrase_from(self.passphrase_file.as_deref(), new_store)?;
+        if new_store && !self.allow_short_passphrase && pass.chars().count() < MIN_PASSPHRASE_CHARS
+        {
+            return Err(crate::Error::InvalidArgument(format!(
+                "a new key store's passphrase must be at least {MIN_PASSPHRASE_CHARS} characters: everything the store seals is as strong as it (--allow-short-passphrase accepts a shorter one; an HSM store needs none)"
+            )));
+        }
+        Ok(pass)
     }
 
     fn hsm_pin(&mut self, token: &str) -> Result<zeroize::Zeroizing<String>, crate::Error> {

@@ -81,52 +81,86 @@ pub struct DeviceChange {
     pub rotated_to: Option<u32>,
 }
 
-/// Checks a key's tags: keys of 1 to 128 printable characters, values of at most 256, no key
-/// twice, at most 50 tags.
+/// Text that people read — aliases, descriptions, tags, in lists, the console and the audit
+/// log — in Unicode Normalization Form C (UAX #15), so that two spellings of one text (a
+/// precomposed `é` and `e` + U+0301) are one alias; `None` if it holds a character that can
+/// make one text pass for another or split a line: a control (Cc; a description may hold
+/// `\n`), a format character (Cf: zero-width characters, the bidirectional overrides and
+/// isolates, U+202E among them, with which `key\u{202e}gpj.exe` shows as `keyexe.jpg`), or a
+/// line or paragraph separator (Zl, Zp: U+2028, U+2029).
+pub fn readable_text(text: &str, newlines: bool) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization as _;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+    let refused = |c: char| {
+        !(newlines && c == '\n')
+            && matches!(
+                c.general_category(),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            )
+    };
+    // Normalization never introduces such characters, so checking before is checking after.
+    (!text.chars().any(refused)).then(|| text.nfc().collect())
+}
+
+const READABLE: &str =
+    "no control, format (zero-width, bidirectional) or line-separator characters";
+
+/// Checks a key's tags — keys of 1 to 128 readable characters, values of at most 256, no key
+/// twice, at most 50 tags — and returns them normalised ([`readable_text`]).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] naming the rule broken.
-pub fn check_tags(tags: &[Tag]) -> Result<(), Error> {
-    let printable = |s: &str| !s.chars().any(char::is_control);
+pub fn check_tags(tags: &[Tag]) -> Result<Vec<Tag>, Error> {
     if tags.len() > 50 {
         return Err(Error::InvalidArgument("a key has at most 50 tags".into()));
     }
-    for (i, t) in tags.iter().enumerate() {
-        if t.tag_key.is_empty() || t.tag_key.chars().count() > 128 || !printable(&t.tag_key) {
-            return Err(Error::InvalidArgument(
-                "a tag key must be 1 to 128 printable characters".into(),
-            ));
-        }
-        if t.tag_value.chars().count() > 256 || !printable(&t.tag_value) {
-            return Err(Error::InvalidArgument(
-                "a tag value must be at most 256 printable characters".into(),
-            ));
-        }
-        if tags[..i].iter().any(|u| u.tag_key == t.tag_key) {
+    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
+    for t in tags {
+        let key = readable_text(&t.tag_key, false)
+            .filter(|k| !k.is_empty() && k.chars().count() <= 128)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("a tag key must be 1 to 128 characters, {READABLE}"))
+            })?;
+        let value = readable_text(&t.tag_value, false)
+            .filter(|v| v.chars().count() <= 256)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "a tag value must be at most 256 characters, {READABLE}"
+                ))
+            })?;
+        if out.iter().any(|u| u.tag_key == key) {
             return Err(Error::InvalidArgument("a tag key appears twice".into()));
         }
+        out.push(Tag {
+            tag_key: key,
+            tag_value: value,
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
-fn check_alias(alias: &str) -> Result<(), Error> {
-    if alias.is_empty() || alias.len() > 256 || alias.chars().any(char::is_control) {
-        return Err(Error::InvalidArgument(
-            "the alias must be 1 to 256 printable characters".into(),
-        ));
-    }
-    Ok(())
+/// The alias, normalised, if it is 1 to 256 bytes of readable text ([`readable_text`]).
+fn check_alias(alias: &str) -> Result<String, Error> {
+    readable_text(alias, false)
+        .filter(|a| !a.is_empty() && a.len() <= 256)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!("the alias must be 1 to 256 bytes, {READABLE}"))
+        })
 }
 
-fn check_description(description: &str) -> Result<(), Error> {
-    if description.chars().count() > 1024
-        || description.chars().any(|c| c.is_control() && c != '\n')
-    {
-        return Err(Error::InvalidArgument(
-            "the description must be at most 1024 printable characters".into(),
-        ));
-    }
-    Ok(())
+/// The description, normalised, if it is at most 1024 characters of readable text (line
+/// breaks allowed).
+fn check_description(description: &str) -> Result<String, Error> {
+    readable_text(description, true)
+        .filter(|d| d.chars().count() <= 1024)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "the description must be at most 1024 characters, {READABLE} except line breaks"
+            ))
+        })
 }
 
 /// What the key store adds to a [`KeyRecord`]: its key file, its id and mode as the runtime's
@@ -577,8 +611,8 @@ impl<'c> Session<'_, 'c> {
         description: &str,
         allow_duplicate: bool,
     ) -> Result<(KeyRecord, Option<MaterialHolder>), Error> {
-        check_alias(alias)?;
-        check_description(description)?;
+        let alias = &check_alias(alias)?;
+        let description = &check_description(description)?;
         if self.tx.key_by_alias(alias)?.is_some() {
             return Err(Error::AliasTaken);
         }
@@ -943,17 +977,11 @@ impl<'c> Session<'_, 'c> {
         description: Option<&str>,
         tags: Option<Vec<Tag>>,
     ) -> Result<KeyRecord, Error> {
-        if let Some(a) = alias {
-            check_alias(a)?;
-        }
-        if let Some(d) = description {
-            check_description(d)?;
-        }
-        if let Some(t) = &tags {
-            check_tags(t)?;
-        }
+        let alias = alias.map(check_alias).transpose()?;
+        let description = description.map(check_description).transpose()?;
+        let tags = tags.as_deref().map(check_tags).transpose()?;
         let (row, mut rec) = self.authentic(key_id)?;
-        if let Some(a) = alias {
+        if let Some(a) = alias.as_deref() {
             if self
                 .tx
                 .key_by_alias(a)?
@@ -964,7 +992,7 @@ impl<'c> Session<'_, 'c> {
             a.clone_into(&mut rec.alias);
         }
         if let Some(d) = description {
-            d.clone_into(&mut rec.description);
+            rec.description = d;
         }
         if let Some(t) = tags {
             rec.tags = t;

@@ -1835,10 +1835,29 @@ fn set_envelope(dir: &Path, envelope: &str) {
 /// be read is named.
 #[test]
 fn the_passphrase_can_come_from_a_file() {
+    // Service-hardening finding 9: a 1-character passphrase was accepted for a new store.
+    let s = Scratch::new("short-passphrase");
+    let short = |dir: &str, extra: &[&str]| {
+        let mut args = vec!["init"];
+        args.extend(extra);
+        wbgen_cmd(&s.0.join(dir), &args)
+            .env("WBGEN_PASSPHRASE", "x")
+            .output()
+            .unwrap()
+    };
+    let out = short("a", &[]);
+    fails_with(&out, "02000014");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(short("b", &["--allow-short-passphrase"]).status.success());
+
     let t = Scratch::new("passphrase-file");
     let other = t.0.join("from-file");
     let file = t.0.join("pass.txt");
-    std::fs::write(&file, "from a file\n").unwrap();
+    std::fs::write(&file, "from a file, long enough\n").unwrap();
     let f = file.to_str().unwrap();
     let without_env = |store: &Path, args: &[&str]| {
         wbgen_cmd(store, args)

@@ -115,6 +115,89 @@ fn tag_rules() {
     assert!(check_tags(&many).is_err());
 }
 
+/// Service-hardening finding 8: aliases, descriptions and tags accepted zero-width and bidi
+/// controls (`key\u{202e}gpj.exe` beside `key`). Now refused, and text is stored in NFC so that
+/// two spellings of one alias collide.
+#[test]
+fn text_that_could_spoof_is_refused_and_aliases_are_unique_after_nfc() {
+    for bad in [
+        "key\u{202e}gpj.exe", // right-to-left override (Cf)
+        "pay\u{200b}ments",   // zero-width space (Cf)
+        "a\u{2066}b\u{2069}", // isolates (Cf)
+        "line\u{2028}break",  // line separator (Zl)
+        "para\u{2029}graph",  // paragraph separator (Zp)
+        "bell\u{7}",          // control (Cc)
+        "c1\u{85}",           // C1 control (Cc)
+        "\u{feff}bom",        // zero-width no-break space (Cf)
+    ] {
+        assert!(check_tags(&[tag(bad, "v")]).is_err(), "{bad:?}");
+        assert!(check_tags(&[tag("k", bad)]).is_err(), "{bad:?}");
+        assert!(
+            wbgen::keystore::readable_text(bad, true).is_none(),
+            "{bad:?}"
+        );
+    }
+    // Descriptions keep their line breaks; tags come back normalised.
+    assert_eq!(
+        wbgen::keystore::readable_text("two\nlines", true).as_deref(),
+        Some("two\nlines")
+    );
+    assert_eq!(
+        check_tags(&[tag("cafe\u{301}", "e\u{301}")]).unwrap(),
+        vec![tag("caf\u{e9}", "\u{e9}")]
+    );
+    assert!(check_tags(&[tag("\u{e9}", "1"), tag("e\u{301}", "2")]).is_err());
+
+    let dir = tempfile_dir("spoof");
+    let store = KeyStore::new(&dir);
+    let unlocked = store.init(CHEAP, &mut pass("pw")).unwrap();
+    let material = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut os_rng().unwrap());
+    let other = KeyMaterial::generate(Algorithm::Aes256, Mode::Standard, &mut os_rng().unwrap());
+    let rec = unlocked
+        .with(Access::Write, |s| s.add_key(&material, "caf\u{e9}", "d"))
+        .unwrap();
+    assert_eq!(rec.alias, "caf\u{e9}");
+    // The same alias spelled decomposed is the same alias.
+    let taken = unlocked
+        .with(Access::Write, |s| s.add_key(&other, "cafe\u{301}", ""))
+        .unwrap_err();
+    assert!(matches!(taken, Error::AliasTaken), "{taken:?}");
+    for bad in ["key\u{202e}gpj.exe", "x\u{200d}y"] {
+        let e = unlocked
+            .with(Access::Write, |s| s.add_key(&other, bad, ""))
+            .unwrap_err();
+        assert_eq!(e.code(), "02000014", "{bad:?}");
+        let e = unlocked
+            .with(Access::Write, |s| {
+                s.update(&rec.key_id, Some(bad), None, None)
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "02000014", "{bad:?}");
+        let e = unlocked
+            .with(Access::Write, |s| {
+                s.update(&rec.key_id, None, Some(bad), None)
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "02000014", "{bad:?}");
+    }
+    // Updates store the normal form too.
+    let rec = unlocked
+        .with(Access::Write, |s| {
+            s.update(
+                &rec.key_id,
+                Some("nai\u{308}ve"),
+                Some("re\u{301}sume\u{301}"),
+                None,
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        (rec.alias.as_str(), rec.description.as_str()),
+        ("na\u{ef}ve", "r\u{e9}sum\u{e9}")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).unwrap();

@@ -140,6 +140,19 @@ fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
+/// The name of a token or access key, normalised: at most 128 characters of text that cannot
+/// pass for other text ([`wbgen::keystore::readable_text`]: no control, format, bidi or
+/// separator characters), as aliases.
+fn credential_name(name: &str, what: &str) -> Result<String, Error> {
+    wbgen::keystore::readable_text(name, false)
+        .filter(|n| n.chars().count() <= 128)
+        .ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "the {what} name must be at most 128 characters, with no control, format (zero-width, bidirectional) or line-separator characters"
+            ))
+        })
+}
+
 /// A new token: its record is stored, the token itself returned once.
 ///
 /// # Errors
@@ -150,11 +163,7 @@ pub fn create_token(
     name: &str,
     lifetime: Option<Duration>,
 ) -> Result<(String, Zeroizing<String>), Error> {
-    if name.chars().count() > 128 || name.chars().any(char::is_control) {
-        return Err(Error::InvalidParameter(
-            "the token name must be at most 128 printable characters".into(),
-        ));
-    }
+    let name = &credential_name(name, "token")?;
     let expire_time = expiry(lifetime)?;
     let mut secret = Zeroizing::new([0u8; 32]);
     let mut id = [0u8; 8];
@@ -246,11 +255,7 @@ pub fn create_access_key(
     name: &str,
     lifetime: Option<Duration>,
 ) -> Result<(String, Zeroizing<String>), Error> {
-    if name.chars().count() > 128 || name.chars().any(char::is_control) {
-        return Err(Error::InvalidParameter(
-            "the access key name must be at most 128 printable characters".into(),
-        ));
-    }
+    let name = &credential_name(name, "access key")?;
     let expire_time = expiry(lifetime)?;
     let secret_id = format!("AKID{}", random_text(32)?.as_str());
     let secret_key = random_text(32)?;

@@ -95,6 +95,8 @@ impl StoreArg {
         wbgen::cli::Secrets {
             passphrase_file: self.passphrase_file.clone(),
             hsm_pin_file: self.hsm_pin_file.clone(),
+            // wbkms creates no store (wbgen init does).
+            allow_short_passphrase: false,
         }
     }
 

@@ -8,63 +8,7 @@ mod common;
 
 use serde_json::{Value, json};
 
-use common::{Server, TempDir, raw, token, wbkms};
-
-/// A signed cloud-protocol request (our own signer: the SDK is the independent one).
-fn signed(
-    addr: &str,
-    action: &str,
-    id: &str,
-    key: &str,
-    body: &Value,
-    version: &str,
-    skew: i64,
-) -> Value {
-    let body = body.to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + skew;
-    let date = wbkms::tc3::utc_date(now).unwrap();
-    let headers = [("content-type", "application/json"), ("host", addr)];
-    let canonical =
-        wbkms::tc3::canonical_request("POST", "", &headers, "content-type;host", body.as_bytes())
-            .unwrap();
-    let sig = wbkms::tc3::signature(key, now, &date, "kms", &canonical);
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: {version}\r\nX-TC-Timestamp: {now}\r\nX-TC-Region: ap-guangzhou\r\nAuthorization: TC3-HMAC-SHA256 Credential={id}/{date}/kms/tc3_request, SignedHeaders=content-type;host, Signature={sig}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (status, _, resp) = raw(addr, req.as_bytes());
-    assert_eq!(status, 200, "the cloud protocol always answers 200");
-    serde_json::from_slice(&resp).unwrap()
-}
-
-fn code(v: &Value) -> &str {
-    v["Response"]["Error"]["Code"].as_str().unwrap_or("OK")
-}
-
-fn access_key(dir: &TempDir, role: &str) -> (String, String) {
-    common::ensure_store(dir.path());
-    let (c, out, err) = wbkms(
-        dir.path(),
-        &[
-            "accesskey",
-            "create",
-            "--keystore",
-            dir.path().to_str().unwrap(),
-            "--role",
-            role,
-        ],
-    );
-    assert_eq!(c, 0, "{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    (
-        v["SecretId"].as_str().unwrap().to_owned(),
-        v["SecretKey"].as_str().unwrap().to_owned(),
-    )
-}
+use common::{Server, TempDir, access_key, code, raw, signed, token, wbkms};
 
 #[test]
 fn signed_requests_access_keys_and_errors() {

@@ -165,6 +165,13 @@ fn run(cli: Cli) -> Result<Value, Error> {
     let mut pass = wbgen::cli::Secrets {
         passphrase_file: cli.passphrase_file,
         hsm_pin_file: cli.hsm_pin_file,
+        allow_short_passphrase: matches!(
+            cli.command,
+            Command::Init {
+                allow_short_passphrase: true,
+                ..
+            }
+        ),
     };
     if !matches!(cli.command, Command::Restore { .. } | Command::Init { .. })
         && let Some(m) = store.migrate_if_needed(kdf(), &mut pass)?
@@ -184,7 +191,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
         );
     }
     match cli.command {
-        Command::Init { hsm } => match hsm.config() {
+        Command::Init { hsm, .. } => match hsm.config() {
             None => {
                 let unlocked = store.init(kdf(), &mut pass)?;
                 Ok(json!({
