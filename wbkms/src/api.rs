@@ -633,15 +633,39 @@ const MAX_DEVICES: usize = 1000;
 /// audit log.
 pub fn named_keys(params: &Map<String, Value>) -> Vec<String> {
     match (params.get("KeyId"), params.get("KeyIds")) {
-        (Some(Value::String(id)), _) => vec![id.chars().take(64).collect()],
+        (Some(Value::String(id)), _) => vec![recorded_id(id)],
         (_, Some(Value::Array(ids))) => ids
             .iter()
             .filter_map(Value::as_str)
             .take(100)
-            .map(|s| s.chars().take(64).collect())
+            .map(recorded_id)
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// How a key id a request names is recorded: its canonical form (the one the action looks
+/// up: [`normalise_id`]), so that no spelling the parser accepts — dashes anywhere,
+/// surrounding white space of any kind — can keep the key's id out of the audit log; an id
+/// that is not one (the action then finds no key) as its first 64 characters, any that could
+/// split a line or reorder text (controls, format and separator characters: U+2028, U+202E,
+/// C1) written as `\u{…}` so that every line splitter sees one record per line.
+fn recorded_id(id: &str) -> String {
+    let canonical = wbstore::records::normalise_id(id);
+    if canonical.parse::<wbruntime::KeyId>().is_ok() {
+        return canonical;
+    }
+    id.chars()
+        .take(64)
+        .map(|c| {
+            let mut buf = [0u8; 4];
+            if wbgen::keystore::readable_text(c.encode_utf8(&mut buf), false).is_some() {
+                c.to_string()
+            } else {
+                format!("\\u{{{:x}}}", u32::from(c))
+            }
+        })
+        .collect()
 }
 
 /// The parameters of one request, checked against its [`Spec`].

@@ -75,11 +75,15 @@ impl Context {
     }
 }
 
-/// Reshapes `KeyInfo` (ours) into the SDK's `WhiteboxKeyInfo`, keeping our fields.
-fn whitebox_key_info(info: &mut Value, role: Role, ctx: &Context, store: &UnlockedStore) {
-    let Some(obj) = info.as_object_mut() else {
-        return;
-    };
+/// Reshapes `KeyInfo` (ours) into the SDK's `WhiteboxKeyInfo`, keeping our fields; the key's
+/// id when its key file was added (`DecryptKey`), for the audit record.
+fn whitebox_key_info(
+    info: &mut Value,
+    role: Role,
+    ctx: &Context,
+    store: &UnlockedStore,
+) -> Option<String> {
+    let obj = info.as_object_mut()?;
     let key_id = obj
         .get("KeyId")
         .and_then(Value::as_str)
@@ -107,29 +111,35 @@ fn whitebox_key_info(info: &mut Value, role: Role, ctx: &Context, store: &Unlock
             obj.insert("EncryptKey".into(), json!(file.as_str()));
         }
         obj.insert("DecryptKey".into(), json!(file.as_str()));
+        return Some(key_id);
     }
+    None
 }
 
-/// Reshapes a successful response of `action` into the SDK's model.
+/// Reshapes a successful response of `action` into the SDK's model: the ids of the keys whose
+/// key files it now carries (the cloud's `WhiteboxKeyInfo` has `DecryptKey`), which the
+/// request's audit record must name.
 pub fn translate(
     action: &str,
     fields: &mut Map<String, Value>,
     role: Role,
     ctx: &Context,
     store: &UnlockedStore,
-) {
+) -> Vec<String> {
+    let mut returned = Vec::new();
     if let Some(info) = fields.get_mut("KeyInfo") {
-        whitebox_key_info(info, role, ctx, store);
+        returned.extend(whitebox_key_info(info, role, ctx, store));
     }
     if let Some(Value::Array(infos)) = fields.get_mut("KeyInfos") {
         for info in infos {
-            whitebox_key_info(info, role, ctx, store);
+            returned.extend(whitebox_key_info(info, role, ctx, store));
         }
     }
     if action == "CreateWhiteBoxKey" {
         fields.insert("TagCode".into(), json!(0));
         fields.insert("TagMsg".into(), json!(""));
     }
+    returned
 }
 
 /// Whether a key id has the form of one (a UUID).

@@ -274,13 +274,19 @@ impl Service {
         let result = match (cloud, result) {
             (true, Ok(mut fields)) => {
                 let role = role.unwrap_or(Role::Reader);
-                crate::cloud::translate(
+                let returned = crate::cloud::translate(
                     action.unwrap_or_default(),
                     &mut fields,
                     role,
                     &self.cloud,
                     &self.store,
                 );
+                // Every key whose material the answer carries is named in its record.
+                for id in returned {
+                    if !entry.key_ids.contains(&id) {
+                        entry.key_ids.push(id);
+                    }
+                }
                 Ok(fields)
             }
             (_, r) => r,
