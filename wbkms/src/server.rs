@@ -659,7 +659,15 @@ pub async fn serve(
             let _ = tokio::task::spawn_blocking(move || svc.rotate_due()).await;
         }
     });
-    let app = router(svc).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(svc);
+    // Under TLS, browsers are told to use nothing else for a year (HSTS, RFC 6797); over plain
+    // HTTP the header means nothing and is not sent.
+    let app = if tls.is_some() {
+        app.layer(axum::middleware::map_response(strict_transport_security))
+    } else {
+        app
+    };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => axum_server::from_tcp(listener)
             .map_err(io("use the listening socket"))?
@@ -681,6 +689,14 @@ pub async fn serve(
                 .map_err(io("serve"))
         }
     }
+}
+
+async fn strict_transport_security(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    res
 }
 
 async fn shutdown_signal() {

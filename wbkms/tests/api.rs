@@ -639,6 +639,8 @@ fn malformed_requests_get_typed_errors() {
         "{head}"
     );
     assert!(String::from_utf8_lossy(&body).contains("<html"));
+    // HSTS only under TLS (plain HTTP is loopback here).
+    assert!(!head.contains("strict-transport-security"), "{head}");
     for asset in ["/console/app.js", "/console/style.css"] {
         assert_eq!(get(addr, asset).0, 200, "{asset}");
     }
@@ -704,6 +706,18 @@ fn serves_https_with_the_given_certificate() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Response"]["ServiceEnabled"], true);
+    // Service-hardening finding 9: under TLS every answer carries HSTS.
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-D", "-", "--cacert"])
+        .arg(&cert)
+        .arg(format!("https://{}/healthz", server.addr))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(
+        head.contains("strict-transport-security: max-age=31536000"),
+        "{head}"
+    );
     // Without the certificate, curl refuses the self-signed server.
     let out = std::process::Command::new("curl")
         .args(["-sS", "-o", "/dev/null"])
