@@ -9,7 +9,7 @@
 //! of this process, as a passphrase store's does: the HSM guards the key at rest, not a
 //! running service's memory (SECURITY.md says so).
 //!
-//! The associated data binds the wrapped key to its purpose ([`WRAP_AAD`]), so no other
+//! The associated data binds the wrapped key to its purpose (`WRAP_AAD`), so no other
 //! ciphertext made under the same token key passes for a master key.
 //!
 //! A PKCS#11 module is initialised once per process and kept (calling `C_Initialize` again,

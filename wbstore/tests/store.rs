@@ -66,7 +66,46 @@ on_both_engines!(
     tokens_are_found_by_hash,
     a_version_1_schema_is_migrated,
     backup_restores_into_an_empty_store_only,
+    a_signature_is_claimed_once,
 );
+
+/// The replay cache of signed requests: a signature is accepted once until it expires, also
+/// when eight writers claim it at the same moment; expired ones are forgotten.
+fn a_signature_is_claimed_once(loc: &Location) {
+    let store = Arc::new(fresh(loc));
+    assert!(
+        store
+            .transact(true, |tx| tx.claim_signature("s1", 1_000, 500))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .transact(true, |tx| tx.claim_signature("s1", 1_000, 600))
+            .unwrap()
+    );
+    // After it expired, it is forgotten (and the same text may be claimed again).
+    assert!(
+        store
+            .transact(true, |tx| tx.claim_signature("s1", 2_000, 1_001))
+            .unwrap()
+    );
+    let winners: usize = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                usize::from(
+                    store
+                        .transact(true, |tx| tx.claim_signature("race", 3_000, 1_500))
+                        .unwrap(),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .sum();
+    assert_eq!(winners, 1, "exactly one claim of a signature wins");
+}
 
 fn schema_is_created_once_and_a_newer_one_is_refused(loc: &Location) {
     // Nothing there yet: refused, naming the location and how to create a store.
@@ -366,9 +405,9 @@ fn a_version_1_schema_is_migrated(loc: &Location) {
     store
         .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
         .unwrap();
-    // Back to version 1: without what versions 2 (last-used times) and 3 (the rotation
-    // index) added.
-    let v1 = "DROP INDEX wb_keys_next_rotation; ALTER TABLE wb_keys DROP COLUMN next_rotation; ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
+    // Back to version 1: without what versions 2 (last-used times), 3 (the rotation index)
+    // and 4 (the seen signatures) added.
+    let v1 = "DROP TABLE wb_seen_signatures; DROP INDEX wb_keys_next_rotation; ALTER TABLE wb_keys DROP COLUMN next_rotation; ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
     match loc {
         Location::Dir(dir) => rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
             .unwrap()

@@ -11,7 +11,7 @@ use super::{Store, Val};
 use crate::Error;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The advisory lock key of schema migrations on PostgreSQL (`wbstore` in ASCII).
 const PG_MIGRATION_LOCK: i64 = 0x0077_6273_746f_7265;
@@ -49,6 +49,14 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
         3 => vec![
             "ALTER TABLE wb_keys ADD COLUMN next_rotation TEXT".into(),
             "CREATE INDEX wb_keys_next_rotation ON wb_keys (next_rotation)".into(),
+        ],
+        // Signed requests already accepted, until their timestamps leave the window in which
+        // they would be accepted again: one table for every instance, so that a request
+        // replayed to another instance behind the same load balancer is refused too.
+        4 => vec![
+            "CREATE TABLE wb_seen_signatures (signature TEXT PRIMARY KEY, expires BIGINT NOT NULL)"
+                .into(),
+            "CREATE INDEX wb_seen_signatures_expires ON wb_seen_signatures (expires)".into(),
         ],
         _ => Vec::new(),
     }

@@ -143,6 +143,29 @@ impl<'c> Tx<'c> {
         self.conn.query(sql, params).map_err(|e| self.fail(e))
     }
 
+    /// Records that a signed request with `signature` was accepted, to be remembered until
+    /// `expires` (Unix seconds): `false` if it was already (a replay). Rows expired at `now`
+    /// are removed on the way.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn claim_signature(
+        &mut self,
+        signature: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, Error> {
+        self.exec(
+            "DELETE FROM wb_seen_signatures WHERE expires < $1",
+            &[Val::Int(now)],
+        )?;
+        let added = self.exec(
+            "INSERT INTO wb_seen_signatures (signature, expires) VALUES ($1, $2) ON CONFLICT (signature) DO NOTHING",
+            &[t(signature), Val::Int(expires)],
+        )?;
+        Ok(added == 1)
+    }
+
     /// A row of `wb_meta`.
     ///
     /// # Errors
