@@ -360,7 +360,7 @@ impl Authenticator {
 
     /// Writes a credential's last-used time (to the minute) when due; a failure to write it
     /// does not fail the request (the audit record is what must be written).
-    fn touch(&self, store: &Store, id: &str, token: bool) {
+    pub fn touch(&self, store: &Store, id: &str, token: bool) {
         if !self.touch_due(id) {
             return;
         }
@@ -375,8 +375,9 @@ impl Authenticator {
         });
     }
 
-    /// The SecretKey and role of an active access key, `None` for an unknown, revoked or
-    /// tampered one. The store is read on every call, as for tokens.
+    /// The SecretKey, role and whether it expired of an access key, `None` for an unknown,
+    /// revoked or tampered one. The store is read on every call, as for tokens; its last use
+    /// is noted by the caller once the signature verified ([`Authenticator::touch`]).
     ///
     /// # Errors
     /// [`Error::TokensCorrupt`], [`Error::Io`] if the file cannot be read.
@@ -384,7 +385,7 @@ impl Authenticator {
         &self,
         store: &Store,
         secret_id: &str,
-    ) -> Result<Option<(Zeroizing<String>, Role)>, Error> {
+    ) -> Result<Option<(Zeroizing<String>, AccessKeyUse)>, Error> {
         let found = store.transact(false, |tx| tx.access_key(secret_id))?;
         let Some(rec) = found else {
             return Ok(None);
@@ -399,9 +400,9 @@ impl Authenticator {
         {
             return Ok(None);
         }
-        if expired(rec.expire_time.as_deref()) {
-            return Err(Error::CredentialExpired);
-        }
+        // Whether it expired is said only after the signature verified (the caller's), so
+        // that nobody without the SecretKey learns that the id exists.
+        let has_expired = expired(rec.expire_time.as_deref());
         let opened = STANDARD
             .decode(&rec.sealed_secret)
             .ok()
@@ -425,10 +426,7 @@ impl Authenticator {
         let secret = String::from_utf8(opened.to_vec())
             .map(Zeroizing::new)
             .map_err(|_| Error::TokensCorrupt("an access key's secret is not text"))?;
-        // Noted before the signature is checked: it records use of the SecretId, which a
-        // request with a bad signature also makes.
-        self.touch(store, secret_id, false);
-        Ok(Some((secret, rec.role)))
+        Ok(Some((secret, (rec.role, has_expired))))
     }
 
     /// The id and role of the token in an `Authorization` header value. The store is read
@@ -471,17 +469,39 @@ impl Authenticator {
     }
 }
 
-/// Counts failed authentications per client address in a fixed window; at the limit, the
-/// address is refused (429) until its window ends, even with a valid token, so that guessing
-/// is bounded to `limit` tries per window.
+/// What an access key's record says of its use: its role, and whether it has expired.
+pub type AccessKeyUse = (Role, bool);
+
+/// What a failed authentication is counted against: the client's address, and the credential
+/// id it named (an access key's SecretId; a bearer token that matches nothing names none).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A client address.
+    Address(IpAddr),
+    /// A credential id.
+    Credential(String),
+}
+
+/// Counts failed authentications per address and per credential id in a fixed window. It is
+/// consulted only when a request's credentials fail: past the limit, a failure is answered
+/// 429 instead of 401 (and more slowly, [`FailureLimiter::PENALTY`]); valid credentials are
+/// always served, whatever other clients of the same address or guessers of the same id did.
+/// Requests without credentials, or refused before authentication (no JSON body, no action),
+/// are never counted. The state is this instance's, in memory: several instances each count
+/// their own.
 pub struct FailureLimiter {
     limit: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<Subject, (Instant, u32)>>,
 }
 
 impl FailureLimiter {
-    /// `limit` failures per `window` per address.
+    /// How long a failure past the limit waits before it is answered (asynchronously: no
+    /// thread is held), so that a guesser past the limit gets at most one answer per second
+    /// per connection.
+    pub const PENALTY: Duration = Duration::from_secs(1);
+
+    /// `limit` failures per `window` per address and per credential id.
     pub fn new(limit: u32, window: Duration) -> Self {
         FailureLimiter {
             limit,
@@ -490,24 +510,9 @@ impl FailureLimiter {
         }
     }
 
-    /// Whether `ip` is currently refused.
-    pub fn is_limited(&self, ip: IpAddr) -> bool {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match seen.get(&ip) {
-            Some((start, _)) if start.elapsed() >= self.window => {
-                seen.remove(&ip);
-                false
-            }
-            Some((_, n)) => *n >= self.limit,
-            None => false,
-        }
-    }
-
-    /// Records a failed authentication from `ip`.
-    pub fn record_failure(&self, ip: IpAddr) {
+    /// Records a failed authentication against each of `subjects`; whether any of them is now
+    /// past the limit.
+    pub fn record_failure(&self, subjects: &[Subject]) -> bool {
         let mut seen = self
             .seen
             .lock()
@@ -517,10 +522,15 @@ impl FailureLimiter {
             let window = self.window;
             seen.retain(|_, (start, _)| start.elapsed() < window);
         }
-        let entry = seen.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.window {
-            *entry = (Instant::now(), 0);
+        let mut over = false;
+        for subject in subjects {
+            let entry = seen.entry(subject.clone()).or_insert((Instant::now(), 0));
+            if entry.0.elapsed() >= self.window {
+                *entry = (Instant::now(), 0);
+            }
+            entry.1 = entry.1.saturating_add(1);
+            over |= entry.1 > self.limit;
         }
-        entry.1 = entry.1.saturating_add(1);
+        over
     }
 }

@@ -163,8 +163,13 @@ pub fn error(e: &Error, params: Option<&Map<String, Value>>) -> (&'static str, S
     let code = match e {
         Error::Signature(Failure::Malformed) => "AuthFailure.InvalidAuthorization",
         Error::Signature(Failure::Expired) => "AuthFailure.SignatureExpire",
-        Error::Signature(Failure::UnknownSecretId) => "AuthFailure.SecretIdNotFound",
-        Error::Signature(Failure::BadSignature) => "AuthFailure.SignatureFailure",
+        // Alike, so that a leaked SecretId cannot be tested without its SecretKey.
+        Error::Signature(
+            Failure::UnknownSecretId
+            | Failure::BadSignature
+            | Failure::Replayed
+            | Failure::WrongHost,
+        ) => "AuthFailure.SignatureFailure",
         Error::Unauthenticated => "AuthFailure.TokenFailure",
         // The cloud's code for a SecretId that no longer works; the message says it expired.
         Error::CredentialExpired => "AuthFailure.SecretIdNotFound",

@@ -75,6 +75,12 @@ pub enum Error {
     Internal,
     /// No token or access key with the id given.
     CredentialNotFound,
+    /// A request whose body is not declared JSON (`Content-Type: application/json`): refused
+    /// before authentication, so that a form or a `no-cors` fetch from another site never
+    /// counts as a failed authentication.
+    UnsupportedMediaType,
+    /// The request body did not arrive whole within the body timeout (`--body-timeout`).
+    RequestTimeout,
 }
 
 impl Error {
@@ -103,6 +109,8 @@ impl Error {
             Error::Io { .. } => "03000013",
             Error::Tls(_) => "03000014",
             Error::CredentialNotFound => "03000018",
+            Error::UnsupportedMediaType => "03000019",
+            Error::RequestTimeout => "03000020",
             Error::Store(e) => e.code(),
         }
     }
@@ -122,6 +130,8 @@ impl Error {
             Error::UnknownAction | Error::InvalidParameter(_) => 400,
             Error::PayloadTooLarge => 413,
             Error::NotFound | Error::CredentialNotFound => 404,
+            Error::UnsupportedMediaType => 415,
+            Error::RequestTimeout => 408,
             Error::Store(e) => match e {
                 G::KeyNotFound | G::VersionNotFound(_) => 404,
                 G::AliasTaken | G::KeyDisabled | G::DuplicateMaterial { .. } => 409,
@@ -171,11 +181,15 @@ impl fmt::Display for Error {
                 crate::tc3::Failure::Expired => {
                     "authentication failed: X-TC-Timestamp is more than 300 s from the server's clock"
                 }
-                crate::tc3::Failure::UnknownSecretId => {
-                    "authentication failed: no active access key has this SecretId"
+                // The same answer for both, so that a SecretId cannot be tested alone.
+                crate::tc3::Failure::UnknownSecretId | crate::tc3::Failure::BadSignature => {
+                    "authentication failed: the signature does not match an active access key"
                 }
-                crate::tc3::Failure::BadSignature => {
-                    "authentication failed: the signature does not match"
+                crate::tc3::Failure::Replayed => {
+                    "authentication failed: this signed request was already accepted once (a replay); sign each request anew"
+                }
+                crate::tc3::Failure::WrongHost => {
+                    "authentication failed: the signed Host is not a name of this service (wbkms serve --public-host)"
                 }
             }),
             Error::UnsupportedVersion => {
@@ -202,6 +216,12 @@ impl fmt::Display for Error {
             Error::Io { op, kind } => write!(f, "cannot {op}: {kind}"),
             Error::Tls(what) => write!(f, "TLS: {what}"),
             Error::Internal => f.write_str("internal error"),
+            Error::UnsupportedMediaType => f.write_str(
+                "the request body must be JSON, sent with Content-Type: application/json",
+            ),
+            Error::RequestTimeout => f.write_str(
+                "the request body did not arrive in time: send the whole body within the server's body timeout",
+            ),
             Error::CredentialNotFound => {
                 f.write_str("no token or access key with that id (TokenId tok-…, SecretId AKID…)")
             }

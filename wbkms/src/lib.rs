@@ -14,6 +14,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod cloud;
+mod connections;
 pub mod console;
 pub mod error;
 pub mod files;

@@ -133,6 +133,11 @@ enum Command {
         /// Failed authentications allowed per client address per minute.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         auth_failure_limit: u32,
+        /// A name clients reach this service by (repeatable): signed requests must be signed
+        /// for one of them (`name` or `name:port`; a name without a port admits any port)
+        /// [default: the listening address, and localhost at its port].
+        #[arg(long = "public-host", value_name = "NAME")]
+        public_hosts: Vec<String>,
         /// This instance's name: its audit chain's key [env: WBKMS_INSTANCE_ID; default: the
         /// host name]. Give each instance on one machine its own.
         #[arg(long, value_name = "ID")]
@@ -145,6 +150,24 @@ enum Command {
         /// ones, 4xx), error (5xx), off.
         #[arg(long, default_value = "info", value_parser = ["off", "error", "warn", "info"])]
         log_level: String,
+        /// How long a client has to send a request's headers, from the connection's opening
+        /// (TLS handshake included) or the next request's first byte; then the connection is
+        /// closed (100ms to 1h).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = timeout_arg)]
+        header_timeout: Duration,
+        /// How long a client has to send a request's body, from the end of its headers; then
+        /// it is answered 408 and the connection closed (100ms to 1h).
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = timeout_arg)]
+        body_timeout: Duration,
+        /// How long a kept-alive connection may wait for its next request, or for the client
+        /// to read its answer; then it is closed (100ms to 1h).
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = timeout_arg)]
+        idle_timeout: Duration,
+        /// Connections one client address may hold open at once; more are closed as they are
+        /// accepted. Behind a reverse proxy every client has the proxy's address: set this
+        /// above the proxy's connection pool.
+        #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=i64::from(server::MAX_CONNECTIONS_PER_ADDRESS)))]
+        max_connections_per_address: u32,
     },
     /// Manage access tokens.
     Token {
@@ -273,6 +296,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
+/// A `--header-timeout`, `--body-timeout` or `--idle-timeout` value: a duration (`10s`,
+/// `500ms`, `2m`) from [`server::MIN_TIMEOUT`] to [`server::MAX_TIMEOUT`].
+fn timeout_arg(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if (server::MIN_TIMEOUT..=server::MAX_TIMEOUT).contains(&d) {
+        Ok(d)
+    } else {
+        Err("a timeout must be from 100ms to 1h".to_owned())
+    }
+}
+
 /// A `--role` value (clap has already limited it to the three names).
 fn role_arg(role: &str) -> Result<Role, Error> {
     Role::parse(role).ok_or_else(|| {
@@ -296,9 +330,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             port_file,
             insecure_http,
             auth_failure_limit,
+            public_hosts,
             instance_id,
             rotation_check,
             log_level,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections_per_address,
         } => {
             let unlocked = store.unlock()?;
             let instance_id = instance_id
@@ -312,11 +351,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             let config = Config {
                 auth_failure_limit,
                 auth_failure_window: Duration::from_secs(60),
+                public_hosts,
                 console_dir: console_dir(),
                 instance_id,
                 rotation_check,
                 log_level: wbkms::metrics::LogLevel::parse(&log_level)
                     .unwrap_or(wbkms::metrics::LogLevel::Info),
+                header_timeout,
+                body_timeout,
+                idle_timeout,
+                max_connections_per_address,
             };
             let instance = config.instance_id.clone();
             let svc = Service::new(unlocked, config)?;
@@ -328,6 +372,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 op: "read the listening address",
                 kind: e.kind(),
             })?;
+            svc.listening_on(addr);
             if tls_cert.is_none() && !insecure_http && !addr.ip().is_loopback() {
                 return Err(Error::InsecureListen);
             }

@@ -263,7 +263,7 @@ pub fn document() -> Value {
             },
             "responses": {
                 "Error": {
-                    "description": "The action failed: 400 bad parameters or unknown action, 401 no or unknown token, 403 role, 404 no such key, version or credential, 409 alias taken or key disabled, 413 body too large, 429 too many failed authentications, 500 store or audit failure.",
+                    "description": "The action failed: 400 bad parameters or unknown action, 401 no or unknown token, 403 role, 404 no such key, version or credential, 408 body not received within the body timeout, 409 alias taken or key disabled, 413 body too large, 429 too many failed authentications, 500 store or audit failure.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                 }
             }

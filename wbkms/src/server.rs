@@ -28,7 +28,9 @@ use wbgen::keystore::UnlockedStore;
 
 use crate::api::{self, Caller};
 use crate::audit::Entry;
-use crate::auth::{Authenticator, FailureLimiter, Role};
+use crate::auth::{Authenticator, FailureLimiter, Role, Subject};
+use crate::connections::{Admit, Limits};
+pub use crate::connections::{MAX_CONNECTIONS_PER_ADDRESS, MAX_TIMEOUT, MIN_TIMEOUT};
 use crate::console;
 use crate::error::{Error, io};
 use crate::files::KeyFiles;
@@ -44,6 +46,10 @@ pub struct Config {
     pub auth_failure_limit: u32,
     /// The window.
     pub auth_failure_window: Duration,
+    /// The names signed requests may be addressed to (the `host` they sign: `name` or
+    /// `name:port`; a name without a port admits any). Empty: the address the service listens
+    /// on, and `localhost`, at its port ([`Service::listening_on`]).
+    pub public_hosts: Vec<String>,
     /// Serve the console's files from this directory instead of the embedded copies
     /// (development).
     pub console_dir: Option<PathBuf>,
@@ -53,6 +59,19 @@ pub struct Config {
     pub rotation_check: Duration,
     /// Which requests get a JSON line on standard error.
     pub log_level: LogLevel,
+    /// How long a client has to send a request's headers: from the connection's opening (the
+    /// TLS handshake included), or on a kept-alive connection from the next request's first
+    /// byte. Past it the connection is closed.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request's body, from the end of its headers. Past it
+    /// the request is answered 408 (`03000020`) and the connection closed.
+    pub body_timeout: Duration,
+    /// How long a connection may wait for its next request (no request in progress, no byte
+    /// of a next one), or for a client to read its answer. Past it the connection is closed.
+    pub idle_timeout: Duration,
+    /// Connections one client address may hold open at once; more are closed as they are
+    /// accepted.
+    pub max_connections_per_address: u32,
 }
 
 impl Default for Config {
@@ -60,10 +79,15 @@ impl Default for Config {
         Config {
             auth_failure_limit: 10,
             auth_failure_window: Duration::from_secs(60),
+            public_hosts: Vec::new(),
             console_dir: None,
             instance_id: default_instance_id(),
             rotation_check: Duration::from_secs(60),
             log_level: LogLevel::Info,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections_per_address: 64,
         }
     }
 }
@@ -91,6 +115,8 @@ pub struct Service {
     audit: crate::audit::Appender,
     metrics: Metrics,
     config: Config,
+    /// Where the service listens, once bound: the default of [`Config::public_hosts`].
+    listen: std::sync::OnceLock<SocketAddr>,
 }
 
 impl Service {
@@ -122,7 +148,56 @@ impl Service {
             store,
             limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
             config,
+            listen: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Tells the service the address it listens on (the default names signed requests may be
+    /// addressed to). Set once; later calls are ignored.
+    pub fn listening_on(&self, addr: SocketAddr) {
+        let _ = self.listen.set(addr);
+    }
+
+    /// Whether a signed request's `host` names this service: one of
+    /// [`Config::public_hosts`], or by default the listening address or `localhost` at its
+    /// port (any IP address at its port when it listens on all of them).
+    fn host_is_ours(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        // tccli sends (and signs) the endpoint as given, scheme included:
+        // `Host: http://127.0.0.1:8080`.
+        let host = host
+            .strip_prefix("http://")
+            .or_else(|| host.strip_prefix("https://"))
+            .unwrap_or(&host)
+            .trim_end_matches('/')
+            .to_owned();
+        if !self.config.public_hosts.is_empty() {
+            return self.config.public_hosts.iter().any(|name| {
+                let name = name.to_ascii_lowercase();
+                host == name
+                    || (!name.contains(':')
+                        && host
+                            .rsplit_once(':')
+                            .is_some_and(|(h, p)| h == name && p.parse::<u16>().is_ok()))
+            });
+        }
+        let Some(addr) = self.listen.get() else {
+            // Not serving on a socket (a service driven directly, in tests): nothing to
+            // compare with.
+            return true;
+        };
+        let port = addr.port();
+        if host == format!("localhost:{port}") || host == addr.to_string() {
+            return true;
+        }
+        addr.ip().is_unspecified()
+            && host.rsplit_once(':').is_some_and(|(h, p)| {
+                p == port.to_string()
+                    && h.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<IpAddr>()
+                        .is_ok()
+            })
     }
 
     /// Rotates the keys due for their scheduled rotation (blocking), each in its own
@@ -178,27 +253,28 @@ impl Service {
             remote: remote.to_string(),
             ..Entry::default()
         };
-        let result = if self.limiter.is_limited(remote) {
-            Err(Error::RateLimited)
-        } else {
-            match self.auth.authenticate(self.store.db(), authorization) {
-                Ok((id, role)) => {
-                    entry.token_id = Some(id);
-                    if role == Role::Admin || role == Role::Metrics {
-                        Ok(())
-                    } else {
-                        Err(Error::Forbidden {
-                            action: "GET /metrics".into(),
-                            role: role.name(),
-                        })
-                    }
+        let result = match self.auth.authenticate(self.store.db(), authorization) {
+            Ok((id, role)) => {
+                entry.token_id = Some(id);
+                if role == Role::Admin || role == Role::Metrics {
+                    Ok(())
+                } else {
+                    Err(Error::Forbidden {
+                        action: "GET /metrics".into(),
+                        role: role.name(),
+                    })
                 }
-                Err(e @ (Error::Unauthenticated | Error::CredentialExpired)) => {
-                    self.limiter.record_failure(remote);
+            }
+            // No credentials at all: refused, never counted.
+            Err(e) if authorization.is_none() => Err(e),
+            Err(e @ (Error::Unauthenticated | Error::CredentialExpired)) => {
+                if self.limiter.record_failure(&[Subject::Address(remote)]) {
+                    Err(Error::RateLimited)
+                } else {
                     Err(e)
                 }
-                Err(e) => Err(e),
             }
+            Err(e) => Err(e),
         };
         let (status, body) = match &result {
             Ok(()) => {
@@ -382,7 +458,31 @@ impl Service {
             if let Some(e) = lookup_error {
                 return Err(e);
             }
-            return verified.map_err(Error::Signature);
+            let (secret_id, (role, expired)) = verified.map_err(Error::Signature)?;
+            // Signed, so the sender holds the SecretKey: now what only they may learn.
+            if expired {
+                return Err(Error::CredentialExpired);
+            }
+            // The signed host must be this service's name, so that a request signed for
+            // another service that shares the access key is not accepted here.
+            if !req.header("host").is_some_and(|h| self.host_is_ours(h)) {
+                return Err(Error::Signature(crate::tc3::Failure::WrongHost));
+            }
+            // Accepted once: the signature is remembered, in the store (every instance sees
+            // it), for as long as its timestamp would be accepted.
+            let signature = crate::tc3::parse_authorization(signed.authorization)
+                .map_err(Error::Signature)?
+                .signature
+                .to_owned();
+            let timestamp: i64 = signed.timestamp.trim().parse().unwrap_or_default();
+            let fresh = db.transact(true, |tx| {
+                tx.claim_signature(&signature, timestamp + crate::tc3::MAX_SKEW + 1, unix_now())
+            })?;
+            if !fresh {
+                return Err(Error::Signature(crate::tc3::Failure::Replayed));
+            }
+            self.auth.touch(db, &secret_id, false);
+            return Ok((secret_id, role));
         }
         self.auth.authenticate(db, authorization)
     }
@@ -396,13 +496,32 @@ impl Service {
         params_out: &mut Option<Map<String, Value>>,
         role_out: &mut Option<Role>,
     ) -> Result<Map<String, Value>, Error> {
-        if self.limiter.is_limited(req.remote) {
-            return Err(Error::RateLimited);
+        // Refused before authentication, and never counted as failed authentications: a
+        // request naming no action, one whose body is not declared JSON (what an HTML form or a
+        // `no-cors` fetch from another site sends), and one without credentials.
+        if action.is_none() {
+            return Err(Error::UnknownAction);
         }
+        if !is_json(req.header("content-type")) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        if req.header("authorization").is_none() {
+            return Err(Error::Unauthenticated);
+        }
+        // Valid credentials are always served; a failure counts against the address and the
+        // credential id it named, and past the limit is answered 429.
         let (token_id, role) = match self.authenticate(req, cloud) {
             Ok(found) => found,
             Err(e @ (Error::Unauthenticated | Error::CredentialExpired | Error::Signature(_))) => {
-                self.limiter.record_failure(req.remote);
+                let mut subjects = vec![Subject::Address(req.remote)];
+                if let Some(id) = req.header("authorization").and_then(crate::tc3::secret_id) {
+                    // The record names the SecretId that was tried (never the signature).
+                    entry.token_id = Some(id.to_owned());
+                    subjects.push(Subject::Credential(id.to_owned()));
+                }
+                if self.limiter.record_failure(&subjects) {
+                    return Err(Error::RateLimited);
+                }
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -465,6 +584,15 @@ impl Incoming<'_> {
     }
 }
 
+/// Whether a `Content-Type` declares JSON (`application/json`, any parameters, any case).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -518,10 +646,28 @@ async fn api_handler(
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let body = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|_| Error::PayloadTooLarge);
+    // The whole body within the body timeout, however slowly it trickles in: else 408, and
+    // the connection is closed (the rest of the body is never read).
+    let started = std::time::Instant::now();
+    let body = match tokio::time::timeout(
+        svc.config.body_timeout,
+        axum::body::to_bytes(body, MAX_BODY),
+    )
+    .await
+    {
+        Ok(read) => read.map(|b| b.to_vec()).map_err(|_| Error::PayloadTooLarge),
+        Err(_) => {
+            let done = tokio::task::spawn_blocking(move || {
+                svc.body_timed_out(remote.ip(), &headers, started)
+            })
+            .await;
+            let (status, v) = done.unwrap_or_else(|_| internal_error());
+            let mut resp = json_response(status, &v);
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+    };
     let done = tokio::task::spawn_blocking(move || {
         let req = Incoming {
             remote: remote.ip(),
@@ -533,13 +679,16 @@ async fn api_handler(
         svc.handle(&req)
     })
     .await;
-    match done {
-        Ok((status, v)) => json_response(status, &v),
-        Err(_) => json_response(
-            500,
-            &json!({"Response": {"Error": {"Code": Error::Internal.code(), "Message": Error::Internal.to_string()}, "RequestId": new_request_id()}}),
-        ),
+    let (status, v) = done.unwrap_or_else(|_| internal_error());
+    // A failed authentication past the limit is answered a second later (no thread is held
+    // meanwhile): a guesser gets at most one answer per second per connection.
+    if matches!(
+        v["Response"]["Error"]["Code"].as_str(),
+        Some("03000005" | "RequestLimitExceeded")
+    ) {
+        tokio::time::sleep(FailureLimiter::PENALTY).await;
     }
+    json_response(status, &v)
 }
 
 async fn metrics_handler(
@@ -632,13 +781,21 @@ pub struct Tls {
 /// Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish (up
 /// to 10 s) and returns.
 ///
+/// Every connection is held to the service's [`Config`] limits: at most
+/// `max_connections_per_address` open per client address, its headers within
+/// `header_timeout`, each body within `body_timeout`, and no longer than `idle_timeout`
+/// without a request in progress; a client that trickles bytes to hold a connection open
+/// loses it.
+///
 /// # Errors
+/// [`Error::InvalidParameter`] for a limit out of range ([`MIN_TIMEOUT`], [`MAX_TIMEOUT`]),
 /// [`Error::Tls`] for unreadable TLS files, [`Error::Io`] for the socket.
 pub async fn serve(
     svc: Arc<Service>,
     listener: TcpListener,
     tls: Option<Tls>,
 ) -> Result<(), Error> {
+    let limits = Arc::new(Limits::new(&svc.config)?);
     listener
         .set_nonblocking(true)
         .map_err(io("configure the listening socket"))?;
@@ -668,10 +825,20 @@ pub async fn serve(
         app
     };
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut server = axum_server::from_tcp(listener)
+        .map_err(io("use the listening socket"))?
+        .handle(handle);
+    // hyper's own HTTP/1.1 header timer, as a backstop only: it starts when hyper begins to
+    // wait for a request head, on a kept-alive connection as soon as the previous answer is
+    // sent, so it bounds the idle wait and the headers together. `Limits` enforces each.
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.idle.saturating_add(limits.header));
+    let accept = Admit(Arc::clone(&limits));
     match tls {
-        None => axum_server::from_tcp(listener)
-            .map_err(io("use the listening socket"))?
-            .handle(handle)
+        None => server
+            .acceptor(accept)
             .serve(app)
             .await
             .map_err(io("serve")),
@@ -681,14 +848,62 @@ pub async fn serve(
                 .map_err(|e| {
                     Error::Tls(format!("cannot load the certificate or key: {}", e.kind()))
                 })?;
-            axum_server::from_tcp_rustls(listener, config)
-                .map_err(io("use the listening socket"))?
-                .handle(handle)
-                .serve(app)
-                .await
-                .map_err(io("serve"))
+            // The per-address count and the deadlines sit under TLS, on the socket: the
+            // handshake counts against the header timeout like the headers that follow it.
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                .handshake_timeout(limits.header)
+                .acceptor(accept);
+            server.acceptor(tls).serve(app).await.map_err(io("serve"))
         }
     }
+}
+
+impl Service {
+    /// Answers a request whose body did not arrive within the body timeout: 408
+    /// (`03000020`), audited and logged like any refused request (blocking: the record is
+    /// committed before the answer).
+    fn body_timed_out(
+        &self,
+        remote: IpAddr,
+        headers: &[(String, String)],
+        started: std::time::Instant,
+    ) -> (u16, Value) {
+        let e = Error::RequestTimeout;
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let request_id = new_request_id();
+        let entry = Entry {
+            request_id: request_id.clone(),
+            action: header("x-tc-action")
+                .or_else(|| header("x-action"))
+                .unwrap_or_default()
+                .to_owned(),
+            remote: remote.to_string(),
+            status: e.status(),
+            code: e.code().to_owned(),
+            ..Entry::default()
+        };
+        if self.audit.append(entry.clone()).is_err() {
+            self.metrics.audit_failure();
+        }
+        self.observe(&entry, e.status(), e.code(), started.elapsed());
+        (
+            e.status(),
+            json!({"Response": {"Error": {"Code": e.code(), "Message": e.to_string()}, "RequestId": request_id}}),
+        )
+    }
+}
+
+/// The answer when a request's task failed (panicked).
+fn internal_error() -> (u16, Value) {
+    (
+        500,
+        json!({"Response": {"Error": {"Code": Error::Internal.code(), "Message": Error::Internal.to_string()}, "RequestId": new_request_id()}}),
+    )
 }
 
 async fn strict_transport_security(mut res: Response) -> Response {

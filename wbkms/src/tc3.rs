@@ -44,6 +44,10 @@ pub enum Failure {
     UnknownSecretId,
     /// The signature does not match.
     BadSignature,
+    /// A correct signature already accepted once (a replayed request).
+    Replayed,
+    /// A correct signature over a `host` that is not this service's name.
+    WrongHost,
 }
 
 /// The parts of an `Authorization: TC3-HMAC-SHA256 …` header.
@@ -59,6 +63,19 @@ pub struct Authorization<'a> {
     pub signed_headers: &'a str,
     /// Lower-case hex.
     pub signature: &'a str,
+}
+
+/// The SecretId an `Authorization` header names, if it has the form of one (`AKID` and up to
+/// 60 letters and digits): what failed signatures are counted and recorded against.
+pub fn secret_id(authorization: &str) -> Option<&str> {
+    parse_authorization(authorization)
+        .ok()
+        .map(|a| a.secret_id)
+        .filter(|id| {
+            id.len() <= 64
+                && id.starts_with("AKID")
+                && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 /// Parses the header.
@@ -231,12 +248,19 @@ pub fn verify<T>(
         auth.signed_headers,
         req.body,
     )?;
-    let (secret, found) = lookup(auth.secret_id).ok_or(Failure::UnknownSecretId)?;
-    let expected = signature(&secret, timestamp, auth.date, auth.service, &canonical);
-    if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-        Ok((auth.secret_id.to_owned(), found))
-    } else {
-        Err(Failure::BadSignature)
+    // An unknown SecretId costs the same signature computation as a known one, and its
+    // answer is the same (the service's error texts and codes): a leaked SecretId cannot be
+    // tested without its SecretKey.
+    let found = lookup(auth.secret_id);
+    let secret = found
+        .as_ref()
+        .map_or("not an access key's secret", |(s, _)| s.as_str());
+    let expected = signature(secret, timestamp, auth.date, auth.service, &canonical);
+    let matches = bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes()));
+    match found {
+        Some((_, found)) if matches => Ok((auth.secret_id.to_owned(), found)),
+        Some(_) => Err(Failure::BadSignature),
+        None => Err(Failure::UnknownSecretId),
     }
 }
 

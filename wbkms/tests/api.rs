@@ -653,34 +653,7 @@ fn malformed_requests_get_typed_errors() {
 fn serves_https_with_the_given_certificate() {
     let dir = TempDir::new("tls");
     let admin = token(dir.path(), "admin");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is needed for this test (.ci/run installs it)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let (cert, key) = common::test_certificate(dir.path());
     let server = Server::start(
         dir.path(),
         &[
@@ -693,7 +666,8 @@ fn serves_https_with_the_given_certificate() {
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail-with-body", "--cacert"])
         .arg(&cert)
-        .args(["-H", "X-Action: DescribeWhiteBoxServiceStatus", "-H"])
+        .args(["-H", "X-Action: DescribeWhiteBoxServiceStatus"])
+        .args(["-H", "Content-Type: application/json", "-H"])
         .arg(format!("Authorization: Bearer {admin}"))
         .args(["-d", "{}"])
         .arg(format!("https://{}/", server.addr))

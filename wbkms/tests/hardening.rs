@@ -66,8 +66,10 @@ fn text_that_could_spoof_is_refused_on_both_doors() {
                 json!({"Name": bad, "Role": "reader"}),
             ),
             (
+                // Another body than the token's: two requests signed in the same second with
+                // the same body are one signature, and the second would be a replay.
                 "CreateWhiteBoxAccessKey",
-                json!({"Name": bad, "Role": "reader"}),
+                json!({"Name": bad, "Role": "operator"}),
             ),
         ] {
             let (status, v) = bearer(action, &body);
@@ -191,4 +193,210 @@ fn the_audit_log_names_every_key_touched() {
         json!(["a\\u{2028}b\\u{202e}c\\u{85}d"]),
         "{odd:?}"
     );
+}
+
+/// A signed cloud request as raw bytes: `host` is what is signed and sent as `Host`.
+fn signed_bytes(host: &str, action: &str, id: &str, key: &str, body: &Value) -> String {
+    let body = body.to_string();
+    let now = common::signing_time(0);
+    let date = wbkms::tc3::utc_date(now).unwrap();
+    let headers = [("content-type", "application/json"), ("host", host)];
+    let canonical =
+        wbkms::tc3::canonical_request("POST", "", &headers, "content-type;host", body.as_bytes())
+            .unwrap();
+    let sig = wbkms::tc3::signature(key, now, &date, "kms", &canonical);
+    format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: 2019-01-18\r\nX-TC-Timestamp: {now}\r\nX-TC-Region: ap-guangzhou\r\nAuthorization: TC3-HMAC-SHA256 Credential={id}/{date}/kms/tc3_request, SignedHeaders=content-type;host, Signature={sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn send(addr: &str, request: &str) -> Value {
+    let (status, _, body) = common::raw(addr, request.as_bytes());
+    assert_eq!(status, 200, "the cloud protocol answers 200");
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Finding 4: a signed request captured once was accepted again 62 s later, and with its
+/// unsigned `X-TC-Action` changed to `DeleteWhiteBoxKey` it deleted the key; the signed Host was
+/// never compared with the server's names; an unknown SecretId and a bad signature answered
+/// differently. Now a signature is accepted once, the Host must be this service's, and the two
+/// failures answer alike (and the SecretId tried is recorded).
+#[test]
+fn a_signed_request_works_once_and_only_here() {
+    let dir = TempDir::new("replay");
+    let admin = token(dir.path(), "admin");
+    let (id, key) = access_key(&dir, "admin");
+    let server = Server::start(dir.path(), &[]);
+    let a = &server.addr;
+    let key_id = common::ok(server.call(
+        "CreateWhiteBoxKey",
+        &admin,
+        &json!({"Alias": "kept", "Algorithm": "SM4"}),
+    ))["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let captured = signed_bytes(
+        a,
+        "DescribeWhiteBoxKey",
+        &id,
+        &key,
+        &json!({"KeyId": key_id}),
+    );
+    assert_eq!(code(&send(a, &captured)), "OK");
+    // The same bytes again, and with the action changed: refused, and the key is still there.
+    let again = send(a, &captured);
+    assert_eq!(code(&again), "AuthFailure.SignatureFailure", "{again}");
+    assert!(
+        again.to_string().contains("already accepted once"),
+        "{again}"
+    );
+    let turned = captured.replace(
+        "X-TC-Action: DescribeWhiteBoxKey",
+        "X-TC-Action: DeleteWhiteBoxKey",
+    );
+    assert_eq!(code(&send(a, &turned)), "AuthFailure.SignatureFailure");
+    common::ok(server.call("DescribeWhiteBoxKey", &admin, &json!({"KeyId": key_id})));
+
+    // Signed for another host (the request reaches us all the same): refused.
+    let elsewhere = signed_bytes(
+        "kms.other.example",
+        "DescribeWhiteBoxKey",
+        &id,
+        &key,
+        &json!({"KeyId": key_id}),
+    );
+    let v = send(a, &elsewhere);
+    assert_eq!(code(&v), "AuthFailure.SignatureFailure", "{v}");
+    // `localhost` at our port is one of our names.
+    let port = a.rsplit_once(':').unwrap().1;
+    let local = signed_bytes(
+        &format!("localhost:{port}"),
+        "DescribeWhiteBoxKey",
+        &id,
+        &key,
+        &json!({"KeyId": key_id}),
+    );
+    assert_eq!(code(&send(a, &local)), "OK");
+
+    // An unknown SecretId and a wrong SecretKey: the same answer.
+    let unknown = send(
+        a,
+        &signed_bytes(
+            a,
+            "DescribeWhiteBoxKey",
+            "AKIDnotanaccesskeyofthisservice00000",
+            &key,
+            &json!({}),
+        ),
+    );
+    let wrong = send(
+        a,
+        &signed_bytes(
+            a,
+            "DescribeWhiteBoxKey",
+            &id,
+            "not the secret key",
+            &json!({}),
+        ),
+    );
+    assert_eq!(
+        unknown["Response"]["Error"], wrong["Response"]["Error"],
+        "{unknown} {wrong}"
+    );
+    // The failed attempts are recorded with the SecretId tried.
+    let tried = records(&server, &admin, "DescribeWhiteBoxKey");
+    assert!(
+        tried
+            .iter()
+            .any(|r| r["TokenId"] == json!(id) && r["Code"] == "03000001"),
+        "{tried:?}"
+    );
+}
+
+/// Finding 2: twelve `no-cors` POSTs from another site counted as failed authentications from
+/// 127.0.0.1, and the admin's valid token then got 429; ten bad signatures did the same to the
+/// bearer users of that address. Now requests without a JSON body or without credentials are
+/// refused before authentication and never counted, failures count per address and per
+/// SecretId, and valid credentials are always served.
+#[test]
+fn nobody_else_can_lock_a_user_out() {
+    let dir = TempDir::new("lockout");
+    let admin = token(dir.path(), "admin");
+    let (id, key) = access_key(&dir, "admin");
+    let server = Server::start(dir.path(), &["--auth-failure-limit", "3"]);
+    let a = &server.addr;
+    // What a cross-origin `fetch(…, {mode: 'no-cors', method: 'POST', body: 'x'})` sends.
+    let no_cors = format!(
+        "POST / HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nOrigin: https://evil.example\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n\r\nx"
+    );
+    // It cannot set X-Action; with one, a body that is not JSON is refused the same way.
+    let with_action = no_cors.replace("Origin:", "X-Action: DeleteWhiteBoxKey\r\nOrigin:");
+    for _ in 0..12 {
+        for (request, want) in [
+            (&no_cors, (400, "03000003")),
+            (&with_action, (415, "03000019")),
+        ] {
+            let (status, _, body) = common::raw(a, request.as_bytes());
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!((status, code(&v)), want, "{v}");
+        }
+    }
+    // JSON with no credentials at all: 401 each time, never 429.
+    for _ in 0..12 {
+        let (status, v) = common::call(a, Some("DescribeWhiteBoxServiceStatus"), None, b"{}");
+        assert_eq!((status, code(&v)), (401, "03000001"), "{v}");
+    }
+    common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+
+    // Wrong tokens from this address: past the limit, 429 — and the admin is still served.
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let (status, _) = server.call(
+            "DescribeWhiteBoxServiceStatus",
+            "wbk_wrong-token",
+            &json!({}),
+        );
+        codes.push(status);
+    }
+    assert_eq!(codes, [401, 401, 401, 429, 429]);
+    common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+
+    // Bad signatures naming the access key's SecretId: limited too, and its owner's good
+    // signature still works, as does the bearer admin.
+    for _ in 0..4 {
+        let v = signed(
+            a,
+            "DescribeWhiteBoxServiceStatus",
+            &id,
+            "guessed secret key",
+            &json!({}),
+            "2019-01-18",
+            0,
+        );
+        assert_ne!(code(&v), "OK");
+    }
+    let v = signed(
+        a,
+        "DescribeWhiteBoxServiceStatus",
+        &id,
+        "guessed secret key",
+        &json!({}),
+        "2019-01-18",
+        0,
+    );
+    assert_eq!(code(&v), "RequestLimitExceeded", "{v}");
+    let v = signed(
+        a,
+        "DescribeWhiteBoxServiceStatus",
+        &id,
+        &key,
+        &json!({}),
+        "2019-01-18",
+        0,
+    );
+    assert_eq!(code(&v), "OK", "{v}");
+    common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
 }

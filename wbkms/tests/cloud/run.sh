@@ -65,6 +65,10 @@ awk '/<!-- tccli walk-through: begin -->/ {on = 1; next}
      /<!-- tccli walk-through: end -->/ {on = 0}
      on && !/^```/' "$repo/README.md" >"$script"
 [ "$(wc -l <"$script")" -gt 5 ] || { echo "README.md has no tccli walk-through block"; exit 1; }
+# A step that fails stops the script before its `kill %1`: the server it started in the
+# background must not outlive it (it would hold the output pipe open, and this script would
+# wait on it for ever).
+sed -i '1i trap '"'"'kill $(jobs -p) 2>/dev/null || true'"'"' EXIT' "$script"
 mkdir "$work/walk"
 out=$(cd "$work/walk" && PATH="$venv/bin:$bin:$PATH" bash -euo pipefail "$script" 2>&1) || {
     echo "$out"; echo "FAIL: the tccli walk-through failed"; exit 1;

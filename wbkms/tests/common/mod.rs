@@ -345,6 +345,32 @@ pub fn backdate(location: &wbstore::Location, key_id: &str, secs: u64) {
         .unwrap();
 }
 
+/// The timestamp to sign with: now plus `skew`, and for `skew == 0` never the same second
+/// twice in this process. The service accepts a signature once, and two requests with the same
+/// body signed in the same second have the same signature (the cloud's SDKs do not sign the
+/// action): a test that meant two requests would otherwise see a replay, depending on when
+/// the clock ticks. Each later request is at most a second ahead per earlier one, well inside
+/// the 300 s the service accepts.
+pub fn signing_time(skew: i64) -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    if skew != 0 {
+        return now + skew;
+    }
+    let mut last = LAST.load(Ordering::SeqCst);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 /// A signed cloud-protocol request (our own signer: the SDK is the independent one).
 pub fn signed(
     addr: &str,
@@ -356,11 +382,7 @@ pub fn signed(
     skew: i64,
 ) -> Value {
     let body = body.to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + skew;
+    let now = signing_time(skew);
     let date = wbkms::tc3::utc_date(now).unwrap();
     let headers = [("content-type", "application/json"), ("host", addr)];
     let canonical =
@@ -395,4 +417,38 @@ pub fn access_key(dir: &TempDir, role: &str) -> (String, String) {
         v["SecretId"].as_str().unwrap().to_owned(),
         v["SecretKey"].as_str().unwrap().to_owned(),
     )
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made by OpenSSL in `dir`: the paths
+/// of the certificate and of its key.
+pub fn test_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed for this test (.ci/run installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
 }
