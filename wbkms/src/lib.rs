@@ -21,6 +21,7 @@ pub mod files;
 pub mod load;
 pub mod metrics;
 pub mod openapi;
+pub mod refusals;
 pub mod server;
 pub mod tc3;
 

@@ -545,8 +545,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let records = audit::read_all(&store.db()?)?;
                 let mut out = std::io::stdout().lock();
                 for r in records {
-                    let _ = serde_json::to_writer(&mut out, &r);
-                    let _ = writeln!(out);
+                    let _ = writeln!(out, "{}", audit::one_line(&r));
                 }
                 Ok(())
             }

@@ -117,6 +117,8 @@ pub struct Service {
     config: Config,
     /// Where the service listens, once bound: the default of [`Config::public_hosts`].
     listen: std::sync::OnceLock<SocketAddr>,
+    /// Refusals before authentication, counted until they are written in aggregate.
+    refusals: crate::refusals::Refusals,
 }
 
 impl Service {
@@ -149,6 +151,30 @@ impl Service {
             limiter: FailureLimiter::new(config.auth_failure_limit, config.auth_failure_window),
             config,
             listen: std::sync::OnceLock::new(),
+            refusals: crate::refusals::Refusals::default(),
+        })
+    }
+
+    /// Writes the aggregated records of refusals before authentication whose minute is over
+    /// (all of them with `all`, when the service stops), to this instance's chain (blocking).
+    pub fn write_refusals(&self, all: bool) {
+        for entry in self.refusals.due((!all).then(unix_now)) {
+            if self.audit.append(entry).is_err() {
+                self.metrics.audit_failure();
+            }
+        }
+    }
+
+    /// Audits a refused request: in aggregate when nobody authenticated (the request's
+    /// credentials failed or it had none: [`crate::refusals`]), else as its own record,
+    /// committed before the answer. `Err` when its own record could not be written.
+    fn record(&self, entry: Entry, authenticated: bool) -> Result<(), ()> {
+        if !authenticated && entry.code != "OK" {
+            self.refusals.add(&entry, unix_now());
+            return Ok(());
+        }
+        self.audit.append(entry).map(drop).map_err(|_| {
+            self.metrics.audit_failure();
         })
     }
 
@@ -231,6 +257,7 @@ impl Service {
                         status: 0,
                         code: "OK".into(),
                         overridden: Some(format!("rotated to version {version}")),
+                        count: None,
                     };
                     wbstore::audit::append_in(s.tx(), instance, &entry)?;
                 }
@@ -288,8 +315,8 @@ impl Service {
             .as_ref()
             .map_or_else(|e| e.code(), |()| "OK")
             .to_owned();
-        if self.audit.append(entry).is_err() {
-            self.metrics.audit_failure();
+        let authenticated = entry.token_id.is_some();
+        if self.record(entry, authenticated).is_err() {
             let e = Error::AuditUnavailable;
             return (e.status(), format!("error {}: {e}\n", e.code()));
         }
@@ -314,7 +341,7 @@ impl Service {
                 "Remote": entry.remote,
                 "Credential": entry.token_id,
             });
-            eprintln!("{line}");
+            eprintln!("{}", crate::audit::one_line(&line));
         }
     }
 
@@ -388,10 +415,7 @@ impl Service {
         entry.status = status;
         entry.code = code;
         let observed = entry.clone();
-        let audited = self.audit.append(entry);
-        if audited.is_err() {
-            self.metrics.audit_failure();
-        }
+        let audited = self.record(entry, role.is_some());
         // A request that failed already says why (often the same unavailable database that
         // kept its record from being written): its answer stands. A request that succeeded
         // is not answered as done without its record.
@@ -713,10 +737,45 @@ async fn metrics_handler(
     resp
 }
 
-async fn not_found() -> Response {
+/// A path the service does not have (404), or a method a path does not take (405): refused
+/// before the API, audited in aggregate ([`crate::refusals`]).
+async fn not_found(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+) -> Response {
+    refused_before_api(&svc, remote, &method, 404)
+}
+
+async fn method_not_allowed(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+) -> Response {
+    refused_before_api(&svc, remote, &method, 405)
+}
+
+fn refused_before_api(
+    svc: &Service,
+    remote: SocketAddr,
+    method: &axum::http::Method,
+    status: u16,
+) -> Response {
     let e = Error::NotFound;
+    // The method as sent, cut short (an extension method is any token); never the path.
+    let method: String = method.as_str().chars().take(16).collect();
+    svc.refusals.add(
+        &Entry {
+            action: format!("{method} (not an API request)"),
+            remote: remote.ip().to_string(),
+            status,
+            code: e.code().to_owned(),
+            ..Entry::default()
+        },
+        unix_now(),
+    );
     json_response(
-        404,
+        status,
         &json!({"Response": {"Error": {"Code": e.code(), "Message": e.to_string()}, "RequestId": new_request_id()}}),
     )
 }
@@ -725,7 +784,11 @@ async fn openapi() -> Response {
     json_response(200, &crate::openapi::document())
 }
 
-async fn console_file(State(svc): State<Arc<Service>>, uri: axum::http::Uri) -> Response {
+async fn console_file(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
+) -> Response {
     let name = match uri.path() {
         "/" => "index.html",
         p => p.trim_start_matches("/console/"),
@@ -750,7 +813,7 @@ async fn console_file(State(svc): State<Arc<Service>>, uri: axum::http::Uri) -> 
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
-        None => not_found().await,
+        None => refused_before_api(&svc, remote, &axum::http::Method::GET, 404),
     }
 }
 
@@ -766,6 +829,7 @@ pub fn router(svc: Arc<Service>) -> Router {
             get(|| async { json_response(200, &json!({"Status": "ok"})) }),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(svc)
 }
 
@@ -816,6 +880,18 @@ pub async fn serve(
             let _ = tokio::task::spawn_blocking(move || svc.rotate_due()).await;
         }
     });
+    // Refusals before authentication: written in aggregate once their minute is over.
+    let writer = Arc::clone(&svc);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let svc = Arc::clone(&writer);
+            let _ = tokio::task::spawn_blocking(move || svc.write_refusals(false)).await;
+        }
+    });
+    let last = Arc::clone(&svc);
     let app = router(svc);
     // Under TLS, browsers are told to use nothing else for a year (HSTS, RFC 6797); over plain
     // HTTP the header means nothing and is not sent.
@@ -836,7 +912,7 @@ pub async fn serve(
         .http1()
         .header_read_timeout(limits.idle.saturating_add(limits.header));
     let accept = Admit(Arc::clone(&limits));
-    match tls {
+    let served = match tls {
         None => server
             .acceptor(accept)
             .serve(app)
@@ -855,7 +931,10 @@ pub async fn serve(
                 .acceptor(accept);
             server.acceptor(tls).serve(app).await.map_err(io("serve"))
         }
-    }
+    };
+    // Stopped: what is still counted is written now.
+    let _ = tokio::task::spawn_blocking(move || last.write_refusals(true)).await;
+    served
 }
 
 impl Service {
@@ -887,9 +966,8 @@ impl Service {
             code: e.code().to_owned(),
             ..Entry::default()
         };
-        if self.audit.append(entry.clone()).is_err() {
-            self.metrics.audit_failure();
-        }
+        // Before authentication (the body comes first): in aggregate, as other refusals.
+        let _ = self.record(entry.clone(), false);
         self.observe(&entry, e.status(), e.code(), started.elapsed());
         (
             e.status(),

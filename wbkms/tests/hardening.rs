@@ -306,8 +306,13 @@ fn a_signed_request_works_once_and_only_here() {
         unknown["Response"]["Error"], wrong["Response"]["Error"],
         "{unknown} {wrong}"
     );
-    // The failed attempts are recorded with the SecretId tried.
-    let tried = records(&server, &admin, "DescribeWhiteBoxKey");
+    // The failed attempts are recorded with the SecretId tried (in aggregate: written when
+    // the service stops, at the latest).
+    assert!(server.stop().success());
+    let tried: Vec<Value> = common::query(dir.path(), "SELECT record FROM wb_audit")
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
     assert!(
         tried
             .iter()
@@ -399,4 +404,67 @@ fn nobody_else_can_lock_a_user_out() {
     );
     assert_eq!(code(&v), "OK", "{v}");
     common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+}
+
+/// Finding 5 (and 9's pre-API refusals): 1,500 requests with a bad token wrote 1,500
+/// committed records (+553 KB), and 404s and 405s were not audited at all. Refusals before
+/// authentication are now recorded in aggregate — one record per address, action, credential,
+/// status, code and minute, with its count — and written when the minute is over or the
+/// service stops.
+#[test]
+fn a_flood_of_refusals_costs_the_audit_log_a_few_records() {
+    let dir = TempDir::new("flood");
+    let admin = token(dir.path(), "admin");
+    // A limit the flood does not reach, so that it runs at full speed (past the limit each
+    // failure would wait a second).
+    let server = Server::start(dir.path(), &["--auth-failure-limit", "100000"]);
+    let a = server.addr.clone();
+    let before = common::query(dir.path(), "SELECT record FROM wb_audit").len();
+    for _ in 0..1500 {
+        let (status, _) = server.call("DescribeWhiteBoxKeyDetails", "wbk_not-a-token", &json!({}));
+        assert_eq!(status, 401);
+    }
+    for _ in 0..20 {
+        assert_eq!(common::get(&a, "/no-such-path").0, 404);
+        let put = format!(
+            "PUT / HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        assert_eq!(common::raw(&a, put.as_bytes()).0, 405);
+    }
+    // An authenticated request is still recorded on its own, at once.
+    common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+    assert!(server.stop().success());
+
+    let records: Vec<Value> = common::query(dir.path(), "SELECT record FROM wb_audit")
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    let new = &records[before..];
+    // Two minutes at most were crossed: at most two records per kind of refusal, and one for
+    // the authenticated request.
+    assert!(new.len() <= 7, "{} records: {new:?}", new.len());
+    let counted = |action: &str, status: u64| -> u64 {
+        new.iter()
+            .filter(|r| r["Action"] == action && r["Status"] == status)
+            .map(|r| r["Count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(counted("DescribeWhiteBoxKeyDetails", 401), 1500, "{new:?}");
+    assert_eq!(counted("GET (not an API request)", 404), 20, "{new:?}");
+    assert_eq!(counted("PUT (not an API request)", 405), 20, "{new:?}");
+    assert!(
+        new.iter()
+            .any(|r| r["Action"] == "DescribeWhiteBoxServiceStatus" && r.get("Count").is_none())
+    );
+    // And the chain, aggregates included, verifies.
+    let (c, out, err) = common::wbkms(
+        dir.path(),
+        &[
+            "audit",
+            "verify",
+            "--keystore",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(c, 0, "{out}{err}");
 }

@@ -64,6 +64,11 @@ pub struct Record {
     /// The safety rule the request overrode and why it applied. Absent when none was.
     #[serde(default, rename = "Override", skip_serializing_if = "Option::is_none")]
     pub overridden: Option<String>,
+    /// How many requests this record stands for: refusals before authentication are recorded
+    /// together, per client address, action, credential named, code and minute. Absent in a
+    /// record of one request, so that such records hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
     /// The previous record's hash.
     pub prev: String,
     /// This record's hash.
@@ -104,6 +109,8 @@ pub struct Entry {
     pub code: String,
     /// The rule overridden, if any ([`Record::overridden`]).
     pub overridden: Option<String>,
+    /// The requests it stands for, when more than one ([`Record::count`]).
+    pub count: Option<u64>,
 }
 
 /// Appends `entry` to `instance`'s chain, in its own transaction (committed before this
@@ -145,6 +152,7 @@ pub fn append_in(tx: &mut Tx<'_>, instance: &str, entry: &Entry) -> Result<Recor
         status: entry.status,
         code: entry.code.clone(),
         overridden: entry.overridden.clone(),
+        count: entry.count,
         prev,
         hash: String::new(),
     };

@@ -494,7 +494,7 @@ fn backup_restores_into_an_empty_store_only(loc: &Location) {
     }
 }
 
-/// A record without the fields added since release 0.1 (`Instance`, `Override`) hashes
+/// A record without the fields added since release 0.1 (`Instance`, `Override`, `Count`) hashes
 /// exactly as it did then: the hash, computed by a second route (the JSON written out by hand
 /// in 0.1's field order), matches the library's.
 #[test]
@@ -511,6 +511,7 @@ fn records_without_new_fields_hash_as_in_release_0_1() {
         status: 200,
         code: "OK".into(),
         overridden: None,
+        count: None,
         prev: "0".repeat(64),
         hash: String::new(),
     };

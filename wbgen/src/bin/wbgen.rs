@@ -129,6 +129,7 @@ fn audit_override(
         status: 0,
         code: "OK".to_owned(),
         overridden: Some(holder.override_note()),
+        count: None,
     })?;
     Ok(())
 }
