@@ -26,10 +26,7 @@ mod tests {
     fn one_line_escapes_every_line_end() {
         let v = serde_json::json!({"KeyIds": ["a\u{2028}b\u{2029}c\u{85}d\u{7f}e\ng"]});
         let line = super::one_line(&v);
-        assert_eq!(
-            line,
-            r#"{"KeyIds":["a\u2028b\u2029c\u0085d\u007fe\ng"]}"#
-        );
+        assert_eq!(line, r#"{"KeyIds":["a\u2028b\u2029c\u0085d\u007fe\ng"]}"#);
         assert_eq!(line.lines().count(), 1);
         // The same value.
         assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
