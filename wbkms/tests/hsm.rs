@@ -8,7 +8,6 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::{TempDir, WBKMS, ok};
 use serde_json::{Value, json};
@@ -86,22 +85,15 @@ fn serve(mut c: Command, port_file: &Path) -> Result<(std::process::Child, Strin
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(port_file)
-            && text.ends_with('\n')
-        {
-            return Ok((child, text.trim().to_owned()));
-        }
-        if child.try_wait().unwrap().is_some() {
+    match common::listening_on(&mut child, port_file) {
+        Ok(addr) => Ok((child, addr)),
+        Err(_) => {
             let out = child.wait_with_output().unwrap();
-            return Err((
+            Err((
                 out.status.code().unwrap_or(-1),
                 String::from_utf8_lossy(&out.stderr).into_owned(),
-            ));
+            ))
         }
-        assert!(Instant::now() < deadline, "wbkms serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -92,6 +92,27 @@ pub fn token(store: &Path, role: &str) -> String {
     v["Token"].as_str().unwrap().to_owned()
 }
 
+/// The address a starting `wbkms serve` wrote to `port_file` (`--port-file`), or its exit
+/// status if it stopped first; panics after 60 s of neither.
+pub fn listening_on(
+    child: &mut Child,
+    port_file: &Path,
+) -> Result<String, std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(port_file)
+            && text.ends_with('\n')
+        {
+            return Ok(text.trim().to_owned());
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(status);
+        }
+        assert!(Instant::now() < deadline, "wbkms serve did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A running `wbkms serve`, stopped (SIGTERM, then waited for) on drop.
 pub struct Server {
     pub child: Child,
@@ -158,21 +179,16 @@ impl Server {
             store: store.to_path_buf(),
             log,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file)
-                && text.ends_with('\n')
-            {
-                server.addr = text.trim().to_owned();
-                return server;
+        match listening_on(&mut server.child, &port_file) {
+            Ok(addr) => {
+                server.addr = addr;
+                server
             }
-            if let Some(status) = server.child.try_wait().unwrap() {
+            Err(status) => {
                 std::thread::sleep(Duration::from_millis(100));
                 let err = server.log.lock().unwrap().clone();
                 panic!("wbkms serve exited with {status}: {err}");
             }
-            assert!(Instant::now() < deadline, "wbkms serve did not start");
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
