@@ -59,7 +59,11 @@ class _OwnSecond:
     with a timestamp in seconds: two calls with one body in one second (DisableWhiteBoxKey
     then DescribeWhiteBoxKey of a key) are one signature, and the second is refused as a
     replay (test_a_signature_is_accepted_once). Each call here is signed in a second of its
-    own, at most a second ahead per earlier call, well inside the 300 s the service accepts."""
+    own, at most a second ahead per earlier call, well inside the 300 s the service accepts.
+    One clock serves the whole session: a clock per test would start again at the wall
+    clock, behind the seconds an earlier test already signed in, and a later test's call with
+    an earlier test's body (the parametrized workflow's DescribeWhiteBoxKeyDetails) would
+    repeat a signature."""
 
     def __init__(self) -> None:
         self.last = 0
@@ -72,9 +76,12 @@ class _OwnSecond:
         return getattr(time, name)
 
 
+_CLOCK = _OwnSecond()
+
+
 @pytest.fixture(autouse=True)
 def own_seconds(monkeypatch):
-    monkeypatch.setattr(abstract_client, "time", _OwnSecond())
+    monkeypatch.setattr(abstract_client, "time", _CLOCK)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +222,7 @@ def test_roles_and_parameter_errors(admin):
 def test_a_signature_is_accepted_once(admin, monkeypatch):
     # A request captured on the wire, sent again (or with X-TC-Action changed: the SDK does not
     # sign it) within the 300 s window, is refused: the service remembers each signature.
-    frozen = time.time()
+    frozen = _CLOCK.time()  # a second no earlier call was signed in
     monkeypatch.setattr(abstract_client.time, "time", lambda: frozen)
     status = models.DescribeWhiteBoxServiceStatusRequest()
     assert admin.DescribeWhiteBoxServiceStatus(status).ServiceEnabled
