@@ -1355,32 +1355,7 @@ pub fn execute(
                 _ => return Err(bad("Limit must be 1 to 1000".into())),
             };
             let db = store.db();
-            let mut chains = Vec::new();
-            let mut intact = true;
-            for result in crate::audit::verify_each(db)? {
-                match result {
-                    Ok(v) => chains.push(json!({
-                        "Instance": v.instance,
-                        "Intact": true,
-                        "Records": v.count,
-                        "Head": v.head,
-                    })),
-                    Err(wbstore::Error::AuditBroken {
-                        instance,
-                        seq,
-                        reason,
-                    }) => {
-                        intact = false;
-                        chains.push(json!({
-                            "Instance": instance,
-                            "Intact": false,
-                            "BrokenAt": seq,
-                            "Reason": reason,
-                        }));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            let report = crate::audit::Report::of(crate::audit::verify_each(db, None)?);
             let mut matching: Vec<crate::audit::Record> = crate::audit::read_all(db)?
                 .into_iter()
                 .filter(|r| filter.matches(r))
@@ -1408,8 +1383,8 @@ pub fn execute(
             let mut outcome = done(json!({
                 "Records": page,
                 "TotalCount": total,
-                "Intact": intact,
-                "Chains": chains,
+                "Intact": report.broken.is_none(),
+                "Chains": report.chains,
             }));
             // A key id given as a filter is not a key the request acted on: left out of its
             // own record, so that reading a key's records does not add to them.

@@ -1,34 +1,49 @@
-//! The audit log: hash chains in the store, one per service instance ([`wbstore::audit`]).
+//! The audit log: hash chains in the store, one per service instance, their older records
+//! archived to files ([`wbstore::audit`]).
+
+use serde_json::{Value, json};
 
 pub use wbstore::audit::*;
 
-/// `value` as one line of JSON that every line splitter sees as one line: JSON escapes only
-/// the C0 controls, so U+0085 (NEL), U+2028 and U+2029 — line ends to some splitters — and
-/// DEL and the other C1 controls are written as `\u` escapes too (the same JSON value).
-pub fn one_line(value: &impl serde::Serialize) -> String {
-    let json = serde_json::to_string(value).unwrap_or_default();
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// What `wbkms audit verify` and `ListWhiteBoxAuditRecords` say about a store's chains.
+pub struct Report {
+    /// Records in every intact chain, archived ones included.
+    pub records: u64,
+    /// Per chain: `Instance`, `Intact`, and `Records`, `Archived`, `Head` when intact, else
+    /// `BrokenAt` (the first bad record) or `Error` (a code), and `Reason`.
+    pub chains: Vec<Value>,
+    /// The first chain's failure, if any.
+    pub broken: Option<wbstore::Error>,
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    #[test]
-    fn one_line_escapes_every_line_end() {
-        let v = serde_json::json!({"KeyIds": ["a\u{2028}b\u{2029}c\u{85}d\u{7f}e\ng"]});
-        let line = super::one_line(&v);
-        assert_eq!(line, r#"{"KeyIds":["a\u2028b\u2029c\u0085d\u007fe\ng"]}"#);
-        assert_eq!(line.lines().count(), 1);
-        // The same value.
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
+impl Report {
+    /// The report of [`verify_each`]'s results.
+    pub fn of(results: Vec<(String, Result<Verified, wbstore::Error>)>) -> Report {
+        let mut report = Report {
+            records: 0,
+            chains: Vec::new(),
+            broken: None,
+        };
+        for (instance, result) in results {
+            let chain = match &result {
+                Ok(v) => {
+                    report.records += v.count;
+                    json!({"Instance": instance, "Intact": true, "Records": v.count,
+                           "Archived": v.archived, "ArchiveChecked": v.archive_checked,
+                           "Head": v.head})
+                }
+                Err(wbstore::Error::AuditBroken { seq, reason, .. }) => {
+                    json!({"Instance": instance, "Intact": false, "BrokenAt": seq, "Reason": reason})
+                }
+                Err(e) => {
+                    json!({"Instance": instance, "Intact": false, "Error": e.code(), "Reason": e.to_string()})
+                }
+            };
+            report.chains.push(chain);
+            if let Err(e) = result {
+                report.broken.get_or_insert(e);
+            }
+        }
+        report
     }
 }

@@ -168,6 +168,18 @@ enum Command {
         /// above the proxy's connection pool.
         #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=i64::from(server::MAX_CONNECTIONS_PER_ADDRESS)))]
         max_connections_per_address: u32,
+        /// Archive this instance's audit records into files in this directory once they take
+        /// more than --audit-rotate-size in the store (the log rotates by size; its hash chain
+        /// continues across the files: `wbkms audit verify --archive DIR`) [default: never].
+        #[arg(long, value_name = "DIR")]
+        audit_archive: Option<PathBuf>,
+        /// The size of this instance's audit records in the store past which they are
+        /// archived: bytes, or with a unit (KiB, MiB, GiB; kB, MB, GB).
+        #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size_arg, requires = "audit_archive")]
+        audit_rotate_size: u64,
+        /// How often the audit records' size is compared with --audit-rotate-size.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = timeout_arg, requires = "audit_archive")]
+        audit_rotate_check: Duration,
     },
     /// Manage access tokens.
     Token {
@@ -272,16 +284,35 @@ enum AccessKeyCommand {
 
 #[derive(Subcommand, Debug)]
 enum AuditCommand {
-    /// Check the hash chain: exit 0 and the count and head hash if intact, else the first bad
-    /// line and exit 1.
+    /// Check every hash chain: exit 0 and each chain's count and head hash if intact, else the
+    /// first bad record and exit 1.
     Verify {
         #[command(flatten)]
         store: StoreArg,
+        /// Also read and check the records archived into this directory (`wbkms serve
+        /// --audit-archive`, `wbkms audit archive`); without it a chain is checked from where
+        /// its records in the store continue.
+        #[arg(long, value_name = "DIR")]
+        archive: Option<PathBuf>,
     },
-    /// Print the records, one JSON object per line.
+    /// Print the records in the store, one JSON object per line (archived ones are in their
+    /// files, one per line too).
     Show {
         #[command(flatten)]
         store: StoreArg,
+    },
+    /// Move the audit records now in the store into files in a directory, one file per chain
+    /// (`<instance>.<first>-<last>.jsonl`); each chain continues in the store from its last
+    /// archived record. Prints the files written.
+    Archive {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The archive directory (created owner-only if missing).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Only this instance's chain [default: every chain].
+        #[arg(long, value_name = "ID")]
+        instance: Option<String>,
     },
 }
 
@@ -294,6 +325,31 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
             op: "start the async runtime",
             kind: e.kind(),
         })
+}
+
+/// A `--audit-rotate-size` value: a number of bytes, or one with a unit (`KiB`, `MiB`, `GiB`
+/// as powers of 1024; `kB`, `MB`, `GB` as powers of 1000; any case), at least 1 KiB.
+fn size_arg(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (for example 64MiB)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown unit {other:?}: use KiB, MiB, GiB, kB, MB or GB")),
+    };
+    number
+        .checked_mul(scale)
+        .filter(|n| *n >= 1 << 10)
+        .ok_or_else(|| format!("{s:?}: give a size from 1KiB to 16EiB"))
 }
 
 /// A `--header-timeout`, `--body-timeout` or `--idle-timeout` value: a duration (`10s`,
@@ -338,6 +394,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             body_timeout,
             idle_timeout,
             max_connections_per_address,
+            audit_archive,
+            audit_rotate_size,
+            audit_rotate_check,
         } => {
             let unlocked = store.unlock()?;
             let instance_id = instance_id
@@ -361,6 +420,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 body_timeout,
                 idle_timeout,
                 max_connections_per_address,
+                audit_archive,
+                audit_rotate_size,
+                audit_rotate_check,
             };
             let instance = config.instance_id.clone();
             let svc = Service::new(unlocked, config)?;
@@ -510,36 +572,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Audit { command } => match command {
-            AuditCommand::Verify { store } => {
+            AuditCommand::Verify { store, archive } => {
                 let db = store.db()?;
-                let mut chains = Vec::new();
-                let mut total = 0;
-                let mut first_broken = None;
-                for result in audit::verify_each(&db)? {
-                    match result {
-                        Ok(v) => {
-                            total += v.count;
-                            chains.push(json!({"Instance": v.instance, "Intact": true, "Records": v.count, "Head": v.head}));
-                        }
-                        Err(wbstore::Error::AuditBroken {
-                            instance,
-                            seq,
-                            reason,
-                        }) => {
-                            chains.push(json!({"Instance": instance, "Intact": false, "BrokenAt": seq, "Reason": reason}));
-                            first_broken.get_or_insert(Error::AuditBroken {
-                                instance,
-                                seq,
-                                reason,
-                            });
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                print(
-                    &json!({"Intact": first_broken.is_none(), "Records": total, "Chains": chains}),
-                );
-                first_broken.map_or(Ok(()), Err)
+                let report = audit::Report::of(audit::verify_each(&db, archive.as_deref())?);
+                print(&json!({"Intact": report.broken.is_none(), "Records": report.records, "Chains": report.chains}));
+                report.broken.map_or(Ok(()), |e| Err(e.into()))
             }
             AuditCommand::Show { store } => {
                 let records = audit::read_all(&store.db()?)?;
@@ -547,6 +584,25 @@ fn run(cli: Cli) -> Result<(), Error> {
                 for r in records {
                     let _ = writeln!(out, "{}", audit::one_line(&r));
                 }
+                Ok(())
+            }
+            AuditCommand::Archive {
+                store,
+                to,
+                instance,
+            } => {
+                let db = store.db()?;
+                let instances = match instance {
+                    Some(i) => vec![i],
+                    None => db.transact(false, |tx| tx.audit_instances())?,
+                };
+                let mut files = Vec::new();
+                for instance in instances {
+                    if let Some(s) = audit::archive(&db, &instance, &to)? {
+                        files.push(json!({"Instance": s.instance, "First": s.first, "Last": s.last, "File": s.path}));
+                    }
+                }
+                print(&json!({"Archived": files}));
                 Ok(())
             }
         },

@@ -72,7 +72,18 @@ pub struct Config {
     /// Connections one client address may hold open at once; more are closed as they are
     /// accepted.
     pub max_connections_per_address: u32,
+    /// Where this instance archives its audit records ([`crate::audit::archive`]) once they
+    /// take more than [`Config::audit_rotate_size`] in the store; `None`: never.
+    pub audit_archive: Option<PathBuf>,
+    /// The size (characters of JSON, about bytes) of this instance's records in the store past
+    /// which they are archived.
+    pub audit_rotate_size: u64,
+    /// How often the size is compared.
+    pub audit_rotate_check: Duration,
 }
+
+/// The default of [`Config::audit_rotate_size`]: 64 MiB, about 200,000 records.
+pub const DEFAULT_AUDIT_ROTATE_SIZE: u64 = 64 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -88,6 +99,9 @@ impl Default for Config {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections_per_address: 64,
+            audit_archive: None,
+            audit_rotate_size: DEFAULT_AUDIT_ROTATE_SIZE,
+            audit_rotate_check: Duration::from_secs(30),
         }
     }
 }
@@ -269,6 +283,50 @@ impl Service {
         }
         self.metrics.rotated(rotated.len());
         rotated
+    }
+
+    /// Archives this instance's audit records to [`Config::audit_archive`] when they take more
+    /// than [`Config::audit_rotate_size`] in the store (blocking): the log rotates by size,
+    /// its chain continuing in the store from the last record archived. What was archived, or
+    /// why it could not be, is a JSON line on standard error; a failure leaves the records in
+    /// the store and is tried again at the next check.
+    ///
+    /// # Errors
+    /// The store's ([`crate::audit::archive`]).
+    pub fn rotate_audit(&self) -> Result<Option<crate::audit::Segment>, Error> {
+        let Some(dir) = &self.config.audit_archive else {
+            return Ok(None);
+        };
+        let instance = self.config.instance_id.as_str();
+        let db = self.store.db();
+        let result = if crate::audit::size(db, instance)? > self.config.audit_rotate_size {
+            crate::audit::archive(db, instance, dir).map_err(Error::from)
+        } else {
+            return Ok(None);
+        };
+        let mut line = json!({
+            "Time": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            "Instance": instance,
+            "Event": "AuditArchived",
+        });
+        match &result {
+            Ok(Some(segment)) => {
+                line["Level"] = "info".into();
+                line["First"] = segment.first.into();
+                line["Last"] = segment.last.into();
+                line["File"] = segment.path.display().to_string().into();
+            }
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                line["Level"] = "error".into();
+                line["Code"] = e.code().into();
+                line["Message"] = e.to_string().into();
+            }
+        }
+        if self.config.log_level != LogLevel::Off {
+            eprintln!("{}", crate::audit::one_line(&line));
+        }
+        result
     }
 
     /// `GET /metrics` for an `Authorization` header (blocking): the status and the text. An
@@ -878,6 +936,17 @@ pub async fn serve(
             every.tick().await;
             let svc = Arc::clone(&scheduler);
             let _ = tokio::task::spawn_blocking(move || svc.rotate_due()).await;
+        }
+    });
+    // The audit log's rotation: archived once it is past its size.
+    let archiver = Arc::clone(&svc);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(archiver.config.audit_rotate_check);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let svc = Arc::clone(&archiver);
+            let _ = tokio::task::spawn_blocking(move || svc.rotate_audit()).await;
         }
     });
     // Refusals before authentication: written in aggregate once their minute is over.

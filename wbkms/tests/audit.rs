@@ -288,3 +288,83 @@ fn an_unwritable_audit_log_withholds_answers() {
     common::sql(dir.path(), "DROP TRIGGER no_audit", &[]);
     ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
 }
+
+/// The log rotates by size: `serve --audit-archive DIR --audit-rotate-size` moves the
+/// instance's records into files once they pass the size, the chain continuing in the store;
+/// `audit verify --archive DIR` follows it across the files, and finds a file removed;
+/// `audit archive` does the same by hand, for every chain.
+#[test]
+fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
+    let dir = TempDir::new("rotate");
+    let admin = token(dir.path(), "admin");
+    let archive = dir.path().join("audit-archive");
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--audit-archive",
+            archive.to_str().unwrap(),
+            "--audit-rotate-size",
+            "2KiB",
+            "--audit-rotate-check",
+            "100ms",
+        ],
+    );
+    // About 400 bytes a record: past 2 KiB after six requests.
+    for _ in 0..8 {
+        ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+    }
+    let rotated = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        server.log.lock().unwrap().contains("\"AuditArchived\"")
+    });
+    assert!(rotated, "{}", server.log.lock().unwrap());
+    ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
+    assert_eq!(server.stop().code(), Some(0));
+    let files: Vec<String> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("t1.000000000001-"), "{files:?}");
+
+    let store = dir.path().to_str().unwrap();
+    let verify_with = |args: &[&str]| {
+        let mut all = vec!["audit", "verify", "--keystore", store];
+        all.extend_from_slice(args);
+        let (c, out, err) = wbkms(dir.path(), &all);
+        (c, serde_json::from_str::<Value>(&out).unwrap_or(Value::Null), err)
+    };
+    // From the store alone: the chain continues after the archived records.
+    let (c, quick, err) = verify_with(&[]);
+    assert_eq!(c, 0, "{err}");
+    let archived = quick["Chains"][0]["Archived"].as_u64().unwrap();
+    assert!(archived >= 6, "{quick}");
+    assert_eq!(quick["Chains"][0]["ArchiveChecked"], false);
+    // Through the files: the same chain, every record read.
+    let (c, full, err) = verify_with(&["--archive", archive.to_str().unwrap()]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(full["Chains"][0]["ArchiveChecked"], true);
+    assert_eq!(full["Records"], quick["Records"]);
+    assert_eq!(full["Chains"][0]["Head"], quick["Chains"][0]["Head"]);
+
+    // By hand: every chain's records now in the store, into the same directory.
+    let (c, out, err) = wbkms(
+        dir.path(),
+        &["audit", "archive", "--keystore", store, "--to", archive.to_str().unwrap()],
+    );
+    assert_eq!(c, 0, "{err}");
+    let written: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(written["Archived"][0]["First"], archived + 1, "{written}");
+    let (c, full, err) = verify_with(&["--archive", archive.to_str().unwrap()]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(full["Records"], quick["Records"]);
+
+    // The first file removed: the records it held are missing, and verify says so.
+    let first = archive.join(&files[0]);
+    std::fs::remove_file(&first).unwrap();
+    let (c, broken, err) = verify_with(&["--archive", archive.to_str().unwrap()]);
+    assert_eq!(c, 1);
+    assert!(err.contains("error 03000011"), "{err}");
+    assert_eq!(broken["Chains"][0]["BrokenAt"], 1, "{broken}");
+    assert!(broken["Chains"][0]["Reason"].as_str().unwrap().contains("missing"));
+}

@@ -4,9 +4,11 @@
 //! The snapshot is read in one read transaction (SQLite's WAL snapshot; PostgreSQL's
 //! `REPEATABLE READ`), so it is consistent while the service keeps running. It holds the rows
 //! as stored: the envelope, the key records with their sealed material and authenticators, the
-//! material digests, the credentials and every audit chain. Nothing is opened, so no passphrase
-//! is needed to take or restore a backup, and the file is as secret as the store itself (the
-//! sealed material is only as strong as the passphrase): it is written owner-only.
+//! material digests, the credentials and every audit chain (its records in the database, and
+//! where a chain whose older records were archived continues: the archive files are not in
+//! it). Nothing is opened, so no passphrase is needed to take or restore a backup, and the file
+//! is as secret as the store itself (the sealed material is only as strong as the passphrase):
+//! it is written owner-only.
 //!
 //! Format: JSON lines. The first line is a header (`"Format": "wbstore-backup"`, version,
 //! schema version, engine, time); each later line is one row (`"Table"` and its columns); the
@@ -82,6 +84,16 @@ enum Row {
         hash: String,
         #[serde(rename = "Record")]
         record: String,
+    },
+    /// Where a chain whose older records were archived continues.
+    #[serde(rename = "audit_archived")]
+    AuditArchived {
+        #[serde(rename = "Instance")]
+        instance: String,
+        #[serde(rename = "Seq")]
+        seq: u64,
+        #[serde(rename = "Hash")]
+        hash: String,
     },
 }
 
@@ -176,6 +188,18 @@ pub fn backup(store: &Store, out: &Path) -> Result<Summary, Error> {
             s.access_keys += 1;
         }
         for instance in tx.audit_instances()? {
+            if let Some((seq, hash)) = tx.audit_archived(&instance)? {
+                line(
+                    &mut buf,
+                    &mut h,
+                    &Row::AuditArchived {
+                        instance: instance.clone(),
+                        seq,
+                        hash,
+                    },
+                )?;
+                rows += 1;
+            }
             for (seq, record) in tx.audit_records(&instance, 0, u64::MAX)? {
                 let rec: crate::audit::Record = serde_json::from_str(&record)
                     .map_err(|_| Error::Corrupt("an audit record is not valid".into()))?;
@@ -323,6 +347,11 @@ pub fn restore(store: &Store, backup: &Backup) -> Result<Summary, Error> {
                     tx.insert_audit(instance, *seq, hash, record)?;
                     s.audit_records += 1;
                 }
+                Row::AuditArchived {
+                    instance,
+                    seq,
+                    hash,
+                } => tx.set_audit_archived(instance, *seq, hash)?,
             }
         }
         Ok(s)

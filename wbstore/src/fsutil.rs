@@ -38,10 +38,8 @@ pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
         use std::os::unix::fs::DirBuilderExt as _;
         b.mode(0o700);
     }
-    b.create(dir).map_err(io(format!(
-        "create the key store directory {}",
-        dir.display()
-    )))
+    b.create(dir)
+        .map_err(io(format!("create the directory {}", dir.display())))
 }
 
 /// Makes an existing file readable and writable by its owner only.

@@ -67,6 +67,9 @@ on_both_engines!(
     a_version_1_schema_is_migrated,
     backup_restores_into_an_empty_store_only,
     a_signature_is_claimed_once,
+    an_archived_chain_continues_across_files,
+    an_archive_that_was_edited_or_lost_is_found,
+    backup_keeps_where_an_archived_chain_continues,
 );
 
 /// The replay cache of signed requests: a signature is accepted once until it expires, also
@@ -406,8 +409,8 @@ fn a_version_1_schema_is_migrated(loc: &Location) {
         .transact(true, |tx| tx.insert_key(&row("k1", "one", "{1}")))
         .unwrap();
     // Back to version 1: without what versions 2 (last-used times), 3 (the rotation index)
-    // and 4 (the seen signatures) added.
-    let v1 = "DROP TABLE wb_seen_signatures; DROP INDEX wb_keys_next_rotation; ALTER TABLE wb_keys DROP COLUMN next_rotation; ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
+    // 4 (the seen signatures) and 5 (archived audit chains) added.
+    let v1 = "DROP TABLE wb_audit_archived; DROP TABLE wb_seen_signatures; DROP INDEX wb_keys_next_rotation; ALTER TABLE wb_keys DROP COLUMN next_rotation; ALTER TABLE wb_tokens DROP COLUMN last_used; ALTER TABLE wb_access_keys DROP COLUMN last_used; UPDATE wb_meta SET value = '1' WHERE name = 'schema_version'";
     match loc {
         Location::Dir(dir) => rusqlite::Connection::open(dir.join(wbstore::SQLITE_FILE))
             .unwrap()
@@ -551,4 +554,197 @@ fn connection_strings_are_shown_without_their_password() {
     .unwrap_err();
     assert_eq!(e.code(), "02000021", "{e}");
     assert!(e.to_string().contains("sslmode"), "{e}");
+}
+
+/// Archiving moves a chain's records out of the database into a file; the chain's next
+/// records follow from the last archived one; verifying with the archive reads the files and
+/// then the database as one chain, and without it starts where the database's part continues.
+fn an_archived_chain_continues_across_files(loc: &Location) {
+    let store = fresh(loc);
+    let dir = common::TempDir::new("archive");
+    let archive = dir.0.join("audit-archive");
+    assert_eq!(audit::archive(&store, "n", &archive).unwrap(), None);
+    for i in 0..5 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    audit::append(&store, "other", &entry("o")).unwrap();
+    let before = audit::read_all(&store).unwrap();
+    assert!(audit::size(&store, "n").unwrap() > 5 * 100);
+    let first = audit::archive(&store, "n", &archive).unwrap().unwrap();
+    assert_eq!((first.first, first.last), (1, 5));
+    assert_eq!(
+        first.path.file_name().unwrap(),
+        "n.000000000001-000000000005.jsonl"
+    );
+    // The file holds the records as they were, one per line; the database no longer does.
+    let lines: Vec<audit::Record> = std::fs::read_to_string(&first.path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, before[..5]);
+    assert_eq!(audit::size(&store, "n").unwrap(), 0);
+    let left = audit::read_all(&store).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].instance.as_deref(), Some("other"));
+    // The chain goes on from record 5, also when the database held none of it.
+    audit::append(&store, "n", &entry("a5")).unwrap();
+    audit::append(&store, "n", &entry("a6")).unwrap();
+    let now = audit::read_all(&store).unwrap();
+    assert_eq!((now[0].seq, now[0].prev.as_str()), (6, before[4].hash.as_str()));
+    let second = audit::archive(&store, "n", &archive).unwrap().unwrap();
+    assert_eq!((second.first, second.last), (6, 7));
+    audit::append(&store, "n", &entry("a7")).unwrap();
+    assert_eq!(
+        audit::segments(&archive, "n").unwrap(),
+        [first.clone(), second.clone()]
+    );
+    let quick = audit::verify_chain(&store, "n").unwrap();
+    assert_eq!(
+        (quick.count, quick.archived, quick.archive_checked),
+        (8, 7, false)
+    );
+    let full = audit::verify_chain_with(&store, "n", Some(&archive)).unwrap();
+    assert_eq!(
+        (full.count, full.archived, full.archive_checked),
+        (8, 7, true)
+    );
+    assert_eq!(full.head, quick.head);
+    // Every chain, the one never archived too.
+    let each: Vec<(String, u64)> = audit::verify_each(&store, Some(&archive))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.map(|v| (v.instance, v.count)).unwrap())
+        .collect();
+    assert_eq!(each, [("n".into(), 8), ("other".into(), 1)]);
+}
+
+/// An archive file edited, cut short, renamed or removed is found by verifying with the
+/// archive, naming the first record that is wrong or missing.
+fn an_archive_that_was_edited_or_lost_is_found(loc: &Location) {
+    let store = fresh(loc);
+    let dir = common::TempDir::new("archive-bad");
+    let archive = dir.0.join("a");
+    for i in 0..3 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    let one = audit::archive(&store, "n", &archive).unwrap().unwrap();
+    for i in 3..6 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    let two = audit::archive(&store, "n", &archive).unwrap().unwrap();
+    let text = std::fs::read_to_string(&two.path).unwrap();
+    let broken_at = |expect_seq: u64, expect: &str| match audit::verify_chain_with(
+        &store,
+        "n",
+        Some(&archive),
+    )
+    .unwrap_err()
+    {
+        Error::AuditBroken { seq, reason, .. } => {
+            assert_eq!(seq, expect_seq, "{reason}");
+            assert!(reason.contains(expect), "{reason}");
+        }
+        e => panic!("{e:?}"),
+    };
+    // Record 5's action edited.
+    std::fs::write(&two.path, text.replacen("\"a4\"", "\"zz\"", 1)).unwrap();
+    broken_at(5, "edited");
+    // Cut short: its last line gone.
+    let cut: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&two.path, cut.join("\n") + "\n").unwrap();
+    broken_at(6, "fewer");
+    std::fs::write(&two.path, &text).unwrap();
+    // The first file removed: records 1-3 are nowhere.
+    let kept = dir.0.join("kept");
+    std::fs::rename(&one.path, &kept).unwrap();
+    broken_at(1, "missing");
+    std::fs::rename(&kept, &one.path).unwrap();
+    assert_eq!(
+        audit::verify_chain_with(&store, "n", Some(&archive))
+            .unwrap()
+            .count,
+        6
+    );
+    // Without the archive the database's part still verifies from where it continues.
+    assert_eq!(audit::verify_chain(&store, "n").unwrap().archived, 6);
+}
+
+/// A backup of a store whose chain was archived restores with where the chain continues, so
+/// the restored chain verifies (with and without the archive) and goes on.
+fn backup_keeps_where_an_archived_chain_continues(loc: &Location) {
+    let store = fresh(loc);
+    let dir = common::TempDir::new("archive-backup");
+    let archive = dir.0.join("a");
+    for i in 0..3 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    audit::archive(&store, "n", &archive).unwrap().unwrap();
+    audit::append(&store, "n", &entry("a3")).unwrap();
+    let file = dir.0.join("store.backup");
+    wbstore::backup::backup(&store, &file).unwrap();
+    let target = common::sqlite("archive-restore");
+    let restored = Store::create(&target.location).unwrap();
+    wbstore::backup::restore(&restored, &wbstore::backup::read(&file).unwrap()).unwrap();
+    audit::append(&restored, "n", &entry("a4")).unwrap();
+    let v = audit::verify_chain_with(&restored, "n", Some(&archive)).unwrap();
+    assert_eq!((v.count, v.archived), (5, 3));
+}
+
+/// An archiving interrupted between its commit and the rename of its file (the process killed
+/// there) loses nothing: the records are in the partial file, and the next archiving puts it
+/// in place before it writes its own.
+#[test]
+fn an_archiving_interrupted_after_its_commit_is_completed_by_the_next() {
+    const CHILD: &str = "WBSTORE_TEST_ARCHIVE_CHILD";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        // In the child: archive, and be killed at the failpoint after the commit.
+        let dir = std::path::PathBuf::from(dir);
+        let store = Store::open(&Location::Dir(dir.join("store"))).unwrap();
+        let _ = audit::archive(&store, "n", &dir.join("a"));
+        return;
+    }
+    let fresh_store = common::sqlite("archive-crash");
+    let Location::Dir(store_dir) = &fresh_store.location else {
+        unreachable!()
+    };
+    let base = store_dir.parent().unwrap().to_path_buf();
+    let store = fresh(&fresh_store.location);
+    for i in 0..4 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_archiving_interrupted_after_its_commit_is_completed_by_the_next",
+            "--nocapture",
+        ])
+        .env(CHILD, &base)
+        .env("WBGEN_FAILPOINT", "audit-archived")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child was to be killed at the failpoint");
+    let archive = base.join("a");
+    // Committed: the database no longer holds records 1-4; only a partial file does.
+    assert_eq!(audit::size(&store, "n").unwrap(), 0);
+    assert!(audit::segments(&archive, "n").unwrap().is_empty());
+    let partials = std::fs::read_dir(&archive).unwrap().count();
+    assert_eq!(partials, 1);
+    audit::append(&store, "n", &entry("a4")).unwrap();
+    let next = audit::archive(&store, "n", &archive).unwrap().unwrap();
+    assert_eq!((next.first, next.last), (5, 5));
+    let files: Vec<(u64, u64)> = audit::segments(&archive, "n")
+        .unwrap()
+        .iter()
+        .map(|s| (s.first, s.last))
+        .collect();
+    assert_eq!(files, [(1, 4), (5, 5)]);
+    assert_eq!(
+        audit::verify_chain_with(&store, "n", Some(&archive))
+            .unwrap()
+            .count,
+        5
+    );
 }

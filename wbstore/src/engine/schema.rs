@@ -11,7 +11,7 @@ use super::{Store, Val};
 use crate::Error;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The advisory lock key of schema migrations on PostgreSQL (`wbstore` in ASCII).
 const PG_MIGRATION_LOCK: i64 = 0x0077_6273_746f_7265;
@@ -57,6 +57,11 @@ fn migration(version: u32, engine: &str) -> Vec<String> {
             "CREATE TABLE wb_seen_signatures (signature TEXT PRIMARY KEY, expires BIGINT NOT NULL)"
                 .into(),
             "CREATE INDEX wb_seen_signatures_expires ON wb_seen_signatures (expires)".into(),
+        ],
+        // Audit chains whose older records were archived to files: where each chain's records
+        // in the database continue from (the last archived record's number and hash).
+        5 => vec![
+            "CREATE TABLE wb_audit_archived (instance TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)".into(),
         ],
         _ => Vec::new(),
     }

@@ -568,13 +568,60 @@ impl<'c> Tx<'c> {
         .map(drop)
     }
 
-    /// The instances that have an audit chain, by name.
+    /// Where an instance's chain in the database continues from when its older records were
+    /// archived: the last archived record's sequence number and hash.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn audit_archived(&mut self, instance: &str) -> Result<Option<(u64, String)>, Error> {
+        self.query(
+            "SELECT seq, hash FROM wb_audit_archived WHERE instance = $1",
+            &[t(instance)],
+        )?
+        .first()
+        .map(|r| Ok((int(&r[0])?.max(0) as u64, text(&r[1])?)))
+        .transpose()
+    }
+
+    /// Records that an instance's chain was archived through `seq` (whose hash is `hash`) and
+    /// removes those records from the database.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn set_audit_archived(&mut self, instance: &str, seq: u64, hash: &str) -> Result<(), Error> {
+        let seq = i64::try_from(seq).map_err(|_| Error::AuditUnavailable)?;
+        self.exec(
+            "DELETE FROM wb_audit WHERE instance = $1 AND seq <= $2",
+            &[t(instance), Val::Int(seq)],
+        )?;
+        self.exec(
+            "INSERT INTO wb_audit_archived (instance, seq, hash) VALUES ($1, $2, $3) ON CONFLICT (instance) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            &[t(instance), Val::Int(seq), t(hash)],
+        )
+        .map(drop)
+    }
+
+    /// The size of an instance's records in the database, in characters of their JSON.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub fn audit_size(&mut self, instance: &str) -> Result<u64, Error> {
+        self.query(
+            "SELECT COALESCE(SUM(LENGTH(record)), 0) FROM wb_audit WHERE instance = $1",
+            &[t(instance)],
+        )?
+        .first()
+        .map_or(Ok(0), |r| Ok(int(&r[0])?.max(0) as u64))
+    }
+
+    /// The instances that have an audit chain, by name (also a chain whose records were all
+    /// archived).
     ///
     /// # Errors
     /// The engine's.
     pub fn audit_instances(&mut self) -> Result<Vec<String>, Error> {
         self.query(
-            "SELECT DISTINCT instance FROM wb_audit ORDER BY instance",
+            "SELECT instance FROM wb_audit UNION SELECT instance FROM wb_audit_archived ORDER BY instance",
             &[],
         )?
         .iter()
@@ -610,7 +657,13 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// The engine's.
     pub fn is_empty(&mut self) -> Result<bool, Error> {
-        for table in ["wb_keys", "wb_tokens", "wb_access_keys", "wb_audit"] {
+        for table in [
+            "wb_keys",
+            "wb_tokens",
+            "wb_access_keys",
+            "wb_audit",
+            "wb_audit_archived",
+        ] {
             let rows = self.query(&format!("SELECT 1 FROM {table} LIMIT 1"), &[])?;
             if !rows.is_empty() {
                 return Ok(false);

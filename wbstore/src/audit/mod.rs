@@ -18,11 +18,23 @@
 //! (every prefix of a valid chain is valid) — `wbkms audit verify` prints each head so that it
 //! can be recorded elsewhere and compared later.
 //!
+//! Archives ([`archive()`]): a chain's older records can be moved out of the database into
+//! files, one per archiving (`wbkms serve --audit-archive DIR` does it when the chain grows past
+//! a size). The chain continues across them: the database keeps the last archived record's
+//! number and hash, its next record follows from that hash, and `wbkms audit verify --archive
+//! DIR` checks the files and then the database as one chain.
+//!
 //! A record holds the action, key id(s), credential id, client address, HTTP status, result
 //! code, time, request id and, when a rule was overridden, what was overridden: never a
 //! plaintext, key file, token or passphrase.
 
+mod archive;
+
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+pub use archive::{Segment, archive, segments, size};
 
 use crate::engine::Tx;
 use crate::{Error, Store};
@@ -136,10 +148,12 @@ pub fn append_in(tx: &mut Tx<'_>, instance: &str, entry: &Entry) -> Result<Recor
             Error::AuditUnavailable
         }
     };
-    let (seq, prev) = tx
-        .audit_head(instance)
-        .map_err(unavailable)?
-        .unwrap_or((0, GENESIS.to_owned()));
+    // The chain's last record; when the database holds none, where an archived chain ends.
+    let head = match tx.audit_head(instance).map_err(unavailable)? {
+        Some(head) => Some(head),
+        None => tx.audit_archived(instance).map_err(unavailable)?,
+    };
+    let (seq, prev) = head.unwrap_or((0, GENESIS.to_owned()));
     let mut rec = Record {
         seq: seq + 1,
         instance: Some(instance.to_owned()),
@@ -263,60 +277,120 @@ impl Appender {
 pub struct Verified {
     /// The instance.
     pub instance: String,
-    /// Records in the chain.
+    /// Records in the chain, archived ones included.
     pub count: u64,
+    /// How many of them (the first ones) were archived to files.
+    pub archived: u64,
+    /// Whether the archived records were read from their files and checked; otherwise the
+    /// chain was checked from where the database's part continues.
+    pub archive_checked: bool,
     /// The last record's hash (the genesis value for an empty chain).
     pub head: String,
+}
+
+impl Verified {
+    fn start(instance: &str) -> Verified {
+        Verified {
+            instance: instance.to_owned(),
+            count: 0,
+            archived: 0,
+            archive_checked: false,
+            head: GENESIS.to_owned(),
+        }
+    }
+
+    /// The error for the chain's next record.
+    fn broken_next(&self, reason: &'static str) -> Error {
+        Error::AuditBroken {
+            instance: self.instance.clone(),
+            seq: self.count + 1,
+            reason,
+        }
+    }
+
+    /// Checks `json` as the chain's next record (keyed `key_seq` where it is stored) and moves
+    /// to it.
+    fn follow(&mut self, key_seq: u64, json: &str) -> Result<Record, Error> {
+        let at = self.count + 1;
+        let rec: Record =
+            serde_json::from_str(json).map_err(|_| self.broken_next("not an audit record"))?;
+        if rec.seq != at || key_seq != at {
+            return Err(self.broken_next("out of sequence (a record was removed or inserted)"));
+        }
+        if rec.instance.as_deref().is_some_and(|i| i != self.instance)
+            || (rec.instance.is_none() && self.instance != LEGACY_CHAIN)
+        {
+            return Err(self.broken_next("it belongs to another instance's chain"));
+        }
+        if rec.prev != self.head {
+            return Err(self.broken_next("does not follow from the record before it"));
+        }
+        if rec.compute_hash() != rec.hash {
+            return Err(self.broken_next("its hash does not match its content (edited)"));
+        }
+        self.head.clone_from(&rec.hash);
+        self.count = at;
+        Ok(rec)
+    }
 }
 
 /// How many records are read at a time.
 const PAGE: u64 = 1000;
 
-/// Checks `instance`'s chain from its first record.
+/// Checks `instance`'s chain: from its first record when nothing was archived, else from where
+/// the database's part continues (the archived records themselves are not read:
+/// [`verify_chain_with`] for that).
 ///
 /// # Errors
 /// [`Error::AuditBroken`] naming the first bad record; the engine's.
 pub fn verify_chain(store: &Store, instance: &str) -> Result<Verified, Error> {
-    let mut v = Verified {
-        instance: instance.to_owned(),
-        count: 0,
-        head: GENESIS.to_owned(),
-    };
+    verify_chain_with(store, instance, None)
+}
+
+/// Checks `instance`'s chain from its first record, through its archive files in `archive`
+/// (when records were archived) and then the database.
+///
+/// # Errors
+/// [`Error::AuditBroken`] naming the first bad or missing record; [`Error::Io`] for an archive
+/// file that cannot be read; the engine's.
+pub fn verify_chain_with(
+    store: &Store,
+    instance: &str,
+    archive: Option<&Path>,
+) -> Result<Verified, Error> {
+    let mut v = Verified::start(instance);
+    if let Some((seq, hash)) = store.transact(false, |tx| tx.audit_archived(instance))? {
+        v.archived = seq;
+        match archive {
+            Some(dir) => {
+                archive::follow_files(dir, &mut v, seq)?;
+                if v.head != hash {
+                    return Err(Error::AuditBroken {
+                        instance: instance.to_owned(),
+                        seq,
+                        reason: "the archive does not end where the chain in the database continues",
+                    });
+                }
+            }
+            None => {
+                v.count = seq;
+                v.head = hash;
+            }
+        }
+    }
+    v.archive_checked = archive.is_some();
     loop {
         let page = store.transact(false, |tx| tx.audit_records(instance, v.count, PAGE))?;
         if page.is_empty() {
             return Ok(v);
         }
         for (key_seq, json) in page {
-            let at = v.count + 1;
-            let broken = |reason| Error::AuditBroken {
-                instance: instance.to_owned(),
-                seq: at,
-                reason,
-            };
-            let rec: Record =
-                serde_json::from_str(&json).map_err(|_| broken("not an audit record"))?;
-            if rec.seq != at || key_seq != at {
-                return Err(broken("out of sequence (a record was removed or inserted)"));
-            }
-            if rec.instance.as_deref().is_some_and(|i| i != instance)
-                || (rec.instance.is_none() && instance != LEGACY_CHAIN)
-            {
-                return Err(broken("it belongs to another instance's chain"));
-            }
-            if rec.prev != v.head {
-                return Err(broken("does not follow from the record before it"));
-            }
-            if rec.compute_hash() != rec.hash {
-                return Err(broken("its hash does not match its content (edited)"));
-            }
-            v.head = rec.hash;
-            v.count = at;
+            v.follow(key_seq, &json)?;
         }
     }
 }
 
-/// Checks every chain of the store.
+/// Checks every chain of the store (from where each continues in the database).
 ///
 /// # Errors
 /// The first chain's [`Error::AuditBroken`] (checking stops there); the engine's.
@@ -325,13 +399,40 @@ pub fn verify(store: &Store) -> Result<Vec<Verified>, Error> {
     instances.iter().map(|i| verify_chain(store, i)).collect()
 }
 
-/// Checks every chain, and reports each: intact, or the first bad record.
+/// Checks every chain, through its archive files in `archive` if given, and reports each by
+/// its instance: intact, or why not (the first bad record, an unreadable archive file).
 ///
 /// # Errors
-/// The engine's (a broken chain is a result, not an error).
-pub fn verify_each(store: &Store) -> Result<Vec<Result<Verified, Error>>, Error> {
+/// The engine's, listing the chains (a broken chain is a result, not an error).
+pub fn verify_each(
+    store: &Store,
+    archive: Option<&Path>,
+) -> Result<Vec<(String, Result<Verified, Error>)>, Error> {
     let instances = store.transact(false, |tx| tx.audit_instances())?;
-    Ok(instances.iter().map(|i| verify_chain(store, i)).collect())
+    Ok(instances
+        .into_iter()
+        .map(|i| {
+            let result = verify_chain_with(store, &i, archive);
+            (i, result)
+        })
+        .collect())
+}
+
+/// `value` as one line of JSON that every line splitter sees as one line: JSON escapes only
+/// the C0 controls, so U+0085 (NEL), U+2028 and U+2029 — line ends to some splitters — and
+/// DEL and the other C1 controls are written as `\u` escapes too (the same JSON value, so a
+/// record's hash is unchanged).
+pub fn one_line(value: &impl Serialize) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every record of every chain, chain by chain (by instance name), each in order, as stored
@@ -360,4 +461,19 @@ pub fn read_all(store: &Store) -> Result<Vec<Record>, Error> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn one_line_escapes_every_line_end() {
+        let v = serde_json::json!({"KeyIds": ["a\u{2028}b\u{2029}c\u{85}d\u{7f}e\ng"]});
+        let line = super::one_line(&v);
+        assert_eq!(line, r#"{"KeyIds":["a\u2028b\u2029c\u0085d\u007fe\ng"]}"#);
+        assert_eq!(line.lines().count(), 1);
+        // The same value.
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
+    }
 }
