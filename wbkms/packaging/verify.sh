@@ -21,7 +21,8 @@ for directive in 'User=wbkms' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'Load
     '--passphrase-file ${CREDENTIALS_DIRECTORY}/passphrase' 'CapabilityBoundingSet=' 'PrivateTmp=yes'; do
     grep -qF -- "$directive" "$here/wbkms.service" || { echo "FAIL: wbkms.service lost $directive"; exit 1; }
 done
-# The options the unit passes exist.
-"$target/debug/wbkms" serve --help | grep -q -- '--passphrase-file' || { echo "FAIL: serve has no --passphrase-file"; exit 1; }
-"$target/debug/wbkms" serve --help | grep -q -- '--instance-id' || { echo "FAIL: serve has no --instance-id"; exit 1; }
+# The options the unit's ExecStart passes exist, each of them.
+for option in $(sed -n '/^ExecStart=/,/[^\\]$/p' "$here/wbkms.service" | grep -o -- '--[a-z-]*' | sort -u); do
+    "$target/debug/wbkms" serve --help | grep -q -- "$option" || { echo "FAIL: wbkms serve has no $option"; exit 1; }
+done
 echo "PASS: wbkms.service verifies"

@@ -18,7 +18,7 @@ pub struct Report {
 
 impl Report {
     /// The report of [`verify_each`]'s results.
-    pub fn of(results: Vec<(String, Result<Verified, wbstore::Error>)>) -> Report {
+    pub fn of(results: Vec<ChainCheck>) -> Report {
         let mut report = Report {
             records: 0,
             chains: Vec::new(),

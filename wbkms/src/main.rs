@@ -106,6 +106,8 @@ impl StoreArg {
     }
 }
 
+// Parsed once per process: the size of `Serve`'s options costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the API and the console (the store is unlocked once, at start: its passphrase from
@@ -344,7 +346,11 @@ fn size_arg(s: &str) -> Result<u64, String> {
         "kb" => 1_000,
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
-        other => return Err(format!("unknown unit {other:?}: use KiB, MiB, GiB, kB, MB or GB")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}: use KiB, MiB, GiB, kB, MB or GB"
+            ));
+        }
     };
     number
         .checked_mul(scale)
@@ -575,7 +581,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             AuditCommand::Verify { store, archive } => {
                 let db = store.db()?;
                 let report = audit::Report::of(audit::verify_each(&db, archive.as_deref())?);
-                print(&json!({"Intact": report.broken.is_none(), "Records": report.records, "Chains": report.chains}));
+                print(
+                    &json!({"Intact": report.broken.is_none(), "Records": report.records, "Chains": report.chains}),
+                );
                 report.broken.map_or(Ok(()), |e| Err(e.into()))
             }
             AuditCommand::Show { store } => {

@@ -234,9 +234,12 @@ pub fn document() -> Value {
                     "properties": {
                         "Instance": {"type": "string"},
                         "Intact": {"type": "boolean"},
-                        "Records": {"type": "integer", "minimum": 0, "description": "Intact: its records."},
+                        "Records": {"type": "integer", "minimum": 0, "description": "Intact: its records, archived ones included."},
+                        "Archived": {"type": "integer", "minimum": 0, "description": "Intact: how many of them (the first ones) were archived to files (wbkms serve --audit-archive)."},
+                        "ArchiveChecked": {"type": "boolean", "description": "Intact: whether the archived records were read and checked (wbkms audit verify --archive); else the chain was checked from where its records in the store continue."},
                         "Head": {"type": "string", "description": "Intact: its last record's hash, to record elsewhere."},
                         "BrokenAt": {"type": "integer", "minimum": 1, "description": "Not intact: the first bad record."},
+                        "Error": {"type": "string", "description": "Not intact because it could not be read: the error's code."},
                         "Reason": {"type": "string", "description": "Not intact: why."}
                     },
                     "required": ["Instance", "Intact"],

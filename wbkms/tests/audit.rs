@@ -332,7 +332,11 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
         let mut all = vec!["audit", "verify", "--keystore", store];
         all.extend_from_slice(args);
         let (c, out, err) = wbkms(dir.path(), &all);
-        (c, serde_json::from_str::<Value>(&out).unwrap_or(Value::Null), err)
+        (
+            c,
+            serde_json::from_str::<Value>(&out).unwrap_or(Value::Null),
+            err,
+        )
     };
     // From the store alone: the chain continues after the archived records.
     let (c, quick, err) = verify_with(&[]);
@@ -350,7 +354,14 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
     // By hand: every chain's records now in the store, into the same directory.
     let (c, out, err) = wbkms(
         dir.path(),
-        &["audit", "archive", "--keystore", store, "--to", archive.to_str().unwrap()],
+        &[
+            "audit",
+            "archive",
+            "--keystore",
+            store,
+            "--to",
+            archive.to_str().unwrap(),
+        ],
     );
     assert_eq!(c, 0, "{err}");
     let written: Value = serde_json::from_str(&out).unwrap();
@@ -366,5 +377,10 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
     assert_eq!(c, 1);
     assert!(err.contains("error 03000011"), "{err}");
     assert_eq!(broken["Chains"][0]["BrokenAt"], 1, "{broken}");
-    assert!(broken["Chains"][0]["Reason"].as_str().unwrap().contains("missing"));
+    assert!(
+        broken["Chains"][0]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("missing")
+    );
 }

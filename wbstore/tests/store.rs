@@ -591,7 +591,10 @@ fn an_archived_chain_continues_across_files(loc: &Location) {
     audit::append(&store, "n", &entry("a5")).unwrap();
     audit::append(&store, "n", &entry("a6")).unwrap();
     let now = audit::read_all(&store).unwrap();
-    assert_eq!((now[0].seq, now[0].prev.as_str()), (6, before[4].hash.as_str()));
+    assert_eq!(
+        (now[0].seq, now[0].prev.as_str()),
+        (6, before[4].hash.as_str())
+    );
     let second = audit::archive(&store, "n", &archive).unwrap().unwrap();
     assert_eq!((second.first, second.last), (6, 7));
     audit::append(&store, "n", &entry("a7")).unwrap();
@@ -614,7 +617,7 @@ fn an_archived_chain_continues_across_files(loc: &Location) {
     let each: Vec<(String, u64)> = audit::verify_each(&store, Some(&archive))
         .unwrap()
         .into_iter()
-        .map(|r| r.map(|v| (v.instance, v.count)).unwrap())
+        .map(|(instance, r)| (instance, r.unwrap().count))
         .collect();
     assert_eq!(each, [("n".into(), 8), ("other".into(), 1)]);
 }
@@ -634,19 +637,16 @@ fn an_archive_that_was_edited_or_lost_is_found(loc: &Location) {
     }
     let two = audit::archive(&store, "n", &archive).unwrap().unwrap();
     let text = std::fs::read_to_string(&two.path).unwrap();
-    let broken_at = |expect_seq: u64, expect: &str| match audit::verify_chain_with(
-        &store,
-        "n",
-        Some(&archive),
-    )
-    .unwrap_err()
-    {
-        Error::AuditBroken { seq, reason, .. } => {
-            assert_eq!(seq, expect_seq, "{reason}");
-            assert!(reason.contains(expect), "{reason}");
-        }
-        e => panic!("{e:?}"),
-    };
+    let broken_at =
+        |expect_seq: u64, expect: &str| match audit::verify_chain_with(&store, "n", Some(&archive))
+            .unwrap_err()
+        {
+            Error::AuditBroken { seq, reason, .. } => {
+                assert_eq!(seq, expect_seq, "{reason}");
+                assert!(reason.contains(expect), "{reason}");
+            }
+            e => panic!("{e:?}"),
+        };
     // Record 5's action edited.
     std::fs::write(&two.path, text.replacen("\"a4\"", "\"zz\"", 1)).unwrap();
     broken_at(5, "edited");
@@ -725,7 +725,10 @@ fn an_archiving_interrupted_after_its_commit_is_completed_by_the_next() {
         .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
-    assert!(!status.success(), "the child was to be killed at the failpoint");
+    assert!(
+        !status.success(),
+        "the child was to be killed at the failpoint"
+    );
     let archive = base.join("a");
     // Committed: the database no longer holds records 1-4; only a partial file does.
     assert_eq!(audit::size(&store, "n").unwrap(), 0);

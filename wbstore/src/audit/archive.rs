@@ -233,7 +233,8 @@ pub fn segments(dir: &Path, instance: &str) -> Result<Vec<Segment>, Error> {
 
 /// The names and paths in `dir`.
 fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
-    let read = std::fs::read_dir(dir).map_err(io(format!("read the directory {}", dir.display())))?;
+    let read =
+        std::fs::read_dir(dir).map_err(io(format!("read the directory {}", dir.display())))?;
     Ok(read
         .filter_map(Result::ok)
         .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))

@@ -399,15 +399,15 @@ pub fn verify(store: &Store) -> Result<Vec<Verified>, Error> {
     instances.iter().map(|i| verify_chain(store, i)).collect()
 }
 
+/// A chain's instance, and how its check went.
+pub type ChainCheck = (String, Result<Verified, Error>);
+
 /// Checks every chain, through its archive files in `archive` if given, and reports each by
 /// its instance: intact, or why not (the first bad record, an unreadable archive file).
 ///
 /// # Errors
 /// The engine's, listing the chains (a broken chain is a result, not an error).
-pub fn verify_each(
-    store: &Store,
-    archive: Option<&Path>,
-) -> Result<Vec<(String, Result<Verified, Error>)>, Error> {
+pub fn verify_each(store: &Store, archive: Option<&Path>) -> Result<Vec<ChainCheck>, Error> {
     let instances = store.transact(false, |tx| tx.audit_instances())?;
     Ok(instances
         .into_iter()

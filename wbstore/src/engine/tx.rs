@@ -588,7 +588,12 @@ impl<'c> Tx<'c> {
     ///
     /// # Errors
     /// The engine's.
-    pub fn set_audit_archived(&mut self, instance: &str, seq: u64, hash: &str) -> Result<(), Error> {
+    pub fn set_audit_archived(
+        &mut self,
+        instance: &str,
+        seq: u64,
+        hash: &str,
+    ) -> Result<(), Error> {
         let seq = i64::try_from(seq).map_err(|_| Error::AuditUnavailable)?;
         self.exec(
             "DELETE FROM wb_audit WHERE instance = $1 AND seq <= $2",
