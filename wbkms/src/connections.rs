@@ -8,6 +8,12 @@
 //! connection from a slow head, and the auto (HTTP/1 and HTTP/2) builder reads the connection
 //! preface with no timer at all. So the deadlines are kept here, on the socket ([`Watched`])
 //! and the connection's service ([`Watching`]); hyper's own timer stays as a backstop.
+//!
+//! Bytes that are not an HTTP request never reach the service: hyper answers them itself
+//! (400, 414, 431, 505) and closes the connection. [`Observe`] sees those answers on the
+//! connection's plaintext (under TLS too) — an HTTP/1 status line written when no answer of
+//! the service's is owed — and reports them, so that they are audited with the other
+//! refusals before the API.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -123,6 +129,8 @@ struct Phase {
     in_flight: usize,
     /// Waiting for a next request, no byte of it read yet.
     idle: bool,
+    /// Answers the service gave that have not been seen written yet ([`Cycle::wrote_status`]).
+    owed: usize,
     /// When this phase began.
     since: Instant,
 }
@@ -130,7 +138,7 @@ struct Phase {
 /// A connection's request cycle, shared by its socket ([`Watched`], which sees bytes arrive)
 /// and its service ([`Watching`], which sees requests begin and end).
 #[derive(Debug)]
-struct Cycle {
+pub(crate) struct Cycle {
     header: Duration,
     idle: Duration,
     phase: std::sync::Mutex<Phase>,
@@ -166,10 +174,28 @@ impl Cycle {
     fn finished(&self) {
         let mut p = self.phase();
         p.in_flight = p.in_flight.saturating_sub(1);
+        p.owed += 1;
         if p.in_flight == 0 {
             p.idle = true;
             p.since = Instant::now();
         }
+    }
+}
+
+impl Cycle {
+    /// An HTTP/1 status line was written: whether it is hyper's own refusal of bytes that were
+    /// not a request (no request in progress, and no answer of the service's owed), rather
+    /// than the service's answer or an interim `100 Continue`.
+    fn wrote_status(&self, status: u16) -> bool {
+        let mut p = self.phase();
+        if status < 200 {
+            return false;
+        }
+        if p.owed > 0 {
+            p.owed -= 1;
+            return false;
+        }
+        p.in_flight == 0 && status >= 400
     }
 }
 
@@ -211,6 +237,7 @@ impl<S> axum_server::accept::Accept<tokio::net::TcpStream, S> for Admit {
                 phase: std::sync::Mutex::new(Phase {
                     in_flight: 0,
                     idle: false,
+                    owed: 0,
                     since: Instant::now(),
                 }),
             });
@@ -353,5 +380,144 @@ where
             drop(in_flight);
             answered
         })
+    }
+}
+
+/// Told the client address and status of every answer hyper gave on its own to bytes that
+/// were not an HTTP request.
+pub(crate) type Refused = Arc<dyn Fn(IpAddr, u16) + Send + Sync>;
+
+/// Wraps an acceptor (plain [`Admit`], or TLS over it) so that each connection's plaintext is
+/// [`Observed`].
+#[derive(Clone)]
+pub(crate) struct Observe<A> {
+    inner: A,
+    refused: Refused,
+}
+
+impl<A> Observe<A> {
+    pub(crate) fn new(inner: A, refused: Refused) -> Observe<A> {
+        Observe { inner, refused }
+    }
+}
+
+/// A connection's stream, [`Watched`] itself or TLS over it: the cycle it follows.
+pub(crate) trait Cycled {
+    fn cycle(&self) -> &Arc<Cycle>;
+}
+
+impl Cycled for Watched {
+    fn cycle(&self) -> &Arc<Cycle> {
+        &self.cycle
+    }
+}
+
+impl Cycled for tokio_rustls::server::TlsStream<Watched> {
+    fn cycle(&self) -> &Arc<Cycle> {
+        &self.get_ref().0.cycle
+    }
+}
+
+impl<A, S> axum_server::accept::Accept<tokio::net::TcpStream, S> for Observe<A>
+where
+    A: axum_server::accept::Accept<tokio::net::TcpStream, S>,
+    A::Stream: Cycled,
+    A::Future: Send + 'static,
+{
+    type Stream = Observed<A::Stream>;
+    type Service = A::Service;
+    type Future =
+        Pin<Box<dyn Future<Output = std::io::Result<(Observed<A::Stream>, A::Service)>> + Send>>;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let peer = stream.peer_addr();
+        let accepted = self.inner.accept(stream, service);
+        let refused = Arc::clone(&self.refused);
+        Box::pin(async move {
+            let (io, service) = accepted.await?;
+            let observed = Observed {
+                cycle: Arc::clone(io.cycle()),
+                io,
+                ip: peer?.ip().to_canonical(),
+                refused,
+            };
+            Ok((observed, service))
+        })
+    }
+}
+
+/// A connection's plaintext, watched for the status lines hyper writes on its own.
+pub(crate) struct Observed<T> {
+    io: T,
+    cycle: Arc<Cycle>,
+    ip: IpAddr,
+    refused: Refused,
+}
+
+impl<T> Observed<T> {
+    /// `written` bytes of `first` went out: if they begin an HTTP/1 status line that is
+    /// hyper's own refusal ([`Cycle::wrote_status`]), report it.
+    fn wrote(&self, first: &[u8], written: &Poll<std::io::Result<usize>>) {
+        if !matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            return;
+        }
+        let status = first
+            .strip_prefix(b"HTTP/1.")
+            .and_then(|rest| rest.get(2..5))
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| digits.parse::<u16>().ok());
+        if let Some(status) = status
+            && self.cycle.wrote_status(status)
+        {
+            (self.refused)(self.ip, status);
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Observed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Observed<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.wrote(buf, &polled);
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        self.wrote(first, &polled);
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

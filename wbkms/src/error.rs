@@ -81,6 +81,9 @@ pub enum Error {
     UnsupportedMediaType,
     /// The request body did not arrive whole within the body timeout (`--body-timeout`).
     RequestTimeout,
+    /// Bytes that are not an HTTP request (hyper refused them before the service saw a
+    /// request): only ever in the audit log, as the code of their aggregate record.
+    MalformedRequest,
 }
 
 impl Error {
@@ -111,6 +114,7 @@ impl Error {
             Error::CredentialNotFound => "03000018",
             Error::UnsupportedMediaType => "03000019",
             Error::RequestTimeout => "03000020",
+            Error::MalformedRequest => "03000021",
             Error::Store(e) => e.code(),
         }
     }
@@ -132,6 +136,7 @@ impl Error {
             Error::NotFound | Error::CredentialNotFound => 404,
             Error::UnsupportedMediaType => 415,
             Error::RequestTimeout => 408,
+            Error::MalformedRequest => 400,
             Error::Store(e) => match e {
                 G::KeyNotFound | G::VersionNotFound(_) => 404,
                 G::AliasTaken | G::KeyDisabled | G::DuplicateMaterial { .. } => 409,
@@ -225,6 +230,7 @@ impl fmt::Display for Error {
             Error::CredentialNotFound => {
                 f.write_str("no token or access key with that id (TokenId tok-…, SecretId AKID…)")
             }
+            Error::MalformedRequest => f.write_str("the bytes received are not an HTTP request"),
         }
     }
 }

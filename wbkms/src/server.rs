@@ -29,7 +29,7 @@ use wbgen::keystore::UnlockedStore;
 use crate::api::{self, Caller};
 use crate::audit::Entry;
 use crate::auth::{Authenticator, FailureLimiter, Role, Subject};
-use crate::connections::{Admit, Limits};
+use crate::connections::{Admit, Limits, Observe, Refused};
 pub use crate::connections::{MAX_CONNECTIONS_PER_ADDRESS, MAX_TIMEOUT, MIN_TIMEOUT};
 use crate::console;
 use crate::error::{Error, io};
@@ -813,6 +813,23 @@ async fn method_not_allowed(
     refused_before_api(&svc, remote, &method, 405)
 }
 
+impl Service {
+    /// Bytes from `ip` that were not an HTTP request, answered `status` by hyper itself:
+    /// audited in aggregate with the other refusals before the API ([`crate::refusals`]).
+    fn refused_malformed(&self, ip: IpAddr, status: u16) {
+        self.refusals.add(
+            &Entry {
+                action: "(not an HTTP request)".into(),
+                remote: ip.to_string(),
+                status,
+                code: Error::MalformedRequest.code().to_owned(),
+                ..Entry::default()
+            },
+            unix_now(),
+        );
+    }
+}
+
 fn refused_before_api(
     svc: &Service,
     remote: SocketAddr,
@@ -961,6 +978,8 @@ pub async fn serve(
         }
     });
     let last = Arc::clone(&svc);
+    let observer = Arc::clone(&svc);
+    let refused: Refused = Arc::new(move |ip, status| observer.refused_malformed(ip, status));
     let app = router(svc);
     // Under TLS, browsers are told to use nothing else for a year (HSTS, RFC 6797); over plain
     // HTTP the header means nothing and is not sent.
@@ -983,7 +1002,7 @@ pub async fn serve(
     let accept = Admit(Arc::clone(&limits));
     let served = match tls {
         None => server
-            .acceptor(accept)
+            .acceptor(Observe::new(accept, refused))
             .serve(app)
             .await
             .map_err(io("serve")),
@@ -998,7 +1017,11 @@ pub async fn serve(
             let tls = axum_server::tls_rustls::RustlsAcceptor::new(config)
                 .handshake_timeout(limits.header)
                 .acceptor(accept);
-            server.acceptor(tls).serve(app).await.map_err(io("serve"))
+            server
+                .acceptor(Observe::new(tls, refused))
+                .serve(app)
+                .await
+                .map_err(io("serve"))
         }
     };
     // Stopped: what is still counted is written now.

@@ -653,16 +653,7 @@ fn malformed_requests_get_typed_errors() {
 fn serves_https_with_the_given_certificate() {
     let dir = TempDir::new("tls");
     let admin = token(dir.path(), "admin");
-    let (cert, key) = common::test_certificate(dir.path());
-    let server = Server::start(
-        dir.path(),
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let (server, cert) = Server::start_tls(dir.path(), &[]);
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail-with-body", "--cacert"])
         .arg(&cert)

@@ -407,7 +407,7 @@ fn nobody_else_can_lock_a_user_out() {
 }
 
 /// Finding 5 (and 9's pre-API refusals): 1,500 requests with a bad token wrote 1,500
-/// committed records (+553 KB), and 404s and 405s were not audited at all. Refusals before
+/// committed records (+553 KB), and 404s, 405s and malformed HTTP were not audited at all. Refusals before
 /// authentication are now recorded in aggregate — one record per address, action, credential,
 /// status, code and minute, with its count — and written when the minute is over or the
 /// service stops.
@@ -430,6 +430,13 @@ fn a_flood_of_refusals_costs_the_audit_log_a_few_records() {
             "PUT / HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         );
         assert_eq!(common::raw(&a, put.as_bytes()).0, 405);
+        // Bytes that are not HTTP, and a head with a line that is not a header: hyper
+        // answers them itself.
+        assert_eq!(common::raw(&a, b"GARBAGE\r\n\r\n").0, 400);
+        assert_eq!(
+            common::raw(&a, b"POST / HTTP/1.1\r\nno colon\r\n\r\n").0,
+            400
+        );
     }
     // An authenticated request is still recorded on its own, at once.
     common::ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
@@ -442,7 +449,7 @@ fn a_flood_of_refusals_costs_the_audit_log_a_few_records() {
     let new = &records[before..];
     // Two minutes at most were crossed: at most two records per kind of refusal, and one for
     // the authenticated request.
-    assert!(new.len() <= 7, "{} records: {new:?}", new.len());
+    assert!(new.len() <= 9, "{} records: {new:?}", new.len());
     let counted = |action: &str, status: u64| -> u64 {
         new.iter()
             .filter(|r| r["Action"] == action && r["Status"] == status)
@@ -452,6 +459,14 @@ fn a_flood_of_refusals_costs_the_audit_log_a_few_records() {
     assert_eq!(counted("DescribeWhiteBoxKeyDetails", 401), 1500, "{new:?}");
     assert_eq!(counted("GET (not an API request)", 404), 20, "{new:?}");
     assert_eq!(counted("PUT (not an API request)", 405), 20, "{new:?}");
+    // Exactly those: the 1,541 answers the service gave itself were not taken for hyper's.
+    assert_eq!(counted("(not an HTTP request)", 400), 40, "{new:?}");
+    assert!(
+        new.iter()
+            .filter(|r| r["Action"] == "(not an HTTP request)")
+            .all(|r| r["Code"] == "03000021" && r["Remote"] == "127.0.0.1"),
+        "{new:?}"
+    );
     assert!(
         new.iter()
             .any(|r| r["Action"] == "DescribeWhiteBoxServiceStatus" && r.get("Count").is_none())
@@ -467,4 +482,39 @@ fn a_flood_of_refusals_costs_the_audit_log_a_few_records() {
         ],
     );
     assert_eq!(c, 0, "{out}{err}");
+}
+
+/// Finding 9 under TLS: bytes that are not HTTP, sent inside a TLS session, are answered by
+/// hyper and audited in aggregate like the plaintext ones (the observer sits above TLS).
+#[test]
+fn malformed_http_inside_tls_is_audited() {
+    let dir = TempDir::new("malformed-tls");
+    let admin = token(dir.path(), "admin");
+    let (server, _) = Server::start_tls(dir.path(), &[]);
+    for _ in 0..3 {
+        let mut client = std::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect", &server.addr])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
+        // The server answers and closes the connection; s_client then exits.
+        let out = client.wait_with_output().unwrap();
+        drop(stdin);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    }
+    drop(admin);
+    assert!(server.stop().success());
+    let malformed: u64 = common::query(dir.path(), "SELECT record FROM wb_audit")
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r).unwrap())
+        .filter(|r| r["Action"] == "(not an HTTP request)" && r["Status"] == 400)
+        .map(|r| r["Count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(malformed, 3);
 }

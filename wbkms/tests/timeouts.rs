@@ -300,15 +300,7 @@ fn connections_per_address_are_capped() {
 fn tls_connections_have_the_same_timeouts() {
     let dir = TempDir::new("timeouts-tls");
     let admin = token(dir.path(), "admin");
-    let (cert, key) = common::test_certificate(dir.path());
-    let mut args = LIMITS.to_vec();
-    args.extend([
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
-    let server = Server::start(dir.path(), &args);
+    let (server, _) = Server::start_tls(dir.path(), LIMITS);
     let addr = server.addr.as_str();
 
     // No handshake at all, or a ClientHello that trickles.

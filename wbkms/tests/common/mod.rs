@@ -192,6 +192,20 @@ impl Server {
         }
     }
 
+    /// A server on `store` serving HTTPS with a certificate made for the test
+    /// ([`test_certificate`]): the server and the certificate's path.
+    pub fn start_tls(store: &Path, extra: &[&str]) -> (Server, PathBuf) {
+        let (cert, key) = test_certificate(store);
+        let mut args = vec![
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (Server::start(store, &args), cert)
+    }
+
     pub fn call(&self, action: &str, token: &str, body: &Value) -> (u16, Value) {
         call(
             &self.addr,
