@@ -22,7 +22,7 @@ cat target/surefire-reports/*.txt | awk '/Tests run:/ {
 
 step "mvn package: the jar carries the native library"
 mvn -B -q package -DskipTests
-jar=target/wbruntime-0.1.0.jar
+jar=target/wbruntime-0.2.0.jar
 platform=$(java -cp "$jar" wbtoolkit.whitebox.Whitebox | sed -n 's/.*(\([a-z0-9_-]*\)), loaded from.*/\1/p')
 case "$(uname -s)" in Darwin) lib=libwbruntime_jni.dylib ;; MINGW* | MSYS*) lib=wbruntime_jni.dll ;; *) lib=libwbruntime_jni.so ;; esac
 jar tf "$jar" | grep -qx "native/$platform/$lib" \

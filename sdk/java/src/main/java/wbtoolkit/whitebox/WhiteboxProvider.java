@@ -20,7 +20,7 @@ public final class WhiteboxProvider extends Provider {
 
     /** A provider instance. */
     public WhiteboxProvider() {
-        super(NAME, "0.1.0", "White-box AES-256 and SM4 (CBC, PKCS#7) with key files (wbruntime)");
+        super(NAME, "0.2.0", "White-box AES-256 and SM4 (CBC, PKCS#7) with key files (wbruntime)");
         for (Algorithm a : Algorithm.values()) {
             String name = a.jcaName();
             putService(new CipherService(this, a, name + "/CBC/PKCS5Padding",

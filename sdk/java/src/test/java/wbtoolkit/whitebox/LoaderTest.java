@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class LoaderTest {
     @Test
     void loadedFromTheResourceAndNothingLeftBehind() throws Exception {
-        assertEquals("0.1.0", Whitebox.nativeVersion());
+        assertEquals("0.2.0", Whitebox.nativeVersion());
         String source = Whitebox.nativeSource();
         // The surefire JVM has no override: the library came out of the classes/jar.
         assertEquals("jar resource " + NativeLoader.resourcePath(), source);
