@@ -61,7 +61,8 @@ int main(int argc, char **argv) {
     size_t needed = 0;
     int32_t rc = whitebox_decrypt(dir, file, iv_b64, ct_b64, algorithm, NULL, &needed);
     if (rc != WB_ERR_BUFFER_TOO_SMALL) {
-        fprintf(stderr, "error %08d: %s\n", rc, wb_error_message(rc));
+        /* The last error's message has the details: why, and which key file. */
+        fprintf(stderr, "error %08d: %s\n", rc, wb_last_error_message());
         return 1;
     }
     uint8_t *secret = malloc(needed ? needed : 1);
@@ -113,6 +114,14 @@ int main(int argc, char **argv) {
     wb_key *missing = NULL;
     CHECK(wb_key_load_file("/nonexistent/key.wbkey", NULL, &missing) == 1000001 && missing == NULL,
           "missing file");
+    CHECK(strstr(wb_last_error_message(), "/nonexistent/key.wbkey") != NULL &&
+              strstr(wb_last_error_message(), "no such file") != NULL,
+          "the last error names the file and why");
+    len = sizeof big;
+    CHECK(wb_key_decrypt_b64(key, iv_b64, ct_b64, big, &len) == WB_OK &&
+              wb_last_error_message()[0] == '\0',
+          "a call that succeeds leaves no last error");
+    wb_wipe(big, len);
     CHECK(wb_key_load_buffer((const uint8_t *)"not a key", 9, NULL, &missing) == 1000002,
           "not a key file");
     CHECK(wb_key_load_file(path, NULL, NULL) == WB_ERR_NULL_POINTER, "null out pointer");

@@ -5,7 +5,7 @@
 //! It holds no cryptography of its own.
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use pyo3::exceptions::PyException;
@@ -26,6 +26,13 @@ const CLOSED: &str = "closed";
 
 fn raise(e: &Error) -> PyErr {
     NativeError::new_err((e.code(), e.to_string()))
+}
+
+/// `raise`, with the message naming the key file `path` when the error concerns it (as the C
+/// ABI's `wb_last_error_message` does): `the key file could not be read: no such file (key
+/// file keys/api.wbkey)`.
+fn raise_for_file(e: &Error, path: &Path) -> PyErr {
+    NativeError::new_err((e.code(), e.with_path(path)))
 }
 
 /// A fresh `bytes` holding `plain`; the Rust copy is wiped when it drops.
@@ -56,7 +63,7 @@ fn whitebox_decrypt(
                 fingerprint,
             )
         })
-        .map_err(|e| raise(&e))?;
+        .map_err(|e| raise_for_file(&e, &key_dir.join(key_file)))?;
     Ok(to_bytes(py, &plain))
 }
 
@@ -82,7 +89,7 @@ fn whitebox_encrypt(
             fingerprint,
         )
     })
-    .map_err(|e| raise(&e))
+    .map_err(|e| raise_for_file(&e, &key_dir.join(key_file)))
 }
 
 /// A loaded key file. Calls take a read lock and run without the GIL, so many threads decrypt
@@ -131,7 +138,7 @@ impl NativeKey {
     fn from_file(py: Python<'_>, path: PathBuf, fingerprint: Option<String>) -> PyResult<Self> {
         let key = py
             .detach(|| wbruntime::read_key_file(&path).and_then(|b| load(b, fingerprint)))
-            .map_err(|e| raise(&e))?;
+            .map_err(|e| raise_for_file(&e, &path))?;
         Ok(NativeKey {
             key: RwLock::new(Some(key)),
         })

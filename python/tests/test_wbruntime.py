@@ -47,7 +47,7 @@ def keys(tmp_path_factory):
         key_id = wbgen("create", "--algorithm", alg, "--alias", f"py-{alg}")["KeyId"]
         enc = wbgen("encrypt", "--key-id", key_id, "--plaintext-b64", base64.b64encode(SECRET).decode())
         wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}.wbkey"))
-        wbgen("fingerprints", "--key-id", key_id, "--set", "wbfp1-some-other-device")
+        wbgen("fingerprints", "--key-id", key_id, "--set", "wbfp1-" + "0" * 40)
         wbgen("export", "--key-id", key_id, "--out", str(work / "keys" / f"{alg}-bound.wbkey"))
         made[alg] = dict(number=number, iv=enc["InitializationVector"], ct=enc["CipherText"])
     # Chow-style keys, named: keys are space-hard unless a mode is asked for.
@@ -118,7 +118,7 @@ def test_errors_map_to_exceptions(keys):
     assert "not bound" in str(e.value)
     # The bound file decrypts when given a bound fingerprint.
     assert whitebox_decrypt(d, "aes-256-bound.wbkey", k["iv"], k["ct"], 0,
-                            fingerprint="wbfp1-some-other-device") == SECRET
+                            fingerprint="wbfp1-" + "0" * 40) == SECRET
     with pytest.raises(KeyFileError) as e:
         Key.from_bytes(b"not a key file")
     assert e.value.code == "01000002"
@@ -130,6 +130,28 @@ def test_errors_map_to_exceptions(keys):
         whitebox_decrypt(d, 42, k["iv"], k["ct"], 0)
     with pytest.raises(InvalidArgumentError):
         whitebox_decrypt(d, "aes-256.wbkey", k["iv"], k["ct"], -1)
+
+
+def test_key_file_errors_name_the_path(keys, tmp_path):
+    """A key file error carries the runtime's message for the failure, passed on as it is:
+    why, and the key file's path (as given: the directory joined with the file name)."""
+    k = keys["aes-256"]
+    missing = tmp_path / "missing.wbkey"
+    calls = [
+        lambda: whitebox_decrypt(tmp_path, "missing.wbkey", k["iv"], k["ct"], 0),
+        lambda: wbruntime.whitebox_encrypt(tmp_path, "missing.wbkey", k["iv"], b"x", 0),
+        lambda: Key.from_file(missing),
+    ]
+    for call in calls:
+        with pytest.raises(KeyFileError) as e:
+            call()
+        assert e.value.code == "01000001"
+        assert str(missing) in e.value.message and "no such file" in e.value.message, e.value.message
+        assert str(e.value) == f"error 01000001: {e.value.message}"
+    not_a_key = VECTORS / "broken-not-a-key-file.wbkey"
+    with pytest.raises(KeyFileError) as e:
+        Key.from_file(not_a_key)
+    assert e.value.code == "01000002" and str(not_a_key) in str(e.value), str(e.value)
 
 
 def test_readme_example(keys):
@@ -151,6 +173,41 @@ def test_readme_example(keys):
             else:
                 os.environ[name] = value
     assert scope["secret"] == SECRET
+
+
+def test_package_readme_example(keys, tmp_path):
+    """python/README.md's Python block, run as a program with the environment it reads."""
+    readme = (ROOT / "python" / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    assert len(blocks) == 1, "python/README.md: one Python block expected"
+    program = tmp_path / "readme_example.py"
+    program.write_text(blocks[0].split("```", 1)[0])
+    k = keys["aes-256"]
+    env = dict(os.environ, KEY_DIR=str(keys["dir"]), KEY_FILE="aes-256.wbkey", IV=k["iv"], CT=k["ct"])
+    out = subprocess.run([sys.executable, str(program)], env=env, cwd=tmp_path, capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == SECRET + b"\n" + SECRET + b"\n"
+    env["KEY_FILE"] = "missing.wbkey"
+    out = subprocess.run([sys.executable, str(program)], env=env, cwd=tmp_path, capture_output=True)
+    assert out.returncode == 1 and out.stdout == b""
+    assert out.stderr.decode().startswith("error 01000001: ")
+    assert str(keys["dir"] / "missing.wbkey") in out.stderr.decode()
+
+
+def test_example_program(keys, tmp_path):
+    """examples/python/decrypt_secret.py: the secret, the usage error, a runtime error."""
+    program = [sys.executable, str(ROOT / "examples" / "python" / "decrypt_secret.py")]
+    k = keys["sm4"]
+    args = ["--key-dir", str(keys["dir"]), "--iv", k["iv"], "--ciphertext", k["ct"], "--algorithm", "1"]
+    out = subprocess.run(program + args + ["--key-file", "sm4.wbkey"], cwd=tmp_path, capture_output=True)
+    assert (out.returncode, out.stdout) == (0, SECRET + b"\n"), out.stderr
+    out = subprocess.run(program, cwd=tmp_path, capture_output=True)
+    assert out.returncode == 2 and b"usage:" in out.stderr
+    out = subprocess.run(program + args + ["--key-file", "sm4-bound.wbkey"], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 1 and out.stderr.startswith(b"error 01000016: "), out.stderr
+    out = subprocess.run(program + args + ["--key-file", "missing.wbkey"], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 1 and out.stderr.startswith(b"error 01000001: "), out.stderr
+    assert str(keys["dir"] / "missing.wbkey").encode() in out.stderr
 
 
 def test_close_waits_for_decryptions_in_flight(keys):

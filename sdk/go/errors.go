@@ -3,16 +3,17 @@ package whitebox
 import "errors"
 
 // Error is a failure reported by the runtime, with its stable eight-digit code (the table in
-// the project's README: "01000016" is device not bound) and the library's English message. It
-// never holds plaintext, key or table bytes. Match it with [errors.Is] against the sentinels
-// ([ErrKeyFile], [ErrDecryption], …) or another *Error with the same Code; get at the code
-// with [errors.As]:
+// the project's README: "01000016" is device not bound) and the library's English message for
+// that failure, passed on as the library gave it: the code's message with its details, such
+// as why a key file could not be read and its path. It never holds plaintext, key or table
+// bytes. Match it with [errors.Is] against the sentinels ([ErrKeyFile], [ErrDecryption], …)
+// or another *Error with the same Code; get at the code with [errors.As]:
 //
 //	var e *whitebox.Error
 //	if errors.As(err, &e) && e.Code == "01000016" { … }
 type Error struct {
 	Code    string // eight digits, e.g. "01000011"
-	Message string // from wb_error_message; never holds secret bytes
+	Message string // the library's (wb_last_error_message); never holds secret bytes
 }
 
 // Error formats the error as the command-line tools print it: "error 01000016: …".

@@ -167,8 +167,8 @@ func LoadKeyFileWithFingerprint(path, fingerprint string) (*Key, error) {
 		return nil, args.err
 	}
 	var h *C.wb_key
-	if rc := C.wb_key_load_file(p, fp, &h); rc != C.WB_OK {
-		return nil, newError(rc)
+	if err := call(func() C.int32_t { return C.wb_key_load_file(p, fp, &h) }); err != nil {
+		return nil, err
 	}
 	return newKey(h), nil
 }
@@ -189,9 +189,11 @@ func LoadKeyWithFingerprint(data []byte, fingerprint string) (*Key, error) {
 		return nil, args.err
 	}
 	var h *C.wb_key
-	rc := C.wb_key_load_buffer(bytesArg(data), C.size_t(len(data)), fp, &h)
-	if rc != C.WB_OK {
-		return nil, newError(rc)
+	err := call(func() C.int32_t {
+		return C.wb_key_load_buffer(bytesArg(data), C.size_t(len(data)), fp, &h)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return newKey(h), nil
 }
@@ -309,7 +311,9 @@ func Wipe(b []byte) {
 	C.wb_wipe((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b))), C.size_t(len(b)))
 }
 
-// newError is the *Error for a C ABI return code (any code: unknown ones keep their number).
+// newError is the *Error for a code the Go layer reports itself (an argument it cannot pass
+// to C), with the library's fixed message for that code. Failures of calls into the library
+// take the library's own message instead: see [call].
 func newError(code C.int32_t) *Error {
 	return &Error{
 		Code:    fmt.Sprintf("%08d", int32(code)),
@@ -317,18 +321,47 @@ func newError(code C.int32_t) *Error {
 	}
 }
 
-// withOutput runs call with a C buffer of capacity bytes (at least one), following the C
+// call runs one call into the library and returns nil, or the *Error for the code it
+// returned with the library's message for that failure (wb_last_error_message: the code's
+// message with its details, such as why a key file could not be read and its path), passed
+// on as it is. That message is kept per OS thread until the thread's next call into the
+// library, so the goroutine stays on one thread from the call to the read.
+func call(f func() C.int32_t) error {
+	rc, err := callCode(f)
+	if rc == C.WB_OK {
+		return nil
+	}
+	return err
+}
+
+// callCode is [call] returning the code too (for the output-size negotiation, which reads
+// WB_ERR_BUFFER_TOO_SMALL as a request rather than a failure).
+func callCode(f func() C.int32_t) (C.int32_t, *Error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rc := f()
+	if rc == C.WB_OK {
+		return rc, nil
+	}
+	e := &Error{Code: fmt.Sprintf("%08d", int32(rc)), Message: C.GoString(C.wb_last_error_message())}
+	if e.Message == "" { // never from a correct library: keep the code's own message
+		e.Message = C.GoString(C.wb_error_message(rc))
+	}
+	return rc, e
+}
+
+// withOutput runs native with a C buffer of capacity bytes (at least one), following the C
 // ABI's size negotiation: on WB_ERR_BUFFER_TOO_SMALL it retries with the size the library
 // asked for. The result is copied into a fresh Go slice, and the C buffer is wiped with
 // wb_wipe before it is freed, whatever the outcome.
-func withOutput(capacity int, call func(out *C.uint8_t, outLen *C.size_t) C.int32_t) ([]byte, error) {
+func withOutput(capacity int, native func(out *C.uint8_t, outLen *C.size_t) C.int32_t) ([]byte, error) {
 	for range maxNegotiationRounds {
 		size := max(capacity, 1)
 		buf := (*C.uint8_t)(C.malloc(C.size_t(size)))
 		// outLen lives in C memory too, so that no Go pointer is handed to C here.
 		outLen := (*C.size_t)(C.malloc(C.size_t(unsafe.Sizeof(C.size_t(0)))))
 		*outLen = C.size_t(capacity)
-		rc := call(buf, outLen)
+		rc, err := callCode(func() C.int32_t { return native(buf, outLen) })
 		n := int(*outLen)
 		var out []byte
 		if rc == C.WB_OK && n <= size {
@@ -346,7 +379,7 @@ func withOutput(capacity int, call func(out *C.uint8_t, outLen *C.size_t) C.int3
 		case rc == codeBufferTooSmall && n > capacity:
 			capacity = n
 		default:
-			return nil, newError(rc)
+			return nil, err
 		}
 	}
 	return nil, newError(codeBufferTooSmall)

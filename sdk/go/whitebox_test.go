@@ -3,6 +3,7 @@ package whitebox_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -436,5 +437,77 @@ func BenchmarkDecrypt(b *testing.B) {
 			}
 		})
 		key.Close()
+	}
+}
+
+// TestKeyFileErrorsNameThePath: a key file error carries the library's own message for the
+// failure, passed on as it is: why (no such file, not a key file) and the key file's path.
+func TestKeyFileErrorsNameThePath(t *testing.T) {
+	c := caseNamed(t, "sm4-standard.wbkey: secret")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.wbkey")
+	notKey := filepath.Join(vectorsDir, "broken-not-a-key-file.wbkey")
+	tests := []struct {
+		name, code, path, why string
+		call                  func() error
+	}{
+		{"WhiteboxDecrypt", "01000001", missing, "no such file", func() error {
+			_, err := whitebox.WhiteboxDecrypt(dir, "missing.wbkey", c.IV, c.Ciphertext, c.Algorithm)
+			return err
+		}},
+		{"WhiteboxEncrypt", "01000001", missing, "no such file", func() error {
+			_, err := whitebox.WhiteboxEncrypt(dir, "missing.wbkey", c.IV, []byte("x"), c.Algorithm)
+			return err
+		}},
+		{"LoadKeyFile", "01000001", missing, "no such file", func() error {
+			_, err := whitebox.LoadKeyFile(missing)
+			return err
+		}},
+		{"LoadKeyFile, not a key file", "01000002", notKey, "not a white-box key file", func() error {
+			_, err := whitebox.LoadKeyFile(notKey)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			checkCode(t, err, tt.code)
+			if !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.why) {
+				t.Fatalf("%q does not say %q and name %s", err.Error(), tt.why, tt.path)
+			}
+		})
+	}
+}
+
+// TestErrorMessagesAcrossGoroutines: the library keeps a failure's message per OS thread;
+// each error, from many goroutines failing and succeeding at once, names its own key file.
+func TestErrorMessagesAcrossGoroutines(t *testing.T) {
+	c := caseNamed(t, "sm4-standard.wbkey: secret")
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				name := filepath.Join(dir, fmt.Sprintf("missing-%d.wbkey", g))
+				if i%2 == 0 {
+					_, err := whitebox.LoadKeyFile(name)
+					if err == nil || !strings.Contains(err.Error(), name) || strings.Count(err.Error(), "missing-") != 1 {
+						errs <- err
+						return
+					}
+				} else if _, err := whitebox.WhiteboxDecrypt(vectorsDir, c.KeyFile, c.IV, c.Ciphertext, c.Algorithm); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("wrong error: %v", err)
 	}
 }

@@ -14,7 +14,7 @@
 //! contract that makes it sound written beside it; everything else is safe Rust calling the
 //! runtime.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use wbruntime::{Algorithm, Error, OwnedKey};
@@ -38,13 +38,44 @@ pub struct WbKey {
     key: OwnedKey,
 }
 
+/// `e`'s code, after recording its message (with its details) for [`wb_last_error_message`].
 fn code(e: &Error) -> i32 {
+    set_last_error(&e.to_string());
     e.code().parse().unwrap_or(WB_ERR_INTERNAL)
 }
 
-/// Runs `f`, turning a panic into `WB_ERR_INTERNAL`.
+std::thread_local! {
+    /// The message of this thread's last call, when it failed ([`wb_last_error_message`]).
+    static LAST_ERROR: std::cell::RefCell<CString> = std::cell::RefCell::new(CString::default());
+}
+
+/// Records `text` as this thread's last error message (a NUL inside, impossible in the
+/// runtime's messages and paths, ends it).
+fn set_last_error(text: &str) {
+    let text = text.split('\0').next().unwrap_or_default();
+    let c = CString::new(text).unwrap_or_default();
+    LAST_ERROR.with(|last| *last.borrow_mut() = c);
+}
+
+/// `e`'s code, after recording its message naming the key file `path` when the error concerns
+/// it ([`Error::with_path`]).
+fn fail_with_path(e: &Error, path: &std::path::Path) -> i32 {
+    let rc = code(e);
+    set_last_error(&e.with_path(path));
+    rc
+}
+
+/// Runs `f`, turning a panic into `WB_ERR_INTERNAL`; a failure leaves its message for
+/// [`wb_last_error_message`] (the detailed one `f` recorded, else the code's).
 fn guard(f: impl FnOnce() -> i32) -> i32 {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(WB_ERR_INTERNAL)
+    LAST_ERROR.with(|last| *last.borrow_mut() = CString::default());
+    let rc = catch_unwind(AssertUnwindSafe(f)).unwrap_or(WB_ERR_INTERNAL);
+    if rc != WB_OK && LAST_ERROR.with(|last| last.borrow().is_empty()) {
+        // SAFETY: `wb_error_message` returns a static NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(wb_error_message(rc)) };
+        set_last_error(&text.to_string_lossy());
+    }
+    rc
 }
 
 /// Reads a C string argument; `Ok(None)` for null when `optional`.
@@ -176,7 +207,7 @@ pub unsafe extern "C" fn whitebox_decrypt_with_fingerprint(
         match wbruntime::whitebox_decrypt_with_fingerprint(dir, file, iv, ct, algorithm, fp) {
             // SAFETY: the caller's contract for `out` and `out_len`.
             Ok(plain) => unsafe { deliver(&plain, out, out_len) },
-            Err(e) => code(&e),
+            Err(e) => fail_with_path(&e, &std::path::Path::new(dir).join(file)),
         }
     })
 }
@@ -269,12 +300,17 @@ pub unsafe extern "C" fn whitebox_encrypt_with_fingerprint(
                 }
                 rc
             }
-            Err(e) => code(&e),
+            Err(e) => fail_with_path(&e, &std::path::Path::new(dir).join(file)),
         }
     })
 }
 
-fn load(bytes: Vec<u8>, fingerprint: Option<&str>, out_key: *mut *mut WbKey) -> i32 {
+fn load(
+    bytes: Vec<u8>,
+    fingerprint: Option<&str>,
+    out_key: *mut *mut WbKey,
+    path: Option<&std::path::Path>,
+) -> i32 {
     let loaded = OwnedKey::load(bytes, None, || match fingerprint {
         Some(fp) => Ok(fp.to_owned()),
         None => wbruntime::device_fingerprint(),
@@ -287,7 +323,10 @@ fn load(bytes: Vec<u8>, fingerprint: Option<&str>, out_key: *mut *mut WbKey) -> 
             unsafe { *out_key = handle };
             WB_OK
         }
-        Err(e) => code(&e),
+        Err(e) => match path {
+            Some(path) => fail_with_path(&e, path),
+            None => code(&e),
+        },
     }
 }
 
@@ -313,9 +352,10 @@ pub unsafe extern "C" fn wb_key_load_file(
             (Ok(None), _) => return WB_ERR_NULL_POINTER,
             (Err(e), _) | (_, Err(e)) => return e,
         };
-        match wbruntime::read_key_file(std::path::Path::new(path)) {
-            Ok(bytes) => load(bytes, fp, out_key),
-            Err(e) => code(&e),
+        let path = std::path::Path::new(path);
+        match wbruntime::read_key_file(path) {
+            Ok(bytes) => load(bytes, fp, out_key, Some(path)),
+            Err(e) => fail_with_path(&e, path),
         }
     })
 }
@@ -340,7 +380,7 @@ pub unsafe extern "C" fn wb_key_load_buffer(
         // SAFETY: the caller's contract for `data`, `len` and `fingerprint`.
         let (data, fp) = unsafe { (in_slice(data, len), c_str(fingerprint, true)) };
         match (data, fp) {
-            (Ok(data), Ok(fp)) => load(data.to_vec(), fp, out_key),
+            (Ok(data), Ok(fp)) => load(data.to_vec(), fp, out_key, None),
             (Err(e), _) | (_, Err(e)) => e,
         }
     })
@@ -636,6 +676,16 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
         _ => c"unknown error code",
     };
     msg.as_ptr()
+}
+
+/// The message of this thread's last call into the library when it failed — the code's
+/// message with its details, such as why a key file could not be read and its path (`the key
+/// file could not be read: no such file (key file keys/api.wbkey)`) — or an empty string after a
+/// call that succeeded. NUL-terminated, never null; valid until this thread's next call into
+/// the library (copy it to keep it).
+#[unsafe(no_mangle)]
+pub extern "C" fn wb_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
 
 /// The library's version, a static NUL-terminated string.

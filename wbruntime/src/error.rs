@@ -103,6 +103,39 @@ impl Error {
             Error::UnknownBackend => "01000019",
         }
     }
+
+    /// Whether the error is about the key file itself — reading it, its format, its integrity,
+    /// its algorithm, the devices it is bound to — so that a caller who knows the file's path
+    /// names it with the message ([`Error::with_path`]). The runtime's own errors cannot hold a
+    /// path (they are `Copy` and `no_std`).
+    pub const fn concerns_key_file(&self) -> bool {
+        matches!(
+            self,
+            Error::Io { .. }
+                | Error::BadMagic
+                | Error::UnsupportedVersion { .. }
+                | Error::Truncated
+                | Error::Malformed { .. }
+                | Error::IntegrityCheckFailed
+                | Error::AlgorithmMismatch { .. }
+                | Error::FingerprintUnavailable
+                | Error::DeviceNotBound
+                | Error::EncryptionUnsupported
+        )
+    }
+
+    /// The message, naming the key file `path` when the error concerns it
+    /// ([`Error::concerns_key_file`]): `the key file could not be read: no such file (key file
+    /// keys/api.wbkey)`.
+    #[cfg(feature = "std")]
+    pub fn with_path(&self, path: &std::path::Path) -> std::string::String {
+        use std::string::ToString as _;
+        if self.concerns_key_file() {
+            std::format!("{self} (key file {})", path.display())
+        } else {
+            self.to_string()
+        }
+    }
 }
 
 impl fmt::Display for Error {

@@ -44,6 +44,10 @@ pub const CODE_INTERNAL: &str = "01000022";
 pub enum Failure {
     /// The runtime's error, thrown with its stable code.
     Runtime(wbruntime::Error),
+    /// The runtime's error for the key file at this path, thrown with its code and a message
+    /// naming the file when the error concerns it (`wbruntime::Error::with_path`), as the C
+    /// ABI's `wb_last_error_message` does.
+    KeyFile(wbruntime::Error, std::path::PathBuf),
     /// A required argument was null (`01000020`).
     Null(&'static str),
     /// The handle names no loaded key (closed, or never loaded): `IllegalStateException`.
@@ -65,10 +69,18 @@ impl From<wbruntime::Error> for Failure {
 }
 
 impl Failure {
+    /// This failure, naming the key file `path` if it is the runtime's error.
+    fn for_file(self, path: &std::path::Path) -> Self {
+        match self {
+            Failure::Runtime(e) => Failure::KeyFile(e, path.to_path_buf()),
+            other => other,
+        }
+    }
+
     /// The stable code thrown with this failure (`None`: not a `WhiteboxException`).
     pub fn code(&self) -> Option<&'static str> {
         match self {
-            Failure::Runtime(e) => Some(e.code()),
+            Failure::Runtime(e) | Failure::KeyFile(e, _) => Some(e.code()),
             Failure::Null(_) => Some(CODE_NULL),
             Failure::Closed => None,
             Failure::Jni(_) => Some(CODE_INTERNAL),
@@ -80,6 +92,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Runtime(e) => e.fmt(f),
+            Failure::KeyFile(e, path) => f.write_str(&e.with_path(path)),
             Failure::Null(what) => write!(f, "a required argument is null: {what}"),
             Failure::Closed => f.write_str("the key is closed"),
             // Only the error's kind: a JNI error carries no key or plaintext bytes, but keep
@@ -285,8 +298,9 @@ pub extern "system" fn Java_wbtoolkit_whitebox_Native_loadFile<'local>(
     env.with_env(|env| -> Result<jlong, Failure> {
         let path = string(env, &path, "path")?;
         let fp = opt_string(env, &fingerprint)?;
-        let bytes = wbruntime::read_key_file(std::path::Path::new(&path))?;
-        load(bytes, fp, algorithm)
+        let path = std::path::Path::new(&path);
+        let bytes = wbruntime::read_key_file(path).map_err(|e| Failure::KeyFile(e, path.into()))?;
+        load(bytes, fp, algorithm).map_err(|f| f.for_file(path))
     })
     .resolve::<ThrowWhitebox>()
 }
@@ -474,7 +488,8 @@ pub extern "system" fn Java_wbtoolkit_whitebox_Native_whiteboxDecrypt<'local>(
             &ct,
             algorithm_number(algorithm),
             fp.as_deref(),
-        )?;
+        )
+        .map_err(|e| Failure::KeyFile(e, std::path::Path::new(&dir).join(&file)))?;
         Ok(env.byte_array_from_slice(&plain)?)
     })
     .resolve::<ThrowWhitebox>()
@@ -511,7 +526,8 @@ pub extern "system" fn Java_wbtoolkit_whitebox_Native_whiteboxEncrypt<'local>(
             &pt,
             algorithm_number(algorithm),
             fp.as_deref(),
-        )?;
+        )
+        .map_err(|e| Failure::KeyFile(e, std::path::Path::new(&dir).join(&file)))?;
         Ok(JString::new(env, ct)?)
     })
     .resolve::<ThrowWhitebox>()
@@ -562,6 +578,23 @@ mod tests {
             Failure::Jni(jni::errors::Error::NullPtr("x")).code(),
             Some(CODE_INTERNAL)
         );
+    }
+
+    #[test]
+    fn key_file_failures_name_the_file() {
+        let missing = wbruntime::Error::Io {
+            reason: wbruntime::IoReason::NotFound,
+        };
+        let f = Failure::KeyFile(missing, "/keys/api.wbkey".into());
+        assert_eq!(f.code(), Some("01000001"));
+        assert_eq!(f.to_string(), missing.with_path("/keys/api.wbkey".as_ref()));
+        assert!(f.to_string().contains("/keys/api.wbkey"), "{f}");
+        let f = Failure::Runtime(missing).for_file("/keys/api.wbkey".as_ref());
+        assert!(f.to_string().contains("/keys/api.wbkey"), "{f}");
+        assert!(matches!(
+            Failure::Closed.for_file("/keys/api.wbkey".as_ref()),
+            Failure::Closed
+        ));
     }
 
     #[test]
