@@ -1,21 +1,23 @@
-//! Errors of the attack suite, with stable codes in the style of the other tools.
+//! Errors of the attack suite, with stable codes in the style of the other tools: the range
+//! `05xxxxxx` (the runtime has `01`, the administrator side `02`, the service `03`, device
+//! fingerprints `04`).
 
 /// Why an attack could not run (never whether it succeeded: that is the report's business).
 #[derive(Debug)]
 pub enum Error {
-    /// A command-line usage error (`03000001`, exit 2).
+    /// A command-line usage error (`05000001`, exit 2).
     Usage(String),
-    /// The generator failed to make the key file (`03000002`).
+    /// The generator failed to make the key file (`05000002`).
     Generate(wbgen::Error),
-    /// The runtime refused the generated key file (`03000003`).
+    /// The runtime refused the generated key file (`05000003`).
     KeyFile(wbruntime::Error),
-    /// The generated key file does not decrypt like the reference cipher (`03000004`).
+    /// The generated key file does not decrypt like the reference cipher (`05000004`).
     WrongDecryption,
-    /// The lookup traces do not have the fixed shape the format implies (`03000005`).
+    /// The lookup traces do not have the fixed shape the format implies (`05000005`).
     Trace(String),
-    /// The report could not be written (`03000006`).
+    /// The report could not be written (`05000006`).
     Output(String),
-    /// An external attack tool (the BGE tool) is not set up or failed (`03000007`).
+    /// An external attack tool (the BGE tool) is not set up or failed (`05000007`).
     Tool(String),
 }
 
@@ -23,13 +25,13 @@ impl Error {
     /// The stable eight-digit code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Usage(_) => "03000001",
-            Error::Generate(_) => "03000002",
-            Error::KeyFile(_) => "03000003",
-            Error::WrongDecryption => "03000004",
-            Error::Trace(_) => "03000005",
-            Error::Output(_) => "03000006",
-            Error::Tool(_) => "03000007",
+            Error::Usage(_) => "05000001",
+            Error::Generate(_) => "05000002",
+            Error::KeyFile(_) => "05000003",
+            Error::WrongDecryption => "05000004",
+            Error::Trace(_) => "05000005",
+            Error::Output(_) => "05000006",
+            Error::Tool(_) => "05000007",
         }
     }
 }

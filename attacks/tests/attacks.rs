@@ -185,5 +185,5 @@ fn default_files_resist_dfa() {
 #[test]
 fn usage_errors_have_codes() {
     let e = attacks::Error::Usage("x".into());
-    assert_eq!(e.code(), "03000001");
+    assert_eq!(e.code(), "05000001");
 }

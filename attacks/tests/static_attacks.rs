@@ -164,5 +164,5 @@ fn an_unexpected_combination_stops_the_attack_cleanly() {
 
 #[test]
 fn tool_errors_have_codes() {
-    assert_eq!(Error::Tool("x".into()).code(), "03000007");
+    assert_eq!(Error::Tool("x".into()).code(), "05000007");
 }

@@ -29,8 +29,8 @@ pub enum Error {
     Format(wbruntime::Error),
     /// A file-system operation on the key store or an output file failed.
     Io {
-        /// What was being done.
-        op: &'static str,
+        /// What was being done, naming the file.
+        op: String,
         /// The operating system's reason.
         kind: std::io::ErrorKind,
     },

@@ -142,13 +142,22 @@ pub fn check_tags(tags: &[Tag]) -> Result<Vec<Tag>, Error> {
     Ok(out)
 }
 
-/// The alias, normalised, if it is 1 to 256 bytes of readable text ([`readable_text`]).
+/// The alias, normalised, if it is 1 to 256 bytes of readable text ([`readable_text`]) and
+/// not a key id (aliases stand for key ids wherever one is taken: one that is an id would be
+/// ambiguous).
 fn check_alias(alias: &str) -> Result<String, Error> {
-    readable_text(alias, false)
+    let alias = readable_text(alias, false)
         .filter(|a| !a.is_empty() && a.len() <= 256)
         .ok_or_else(|| {
             Error::InvalidArgument(format!("the alias must be 1 to 256 bytes, {READABLE}"))
-        })
+        })?;
+    if alias.trim().parse::<KeyId>().is_ok() {
+        return Err(Error::InvalidArgument(
+            "the alias must not be a key id: aliases stand for key ids wherever one is taken"
+                .into(),
+        ));
+    }
+    Ok(alias)
 }
 
 /// The description, normalised, if it is at most 1024 characters of readable text (line
@@ -173,6 +182,18 @@ pub trait KeyRecordExt {
     /// [`Error::StoreCorrupt`] for a record whose id is not a UUID; the export's errors.
     fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error>;
 
+    /// [`KeyRecordExt::key_file`], telling `progress` (done, total) as the tables are built
+    /// ([`KeyMaterial::export_bound_key_file_with_progress`]).
+    ///
+    /// # Errors
+    /// As `key_file`.
+    fn key_file_with_progress(
+        &self,
+        version: u32,
+        material: &KeyMaterial,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<u8>, Error>;
+
     /// The key id as the runtime's type.
     ///
     /// # Errors
@@ -189,6 +210,15 @@ pub trait KeyRecordExt {
 
 impl KeyRecordExt for KeyRecord {
     fn key_file(&self, version: u32, material: &KeyMaterial) -> Result<Vec<u8>, Error> {
+        self.key_file_with_progress(version, material, &mut |_, _| {})
+    }
+
+    fn key_file_with_progress(
+        &self,
+        version: u32,
+        material: &KeyMaterial,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<u8>, Error> {
         let info = crate::KeyFileInfo {
             key_id: self.id()?,
             key_version: version,
@@ -198,7 +228,12 @@ impl KeyRecordExt for KeyRecord {
             .iter()
             .map(|d| d.fingerprint.as_str())
             .collect();
-        material.export_bound_key_file(info, &devices, &mut crate::rng::os_rng()?)
+        material.export_bound_key_file_with_progress(
+            info,
+            &devices,
+            &mut crate::rng::os_rng()?,
+            progress,
+        )
     }
 
     fn id(&self) -> Result<KeyId, Error> {
@@ -522,13 +557,33 @@ impl<'c> Session<'_, 'c> {
             .map_err(|_| Error::StoreCorrupt("a key record is not valid"))
     }
 
+    /// The row of the key `key` names: its id (in any spelling the runtime accepts), else its
+    /// alias. An id takes precedence: a text that is one key's id names that key even if
+    /// another key had it as alias (aliases that parse as key ids are refused anyway).
+    fn row(&mut self, key: &str) -> Result<KeyRow, Error> {
+        if let Some(row) = self.tx.key(&normalise_id(key))? {
+            return Ok(row);
+        }
+        match readable_text(key, false) {
+            Some(alias) if !alias.is_empty() => {
+                self.tx.key_by_alias(&alias)?.ok_or(Error::KeyNotFound)
+            }
+            _ => Err(Error::KeyNotFound),
+        }
+    }
+
+    /// The id of the key `key` names, by id or alias (an id takes precedence).
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`]; the store's.
+    pub fn resolve(&mut self, key: &str) -> Result<String, Error> {
+        Ok(self.row(key)?.key_id)
+    }
+
     /// The row and record of a key, authenticated under the master key: what `encrypt`,
     /// `export` and every change act on.
     fn authentic(&mut self, key_id: &str) -> Result<(KeyRow, KeyRecord), Error> {
-        let row = self
-            .tx
-            .key(&normalise_id(key_id))?
-            .ok_or(Error::KeyNotFound)?;
+        let row = self.row(key_id)?;
         let master = self.master()?;
         if !master.record_mac_ok(&row.key_id, &row.record, &row.mac) {
             return Err(Error::StoreCorrupt(
@@ -558,15 +613,12 @@ impl<'c> Session<'_, 'c> {
         self.tx.keys()?.iter().map(Self::parse).collect()
     }
 
-    /// The key with this id (unauthenticated: for showing).
+    /// The key with this id or alias (unauthenticated: for showing).
     ///
     /// # Errors
     /// [`Error::KeyNotFound`].
     pub fn key(&mut self, key_id: &str) -> Result<KeyRecord, Error> {
-        let row = self
-            .tx
-            .key(&normalise_id(key_id))?
-            .ok_or(Error::KeyNotFound)?;
+        let row = self.row(key_id)?;
         Self::parse(&row)
     }
 

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery staple";
 const SECRET: &str = "IY9Ynrabcdj05YH1234LE370HOM";
+/// Device fingerprints of the form the runtime computes (of no real device).
+const FP_A: &str = "wbfp1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const FP_B: &str = "wbfp1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const FP_C: &str = "wbfp1-cccccccccccccccccccccccccccccccccccccccc";
 
 fn wbgen_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_wbgen"))
@@ -520,9 +524,9 @@ fn fingerprints_set_csv_clear() {
             "--key-id",
             &id,
             "--set",
-            "fp-one",
+            FP_A,
             "--set",
-            "fp-two",
+            FP_B,
         ],
     );
     assert_eq!(v["Fingerprints"].as_array().unwrap().len(), 2);
@@ -530,7 +534,9 @@ fn fingerprints_set_csv_clear() {
     let csv = t.0.join("devices.csv");
     std::fs::write(
         &csv,
-        "Device Fingerprint,Description\nfp-a,office laptop\r\nfp-b,\"build server\"\n\n",
+        format!(
+            "Device Fingerprint,Description\n{FP_A},office laptop\r\n{FP_B},\"build server\"\n\n"
+        ),
     )
     .unwrap();
     let v = ok(
@@ -546,9 +552,9 @@ fn fingerprints_set_csv_clear() {
     assert_eq!(v["Fingerprints"][1]["Description"], "build server");
     assert_eq!(
         ok(&t.store(), &["show", "--key-id", &id])["Fingerprints"][0]["Fingerprint"],
-        "fp-a"
+        FP_A
     );
-    std::fs::write(&csv, "Fingerprint;Desc\nfp-a;x\n").unwrap();
+    std::fs::write(&csv, format!("Fingerprint;Desc\n{FP_A};x\n")).unwrap();
     fails_with(
         &run(
             &t.store(),
@@ -575,6 +581,44 @@ fn fingerprints_set_csv_clear() {
         ),
         "02000014",
     );
+    // Only what the runtime computes can match a device: a typo is refused, saying what a
+    // fingerprint looks like, on the command line and in a CSV (with its line).
+    for typo in [
+        "hello-not-a-fingerprint",
+        &FP_A[..FP_A.len() - 1],
+        &FP_A.to_uppercase(),
+    ] {
+        let err = fails_with(
+            &run(
+                &t.store(),
+                &["fingerprints", "--key-id", &id, "--set", typo],
+            ),
+            "02000014",
+        );
+        assert!(
+            err.contains("`wbfp1-` and 40 lower-case hex digits"),
+            "{err}"
+        );
+    }
+    std::fs::write(
+        &csv,
+        format!("Device Fingerprint,Description\n{FP_A},ok\nwbfp1-typo,laptop\n"),
+    )
+    .unwrap();
+    let err = fails_with(
+        &run(
+            &t.store(),
+            &[
+                "fingerprints",
+                "--key-id",
+                &id,
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+        ),
+        "02000014",
+    );
+    assert!(err.contains("CSV line 3"), "{err}");
     let v = ok(&t.store(), &["fingerprints", "--key-id", &id, "--clear"]);
     assert!(v["Fingerprints"].as_array().unwrap().is_empty());
     fails_with(
@@ -1209,7 +1253,7 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         assert_eq!(v, 1);
         // Bound to this device among others: decrypts, with the fingerprint collected by the
         // runtime itself. Adding devices does not rotate.
-        let added = json(&devices(&id, &["--set", "wbfp1-other", "--set", &here]));
+        let added = json(&devices(&id, &["--set", FP_B, "--set", &here]));
         assert_eq!(added["Rotated"], false);
         assert_eq!(added["KeyVersion"], 1);
         assert_eq!(added["RemovedDevices"], json!([]));
@@ -1217,10 +1261,7 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         assert_eq!(export(&id, &mine)["BoundDevices"], 2);
         assert_eq!(decrypts_to(&keys, &mine, &iv1, &ct1, num), SECRET);
         // This device removed: the key rotates in the same change.
-        let removed = json(&devices(
-            &id,
-            &["--set", "wbfp1-other", "--set", "wbfp1-third"],
-        ));
+        let removed = json(&devices(&id, &["--set", FP_B, "--set", FP_C]));
         assert_eq!(removed["Rotated"], true, "{removed}");
         assert_eq!(removed["KeyVersion"], 2);
         assert_eq!(removed["RemovedDevices"], json!([here]));
@@ -1232,14 +1273,7 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         let others = format!("others-{alg}.wbkey");
         assert_eq!(export(&id, &others)["KeyVersion"], 2);
         fails_with(&wbdecrypt(&keys, &others, &iv2, &ct2, num, &[]), "01000016");
-        let out = wbdecrypt(
-            &keys,
-            &others,
-            &iv2,
-            &ct2,
-            num,
-            &["--fingerprint", "wbfp1-third"],
-        );
+        let out = wbdecrypt(&keys, &others, &iv2, &ct2, num, &["--fingerprint", FP_C]);
         assert_eq!(String::from_utf8(out.stdout).unwrap(), SECRET);
         // The removed device's old file no longer decrypts new ciphertexts; what it could
         // read before the removal it still reads (files already out are not recalled).
@@ -1249,11 +1283,11 @@ fn binding_flow_wbfingerprint_fingerprints_export_wbdecrypt() {
         assert_ne!(String::from_utf8_lossy(&stale.stdout), SECRET);
         assert_eq!(decrypts_to(&keys, &mine, &iv1, &ct1, num), SECRET);
         // --no-rotate keeps the version and says what it leaves open.
-        let kept = devices(&id, &["--set", "wbfp1-third", "--no-rotate"]);
+        let kept = devices(&id, &["--set", FP_C, "--no-rotate"]);
         let v = json(&kept);
         assert_eq!(v["Rotated"], false);
         assert_eq!(v["KeyVersion"], 2);
-        assert_eq!(v["RemovedDevices"], json!(["wbfp1-other"]));
+        assert_eq!(v["RemovedDevices"], json!([FP_B]));
         assert!(s(&v, "Warning").contains("rotate the key"));
         assert!(
             String::from_utf8_lossy(&kept.stderr)
@@ -1337,7 +1371,7 @@ fn secrets_never_appear_in_output_errors_or_the_store() {
         vec!["show", "--key-id", &id],
         vec!["export", "--key-id", &id, "--base64"],
         vec!["export", "--key-id", &id, "--out", file.to_str().unwrap()],
-        vec!["fingerprints", "--key-id", &id, "--set", "dev"],
+        vec!["fingerprints", "--key-id", &id, "--set", FP_A],
         vec!["fingerprints", "--key-id", &id, "--clear"],
         vec!["rotate", "--key-id", &id],
         vec!["disable", "--key-id", &id],
@@ -1421,7 +1455,7 @@ fn key_records_cannot_be_changed_without_the_passphrase() {
     // Commands that change the records need the passphrase.
     for args in [
         vec!["enable", "--key-id", &id],
-        vec!["fingerprints", "--key-id", &id, "--set", "wbfp1-attacker"],
+        vec!["fingerprints", "--key-id", &id, "--set", FP_C],
         vec!["delete", "--key-id", &id, "--yes"],
     ] {
         let out = wbgen_cmd(&t.store(), &args)
@@ -1638,13 +1672,7 @@ fn space_hard_keys_through_the_clis() {
             // Binding.
             ok(
                 &t.store(),
-                &[
-                    "fingerprints",
-                    "--key-id",
-                    &id,
-                    "--set",
-                    "wbfp1-space-hard-test",
-                ],
+                &["fingerprints", "--key-id", &id, "--set", FP_A],
             );
             let bound = keys.join("bound.wbkey");
             ok(
@@ -1657,7 +1685,7 @@ fn space_hard_keys_through_the_clis() {
                 &iv2,
                 &ct2,
                 num,
-                &["--fingerprint", "wbfp1-space-hard-test"],
+                &["--fingerprint", FP_A],
             );
             assert!(
                 out.status.success(),
@@ -1671,7 +1699,7 @@ fn space_hard_keys_through_the_clis() {
                 &iv2,
                 &ct2,
                 num,
-                &["--fingerprint", "wbfp1-other"],
+                &["--fingerprint", FP_B],
             );
             fails_with(&out, "01000016");
         }
@@ -1950,4 +1978,106 @@ fn rotation_periods_are_set_shown_and_removed() {
     let v = ok(&t.store(), &["rotation", "--key-id", &id, "--off"]);
     assert!(v["NextRotateTime"].is_null());
     assert!(ok(&t.store(), &["show", "--key-id", &id])["RotateDays"].is_null());
+}
+
+/// An alias stands for its key's id in every command that takes `--key-id`; an alias that is
+/// a key id is refused (it would be ambiguous), and one that names no key is "no such key".
+#[test]
+fn aliases_stand_for_key_ids() {
+    let t = Scratch::new("aliases");
+    let id = create(&t.store(), "sm4", "payments-api", &[]);
+    let shown = ok(&t.store(), &["show", "--key-id", "payments-api"]);
+    assert_eq!(s(&shown, "KeyId"), id);
+    let enc = ok(
+        &t.store(),
+        &[
+            "encrypt",
+            "--key-id",
+            "payments-api",
+            "--plaintext-b64",
+            &B64.encode(SECRET),
+        ],
+    );
+    let file = t.keys().join("payments-api.wbkey");
+    ok(
+        &t.store(),
+        &[
+            "export",
+            "--key-id",
+            "payments-api",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        decrypts_to(
+            &t.keys(),
+            "payments-api.wbkey",
+            &s(&enc, "InitializationVector"),
+            &s(&enc, "CipherText"),
+            "1"
+        ),
+        SECRET
+    );
+    ok(&t.store(), &["disable", "--key-id", "payments-api"]);
+    assert_eq!(
+        ok(&t.store(), &["show", "--key-id", &id])["KeyState"],
+        "Disabled"
+    );
+    fails_with(
+        &run(&t.store(), &["show", "--key-id", "no-such-alias"]),
+        "02000010",
+    );
+    let err = fails_with(
+        &run(
+            &t.store(),
+            &[
+                "create",
+                "--algorithm",
+                "sm4",
+                "--alias",
+                "123e4567-e89b-12d3-a456-426614174000",
+            ],
+        ),
+        "02000014",
+    );
+    assert!(err.contains("must not be a key id"), "{err}");
+}
+
+/// A file that cannot be read is named in the error, with why; `export --out` into a
+/// directory that does not exist yet makes it, for the owner only.
+#[test]
+fn file_errors_name_their_paths_and_export_makes_its_directory() {
+    let t = Scratch::new("paths");
+    let id = create(&t.store(), "aes-256", "paths", &[]);
+    // Each names the file it could not read, and why.
+    let cannot_read = |option: &str, path: &Path, command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend(["--key-id", &id, option, path.to_str().unwrap()]);
+        let err = fails_with(&run(&t.store(), &args), "02000005");
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+        assert!(err.contains("not found"), "{err}");
+    };
+    cannot_read("--in", &t.0.join("no-such-secret.txt"), &["encrypt"]);
+    cannot_read("--csv", &t.0.join("no-such.csv"), &["fingerprints"]);
+
+    let out = t.0.join("new").join("keys").join("paths.wbkey");
+    ok(
+        &t.store(),
+        &["export", "--key-id", &id, "--out", out.to_str().unwrap()],
+    );
+    assert!(out.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the new directory is the owner's only: {mode:o}"
+        );
+    }
 }

@@ -628,6 +628,8 @@ const MAX_PLAINTEXT: usize = 65536;
 /// The `Warning` of a device-list change that removed devices without rotating.
 pub const REMOVED_NOT_ROTATED: &str = wbgen::keystore::REMOVED_NOT_ROTATED;
 const MAX_DEVICES: usize = 1000;
+/// The most keys a batch action (`KeyIds`) names.
+const MAX_BATCH_KEYS: usize = 100;
 
 /// The key ids a request names (`KeyId`, or `KeyIds`), cut to 64 characters each, for the
 /// audit log.
@@ -637,11 +639,62 @@ pub fn named_keys(params: &Map<String, Value>) -> Vec<String> {
         (_, Some(Value::Array(ids))) => ids
             .iter()
             .filter_map(Value::as_str)
-            .take(100)
+            .take(MAX_BATCH_KEYS)
             .map(recorded_id)
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The request with each key named by its alias in `KeyId` or `KeyIds` replaced by the key's
+/// id, so that actions and their audit records see key ids only. A text that parses as a key
+/// id is one (ids take precedence), and one that names no key is left as sent (the action then
+/// answers that there is no such key).
+///
+/// # Errors
+/// The store's.
+fn resolve_aliases(
+    store: &UnlockedStore,
+    body: &Map<String, Value>,
+) -> Result<Map<String, Value>, Error> {
+    let is_alias = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            wbstore::records::normalise_id(s)
+                .parse::<wbruntime::KeyId>()
+                .is_err()
+        })
+    };
+    let named = match (body.get("KeyId"), body.get("KeyIds")) {
+        (Some(v), _) => is_alias(v),
+        (_, Some(Value::Array(ids))) => ids.iter().any(is_alias),
+        _ => false,
+    };
+    let mut out = body.clone();
+    if !named {
+        return Ok(out);
+    }
+    let resolve =
+        |v: &mut Value, s: &mut wbgen::keystore::Session<'_, '_>| -> Result<(), wbgen::Error> {
+            if let Some(text) = v.as_str().filter(|_| is_alias(v)) {
+                match s.resolve(text) {
+                    Ok(id) => *v = Value::String(id),
+                    Err(wbgen::Error::KeyNotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        };
+    store.with(Access::Read, |s| {
+        if let Some(v) = out.get_mut("KeyId") {
+            resolve(v, s)?;
+        } else if let Some(Value::Array(ids)) = out.get_mut("KeyIds") {
+            for v in ids.iter_mut().take(MAX_BATCH_KEYS) {
+                resolve(v, s)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// How a key id a request names is recorded: its canonical form (the one the action looks
@@ -1028,6 +1081,8 @@ pub fn execute(
     caller: &Caller,
     body: &Map<String, Value>,
 ) -> Result<Outcome, Error> {
+    let resolved = resolve_aliases(store, body)?;
+    let body = &resolved;
     let args = Args::new(spec, body)?;
     let named = named_keys(body);
     let done = |v: Value| Outcome {
@@ -1190,8 +1245,12 @@ pub fn execute(
                         "DeviceFingerprints[{i}] must be {{\"Identity\", \"Description\"}}"
                     )));
                 };
-                check_fingerprint(identity)
-                    .map_err(|_| bad(format!("DeviceFingerprints[{i}].Identity: a device fingerprint is 1 to 256 printable ASCII characters")))?;
+                check_fingerprint(identity).map_err(|_| {
+                    bad(format!(
+                        "DeviceFingerprints[{i}].Identity: {}",
+                        wbgen::devices::FINGERPRINT_FORM
+                    ))
+                })?;
                 if description.chars().count() > 1024 || description.chars().any(char::is_control) {
                     return Err(bad(format!(
                         "DeviceFingerprints[{i}].Description must be at most 1024 printable characters"
@@ -1238,7 +1297,7 @@ pub fn execute(
                 KeyState::Disabled
             };
             let ids = if spec.name.ends_with("Keys") {
-                let ids = args.strings("KeyIds", 100)?;
+                let ids = args.strings("KeyIds", MAX_BATCH_KEYS)?;
                 if ids.is_empty() {
                     return Err(bad("KeyIds must name 1 to 100 keys".into()));
                 }

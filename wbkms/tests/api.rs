@@ -282,13 +282,13 @@ fn every_action_end_to_end() {
     // Device binding, in both spellings of the action; a file downloaded after binding
     // decrypts on the bound device only, with 01000016 elsewhere.
     let (id, _, _) = &keys[0];
-    api.ok("OverwriteWhiteboxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp-device-a", "Description": "a"}]}));
-    api.ok("OverwriteWhiteBoxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp-device-a", "Description": "a"}, {"Identity": "wbfp-device-b", "Description": ""}]}));
+    api.ok("OverwriteWhiteboxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "Description": "a"}]}));
+    api.ok("OverwriteWhiteBoxDeviceFingerprints", json!({"KeyId": id, "DeviceFingerprints": [{"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "Description": "a"}, {"Identity": "wbfp1-b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0", "Description": ""}]}));
     let devices = api.ok("DescribeWhiteBoxDeviceFingerprints", json!({"KeyId": id}));
     assert_eq!(devices["DeviceFingerprints"].as_array().unwrap().len(), 2);
     assert_eq!(
         devices["DeviceFingerprints"][0],
-        json!({"Identity": "wbfp-device-a", "Description": "a"})
+        json!({"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "Description": "a"})
     );
     let r = api.ok(
         "EncryptByWhiteBox",
@@ -303,11 +303,25 @@ fn every_action_end_to_end() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        decrypt(&bound, &iv, &ct, 0, Some("wbfp-device-b")).unwrap(),
+        decrypt(
+            &bound,
+            &iv,
+            &ct,
+            0,
+            Some("wbfp1-b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0")
+        )
+        .unwrap(),
         secret
     );
     assert_eq!(
-        decrypt(&bound, &iv, &ct, 0, Some("wbfp-device-c")).unwrap_err(),
+        decrypt(
+            &bound,
+            &iv,
+            &ct,
+            0,
+            Some("wbfp1-c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0")
+        )
+        .unwrap_err(),
         "01000016"
     );
     assert_eq!(
@@ -318,8 +332,10 @@ fn every_action_end_to_end() {
     for bad in [
         json!([{"Identity": ""}]),
         json!([{"Identity": "a b"}]),
-        json!([{"Identity": "x"}, {"Identity": "x"}]),
-        json!([{"Identity": "x", "Other": 1}]),
+        json!([{"Identity": "hello-not-a-fingerprint"}]),
+        json!([{"Identity": "WBFP1-A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0"}]),
+        json!([{"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"}, {"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"}]),
+        json!([{"Identity": "wbfp1-a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "Other": 1}]),
         json!("x"),
     ] {
         let r = api.server.call(
@@ -764,7 +780,13 @@ fn secure_defaults_device_removal_and_duplicate_material() {
         }
         api.ok("OverwriteWhiteBoxDeviceFingerprints", body)
     };
-    let r = devices(&["wbfp1-a", "wbfp1-b"], None);
+    let r = devices(
+        &[
+            "wbfp1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "wbfp1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        ],
+        None,
+    );
     assert_eq!(
         (r["Rotated"].clone(), r["KeyVersion"].clone()),
         (json!(false), json!(1))
@@ -778,10 +800,13 @@ fn secure_defaults_device_removal_and_duplicate_material() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = devices(&["wbfp1-b"], None);
+    let r = devices(&["wbfp1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], None);
     assert_eq!(r["Rotated"], true, "{r}");
     assert_eq!(r["KeyVersion"], 2);
-    assert_eq!(r["RemovedDevices"], json!(["wbfp1-a"]));
+    assert_eq!(
+        r["RemovedDevices"],
+        json!(["wbfp1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"])
+    );
     assert!(r.get("Warning").is_none());
     let after = api.ok(
         "EncryptByWhiteBox",
@@ -797,7 +822,7 @@ fn secure_defaults_device_removal_and_duplicate_material() {
             &text(&before, "InitializationVector"),
             &text(&before, "CipherText"),
             0,
-            Some("wbfp1-a")
+            Some("wbfp1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
         )
         .unwrap(),
         secret
@@ -808,7 +833,7 @@ fn secure_defaults_device_removal_and_duplicate_material() {
             &text(&after, "InitializationVector"),
             &text(&after, "CipherText"),
             0,
-            Some("wbfp1-a")
+            Some("wbfp1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
         )
         .ok()
         .as_deref(),
@@ -824,7 +849,7 @@ fn secure_defaults_device_removal_and_duplicate_material() {
             &text(&after, "InitializationVector"),
             &text(&after, "CipherText"),
             0,
-            Some("wbfp1-b")
+            Some("wbfp1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
         )
         .unwrap(),
         secret
@@ -1480,4 +1505,68 @@ fn key_versions_and_older_key_files() {
         ),
         (json!(false), Value::Null)
     );
+}
+
+/// An alias stands for its key's id wherever a request names a key, on both doors; the action
+/// and its audit record see the key's id. An alias naming no key is "no such key", and an
+/// alias that is a key id is refused when the key is made.
+#[test]
+fn aliases_stand_for_key_ids_on_both_doors() {
+    let dir = TempDir::new("aliases");
+    let api = Api::new(&dir);
+    let (secret_id, secret_key) = common::access_key(&dir, "admin");
+    let id = api.ok(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "payments-api", "Algorithm": "SM4"}),
+    )["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let info = api.ok("DescribeWhiteBoxKey", json!({"KeyId": "payments-api"}));
+    assert_eq!(info["KeyInfo"]["KeyId"], id.as_str());
+    let file = api.ok(
+        "DescribeWhiteBoxDecryptKey",
+        json!({"KeyId": "payments-api"}),
+    );
+    assert!(file["DecryptKey"].is_string());
+    api.ok("DisableWhiteBoxKeys", json!({"KeyIds": ["payments-api"]}));
+    // The cloud's door, signed: the same.
+    let v = common::signed(
+        &api.server.addr,
+        "DescribeWhiteBoxKey",
+        &secret_id,
+        &secret_key,
+        &json!({"KeyId": "payments-api"}),
+        "2019-01-18",
+        0,
+    );
+    assert_eq!(v["Response"]["KeyInfo"]["KeyId"], id.as_str(), "{v}");
+    assert_eq!(v["Response"]["KeyInfo"]["Status"], "Disabled", "{v}");
+    let (status, v) = api.call("DescribeWhiteBoxKey", json!({"KeyId": "no-such-alias"}));
+    assert_eq!((status, code(&v)), (404, "02000010"), "{v}");
+    let (status, v) = api.call(
+        "CreateWhiteBoxKey",
+        json!({"Alias": "123e4567-e89b-12d3-a456-426614174000", "Algorithm": "SM4"}),
+    );
+    assert_eq!((status, code(&v)), (400, "02000014"), "{v}");
+    api.server.stop();
+    // Every record of a request that named the alias names the key's id.
+    let records: Vec<Value> = common::query(dir.path(), "SELECT record FROM wb_audit")
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    for action in [
+        "DescribeWhiteBoxKey",
+        "DescribeWhiteBoxDecryptKey",
+        "DisableWhiteBoxKeys",
+    ] {
+        let named: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["Action"] == action && r["Code"] == "OK")
+            .collect();
+        assert!(!named.is_empty(), "{action}");
+        for r in named {
+            assert_eq!(r["KeyIds"], json!([id]), "{r}");
+        }
+    }
 }
