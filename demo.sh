@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# --quiet keeps the demo's output readable, so say what the pause is.
+echo "building the tools (wbgen, wbdecrypt; about a minute the first time)…"
 cargo build --release --locked --quiet -p wbgen -p wbdecrypt
 bin=$(.ci/target-dir)/release
 work=$(mktemp -d)

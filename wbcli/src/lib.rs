@@ -7,6 +7,9 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod generate;
+pub use generate::{Generate, Shell};
+
 /// A one-line description of a command-line error that names the options involved but never
 /// echoes a value the user typed (a mistyped option could carry a key or a secret).
 pub fn usage_message(e: &clap::Error) -> String {
@@ -46,7 +49,9 @@ pub fn usage_message(e: &clap::Error) -> String {
     let valid: Vec<String> = e
         .context()
         .filter_map(|(k, v)| match (k, v) {
-            (ContextKind::ValidValue, ContextValue::Strings(v)) => Some(v.join(", ")),
+            (ContextKind::ValidValue, ContextValue::Strings(v)) if !v.is_empty() => {
+                Some(v.join(", "))
+            }
             _ => None,
         })
         .collect();

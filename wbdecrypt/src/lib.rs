@@ -17,6 +17,47 @@ pub const OUTPUT_CODE: &str = "01000015";
 /// Stable code of a failure to read the ciphertext from `--in` (exit 1).
 pub const INPUT_CODE: &str = "01000024";
 
+/// The whole command line: the decryption's options ([`Args`]), as always, or one of the
+/// commands that print the shell completions and the manual page. A command excludes the
+/// options, and the options stay required without one, so every existing call parses as
+/// before.
+#[derive(Parser, Debug)]
+#[command(
+    name = "wbdecrypt",
+    version,
+    about = "Decrypt a secret with a white-box key file.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// The decryption's options (present unless a command is given).
+    #[command(flatten)]
+    pub args: Option<Args>,
+    /// `completions SHELL` or `manpage [--out DIR]`.
+    #[command(subcommand)]
+    pub command: Option<wbcli::Generate>,
+}
+
+impl Cli {
+    /// Parses a command line (the first item is the program name).
+    ///
+    /// # Errors
+    /// clap's error for invalid arguments, `--help` or `--version`.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        wbcli::generate::parse(args)
+    }
+
+    /// The command line's definition, as its help, completions and manual page show it.
+    pub fn definition() -> clap::Command {
+        wbcli::generate::command::<Cli>()
+    }
+}
+
 /// Decrypt a secret with a white-box key file.
 #[derive(Parser, Debug)]
 #[command(name = "wbdecrypt", version, about)]
@@ -77,18 +118,24 @@ impl Args {
 /// Why [`run`] failed.
 #[derive(Debug)]
 pub enum Failure {
-    /// The runtime's error (its code and message).
-    Runtime(wbruntime::Error),
-    /// `--in` could not be read, or is not text.
-    Input,
+    /// The runtime's error (its code and message), with the key file it was about.
+    Runtime {
+        /// The runtime's error.
+        error: wbruntime::Error,
+        /// The key file (`--key-dir` joined with `--key-file`), named in the message when the
+        /// error concerns it ([`wbruntime::Error::concerns_key_file`]).
+        key_file: PathBuf,
+    },
+    /// `--in` could not be read, or is not text (`None`: standard input).
+    Input(Option<PathBuf>),
 }
 
 impl Failure {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Failure::Runtime(e) => e.code(),
-            Failure::Input => INPUT_CODE,
+            Failure::Runtime { error, .. } => error.code(),
+            Failure::Input(_) => INPUT_CODE,
         }
     }
 }
@@ -96,8 +143,15 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Runtime(e) => e.fmt(f),
-            Failure::Input => f.write_str("the ciphertext input could not be read as text"),
+            Failure::Runtime { error, key_file } => f.write_str(&error.with_path(key_file)),
+            Failure::Input(Some(path)) => write!(
+                f,
+                "the ciphertext input {} could not be read as text",
+                path.display()
+            ),
+            Failure::Input(None) => {
+                f.write_str("the ciphertext input (standard input) could not be read as text")
+            }
         }
     }
 }
@@ -110,10 +164,12 @@ fn ciphertext(args: &Args) -> Result<String, Failure> {
         (None, Some(path)) if path.as_os_str() == "-" => {
             let mut buf = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
-                .map_err(|_| Failure::Input)?;
+                .map_err(|_| Failure::Input(None))?;
             buf
         }
-        (None, Some(path)) => std::fs::read_to_string(path).map_err(|_| Failure::Input)?,
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).map_err(|_| Failure::Input(Some(path.clone())))?
+        }
         (None, None) => String::new(),
     };
     Ok(text.split_ascii_whitespace().collect())
@@ -122,7 +178,7 @@ fn ciphertext(args: &Args) -> Result<String, Failure> {
 /// Decrypts as the arguments say: `whitebox_decrypt` with the given or collected fingerprint.
 ///
 /// # Errors
-/// The runtime's error, or [`Failure::Input`].
+/// The runtime's error ([`Failure::Runtime`]), or [`Failure::Input`].
 pub fn run(args: &Args) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let ct = ciphertext(args)?;
     wbruntime::whitebox_decrypt_with_fingerprint(
@@ -133,7 +189,10 @@ pub fn run(args: &Args) -> Result<Zeroizing<Vec<u8>>, Failure> {
         args.algorithm,
         args.fingerprint.as_deref(),
     )
-    .map_err(Failure::Runtime)
+    .map_err(|error| Failure::Runtime {
+        error,
+        key_file: args.key_dir.join(&args.key_file),
+    })
 }
 
 /// Writes the plaintext to `path`, replacing the file; on Unix it is created `0600`.

@@ -4,6 +4,8 @@
 //! ```text
 //! wbdecrypt --key-dir DIR --key-file NAME --iv B64 (--ciphertext B64 | --in FILE|-)
 //!           --algorithm 0|1 [--fingerprint FP] [--base64] [--out FILE]
+//! wbdecrypt completions bash|zsh|fish|powershell
+//! wbdecrypt manpage [--out DIR]
 //! ```
 //! Prints the plaintext (raw bytes, or Base64 and a newline with `--base64`), or writes it to
 //! `--out`. On failure prints
@@ -17,23 +19,34 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use wbdecrypt::{Args, OUTPUT_CODE, USAGE_CODE};
+use wbdecrypt::{Cli, OUTPUT_CODE, USAGE_CODE};
 
 fn main() -> ExitCode {
-    let args = match Args::parse_from_args(std::env::args_os()) {
-        Ok(a) => a,
+    let cli = match Cli::parse_from_args(std::env::args_os()) {
+        Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // --help or --version.
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => {
-            eprintln!(
-                "error {USAGE_CODE}: {} (see wbdecrypt --help)",
-                wbdecrypt::usage_message(&e)
-            );
-            return ExitCode::from(2);
+        Err(e) => return usage_error(&wbdecrypt::usage_message(&e)),
+    };
+    let args = match (cli.args, cli.command) {
+        (_, Some(generate)) => {
+            return match generate.run(Cli::definition(), &mut std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!(
+                        "error {OUTPUT_CODE}: cannot write the completion script or manual page: {}",
+                        e.kind()
+                    );
+                    ExitCode::from(1)
+                }
+            };
         }
+        (Some(args), None) => args,
+        // clap requires the options when no command is given; kept for completeness.
+        (None, None) => return usage_error("missing required arguments"),
     };
     let plaintext = match wbdecrypt::run(&args) {
         Ok(p) => p,
@@ -70,4 +83,10 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The one line of a usage error, and exit 2.
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error {USAGE_CODE}: {message} (see wbdecrypt --help)");
+    ExitCode::from(2)
 }

@@ -7,9 +7,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use wbruntime::Algorithm;
 
+/// The environment variables `wbgen` reads, as its help and manual page list them.
+pub const ENVIRONMENT_HELP: &str = "\
+Environment:
+  WBGEN_KEYSTORE      the key store directory when --keystore is not given [default: ./wbgen-keystore]
+  WBKMS_DATABASE_URL  a PostgreSQL key store, as --database-url
+  WBGEN_PASSPHRASE    the key store's passphrase (else --passphrase-file, else asked on the terminal)
+  WBGEN_HSM_PIN       the HSM token's user PIN (else --hsm-pin-file, else asked on the terminal)
+  WBGEN_PROGRESS      progress on standard error while the store is unlocked (Argon2id) and key
+                      files are built: auto (the default: only when standard error is a
+                      terminal), always, or never";
+
 /// Manage white-box keys: create, encrypt, bind, export.
 #[derive(Parser, Debug)]
-#[command(name = "wbgen", version, about)]
+#[command(name = "wbgen", version, about, after_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     /// Key store directory, an SQLite database inside [default: $WBGEN_KEYSTORE, else
     /// ./wbgen-keystore].
@@ -320,6 +331,10 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// `completions SHELL` and `manpage [--out DIR]`: made from these definitions; they need
+    /// no key store.
+    #[command(flatten)]
+    Generate(wbcli::Generate),
 }
 
 /// Parses `wbgen`'s command line (the first item is the program name).
@@ -331,7 +346,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args)
+    wbcli::generate::parse(args)
+}
+
+/// `wbgen`'s command line as its help, completions and manual page show it.
+pub fn definition() -> clap::Command {
+    wbcli::generate::command::<Cli>()
 }
 
 pub use wbcli::usage_message;

@@ -281,7 +281,25 @@ impl KeyMaterial {
         fingerprints: &[&str],
         rng: &mut impl Rng,
     ) -> Result<Vec<u8>, Error> {
-        self.export(info, fingerprints, Encodings::Full, rng)
+        self.export(info, fingerprints, Encodings::Full, rng, &mut |_, _| {})
+    }
+
+    /// [`export_bound_key_file`](Self::export_bound_key_file), calling `progress(done, total)`
+    /// as the tables are built: the space-hard table's entries, or the Chow-style compiler's
+    /// steps (rounds, wide tables). For a command line's progress bar (a space-hard key with
+    /// 24-bit lines takes seconds); the callback learns how far the work is, nothing of the
+    /// key or the tables. The file is the same as without a callback.
+    ///
+    /// # Errors
+    /// As [`export_bound_key_file`](Self::export_bound_key_file).
+    pub fn export_bound_key_file_with_progress(
+        &self,
+        info: KeyFileInfo,
+        fingerprints: &[&str],
+        rng: &mut impl Rng,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<u8>, Error> {
+        self.export(info, fingerprints, Encodings::Full, rng, progress)
     }
 
     /// **Insecure, for the attack suite only** (feature `insecure-weakened`): a key file with
@@ -300,7 +318,7 @@ impl KeyMaterial {
         info: KeyFileInfo,
         rng: &mut impl Rng,
     ) -> Result<Vec<u8>, Error> {
-        self.export(info, &[], Encodings::Off, rng)
+        self.export(info, &[], Encodings::Off, rng, &mut |_, _| {})
     }
 
     /// The export behind the public functions: internal encodings drawn as `encodings` says;
@@ -311,6 +329,7 @@ impl KeyMaterial {
         fingerprints: &[&str],
         encodings: Encodings,
         rng: &mut impl Rng,
+        progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<u8>, Error> {
         let mut devices: Vec<&str> = fingerprints.iter().map(|f| f.trim()).collect();
         devices.sort_unstable();
@@ -323,7 +342,7 @@ impl KeyMaterial {
         }
         let bound = !devices.is_empty();
         if let Some(bits) = self.space_hard {
-            return self.export_space_hard(info, &devices, bits, rng);
+            return self.export_space_hard(info, &devices, bits, rng, progress);
         }
         let own = match encodings {
             Encodings::Full => self.external(),
@@ -351,8 +370,13 @@ impl KeyMaterial {
             Algorithm::Aes256 => {
                 let mut key = Zeroizing::new([0u8; 32]);
                 key.copy_from_slice(&self.key);
-                let mut s =
-                    crate::aes256::compile::compile(&key, external.as_ref(), encodings, rng);
+                let mut s = crate::aes256::compile::compile(
+                    &key,
+                    external.as_ref(),
+                    encodings,
+                    rng,
+                    progress,
+                );
                 let tables = vec![
                     (
                         wbruntime::aes256::SECTION_ROUNDS,
@@ -368,7 +392,8 @@ impl KeyMaterial {
             Algorithm::Sm4 => {
                 let mut key = Zeroizing::new([0u8; 16]);
                 key.copy_from_slice(&self.key);
-                let mut s = crate::sm4::compile::compile(&key, external.as_ref(), encodings, rng);
+                let mut s =
+                    crate::sm4::compile::compile(&key, external.as_ref(), encodings, rng, progress);
                 let tables = vec![
                     (
                         wbruntime::sm4::SECTION_ROUNDS,
@@ -422,6 +447,7 @@ impl KeyMaterial {
         devices: &[&str],
         bits: LineBits,
         rng: &mut impl Rng,
+        progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<u8>, Error> {
         let bound = !devices.is_empty();
         let mut mask = Zeroizing::new([0u8; 16]);
@@ -431,8 +457,10 @@ impl KeyMaterial {
         let m = bound.then_some(&*mask);
         let cipher = self.reference_cipher()?;
         let table = match &cipher {
-            RefCipher::Aes256(c) => space_hard::table_section(&**c, bits, m),
-            RefCipher::Sm4(c) => space_hard::table_section(&**c, bits, m),
+            RefCipher::Aes256(c) => {
+                space_hard::table_section_with_progress(&**c, bits, m, progress)
+            }
+            RefCipher::Sm4(c) => space_hard::table_section_with_progress(&**c, bits, m, progress),
         };
         let binding_section = bound.then(|| binding_section(&mask, devices, info, rng));
         let header = Header {

@@ -99,6 +99,18 @@ pub fn table_section<C: BlockCipherEncrypt>(
     bits: LineBits,
     mask: Option<&[u8; BLOCK]>,
 ) -> Zeroizing<Vec<u8>> {
+    table_section_with_progress(c, bits, mask, &mut |_, _| {})
+}
+
+/// [`table_section`], calling `progress(done, total)` with the entries computed so far after
+/// each chunk of them (`total` is `2^n`; 16,384 calls for n = 24, where the table takes
+/// seconds). The callback only learns how far the work is: never an entry or the key.
+pub fn table_section_with_progress<C: BlockCipherEncrypt>(
+    c: &C,
+    bits: LineBits,
+    mask: Option<&[u8; BLOCK]>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Zeroizing<Vec<u8>> {
     let k = line_len(bits);
     let w = bits.entry_len();
     let zero = [0u8; BLOCK];
@@ -125,6 +137,7 @@ pub fn table_section<C: BlockCipherEncrypt>(
                 *o = f ^ m;
             }
         }
+        progress((first + count) as u64, bits.entries() as u64);
     }
     for blk in &mut blocks {
         blk.zeroize();

@@ -84,6 +84,9 @@ pub enum Error {
     /// Bytes that are not an HTTP request (hyper refused them before the service saw a
     /// request): only ever in the audit log, as the code of their aggregate record.
     MalformedRequest,
+    /// A `wbkms` command line that does not parse (exit 2): what is wrong, naming options but
+    /// never a value typed. Never an answer of the service.
+    Usage(String),
 }
 
 impl Error {
@@ -115,6 +118,7 @@ impl Error {
             Error::UnsupportedMediaType => "03000019",
             Error::RequestTimeout => "03000020",
             Error::MalformedRequest => "03000021",
+            Error::Usage(_) => "03000022",
             Error::Store(e) => e.code(),
         }
     }
@@ -136,7 +140,7 @@ impl Error {
             Error::NotFound | Error::CredentialNotFound => 404,
             Error::UnsupportedMediaType => 415,
             Error::RequestTimeout => 408,
-            Error::MalformedRequest => 400,
+            Error::MalformedRequest | Error::Usage(_) => 400,
             Error::Store(e) => match e {
                 G::KeyNotFound | G::VersionNotFound(_) => 404,
                 G::AliasTaken | G::KeyDisabled | G::DuplicateMaterial { .. } => 409,
@@ -231,6 +235,7 @@ impl fmt::Display for Error {
                 f.write_str("no token or access key with that id (TokenId tok-…, SecretId AKID…)")
             }
             Error::MalformedRequest => f.write_str("the bytes received are not an HTTP request"),
+            Error::Usage(what) => f.write_str(what),
         }
     }
 }

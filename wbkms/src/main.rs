@@ -1,6 +1,8 @@
 //! `wbkms`: serve the KMS API and console over a key store, manage its access tokens, check its
-//! audit log. Errors are one line on standard error, `error <CODE>: <message>`, exit 1 (2 for
-//! a usage error, as clap reports it).
+//! audit log; `wbkms completions SHELL` and `wbkms manpage` print its shell completions and
+//! manual page. Errors are one line on standard error, `error <CODE>: <message>`, exit 1; a
+//! usage error is `error 03000022: …` naming the options involved (never a value typed) and
+//! the command whose help to read, exit 2.
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
@@ -217,6 +219,9 @@ enum Command {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
         keys: u32,
     },
+    /// `completions SHELL`, `manpage [--out DIR]`.
+    #[command(flatten)]
+    Generate(wbcli::Generate),
 }
 
 #[derive(Subcommand, Debug)]
@@ -384,6 +389,15 @@ fn print(v: &serde_json::Value) {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
+        Command::Generate(generate) => generate
+            .run(
+                wbcli::generate::command::<Cli>(),
+                &mut std::io::stdout().lock(),
+            )
+            .map_err(|e| Error::Io {
+                op: "write the completion script or manual page",
+                kind: e.kind(),
+            }),
         Command::Serve {
             store,
             listen,
@@ -626,8 +640,37 @@ fn console_dir() -> Option<PathBuf> {
     }
 }
 
+/// `(see wbkms token create --help)`: the help of the deepest command the command line names.
+/// Only the definition's command names are printed, never a word typed.
+fn help_hint(args: &[std::ffi::OsString]) -> String {
+    use clap::CommandFactory as _;
+    let mut cmd = Cli::command();
+    let mut path = vec![cmd.get_name().to_owned()];
+    for arg in args.iter().skip(1) {
+        let Some(sub) = arg.to_str().and_then(|a| cmd.find_subcommand(a)).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+    }
+    format!("(see {} --help)", path.join(" "))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli: Cli = match wbcli::generate::parse(&args) {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help or --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let err = Error::Usage(format!("{} {}", wbcli::usage_message(&e), help_hint(&args)));
+            eprintln!("error {}: {err}", err.code());
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

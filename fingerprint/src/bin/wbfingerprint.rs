@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! wbfingerprint [--explain] [--json]
+//! wbfingerprint completions bash|zsh|fish|powershell
+//! wbfingerprint manpage [--out DIR]
 //! ```
 //! Prints the fingerprint and a newline (`wbfp1-` and 40 hex digits). `--json` prints
 //! `{"DeviceFingerprint": "..."}` instead. `--explain` first prints every source and whether it
@@ -13,43 +15,61 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use clap::Parser;
+
 /// Stable code of a command-line usage error (not a `wbfingerprint::Error`).
 const USAGE_CODE: &str = "04000003";
 /// Stable code of a failed write to standard output.
 const OUTPUT_CODE: &str = "04000004";
 
-const HELP: &str = "\
-wbfingerprint: print this device's fingerprint (for wbgen fingerprints --set)
-
-Usage: wbfingerprint [--explain] [--json]
-
-Options:
-  --explain    list the sources used, unavailable and not used, then the fingerprint
-  --json       print {\"DeviceFingerprint\": \"...\"} instead of the bare fingerprint
-  -h, --help   print this help
-  -V, --version
-";
+/// Print this device's fingerprint (for wbgen fingerprints --set).
+#[derive(Parser, Debug)]
+#[command(
+    name = "wbfingerprint",
+    version,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// List the sources used, unavailable and not used, then the fingerprint.
+    #[arg(long)]
+    explain: bool,
+    /// Print {"DeviceFingerprint": "..."} instead of the bare fingerprint.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    command: Option<wbcli::Generate>,
+}
 
 fn main() -> ExitCode {
-    let mut explain = false;
-    let mut json = false;
-    for arg in std::env::args_os().skip(1) {
-        match arg.to_str() {
-            Some("--explain") => explain = true,
-            Some("--json") => json = true,
-            Some("-h" | "--help") => return print(HELP),
-            Some("-V" | "--version") => {
-                return print(&format!("wbfingerprint {}\n", env!("CARGO_PKG_VERSION")));
-            }
-            _ => {
-                eprintln!(
-                    "error {USAGE_CODE}: unexpected argument '{}' (see wbfingerprint --help)",
-                    arg.to_string_lossy()
-                );
-                return ExitCode::from(2);
-            }
+    let cli: Cli = match wbcli::generate::parse(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help or --version.
+            return print(&e.render().to_string());
         }
+        Err(e) => {
+            eprintln!(
+                "error {USAGE_CODE}: {} (see wbfingerprint --help)",
+                wbcli::usage_message(&e)
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(generate) = &cli.command {
+        let mut text = Vec::new();
+        return match generate.run(wbcli::generate::command::<Cli>(), &mut text) {
+            Ok(()) => print(&String::from_utf8_lossy(&text)),
+            Err(e) => {
+                eprintln!(
+                    "error {OUTPUT_CODE}: cannot write the manual pages: {}",
+                    e.kind()
+                );
+                ExitCode::from(1)
+            }
+        };
     }
+    let (explain, json) = (cli.explain, cli.json);
 
     let explanation = wbfingerprint::explain(&wbfingerprint::SystemSources);
     let mut out = String::new();

@@ -87,13 +87,23 @@ impl Drop for Sections {
 
 /// Builds all table sections for `key`, with input tables for `external` if given. Every
 /// internal encoding is drawn as `encodings` says ([`Encodings::Full`] for every real key
-/// file).
+/// file). `progress(done, total)` is called after each round's tables, each wide table and
+/// the combination: how far the work is, nothing of the tables.
 pub(crate) fn compile(
     key: &[u8; 32],
     external: Option<&ExternalEncoding>,
     encodings: Encodings,
     rng: &mut impl Rng,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Sections {
+    // The rounds shared by both branches, each branch's own rounds, 16 wide tables, the
+    // combination.
+    let total = (SHARED_ROUNDS + 2 * (ROUNDS - 1 - SHARED_ROUNDS) + 16 + 1) as u64;
+    let mut done = 0;
+    let mut step = |progress: &mut dyn FnMut(u64, u64)| {
+        done += 1;
+        progress(done, total);
+    };
     let dw = decryption_round_keys(key);
     // shared[j - 1] is the encoding entering round j (j = 1..=11).
     let shared: Vec<ByteEncodings> = (1..=SHARED_ROUNDS + 1)
@@ -120,6 +130,7 @@ pub(crate) fn compile(
             encodings,
             rng,
         );
+        step(progress);
     }
     debug_assert_eq!(rounds.len(), layout::ROUNDS_LEN);
 
@@ -141,6 +152,7 @@ pub(crate) fn compile(
             let half = (j == ROUNDS - 1).then_some(&halves);
             let k = &dw[ROUNDS + 1 - j];
             round_tables(&mut last, k, into[i], into[i + 1], half, encodings, rng);
+            step(progress);
         }
     }
 
@@ -160,10 +172,13 @@ pub(crate) fn compile(
             *entry = encode_bytes(&g[2 * p..2 * p + 2], u128::from(plain))[0];
         }
         last.extend_from_slice(&wide);
+        step(progress);
     }
 
     // The combination of the two branches, output nibble by output nibble.
     push_combination(&mut last, &g, encodings, rng);
+    step(progress);
+    debug_assert_eq!(done, total);
     debug_assert_eq!(last.len(), layout::FINAL_LEN);
     Sections {
         input,

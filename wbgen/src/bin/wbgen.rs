@@ -6,15 +6,20 @@
 //! `CipherText`, ...), so existing scripts carry over. Errors are one line on standard error,
 //! `error <CODE>: <message>`, with a non-zero exit (1 for a failed operation, 2 for a usage
 //! error); codes are listed in README.md. This binary parses, calls the `wbgen` library and
-//! prints: it holds no cryptography of its own.
+//! prints: it holds no cryptography of its own. `wbgen completions SHELL` and `wbgen manpage`
+//! print its shell completions and manual page; long work draws progress on standard error
+//! when it is a terminal (`WBGEN_PROGRESS`, [`progress`]).
 #![forbid(unsafe_code)]
+
+// Beside this file in a directory of its own: a file in src/bin/ would be a binary of its own.
+#[path = "wbgen/progress.rs"]
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use clap::Parser as _;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -23,9 +28,11 @@ use wbgen::cli::{Cli, Command};
 use wbgen::devices::{check_fingerprint, parse_device_csv};
 use wbgen::keystore::{
     Access, BoundDevice, DEFAULT_KDF, KdfParams, KeyRecord, KeyRecordExt as _, KeyState, KeyStore,
-    MaterialHolder, REMOVED_NOT_ROTATED, Session, new_key_id, write_atomic,
+    MaterialHolder, PassphraseSource, REMOVED_NOT_ROTATED, Session, new_key_id, write_atomic,
 };
 use wbgen::{Error, KeyMaterial, Mode, rng::os_rng};
+
+use progress::Progress;
 use wbruntime::Algorithm;
 use wbstore::Location;
 
@@ -81,7 +88,11 @@ fn key_details(rec: &KeyRecord) -> Result<Value, Error> {
 /// Reads a file, or standard input for `-` (so secrets need not be on the command line).
 fn read_file(path: &Path, what: &'static str) -> Result<Zeroizing<Vec<u8>>, Error> {
     let io = |e: std::io::Error| Error::Io {
-        op: what,
+        op: if path.as_os_str() == "-" {
+            format!("{what} from standard input")
+        } else {
+            format!("{what} {}", path.display())
+        },
         kind: e.kind(),
     };
     if path.as_os_str() == "-" {
@@ -101,6 +112,67 @@ fn decode_b64(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
 
 fn kdf() -> KdfParams {
     DEFAULT_KDF
+}
+
+/// The store's secrets as the command line gives them, with a spinner on standard error while
+/// the passphrase's Argon2id (or the HSM) unlocks the store: the store asks for the secret
+/// right before it derives the key.
+struct Unlocking<'p> {
+    secrets: wbgen::cli::Secrets,
+    progress: &'p Progress,
+}
+
+impl PassphraseSource for Unlocking<'_> {
+    fn passphrase(&mut self, new_store: bool) -> Result<Zeroizing<String>, Error> {
+        // A prompt on the terminal may come first.
+        self.progress.clear();
+        let pass = self.secrets.passphrase(new_store)?;
+        self.progress.spinner(if new_store {
+            "sealing the new key store (Argon2id)"
+        } else {
+            "unlocking the key store (Argon2id)"
+        });
+        Ok(pass)
+    }
+
+    fn hsm_pin(&mut self, token: &str) -> Result<Zeroizing<String>, Error> {
+        self.progress.clear();
+        let pin = self.secrets.hsm_pin(token)?;
+        self.progress
+            .spinner("unlocking the key store through the HSM");
+        Ok(pin)
+    }
+}
+
+/// [`KeyStore::with`], its unlock's spinner cleared once it returns.
+fn with<T>(
+    store: &KeyStore,
+    access: Access,
+    pass: &mut Unlocking<'_>,
+    f: impl FnMut(&mut Session<'_, '_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let result = store.with(access, kdf(), pass, f);
+    pass.progress.clear();
+    result
+}
+
+/// The key file of `version` of the key `rec`, bound to its devices as they are now, with a
+/// bar while the tables are built.
+fn key_file(
+    rec: &KeyRecord,
+    version: u32,
+    material: &KeyMaterial,
+    progress: &Progress,
+) -> Result<Vec<u8>, Error> {
+    progress.bar(match material.mode() {
+        Mode::SpaceHard(_) => "building the space-hard table",
+        Mode::External | Mode::Standard => "compiling the key's tables",
+    });
+    let file = rec.key_file_with_progress(version, material, &mut |done, total| {
+        progress.update(done, total);
+    });
+    progress.clear();
+    file
 }
 
 /// Says on standard error, once, after the key was stored, that a Chow-style mode's key is
@@ -161,21 +233,26 @@ fn location(keystore: Option<PathBuf>, database_url: Option<String>) -> Location
     )
 }
 
-fn run(cli: Cli) -> Result<Value, Error> {
+fn run(cli: Cli, progress: &Progress) -> Result<Value, Error> {
     let store = KeyStore::at(location(cli.keystore, cli.database_url));
-    let mut pass = wbgen::cli::Secrets {
-        passphrase_file: cli.passphrase_file,
-        hsm_pin_file: cli.hsm_pin_file,
-        allow_short_passphrase: matches!(
-            cli.command,
-            Command::Init {
-                allow_short_passphrase: true,
-                ..
-            }
-        ),
+    let mut pass = Unlocking {
+        secrets: wbgen::cli::Secrets {
+            passphrase_file: cli.passphrase_file,
+            hsm_pin_file: cli.hsm_pin_file,
+            allow_short_passphrase: matches!(
+                cli.command,
+                Command::Init {
+                    allow_short_passphrase: true,
+                    ..
+                }
+            ),
+        },
+        progress,
     };
     if !matches!(cli.command, Command::Restore { .. } | Command::Init { .. })
-        && let Some(m) = store.migrate_if_needed(kdf(), &mut pass)?
+        && let Some(m) = store
+            .migrate_if_needed(kdf(), &mut pass)
+            .inspect(|_| progress.clear())?
     {
         eprintln!(
             "wbgen: migrated the key store {} from release 0.1's store.json to SQLite ({} keys, {} tokens, {} access keys, {} audit records); the old files are kept as {}",
@@ -194,7 +271,9 @@ fn run(cli: Cli) -> Result<Value, Error> {
     match cli.command {
         Command::Init { hsm, .. } => match hsm.config() {
             None => {
-                let unlocked = store.init(kdf(), &mut pass)?;
+                let unlocked = store.init(kdf(), &mut pass);
+                progress.clear();
+                let unlocked = unlocked?;
                 Ok(json!({
                     "KeyStore": store.location().display(),
                     "Engine": unlocked.db().engine(),
@@ -203,8 +282,10 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 }))
             }
             Some(cfg) => {
-                let unlocked = store
-                    .init_protected(&wbgen::keystore::Protection::Hsm(cfg.clone()), &mut pass)?;
+                let unlocked =
+                    store.init_protected(&wbgen::keystore::Protection::Hsm(cfg.clone()), &mut pass);
+                progress.clear();
+                let unlocked = unlocked?;
                 Ok(json!({
                     "KeyStore": store.location().display(),
                     "Engine": unlocked.db().engine(),
@@ -224,7 +305,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
         } => {
             let mode = mode.mode()?;
             let material = KeyMaterial::generate(algorithm.algorithm(), mode, &mut os_rng()?);
-            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let rec = with(&store, Access::Write, &mut pass, |s| {
                 s.add_key(&material, &alias, &description)
             })?;
             warn_mode(mode);
@@ -242,11 +323,11 @@ fn run(cli: Cli) -> Result<Value, Error> {
             let mode = mode.mode()?;
             let key = match (key_hex, key_file) {
                 (Some(hex), _) => Zeroizing::new(decode_hex(&hex)?),
-                (None, Some(path)) => read_file(&path, "read the key file to import")?,
+                (None, Some(path)) => read_file(&path, "read the key to import from")?,
                 (None, None) => return Err(Error::InvalidArgument("no key given".into())),
             };
             let material = KeyMaterial::import(algorithm.algorithm(), &key, mode, &mut os_rng()?)?;
-            let (rec, holder) = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let (rec, holder) = with(&store, Access::Write, &mut pass, |s| {
                 let (rec, holder) =
                     s.add_key_checked(&material, &alias, &description, allow_duplicate_material)?;
                 if let Some(h) = &holder {
@@ -279,7 +360,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
                     iv
                 }
             };
-            let (rec, version, material) = store.with(Access::Read, kdf(), &mut pass, |s| {
+            let (rec, version, material) = with(&store, Access::Read, &mut pass, |s| {
                 s.material(&key_id, None)
             })?;
             let ct = material.encrypt_cbc(&iv, &plaintext)?;
@@ -298,36 +379,46 @@ fn run(cli: Cli) -> Result<Value, Error> {
             allow_duplicate_material,
         } => {
             // A write transaction: an override is audited in it (nothing else is written).
-            let (rec, version, material, holder) =
-                store.with(Access::Write, kdf(), &mut pass, |s| {
-                    let (rec, version, material) = s.material(&key_id, version)?;
-                    let holder = s.check_material(
-                        &material,
-                        Some((&rec.key_id, version)),
-                        allow_duplicate_material,
-                    )?;
-                    if let Some(h) = &holder {
-                        audit_override(s, "wbgen export", &rec.key_id, h)?;
-                    }
-                    Ok((rec, version, material, holder))
-                })?;
-            let file = rec.key_file(version, &material)?;
+            let (rec, version, material, holder) = with(&store, Access::Write, &mut pass, |s| {
+                let (rec, version, material) = s.material(&key_id, version)?;
+                let holder = s.check_material(
+                    &material,
+                    Some((&rec.key_id, version)),
+                    allow_duplicate_material,
+                )?;
+                if let Some(h) = &holder {
+                    audit_override(s, "wbgen export", &rec.key_id, h)?;
+                }
+                Ok((rec, version, material, holder))
+            })?;
+            let file = key_file(&rec, version, &material, progress)?;
             let devices = &rec.fingerprints;
             if base64 {
                 if let Some(h) = &holder {
                     warn_override(h, "exported");
                 }
+                progress.spinner("encoding the key file in Base64");
+                let encoded = B64.encode(&file);
+                progress.clear();
                 return Ok(json!({
                     "KeyId": rec.key_id,
                     "KeyVersion": version,
                     "Algorithm": algorithm_name(material.algorithm()),
                     "BoundDevices": devices.len(),
-                    "DecryptKey": B64.encode(&file),
+                    "DecryptKey": encoded,
                 }));
             }
             let out = out.ok_or_else(|| Error::InvalidArgument("--out is required".into()))?;
             let (dir, name) = split_path(&out)?;
-            write_atomic(&dir, &name, &file)?;
+            // `--out keys/api.wbkey` with no `keys/` yet: made, for the owner only, as the
+            // store's own directories are.
+            if !dir.exists() {
+                wbstore::fsutil::create_private_dir(&dir)?;
+            }
+            progress.spinner("writing the key file");
+            let written = write_atomic(&dir, &name, &file);
+            progress.clear();
+            written?;
             if let Some(h) = &holder {
                 warn_override(h, "exported");
             }
@@ -366,7 +457,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
                     .collect::<Result<_, Error>>()?
             };
             let mut rng = os_rng()?;
-            let change = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let change = with(&store, Access::Write, &mut pass, |s| {
                 s.replace_devices(&key_id, devices.clone(), !no_rotate, &mut rng)
             })?;
             let rec = &change.record;
@@ -387,7 +478,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
             }
             Ok(out)
         }
-        Command::List => store.with(Access::Read, kdf(), &mut pass, |s| {
+        Command::List => with(&store, Access::Read, &mut pass, |s| {
             let keys = s
                 .keys()?
                 .iter()
@@ -405,20 +496,26 @@ fn run(cli: Cli) -> Result<Value, Error> {
                 .collect::<Result<Vec<_>, Error>>()?;
             Ok(json!({ "Keys": keys }))
         }),
-        Command::Show { key_id } => store.with(Access::Read, kdf(), &mut pass, |s| {
+        Command::Show { key_id } => with(&store, Access::Read, &mut pass, |s| {
             s.key(&key_id).and_then(|k| key_details(&k))
         }),
         Command::Disable { key_id } => set_state(&store, &mut pass, &key_id, KeyState::Disabled),
         Command::Enable { key_id } => set_state(&store, &mut pass, &key_id, KeyState::Enabled),
+        // Answered in main, before any store is looked for.
+        Command::Generate(_) => Err(Error::InvalidArgument(
+            "completions and manpage need no key store".into(),
+        )),
         Command::Delete { key_id, yes } => {
             if !yes {
                 return Err(Error::ConfirmationRequired);
             }
-            let rec = store.with(Access::Write, kdf(), &mut pass, |s| s.delete(&key_id))?;
+            let rec = with(&store, Access::Write, &mut pass, |s| s.delete(&key_id))?;
             Ok(json!({"KeyId": rec.key_id, "Deleted": true}))
         }
         Command::Backup { out } => {
-            let db = store.open(kdf(), &mut pass)?;
+            let db = store.open(kdf(), &mut pass);
+            progress.clear();
+            let db = db?;
             let summary = wbstore::backup::backup(&db, &out)?;
             Ok(json!({
                 "Backup": out.display().to_string(),
@@ -454,7 +551,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
         }
         Command::Rotation { key_id, every, off } => {
             let period = if off { None } else { every };
-            let rec = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let rec = with(&store, Access::Write, &mut pass, |s| {
                 s.set_rotation(&key_id, period)
             })?;
             Ok(json!({
@@ -471,7 +568,7 @@ fn run(cli: Cli) -> Result<Value, Error> {
         }
         Command::Rotate { key_id } => {
             let mut rng = os_rng()?;
-            let (rec, version) = store.with(Access::Write, kdf(), &mut pass, |s| {
+            let (rec, version) = with(&store, Access::Write, &mut pass, |s| {
                 s.rotate(&key_id, &mut rng)
             })?;
             Ok(json!({
@@ -486,11 +583,11 @@ fn run(cli: Cli) -> Result<Value, Error> {
 
 fn set_state(
     store: &KeyStore,
-    pass: &mut dyn wbgen::keystore::PassphraseSource,
+    pass: &mut Unlocking<'_>,
     key_id: &str,
     state: KeyState,
 ) -> Result<Value, Error> {
-    let rec = store.with(Access::Write, kdf(), pass, |s| s.set_state(key_id, state))?;
+    let rec = with(store, Access::Write, pass, |s| s.set_state(key_id, state))?;
     Ok(json!({"KeyId": rec.key_id, "KeyState": rec.key_state}))
 }
 
@@ -513,7 +610,7 @@ fn decode_hex(text: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match wbgen::cli::parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -528,7 +625,35 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
+    if let Command::Generate(generate) = &cli.command {
+        use std::io::Write as _;
+        let mut text = Vec::new();
+        if let Err(e) = generate.run(wbgen::cli::definition(), &mut text) {
+            // Only `manpage --out DIR` writes files.
+            let err = Error::Io {
+                op: "write the manual pages".into(),
+                kind: e.kind(),
+            };
+            eprintln!("error {}: {err}", err.code());
+            return ExitCode::from(1);
+        }
+        // A closed pipe is an exit, as for every other command's output.
+        return match std::io::stdout().lock().write_all(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        };
+    }
+    let progress = match Progress::from_env() {
+        Ok(p) => p,
+        Err(message) => {
+            let err = Error::InvalidArgument(message);
+            eprintln!("error {}: {err}", err.code());
+            return ExitCode::from(2);
+        }
+    };
+    let result = run(cli, &progress);
+    progress.clear();
+    match result {
         Ok(v) => {
             // A closed pipe (`wbgen list | head -n 1`) is not a panic; the exit says it.
             use std::io::Write as _;

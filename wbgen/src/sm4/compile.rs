@@ -89,13 +89,22 @@ fn l_matrix() -> BitMatrix {
 
 /// Builds all table sections for `key`, with input tables for `external` if given. Every
 /// internal encoding is drawn as `encodings` says ([`Encodings::Full`] for every real key
-/// file).
+/// file). `progress(done, total)` is called after each round's tables, each wide table and
+/// the combination: how far the work is, nothing of the tables.
 pub(crate) fn compile(
     key: &[u8; 16],
     external: Option<&ExternalEncoding>,
     encodings: Encodings,
     rng: &mut impl Rng,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Sections {
+    // The rounds shared by both branches, each branch's own, 8 wide tables, the combination.
+    let total = (SHARED_ROUNDS + 2 * (ROUNDS - SHARED_ROUNDS) + 8 + 1) as u64;
+    let mut done = 0;
+    let mut step = |progress: &mut dyn FnMut(u64, u64)| {
+        done += 1;
+        progress(done, total);
+    };
     let rk = round_keys(key);
     let l_mat = l_matrix();
     // shared[j] is the encoding of X_j (4 bytes), j = 0..=27.
@@ -117,6 +126,7 @@ pub(crate) fn compile(
         let k = rk[ROUNDS - 1 - i].to_be_bytes();
         let w = core::array::from_fn(|m| &shared[i + m]);
         round(&mut rounds, &k, w, &l_mat, None, encodings, rng);
+        step(progress);
     }
     debug_assert_eq!(rounds.len(), layout::ROUNDS_LEN);
 
@@ -145,6 +155,7 @@ pub(crate) fn compile(
             let w = core::array::from_fn(|m| x(i + m));
             let last_round = (i == ROUNDS - 1).then_some(&wide);
             round(&mut last, &k, w, &l_mat, last_round, encodings, rng);
+            step(progress);
         }
     }
     // The shared wide tables: byte j of (t0 ⊕ t1) and of (t2 ⊕ t3), out under nibbles.
@@ -158,11 +169,14 @@ pub(crate) fn compile(
                 last.extend_from_slice(&entry);
                 entry.zeroize();
             }
+            step(progress);
         }
     }
     // The combination of the two branches: output byte 4m + b is byte b of X_{35-m}.
     let order = (0..4).flat_map(|m| outs[3 - m].nibbles.iter());
     push_combination(&mut last, order, encodings, rng);
+    step(progress);
+    debug_assert_eq!(done, total);
     debug_assert_eq!(last.len(), layout::LAST_LEN);
     Sections {
         input,
