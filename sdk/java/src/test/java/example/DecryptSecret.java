@@ -14,6 +14,10 @@ import wbtoolkit.whitebox.WhiteboxKey;
 /** usage: java example.DecryptSecret KEY_DIR KEY_FILE IV_B64 CIPHERTEXT_B64 ALGORITHM */
 public final class DecryptSecret {
     public static void main(String[] args) {
+        if (args.length != 5) {
+            System.err.println("usage: DecryptSecret KEY_DIR KEY_FILE IV_B64 CIPHERTEXT_B64 ALGORITHM");
+            System.exit(2);
+        }
         try {
             byte[] secret = decrypt(args[0], args[1], args[2], args[3], Integer.parseInt(args[4]));
             System.out.println(new String(secret, StandardCharsets.UTF_8));

@@ -65,6 +65,10 @@ class ReadmeExampleTest {
         assertEquals(2, bad.size(), String.join("\n", bad));
         assertTrue(bad.get(0).startsWith("error 01000001: "), bad.get(0));
         assertEquals("exit 1", bad.get(1));
+        List<String> usage = child();
+        assertEquals(2, usage.size(), String.join("\n", usage));
+        assertTrue(usage.get(0).startsWith("usage: "), usage.get(0));
+        assertEquals("exit 2", usage.get(1));
     }
 
     @Test
