@@ -561,7 +561,14 @@ impl<'c> Session<'_, 'c> {
     /// alias. An id takes precedence: a text that is one key's id names that key even if
     /// another key had it as alias (aliases that parse as key ids are refused anyway).
     fn row(&mut self, key: &str) -> Result<KeyRow, Error> {
-        if let Some(row) = self.tx.key(&normalise_id(key))? {
+        let id = normalise_id(key);
+        if id.parse::<KeyId>().is_ok() {
+            // A key id is only ever that key's (an alias of the same form, which a store from
+            // before aliases stood for ids may hold, is not looked up: the audit record names
+            // the id the request gave).
+            return self.tx.key(&id)?.ok_or(Error::KeyNotFound);
+        }
+        if let Some(row) = self.tx.key(&id)? {
             return Ok(row);
         }
         match readable_text(key, false) {

@@ -647,13 +647,14 @@ pub fn named_keys(params: &Map<String, Value>) -> Vec<String> {
 }
 
 /// The request with each key named by its alias in `KeyId` or `KeyIds` replaced by the key's
-/// id, so that actions and their audit records see key ids only. A text that parses as a key
+/// id, so that actions and their audit records (of refused requests too) see key ids only;
+/// the service applies it before [`execute`]. A text that parses as a key
 /// id is one (ids take precedence), and one that names no key is left as sent (the action then
 /// answers that there is no such key).
 ///
 /// # Errors
 /// The store's.
-fn resolve_aliases(
+pub fn resolve_aliases(
     store: &UnlockedStore,
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Error> {
@@ -1069,7 +1070,8 @@ fn fields(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Runs an action for a caller whose role was already checked.
+/// Runs an action for a caller whose role was already checked, on a request whose aliases
+/// were already resolved ([`resolve_aliases`]).
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for parameters that do not fit the [`Spec`], and whatever the
@@ -1081,8 +1083,6 @@ pub fn execute(
     caller: &Caller,
     body: &Map<String, Value>,
 ) -> Result<Outcome, Error> {
-    let resolved = resolve_aliases(store, body)?;
-    let body = &resolved;
     let args = Args::new(spec, body)?;
     let named = named_keys(body);
     let done = |v: Value| Outcome {

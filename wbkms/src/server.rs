@@ -299,10 +299,15 @@ impl Service {
         };
         let instance = self.config.instance_id.as_str();
         let db = self.store.db();
-        let result = if crate::audit::size(db, instance)? > self.config.audit_rotate_size {
-            crate::audit::archive(db, instance, dir).map_err(Error::from)
-        } else {
-            return Ok(None);
+        // An archiving interrupted after its commit (a crash) is completed at the next check,
+        // whatever the size.
+        let result = match crate::audit::complete_interrupted(db, instance, dir) {
+            Ok(Some(segment)) => Ok(Some(segment)),
+            Ok(None) if crate::audit::size(db, instance)? > self.config.audit_rotate_size => {
+                crate::audit::archive(db, instance, dir).map_err(Error::from)
+            }
+            Ok(None) => return Ok(None),
+            Err(e) => Err(Error::from(e)),
         };
         let mut line = json!({
             "Time": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -622,6 +627,10 @@ impl Service {
                 )),
             },
         };
+        // Keys named by alias are named by id from here on: in the action, and in the record
+        // of a request refused below (a read, after authentication; it tells the caller
+        // nothing).
+        let params = params.and_then(|p| api::resolve_aliases(&self.store, &p));
         if let Ok(p) = &params {
             entry.key_ids = api::named_keys(p);
             *params_out = Some(p.clone());

@@ -1508,7 +1508,7 @@ fn key_versions_and_older_key_files() {
 }
 
 /// An alias stands for its key's id wherever a request names a key, on both doors; the action
-/// and its audit record see the key's id. An alias naming no key is "no such key", and an
+/// and its audit record (a refused request's too) see the key's id. An alias naming no key is "no such key", and an
 /// alias that is a key id is refused when the key is made.
 #[test]
 fn aliases_stand_for_key_ids_on_both_doors() {
@@ -1542,6 +1542,14 @@ fn aliases_stand_for_key_ids_on_both_doors() {
     );
     assert_eq!(v["Response"]["KeyInfo"]["KeyId"], id.as_str(), "{v}");
     assert_eq!(v["Response"]["KeyInfo"]["Status"], "Disabled", "{v}");
+    // Refused: the record still names the key's id.
+    let reader = token(dir.path(), "reader");
+    let (status, v) = api.server.call(
+        "DescribeWhiteBoxDecryptKey",
+        &reader,
+        &json!({"KeyId": "payments-api"}),
+    );
+    assert_eq!((status, code(&v)), (403, "03000002"), "{v}");
     let (status, v) = api.call("DescribeWhiteBoxKey", json!({"KeyId": "no-such-alias"}));
     assert_eq!((status, code(&v)), (404, "02000010"), "{v}");
     let (status, v) = api.call(
@@ -1555,14 +1563,15 @@ fn aliases_stand_for_key_ids_on_both_doors() {
         .iter()
         .map(|r| serde_json::from_str(r).unwrap())
         .collect();
-    for action in [
-        "DescribeWhiteBoxKey",
-        "DescribeWhiteBoxDecryptKey",
-        "DisableWhiteBoxKeys",
+    for (action, result) in [
+        ("DescribeWhiteBoxKey", "OK"),
+        ("DescribeWhiteBoxDecryptKey", "OK"),
+        ("DisableWhiteBoxKeys", "OK"),
+        ("DescribeWhiteBoxDecryptKey", "03000002"),
     ] {
         let named: Vec<&Value> = records
             .iter()
-            .filter(|r| r["Action"] == action && r["Code"] == "OK")
+            .filter(|r| r["Action"] == action && r["Code"] == result)
             .collect();
         assert!(!named.is_empty(), "{action}");
         for r in named {

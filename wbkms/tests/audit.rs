@@ -309,14 +309,17 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
             "100ms",
         ],
     );
-    // About 400 bytes a record: past 2 KiB after six requests.
-    for _ in 0..8 {
+    // About 400 bytes a record: past 2 KiB after a few requests, whatever their exact size.
+    for _ in 0..12 {
         ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
     }
-    let rotated = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        server.log.lock().unwrap().contains("\"AuditArchived\"")
-    });
+    let rotated =
+        (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            server.log.lock().unwrap().lines().any(|l| {
+                l.contains("\"Event\":\"AuditArchived\"") && l.contains("\"Level\":\"info\"")
+            })
+        });
     assert!(rotated, "{}", server.log.lock().unwrap());
     ok(server.call("DescribeWhiteBoxServiceStatus", &admin, &json!({})));
     assert_eq!(server.stop().code(), Some(0));
@@ -342,7 +345,7 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
     let (c, quick, err) = verify_with(&[]);
     assert_eq!(c, 0, "{err}");
     let archived = quick["Chains"][0]["Archived"].as_u64().unwrap();
-    assert!(archived >= 6, "{quick}");
+    assert!(archived >= 1, "{quick}");
     assert_eq!(quick["Chains"][0]["ArchiveChecked"], false);
     // Through the files: the same chain, every record read.
     let (c, full, err) = verify_with(&["--archive", archive.to_str().unwrap()]);
@@ -368,7 +371,11 @@ fn the_log_rotates_by_size_and_verify_follows_the_chain_across_files() {
     assert_eq!(written["Archived"][0]["First"], archived + 1, "{written}");
     let (c, full, err) = verify_with(&["--archive", archive.to_str().unwrap()]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(full["Records"], quick["Records"]);
+    // The same chain, and the archiving's own record after it.
+    assert_eq!(
+        full["Records"].as_u64().unwrap(),
+        quick["Records"].as_u64().unwrap() + 1
+    );
 
     // The first file removed: the records it held are missing, and verify says so.
     let first = archive.join(&files[0]);

@@ -492,8 +492,16 @@ fn malformed_http_inside_tls_is_audited() {
     let admin = token(dir.path(), "admin");
     let (server, _) = Server::start_tls(dir.path(), &[]);
     for _ in 0..3 {
-        let mut client = std::process::Command::new("openssl")
-            .args(["s_client", "-quiet", "-connect", &server.addr])
+        // Bounded: a regression that keeps the connection open fails the test, not CI's clock.
+        let mut client = std::process::Command::new("timeout")
+            .args([
+                "20",
+                "openssl",
+                "s_client",
+                "-quiet",
+                "-connect",
+                &server.addr,
+            ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

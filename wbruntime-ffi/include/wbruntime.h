@@ -194,11 +194,13 @@ void wb_wipe(uint8_t *buf, size_t len);
 // A static, NUL-terminated English message for an error code (never null).
 const char *wb_error_message(int32_t code);
 
-// The message of this thread's last call into the library when it failed — the code's
-// message with its details, such as why a key file could not be read and its path (`the key
-// file could not be read: no such file (key file keys/api.wbkey)`) — or an empty string after a
-// call that succeeded. NUL-terminated, never null; valid until this thread's next call into
-// the library (copy it to keep it).
+// The message of this thread's last call that returns a code (`whitebox_*`, `wb_key_load_*`,
+// `wb_key_decrypt*`, `wb_key_encrypt`) when it failed — the code's message with its details,
+// such as why a key file could not be read and its path (`the key file could not be read: no
+// such file (key file keys/api.wbkey)`) — or an empty string after one that succeeded. The
+// other functions (`wb_key_free`, `wb_key_algorithm`, `wb_key_backend`, `wb_wipe`,
+// `wb_version`, `wb_error_message`) leave it as it was. NUL-terminated, never null; valid until
+// this thread's next call that returns a code (copy it to keep it).
 const char *wb_last_error_message(void);
 
 // The library's version, a static NUL-terminated string.

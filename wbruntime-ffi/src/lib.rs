@@ -54,7 +54,9 @@ std::thread_local! {
 fn set_last_error(text: &str) {
     let text = text.split('\0').next().unwrap_or_default();
     let c = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with(|last| *last.borrow_mut() = c);
+    // During the thread's teardown (a thread-exit destructor calling in) there is no slot:
+    // the message is dropped rather than the process aborted.
+    let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = c);
 }
 
 /// `e`'s code, after recording its message naming the key file `path` when the error concerns
@@ -68,9 +70,13 @@ fn fail_with_path(e: &Error, path: &std::path::Path) -> i32 {
 /// Runs `f`, turning a panic into `WB_ERR_INTERNAL`; a failure leaves its message for
 /// [`wb_last_error_message`] (the detailed one `f` recorded, else the code's).
 fn guard(f: impl FnOnce() -> i32) -> i32 {
-    LAST_ERROR.with(|last| *last.borrow_mut() = CString::default());
+    let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = CString::default());
     let rc = catch_unwind(AssertUnwindSafe(f)).unwrap_or(WB_ERR_INTERNAL);
-    if rc != WB_OK && LAST_ERROR.with(|last| last.borrow().is_empty()) {
+    if rc != WB_OK
+        && LAST_ERROR
+            .try_with(|last| last.borrow().is_empty())
+            .unwrap_or(false)
+    {
         // SAFETY: `wb_error_message` returns a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(wb_error_message(rc)) };
         set_last_error(&text.to_string_lossy());
@@ -678,14 +684,18 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
     msg.as_ptr()
 }
 
-/// The message of this thread's last call into the library when it failed — the code's
-/// message with its details, such as why a key file could not be read and its path (`the key
-/// file could not be read: no such file (key file keys/api.wbkey)`) — or an empty string after a
-/// call that succeeded. NUL-terminated, never null; valid until this thread's next call into
-/// the library (copy it to keep it).
+/// The message of this thread's last call that returns a code (`whitebox_*`, `wb_key_load_*`,
+/// `wb_key_decrypt*`, `wb_key_encrypt`) when it failed — the code's message with its details,
+/// such as why a key file could not be read and its path (`the key file could not be read: no
+/// such file (key file keys/api.wbkey)`) — or an empty string after one that succeeded. The
+/// other functions (`wb_key_free`, `wb_key_algorithm`, `wb_key_backend`, `wb_wipe`,
+/// `wb_version`, `wb_error_message`) leave it as it was. NUL-terminated, never null; valid until
+/// this thread's next call that returns a code (copy it to keep it).
 #[unsafe(no_mangle)]
 pub extern "C" fn wb_last_error_message() -> *const c_char {
-    LAST_ERROR.with(|last| last.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|last| last.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
 /// The library's version, a static NUL-terminated string.

@@ -70,6 +70,7 @@ on_both_engines!(
     an_archived_chain_continues_across_files,
     an_archive_that_was_edited_or_lost_is_found,
     backup_keeps_where_an_archived_chain_continues,
+    records_removed_from_a_chains_start_are_found,
 );
 
 /// The replay cache of signed requests: a signature is accepted once until it expires, also
@@ -583,20 +584,35 @@ fn an_archived_chain_continues_across_files(loc: &Location) {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines, before[..5]);
-    assert_eq!(audit::size(&store, "n").unwrap(), 0);
+    // In the database: the record of the archiving (6), which follows from record 5 and
+    // names it, and the other chain.
     let left = audit::read_all(&store).unwrap();
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0].instance.as_deref(), Some("other"));
-    // The chain goes on from record 5, also when the database held none of it.
+    assert_eq!(left.len(), 2);
+    assert_eq!(
+        (left[0].seq, left[0].action.as_str(), left[0].prev.as_str()),
+        (6, audit::ARCHIVED, before[4].hash.as_str())
+    );
+    assert_eq!(
+        left[0].overridden.as_deref(),
+        Some(
+            format!(
+                "records 1-5 archived, the last with hash {}",
+                before[4].hash
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(left[1].instance.as_deref(), Some("other"));
+    // The chain goes on.
     audit::append(&store, "n", &entry("a5")).unwrap();
     audit::append(&store, "n", &entry("a6")).unwrap();
     let now = audit::read_all(&store).unwrap();
     assert_eq!(
-        (now[0].seq, now[0].prev.as_str()),
-        (6, before[4].hash.as_str())
+        (now[1].seq, now[1].prev.as_str()),
+        (7, now[0].hash.as_str())
     );
     let second = audit::archive(&store, "n", &archive).unwrap().unwrap();
-    assert_eq!((second.first, second.last), (6, 7));
+    assert_eq!((second.first, second.last), (6, 8));
     audit::append(&store, "n", &entry("a7")).unwrap();
     assert_eq!(
         audit::segments(&archive, "n").unwrap(),
@@ -605,12 +621,12 @@ fn an_archived_chain_continues_across_files(loc: &Location) {
     let quick = audit::verify_chain(&store, "n").unwrap();
     assert_eq!(
         (quick.count, quick.archived, quick.archive_checked),
-        (8, 7, false)
+        (10, 8, false)
     );
     let full = audit::verify_chain_with(&store, "n", Some(&archive)).unwrap();
     assert_eq!(
         (full.count, full.archived, full.archive_checked),
-        (8, 7, true)
+        (10, 8, true)
     );
     assert_eq!(full.head, quick.head);
     // Every chain, the one never archived too.
@@ -619,7 +635,7 @@ fn an_archived_chain_continues_across_files(loc: &Location) {
         .into_iter()
         .map(|(instance, r)| (instance, r.unwrap().count))
         .collect();
-    assert_eq!(each, [("n".into(), 8), ("other".into(), 1)]);
+    assert_eq!(each, [("n".into(), 10), ("other".into(), 1)]);
 }
 
 /// An archive file edited, cut short, renamed or removed is found by verifying with the
@@ -647,10 +663,11 @@ fn an_archive_that_was_edited_or_lost_is_found(loc: &Location) {
             }
             e => panic!("{e:?}"),
         };
-    // Record 5's action edited.
+    // Records: a0-a2 (1-3), the first archiving's record (4), a3-a5 (5-7): the second file
+    // holds 4-7. Record 6's action edited.
     std::fs::write(&two.path, text.replacen("\"a4\"", "\"zz\"", 1)).unwrap();
-    broken_at(5, "edited");
-    // Cut short: its last line gone.
+    broken_at(6, "edited");
+    // Cut short: its last two lines gone.
     let cut: Vec<&str> = text.lines().take(2).collect();
     std::fs::write(&two.path, cut.join("\n") + "\n").unwrap();
     broken_at(6, "fewer");
@@ -664,10 +681,31 @@ fn an_archive_that_was_edited_or_lost_is_found(loc: &Location) {
         audit::verify_chain_with(&store, "n", Some(&archive))
             .unwrap()
             .count,
-        6
+        8
     );
     // Without the archive the database's part still verifies from where it continues.
-    assert_eq!(audit::verify_chain(&store, "n").unwrap().archived, 6);
+    assert_eq!(audit::verify_chain(&store, "n").unwrap().archived, 7);
+}
+
+/// Someone who can write the database removes the first records of a chain and writes where
+/// it continues, as an archiving would: the chain has no record of such an archiving, so
+/// verifying (even without the archive files) finds the records gone.
+fn records_removed_from_a_chains_start_are_found(loc: &Location) {
+    let store = fresh(loc);
+    for i in 0..5 {
+        audit::append(&store, "n", &entry(&format!("a{i}"))).unwrap();
+    }
+    let records = audit::read_all(&store).unwrap();
+    store
+        .transact(true, |tx| tx.set_audit_archived("n", 3, &records[2].hash))
+        .unwrap();
+    match audit::verify_chain(&store, "n").unwrap_err() {
+        Error::AuditBroken { seq, reason, .. } => {
+            assert_eq!(seq, 4, "{reason}");
+            assert!(reason.contains("no record of the chain says"), "{reason}");
+        }
+        e => panic!("{e:?}"),
+    }
 }
 
 /// A backup of a store whose chain was archived restores with where the chain continues, so
@@ -688,7 +726,8 @@ fn backup_keeps_where_an_archived_chain_continues(loc: &Location) {
     wbstore::backup::restore(&restored, &wbstore::backup::read(&file).unwrap()).unwrap();
     audit::append(&restored, "n", &entry("a4")).unwrap();
     let v = audit::verify_chain_with(&restored, "n", Some(&archive)).unwrap();
-    assert_eq!((v.count, v.archived), (5, 3));
+    // a0-a2, the archiving's record, a3, a4.
+    assert_eq!((v.count, v.archived), (6, 3));
 }
 
 /// An archiving interrupted between its commit and the rename of its file (the process killed
@@ -730,24 +769,35 @@ fn an_archiving_interrupted_after_its_commit_is_completed_by_the_next() {
         "the child was to be killed at the failpoint"
     );
     let archive = base.join("a");
-    // Committed: the database no longer holds records 1-4; only a partial file does.
-    assert_eq!(audit::size(&store, "n").unwrap(), 0);
+    // Committed: the database no longer holds records 1-4 (only the archiving's record, 5);
+    // only a partial file does.
+    let left = audit::read_all(&store).unwrap();
+    assert_eq!(
+        left.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [5],
+        "{left:?}"
+    );
     assert!(audit::segments(&archive, "n").unwrap().is_empty());
     let partials = std::fs::read_dir(&archive).unwrap().count();
     assert_eq!(partials, 1);
+    // The next check completes it, before anything else.
+    let completed = audit::complete_interrupted(&store, "n", &archive)
+        .unwrap()
+        .unwrap();
+    assert_eq!((completed.first, completed.last), (1, 4));
     audit::append(&store, "n", &entry("a4")).unwrap();
     let next = audit::archive(&store, "n", &archive).unwrap().unwrap();
-    assert_eq!((next.first, next.last), (5, 5));
+    assert_eq!((next.first, next.last), (5, 6));
     let files: Vec<(u64, u64)> = audit::segments(&archive, "n")
         .unwrap()
         .iter()
         .map(|s| (s.first, s.last))
         .collect();
-    assert_eq!(files, [(1, 4), (5, 5)]);
+    assert_eq!(files, [(1, 4), (5, 6)]);
     assert_eq!(
         audit::verify_chain_with(&store, "n", Some(&archive))
             .unwrap()
             .count,
-        5
+        7
     );
 }

@@ -13,7 +13,9 @@
 //! Instances on one PostgreSQL database append to their own chains without waiting for each
 //! other. `wbkms audit verify` checks every chain and reports each.
 //!
-//! What a hash chain shows: an edited, inserted, reordered or deleted record inside a chain.
+//! What a hash chain shows: an edited, inserted, reordered or deleted record inside a chain, and
+//! records removed from its start (an archiving leaves a record in the chain saying which
+//! records it moved; a continuation point without one is refused).
 //! What it cannot show on its own: a chain cut short at its end, or a whole chain removed
 //! (every prefix of a valid chain is valid) — `wbkms audit verify` prints each head so that it
 //! can be recorded elsewhere and compared later.
@@ -34,7 +36,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use archive::{Segment, archive, segments, size};
+pub use archive::{ARCHIVED, Segment, archive, complete_interrupted, segments, size};
 
 use crate::engine::Tx;
 use crate::{Error, Store};
@@ -73,7 +75,8 @@ pub struct Record {
     pub status: u16,
     /// `OK` or the error code.
     pub code: String,
-    /// The safety rule the request overrode and why it applied. Absent when none was.
+    /// The safety rule the request overrode and why it applied; for an archiving
+    /// ([`ARCHIVED`]), which records were archived and the last one's hash. Absent when none.
     #[serde(default, rename = "Override", skip_serializing_if = "Option::is_none")]
     pub overridden: Option<String>,
     /// How many requests this record stands for: refusals before authentication are recorded
@@ -358,36 +361,53 @@ pub fn verify_chain_with(
     instance: &str,
     archive: Option<&Path>,
 ) -> Result<Verified, Error> {
-    let mut v = Verified::start(instance);
-    if let Some((seq, hash)) = store.transact(false, |tx| tx.audit_archived(instance))? {
-        v.archived = seq;
-        match archive {
-            Some(dir) => {
-                archive::follow_files(dir, &mut v, seq)?;
-                if v.head != hash {
-                    return Err(Error::AuditBroken {
-                        instance: instance.to_owned(),
-                        seq,
-                        reason: "the archive does not end where the chain in the database continues",
-                    });
+    // One read transaction: where the chain continues and its records from one snapshot, so
+    // that an archiving committed meanwhile by another process cannot make a whole chain look
+    // cut.
+    store.transact(false, |tx| {
+        let mut v = Verified::start(instance);
+        let continues = tx.audit_archived(instance)?;
+        if let Some((seq, hash)) = &continues {
+            v.archived = *seq;
+            match archive {
+                Some(dir) => {
+                    archive::follow_files(dir, &mut v, *seq)?;
+                    if v.head != *hash {
+                        return Err(Error::AuditBroken {
+                            instance: instance.to_owned(),
+                            seq: *seq,
+                            reason: "the archive does not end where the chain in the database continues",
+                        });
+                    }
+                }
+                None => (v.count, v.head) = (*seq, hash.clone()),
+            }
+        }
+        v.archive_checked = archive.is_some();
+        // Records gone from the chain's start are vouched for by the record of their archiving,
+        // in the chain itself; a continuation point written alone is not.
+        let mut vouched = continues.is_none();
+        loop {
+            let page = tx.audit_records(instance, v.count, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            for (key_seq, json) in page {
+                let rec = v.follow(key_seq, &json)?;
+                if let Some((seq, hash)) = &continues {
+                    vouched |= archive::attests(&rec, *seq, hash);
                 }
             }
-            None => {
-                v.count = seq;
-                v.head = hash;
-            }
         }
-    }
-    v.archive_checked = archive.is_some();
-    loop {
-        let page = store.transact(false, |tx| tx.audit_records(instance, v.count, PAGE))?;
-        if page.is_empty() {
-            return Ok(v);
+        if !vouched {
+            return Err(Error::AuditBroken {
+                instance: instance.to_owned(),
+                seq: v.archived + 1,
+                reason: "records 1 to here are gone, and no record of the chain says they were archived",
+            });
         }
-        for (key_seq, json) in page {
-            v.follow(key_seq, &json)?;
-        }
-    }
+        Ok(v)
+    })
 }
 
 /// Checks every chain of the store (from where each continues in the database).
