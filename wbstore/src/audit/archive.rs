@@ -61,7 +61,7 @@ pub fn size(store: &Store, instance: &str) -> Result<u64, Error> {
 /// Moves every record of `instance`'s chain now in the database into a new file in `dir`
 /// (created owner-only if missing); `None` if there was none. The records are checked as a
 /// chain first: a broken chain is not archived. The same transaction that removes them appends
-/// to the chain a record of the archiving ([`attests`]: which records, and the last one's hash),
+/// to the chain a record of the archiving ([`ARCHIVED`]: which records, and the last one's hash),
 /// so that the chain's own content — not only where the database says it continues — vouches
 /// for the records gone from its start. The next record the chain gets follows from it.
 ///
