@@ -75,7 +75,7 @@ for alg in aes-256 sm4; do
         field CipherText <<<"$enc" | tr -d '\n' > "$work/large.b64"
         iv=$(field InitializationVector <<<"$enc")
         ran=0
-        for backend in "" soft portable avx2 avx512vbmi; do
+        for backend in "" soft portable neon avx2 avx512vbmi; do
             set +e
             got=$(WBRUNTIME_BACKEND=$backend "$work/backends" "$work/keys" large.wbkey "$iv" \
                 "$work/large.b64" "$work/large.bin" "$number")
@@ -92,7 +92,7 @@ for alg in aes-256 sm4; do
             fi
         done
         [ $ran -ge 3 ] || { echo "fewer than three backends ran"; exit 1; }
-        got=$(WBRUNTIME_BACKEND=neon "$work/backends" "$work/keys" large.wbkey "$iv" "$work/large.b64" "$work/large.bin" "$number" || true)
+        got=$(WBRUNTIME_BACKEND=no-such-backend "$work/backends" "$work/keys" large.wbkey "$iv" "$work/large.b64" "$work/large.bin" "$number" || true)
         grep -qx "load-error 01000019" <<<"$got" || { echo "an unknown backend name was accepted: $got"; exit 1; }
     done
 done

@@ -196,9 +196,10 @@ class Key:
 
     @property
     def backend(self) -> str:
-        """The backend long messages run on: ``"soft"``, ``"portable"``, ``"avx2"`` or
-        ``"avx512vbmi"`` (the fastest this CPU has, or ``$WBRUNTIME_BACKEND``). Short messages
-        take the scalar network; the first long one re-lays the tables out, once per key."""
+        """The backend long messages run on: ``"soft"``, ``"portable"``, ``"neon"``, ``"avx2"``
+        or ``"avx512vbmi"`` (the fastest this CPU has, or ``$WBRUNTIME_BACKEND``). Short
+        messages take the scalar network; the first long one re-lays the tables out, once per
+        key."""
         return self._call("backend")
 
     def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:

@@ -259,9 +259,9 @@ func (k *Key) Encrypt(iv, plaintext []byte) ([]byte, error) {
 	return ct, err
 }
 
-// Backend names the backend the key runs long messages on ("soft", "portable", "avx2",
-// "avx512vbmi"): the fastest this CPU has, or the one $WBRUNTIME_BACKEND forces. "none" once
-// the key is closed.
+// Backend names the backend the key runs long messages on ("soft", "portable", "neon",
+// "avx2", "avx512vbmi"): the fastest this CPU has, or the one $WBRUNTIME_BACKEND forces.
+// "none" once the key is closed.
 func (k *Key) Backend() string {
 	name := "none"
 	_, _ = k.use(func(h *C.wb_key) ([]byte, error) {

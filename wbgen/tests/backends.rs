@@ -31,10 +31,10 @@ impl Case {
 }
 
 /// How many files [`cases`] makes.
-const CASE_COUNT: usize = 10;
+const CASE_COUNT: usize = 14;
 
-/// Ten files made once: each cipher in external mode, standard mode, bound to devices, and
-/// space-hard (n = 16 unbound, n = 8 bound: the widths with vector rounds).
+/// Fourteen files made once: each cipher in external mode, standard mode, bound to devices,
+/// and space-hard at both widths with vector rounds (n = 16 and n = 8), each unbound and bound.
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
     CASES.get_or_init(|| {
@@ -55,18 +55,19 @@ fn cases() -> &'static [Case] {
                     .unwrap(),
                 fingerprint: Some("device-2"),
             });
-            let m = KeyMaterial::generate(alg, Mode::SpaceHard(LineBits::N16), &mut r);
-            out.push(Case {
-                file: m.export_key_file(INFO, &mut r).unwrap(),
-                fingerprint: None,
-            });
-            let m = KeyMaterial::generate(alg, Mode::SpaceHard(LineBits::N8), &mut r);
-            out.push(Case {
-                file: m
-                    .export_bound_key_file(INFO, &["device-1", "device-2"], &mut r)
-                    .unwrap(),
-                fingerprint: Some("device-1"),
-            });
+            for bits in [LineBits::N16, LineBits::N8] {
+                let m = KeyMaterial::generate(alg, Mode::SpaceHard(bits), &mut r);
+                out.push(Case {
+                    file: m.export_key_file(INFO, &mut r).unwrap(),
+                    fingerprint: None,
+                });
+                out.push(Case {
+                    file: m
+                        .export_bound_key_file(INFO, &["device-1", "device-2"], &mut r)
+                        .unwrap(),
+                    fingerprint: Some("device-1"),
+                });
+            }
         }
         assert_eq!(out.len(), CASE_COUNT);
         out
@@ -91,8 +92,11 @@ fn assert_blocks_equal(case: &Case, blocks: &[[u8; 16]]) {
         fast.decrypt_blocks(&mut got);
         assert!(
             got == want,
-            "{backend} differs from soft for {:?}, {} blocks",
+            "{backend} differs from soft for {:?} (space-hard {:?}, external {}, bound {}), {} blocks",
             key.algorithm(),
+            key.space_hard_bits(),
+            key.external_encoding(),
+            key.device_bound(),
             blocks.len()
         );
     }
@@ -106,10 +110,15 @@ fn simd_backends_are_present_where_ci_requires_them() {
         assert!(found.contains(&Backend::Avx2), "{found:?}");
         assert!(found.contains(&Backend::Avx512Vbmi), "{found:?}");
     }
+    // Every aarch64 CPU the runtime ships for (and qemu-user) has NEON.
+    if cfg!(target_arch = "aarch64") {
+        assert!(found.contains(&Backend::Neon), "{found:?}");
+    }
     assert_eq!(Backend::detect(), *found.last().unwrap_or(&Backend::Soft));
 }
 
-/// Around every backend's batch (32 blocks for AVX2, 64 for portable, 256 for AVX-512) and
+/// Around every backend's batch (32 blocks for AVX2, 64 for portable and NEON, 256 for
+/// AVX-512; space-hard groups of 12 and 24) and
 /// group (4096 blocks: whole batches run round by round) sizes, the scalar path for short
 /// inputs (under 8 blocks, 20 for portable) and for short remainders, and several groups
 /// whose last one ends in a padded batch.

@@ -163,9 +163,10 @@ int32_t wb_key_encrypt(const struct wb_key *key,
                        size_t *out_len);
 
 // The name of the backend a loaded key runs long messages on (`"soft"`, `"portable"`,
-// `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`. Messages
-// shorter than its crossover run on the scalar network; the first long one re-lays the tables
-// out for it, once per handle. A static NUL-terminated string; `"none"` for a null handle.
+// `"neon"`, `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`.
+// Messages shorter than its crossover run on the scalar network; the first long one re-lays
+// the tables out for it, once per handle. A static NUL-terminated string; `"none"` for a null
+// handle.
 //
 // # Safety
 // `key` is null or a live handle.

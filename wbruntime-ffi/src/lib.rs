@@ -582,9 +582,10 @@ fn decode_b64(text: &str, field: &'static str) -> Result<Vec<u8>, Error> {
 }
 
 /// The name of the backend a loaded key runs long messages on (`"soft"`, `"portable"`,
-/// `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`. Messages
-/// shorter than its crossover run on the scalar network; the first long one re-lays the tables
-/// out for it, once per handle. A static NUL-terminated string; `"none"` for a null handle.
+/// `"neon"`, `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`.
+/// Messages shorter than its crossover run on the scalar network; the first long one re-lays
+/// the tables out for it, once per handle. A static NUL-terminated string; `"none"` for a null
+/// handle.
 ///
 /// # Safety
 /// `key` is null or a live handle.
@@ -598,6 +599,7 @@ pub unsafe extern "C" fn wb_key_backend(key: *const WbKey) -> *const c_char {
     match backend {
         wbruntime::Backend::Soft => c"soft",
         wbruntime::Backend::Portable => c"portable",
+        wbruntime::Backend::Neon => c"neon",
         wbruntime::Backend::Avx2 => c"avx2",
         wbruntime::Backend::Avx512Vbmi => c"avx512vbmi",
         _ => c"unknown",
@@ -672,7 +674,7 @@ pub extern "C" fn wb_error_message(code: i32) -> *const c_char {
         1_000_016 => c"the key file is not bound to this device (device not bound)",
         1_000_017 => c"the requested backend is not available on this CPU or build",
         1_000_018 => c"this key file only decrypts: encryption needs a space-hard key file",
-        1_000_019 => c"WBRUNTIME_BACKEND names no backend (soft, portable, avx2, avx512vbmi)",
+        1_000_019 => c"WBRUNTIME_BACKEND names no backend (soft, portable, neon, avx2, avx512vbmi)",
         WB_ERR_NULL_POINTER => c"a required pointer argument is null",
         WB_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
         WB_ERR_INTERNAL => c"internal error",

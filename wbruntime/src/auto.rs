@@ -3,16 +3,17 @@
 //! them the C ABI, the Python package, `wbdecrypt` and the SDKs.
 //!
 //! * **The process's backend** ([`process_backend`]) is read once: `WBRUNTIME_BACKEND`
-//!   (`soft`, `portable`, `avx2`, `avx512vbmi`) if it is set, else the fastest this CPU runs
-//!   ([`Backend::detect`]). A name that is no backend is [`Error::UnknownBackend`]
+//!   (`soft`, `portable`, `neon`, `avx2`, `avx512vbmi`) if it is set, else the fastest this
+//!   CPU runs ([`Backend::detect`]). A name that is no backend is [`Error::UnknownBackend`]
 //!   (`01000019`), one this CPU or build cannot run [`Error::BackendUnavailable`]
 //!   (`01000017`): never a silent fallback.
 //! * **Per message** ([`backend_for`]): a message of at least the backend's crossover of blocks
 //!   runs on it, a shorter one on the scalar network. A one-shot call pays the re-layout of the
 //!   tables (`FastKey`) with every message, a handle once, so their crossovers differ
 //!   ([`one_shot_min_blocks`], [`handle_min_blocks`]; `wbbench` measures both). Space-hard keys
-//!   have no re-layout, and their vector rounds take short messages to the scalar ones
-//!   themselves: they always run on the process's backend.
+//!   always run on the process's backend (its vector rounds are faster from one block on); a
+//!   one-shot call re-lays their table out for the x86-64 rounds only from
+//!   [`space_hard_relayout_min_blocks`] on, a handle with its first message.
 //!
 //! `no_std` callers choose for themselves ([`WhiteboxKey::accelerate`](crate::WhiteboxKey)).
 
@@ -57,10 +58,15 @@ pub fn backend_named(value: Option<&str>) -> Result<Backend, Error> {
 /// AMD EPYC VM (2026-12-02), both ciphers, both Chow modes: portable 460–860, AVX2 72–78,
 /// AVX-512 VBMI 80–103 blocks (re-layout 1.3–2.1 / 0.30–0.35 / 0.35–0.57 ms), rounded up to
 /// the next power of two.
+///
+/// NEON has not been measured (the project has no aarch64 machine, only qemu-user, whose
+/// timings mean nothing): it takes the portable backend's crossover, the cautious choice, as
+/// it shares that backend's batch of 64 blocks and its cost is unknown; `wbbench` on an
+/// aarch64 machine should replace it.
 pub const fn one_shot_min_blocks(backend: Backend) -> usize {
     match backend {
         Backend::Soft => usize::MAX,
-        Backend::Portable => 1024,
+        Backend::Portable | Backend::Neon => 1024,
         Backend::Avx2 | Backend::Avx512Vbmi => 128,
     }
 }
@@ -69,14 +75,25 @@ pub const fn one_shot_min_blocks(backend: Backend) -> usize {
 /// `backend` than on the scalar network: `wbbench`'s "crossover, handle" rows, the same run:
 /// portable 128 (a padded 64-lane batch loses to the scalar network below two batches), AVX2
 /// 8–16, AVX-512 VBMI 16–24 blocks; the largest measured. (`FastKey` itself sends inputs
-/// under 8 blocks, 20 for portable, to the scalar network too.)
+/// under 8 blocks, 20 for portable, to the scalar network too.) NEON: the portable value,
+/// unmeasured, for the reason given at [`one_shot_min_blocks`].
 pub const fn handle_min_blocks(backend: Backend) -> usize {
     match backend {
         Backend::Soft => usize::MAX,
-        Backend::Portable => 128,
+        Backend::Portable | Backend::Neon => 128,
         Backend::Avx2 => 16,
         Backend::Avx512Vbmi => 24,
     }
+}
+
+/// The fewest blocks for which a one-shot call re-lays a space-hard table out for the x86-64
+/// vector rounds (`space_hard::Relaid`) before decrypting: below it the rounds read the file's
+/// table as it is. `wbbench`'s "space-hard re-layout" and "crossover, one-shot" rows
+/// (space-hard-16, AMD EPYC (Zen 4) VM, 2026-12-06): the re-layout takes 80–95 µs and saves
+/// about 0.03 µs a block, rounded up to a power of two. (A handle re-lays out once, with its
+/// first message.)
+pub const fn space_hard_relayout_min_blocks() -> usize {
+    4096
 }
 
 /// Which surface a message comes through.
@@ -130,7 +147,8 @@ mod tests {
                 assert_eq!(got, Err(Error::BackendUnavailable { backend: b }));
             }
         }
-        for bad in ["neon", "AVX2", "auto", "soft,avx2"] {
+        assert_eq!(Backend::from_name("neon"), Some(Backend::Neon));
+        for bad in ["altivec", "NEON", "AVX2", "auto", "soft,avx2"] {
             let e = backend_named(Some(bad)).unwrap_err();
             assert_eq!(e, Error::UnknownBackend);
             assert_eq!(e.code(), "01000019");

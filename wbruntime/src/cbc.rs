@@ -97,9 +97,7 @@ pub(crate) fn decrypt_in_place(
                 Some(c) => c,
                 None => &chain_last,
             };
-            for (x, p) in b.iter_mut().zip(prev) {
-                *x ^= p;
-            }
+            *b = (u128::from_ne_bytes(*b) ^ u128::from_ne_bytes(*prev)).to_ne_bytes();
         }
         end = start;
     }

@@ -72,7 +72,7 @@ pub enum Error {
         /// The backend requested.
         backend: crate::Backend,
     },
-    /// `WBRUNTIME_BACKEND` names no backend (`soft`, `portable`, `avx2`, `avx512vbmi`).
+    /// `WBRUNTIME_BACKEND` names no backend (`soft`, `portable`, `neon`, `avx2`, `avx512vbmi`).
     UnknownBackend,
     /// Encryption was asked of a key file whose tables only decrypt (external and standard
     /// mode); only space-hard key files encrypt.
@@ -172,9 +172,9 @@ impl fmt::Display for Error {
             Error::DeviceNotBound => {
                 f.write_str("the key file is not bound to this device (device not bound)")
             }
-            Error::UnknownBackend => {
-                f.write_str("WBRUNTIME_BACKEND names no backend (soft, portable, avx2, avx512vbmi)")
-            }
+            Error::UnknownBackend => f.write_str(
+                "WBRUNTIME_BACKEND names no backend (soft, portable, neon, avx2, avx512vbmi)",
+            ),
             Error::EncryptionUnsupported => {
                 f.write_str("this key file only decrypts: encryption needs a space-hard key file")
             }

@@ -30,9 +30,10 @@
 // docs.rs (nightly, `--cfg docsrs`): badges on items that need `alloc`, `std` or a test-only
 // feature, so the `no_std` surface is visible in the documentation.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// `unsafe` appears only in the SIMD backends (`simd::avx2`, `simd::avx512`): vector loads and
-// stores of fixed-size arrays, gathers inside a table, and the calls into
-// `#[target_feature]` code after the CPU check. Everything else forbids it.
+// `unsafe` appears only in the SIMD backends (the modules of `simd` and `space_hard` named
+// after their instruction sets): vector loads and stores of fixed-size arrays, gathers and
+// loads inside a table, and the calls into `#[target_feature]` code after the CPU check; and
+// one `madvise` call (`huge_pages`). Everything else forbids it.
 #![deny(unsafe_code)]
 
 // The crate README's examples are compiled and run as doc tests.
@@ -55,6 +56,8 @@ mod error;
 #[cfg(feature = "alloc")]
 mod fast;
 pub mod format;
+#[cfg(feature = "std")]
+mod huge_pages;
 mod key;
 pub mod network;
 #[cfg(feature = "alloc")]

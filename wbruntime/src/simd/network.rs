@@ -610,10 +610,10 @@ macro_rules! lane_network {
     };
 }
 
-/// The checked entry points of an x86-64 backend (expanded after [`lane_network!`] in a module
+/// The checked entry points of a SIMD backend (expanded after [`lane_network!`] in a module
 /// that allows `unsafe`): whole batches only, tables laid out for this backend, and the CPU
 /// features of `Backend::$backend` present; `false`, and nothing done, otherwise.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 macro_rules! simd_entry_points {
     ($backend:ident) => {
         /// Decrypts a whole number of [`BATCH`]es of AES-256 blocks, if the CPU has this

@@ -22,7 +22,8 @@ use alloc::vec::Vec;
 use crate::network::{ColumnXor, Input, XorTable};
 use crate::{aes256, sm4};
 
-/// How a backend wants its tables. (Only the portable layout is used off x86-64.)
+/// How a backend wants its tables. (Off x86-64 only the portable layout and NEON's
+/// [`Layout::Planes`] are used.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum Layout {

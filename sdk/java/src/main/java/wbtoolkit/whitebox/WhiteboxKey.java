@@ -147,8 +147,8 @@ public final class WhiteboxKey implements AutoCloseable {
     }
 
     /**
-     * The backend long messages run on ({@code soft}, {@code portable}, {@code avx2}, {@code
-     * avx512vbmi}): the fastest this CPU has, or {@code WBRUNTIME_BACKEND}.
+     * The backend long messages run on ({@code soft}, {@code portable}, {@code neon}, {@code
+     * avx2}, {@code avx512vbmi}): the fastest this CPU has, or {@code WBRUNTIME_BACKEND}.
      */
     public String backend() {
         long h = acquire();
