@@ -66,6 +66,8 @@ const USAGE: &str = "usage: wbbench [--json] [--quick]
                          with --cfg aes_backend=\"soft\", made and run by this command;
                          skipped by --quick)
   --reference-only       measure only the RustCrypto references (used for that build)
+  --modes LIST           measure only these modes (comma-separated: external, standard,
+                         space-hard-16, space-hard-8, space-hard-24)
   --help                 print this help";
 
 /// Size of the small secret, in plaintext bytes.
@@ -81,6 +83,8 @@ struct Options {
     quick: bool,
     no_soft_reference: bool,
     reference_only: bool,
+    /// `--modes`: a bit per entry of [`ALL_MODES`] (0: the default set).
+    only: u8,
 }
 
 enum Parsed {
@@ -90,8 +94,19 @@ enum Parsed {
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let mut opts = Options::default();
-    for arg in args {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--modes" => {
+                let list = args.next().ok_or("--modes needs a list of modes")?;
+                for name in list.split(',') {
+                    let i = ALL_MODES
+                        .iter()
+                        .position(|m| mode_name(*m) == name.trim())
+                        .ok_or_else(|| format!("unknown mode `{name}` in --modes"))?;
+                    opts.only |= 1 << i;
+                }
+            }
             "--json" => opts.json = true,
             "--quick" => opts.quick = true,
             "--no-soft-reference" => opts.no_soft_reference = true,
@@ -284,6 +299,39 @@ struct ModeReport {
     from_disk: Timing,
     /// The public surfaces and the crossovers (not for the 218 MB n = 24 file).
     surfaces: Option<Surfaces>,
+    /// Space-hard only: what the speed issue's targets are measured by.
+    space_hard: Option<SpaceHardRows>,
+}
+
+/// Space-hard's own rows: the re-laid-out table and what it buys, encryption, and the parts of
+/// the one-shot call's fixed cost.
+struct SpaceHardRows {
+    /// `accelerate()`: building the re-laid-out table for the detected backend.
+    relayout: Timing,
+    /// 1 MiB with the detected backend over the key file's table as it is.
+    file_layout_bulk: Timing,
+    /// 1 MiB with the detected backend over the re-laid-out table (the backend row).
+    relaid_bulk: Duration,
+    /// `WhiteboxKey::encrypt_cbc_to_vec` of 1 MiB (CBC encryption, one block after another).
+    encrypt_bulk: Timing,
+    /// `whitebox_decrypt`'s parts on the 64 B secret: reading the file, its digest alone,
+    /// parsing (digest included).
+    read: Timing,
+    digest: Timing,
+    parse: Timing,
+    /// 1 MiB through a handle loaded from the file on disk (`read_key_file`, `OwnedKey`): for
+    /// n = 24, the memory the runtime reads the file into (huge pages where the OS gives them).
+    handle_from_file_bulk: Timing,
+}
+
+impl SpaceHardRows {
+    /// Fewest blocks from which building the re-laid-out table pays for itself in one call.
+    fn crossover(&self) -> Option<usize> {
+        let blocks = (BULK_LEN / 16) as f64;
+        let saved =
+            (self.file_layout_bulk.median.as_secs_f64() - self.relaid_bulk.as_secs_f64()) / blocks;
+        (saved > 0.0).then(|| (self.relayout.median.as_secs_f64() / saved).ceil() as usize)
+    }
 }
 
 /// What callers get, measured through the calls they make, and where each backend starts to
@@ -329,6 +377,18 @@ impl ModeReport {
             }))).collect::<serde_json::Map<_, _>>(),
             "decrypt_64b_accelerated": { "backend": self.secret_fast.0.name(), "timing": self.secret_fast.1.json() },
             "whitebox_decrypt_from_disk_64b": self.from_disk.json(),
+            "space_hard": self.space_hard.as_ref().map(|s| json!({
+                "relayout": s.relayout.json(),
+                "decrypt_1mib_relaid_mb_per_s": mb_per_s(BULK_LEN, s.relaid_bulk),
+                "decrypt_1mib_file_table_mb_per_s": mb_per_s(BULK_LEN, s.file_layout_bulk.median),
+                "relayout_pays_from_blocks": s.crossover(),
+                "handle_from_file_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.handle_from_file_bulk.median),
+                "encrypt_1mib": s.encrypt_bulk.json(),
+                "encrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.encrypt_bulk.median),
+                "one_shot_read": s.read.json(),
+                "one_shot_digest": s.digest.json(),
+                "one_shot_parse": s.parse.json(),
+            })),
             "surfaces": self.surfaces.as_ref().map(|s| json!({
                 "backend": s.backend.name(),
                 "backend_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.backend_bulk),
@@ -342,8 +402,8 @@ impl ModeReport {
                 "crossovers": s.crossovers.iter().map(|c| json!({
                     "backend": c.backend.name(),
                     "relayout_ns": c.relayout.as_nanos() as u64,
-                    "one_shot_min_blocks": c.one_shot,
-                    "handle_min_blocks": c.handle,
+                    "one_shot_min_blocks": (c.one_shot != usize::MAX).then_some(c.one_shot),
+                    "handle_min_blocks": (c.handle != usize::MAX).then_some(c.handle),
                 })).collect::<Vec<_>>(),
             })),
         })
@@ -522,6 +582,26 @@ fn measure_mode(
             opts.quick,
         )?)
     };
+    let space_hard = if wb.space_hard() {
+        Some(measure_space_hard(
+            &wb,
+            &dir,
+            (&secret_ct, secret_plain),
+            (&bulk_ct, bulk_plain),
+            backends
+                .iter()
+                .find(|(b, _)| *b == fast.backend())
+                .map_or(bulk.median, |(_, t)| t.median),
+            if file.len() > 64 << 20 {
+                Budget::quick()
+            } else {
+                budget
+            },
+            &what,
+        )?)
+    } else {
+        None
+    };
     let _ = std::fs::remove_dir_all(&dir);
 
     Ok(ModeReport {
@@ -535,6 +615,73 @@ fn measure_mode(
         secret_fast: (fast.backend(), secret_fast),
         from_disk,
         surfaces,
+        space_hard,
+    })
+}
+
+/// Space-hard's own rows (see [`SpaceHardRows`]); every result checked.
+fn measure_space_hard(
+    wb: &WhiteboxKey<'_>,
+    dir: &std::path::Path,
+    (secret_ct, secret_plain): (&[u8], &[u8]),
+    (bulk_ct, bulk_plain): (&[u8], &[u8]),
+    relaid_bulk: Duration,
+    budget: Budget,
+    what: &str,
+) -> Result<SpaceHardRows, BoxError> {
+    let backend = Backend::detect();
+    let relayout = measure(budget, || wb.accelerate_with(backend).is_ok());
+    let plain_layout = wb.accelerate_without_relayout(backend)?;
+    let file_layout_bulk = time_fast(
+        &plain_layout,
+        budget,
+        bulk_ct,
+        bulk_plain,
+        &format!("{what}, 1 MiB, {backend}, the file's table"),
+    )?;
+    check(
+        &format!("{what}, encrypt 1 MiB"),
+        &wb.encrypt_cbc_to_vec(&IV, bulk_plain)?,
+        bulk_ct,
+    )?;
+    let encrypt_bulk = measure(budget, || {
+        wb.encrypt_cbc_to_vec(&IV, black_box(bulk_plain)).is_ok()
+    });
+    let path = dir.join("k.wbkey");
+    let read = measure(budget, || wbruntime::read_key_file(&path).is_ok());
+    let bytes = wbruntime::read_key_file(&path)?;
+    let digest = measure(budget, || {
+        black_box(blake3::hash(black_box(&bytes[..bytes.len() - 32])))
+    });
+    let parse = measure(budget, || WhiteboxKey::parse(black_box(&bytes)).is_ok());
+    let handle = wbruntime::OwnedKey::load(bytes, None, || Ok::<_, wbruntime::Error>(""))?;
+    let mut out = vec![0u8; bulk_ct.len()];
+    let n = handle.decrypt_cbc(&IV, bulk_ct, &mut out)?;
+    check(
+        &format!("{what}, handle from the file, 1 MiB"),
+        &out[..n],
+        bulk_plain,
+    )?;
+    let handle_from_file_bulk = measure(budget, || {
+        handle
+            .decrypt_cbc(&IV, black_box(bulk_ct), &mut out)
+            .is_ok()
+    });
+    let n = handle.decrypt_cbc(&IV, secret_ct, &mut out)?;
+    check(
+        &format!("{what}, handle from the file, 64 B"),
+        &out[..n],
+        secret_plain,
+    )?;
+    Ok(SpaceHardRows {
+        relayout,
+        file_layout_bulk,
+        relaid_bulk,
+        encrypt_bulk,
+        read,
+        digest,
+        parse,
+        handle_from_file_bulk,
     })
 }
 
@@ -743,6 +890,15 @@ mod c_abi {
     }
 }
 
+/// A crossover in blocks; `usize::MAX` (the backend never wins) as "never".
+fn blocks(n: usize) -> String {
+    if n == usize::MAX {
+        "never".to_owned()
+    } else {
+        format!("{n} blocks")
+    }
+}
+
 /// The name of a mode in the table's header and the JSON: `external`, `standard`,
 /// `space-hard-N`.
 fn mode_name(mode: Mode) -> &'static str {
@@ -757,9 +913,26 @@ fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-/// The modes measured: both Chow-style modes, then space-hard n = 16 (the default), 8 and,
+/// Every mode `wbbench` can measure, in the table's order.
+const ALL_MODES: [Mode; 5] = [
+    Mode::External,
+    Mode::Standard,
+    Mode::SpaceHard(LineBits::N16),
+    Mode::SpaceHard(LineBits::N8),
+    Mode::SpaceHard(LineBits::N24),
+];
+
+/// The modes measured (all of `--modes` if given): both Chow-style modes, then space-hard n = 16 (the default), 8 and,
 /// unless `--quick`, 24 (a 218 MB key file).
 fn modes(opts: Options) -> Vec<Mode> {
+    if opts.only != 0 {
+        return ALL_MODES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| opts.only & (1 << i) != 0)
+            .map(|(_, m)| *m)
+            .collect();
+    }
     let mut m = vec![
         Mode::External,
         Mode::Standard,
@@ -876,6 +1049,45 @@ impl CipherReport {
         row("whitebox_decrypt 64 B from disk", &|m| {
             fmt_us(m.from_disk.median)
         });
+        if self.modes.iter().any(|m| m.space_hard.is_some()) {
+            println!(
+                "-- space-hard (detected backend): re-laid-out table, encryption, the one-shot call's parts --"
+            );
+            let sh = |label: &str, f: &dyn Fn(&SpaceHardRows) -> String| {
+                row(label, &|m| m.space_hard.as_ref().map(f).unwrap_or_default());
+            };
+            sh("re-layout (accelerate)", &|s| fmt_ms(s.relayout.median));
+            sh("1 MiB, re-laid-out table", &|s| {
+                format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.relaid_bulk))
+            });
+            sh("1 MiB, the file's table", &|s| {
+                format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.file_layout_bulk.median))
+            });
+            sh("re-layout pays from (one call)", &|s| {
+                s.crossover()
+                    .map_or_else(|| "never".to_owned(), |n| format!("{n} blocks"))
+            });
+            sh("1 MiB, handle loaded from disk", &|s| {
+                format!(
+                    "{:.1} MB/s",
+                    mb_per_s(BULK_LEN, s.handle_from_file_bulk.median)
+                )
+            });
+            sh("encrypt 1 MiB (CBC), ratio to decrypt", &|s| {
+                format!(
+                    "{:.1} MB/s {:.2}x",
+                    mb_per_s(BULK_LEN, s.encrypt_bulk.median),
+                    s.relaid_bulk.as_secs_f64() / s.encrypt_bulk.median.as_secs_f64()
+                )
+            });
+            sh("one-shot: read the file", &|s| fmt_us(s.read.median));
+            sh("one-shot: its digest (BLAKE3)", &|s| {
+                fmt_us(s.digest.median)
+            });
+            sh("one-shot: parse, digest included", &|s| {
+                fmt_us(s.parse.median)
+            });
+        }
         println!(
             "-- what callers get (the backend the handle chose, ratio to its own FastKey figure) --"
         );
@@ -922,14 +1134,10 @@ impl CipherReport {
                 find(s).map(|c| fmt_ms(c.0)).unwrap_or_else(|| "-".into())
             });
             surface(&format!("{backend}: crossover, one-shot"), &|s| {
-                find(s)
-                    .map(|c| format!("{} blocks", c.1))
-                    .unwrap_or_else(|| "-".into())
+                find(s).map(|c| blocks(c.1)).unwrap_or_else(|| "-".into())
             });
             surface(&format!("{backend}: crossover, handle"), &|s| {
-                find(s)
-                    .map(|c| format!("{} blocks", c.2))
-                    .unwrap_or_else(|| "-".into())
+                find(s).map(|c| blocks(c.2)).unwrap_or_else(|| "-".into())
             });
         }
         println!();
