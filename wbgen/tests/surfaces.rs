@@ -1,5 +1,5 @@
 //! The public surfaces choose the backend themselves (issue: fast backends for every caller):
-//! `OwnedKey` (what the C ABI and the bindings hold) decrypts multi-MiB messages of both
+//! `OwnedKey` (what the C ABI and the bindings hold) decrypts long messages (eight groups) of both
 //! ciphers and both Chow modes byte-identically under every backend this CPU has, builds the
 //! re-laid-out tables once on the first long message (also with many threads at once), and
 //! sends short messages to the scalar network; the automatic choice and the one-shot rule are
@@ -28,7 +28,7 @@ struct Case {
 fn long_plain() -> &'static [u8] {
     static P: OnceLock<Vec<u8>> = OnceLock::new();
     P.get_or_init(|| {
-        (0..(2 << 20) + 3)
+        (0..(512 << 10) + 3)
             .map(|i: usize| (i * 7 + (i >> 9)) as u8)
             .collect()
     })
