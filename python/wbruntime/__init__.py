@@ -199,7 +199,8 @@ class Key:
         """The backend long messages run on: ``"soft"``, ``"portable"``, ``"neon"``, ``"avx2"``
         or ``"avx512vbmi"`` (the fastest this CPU has, or ``$WBRUNTIME_BACKEND``). Short
         messages take the scalar network; the first long one re-lays the tables out, once per
-        key."""
+        key (a space-hard key: every message on the backend, the table re-laid out with the
+        first on x86-64)."""
         return self._call("backend")
 
     def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:

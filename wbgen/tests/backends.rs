@@ -86,19 +86,26 @@ fn assert_blocks_equal(case: &Case, blocks: &[[u8; 16]]) {
     let mut want = blocks.to_vec();
     key.decrypt_blocks(&mut want);
     for backend in simd_backends() {
-        let fast = key.accelerate_with(backend).unwrap();
-        assert_eq!(fast.backend(), backend);
-        let mut got = blocks.to_vec();
-        fast.decrypt_blocks(&mut got);
-        assert!(
-            got == want,
-            "{backend} differs from soft for {:?} (space-hard {:?}, external {}, bound {}), {} blocks",
-            key.algorithm(),
-            key.space_hard_bits(),
-            key.external_encoding(),
-            key.device_bound(),
-            blocks.len()
-        );
+        // With the backend's own table layout, and (space-hard on x86-64) over the file's.
+        for relayout in [true, false] {
+            let fast = if relayout {
+                key.accelerate_with(backend).unwrap()
+            } else {
+                key.accelerate_without_relayout(backend).unwrap()
+            };
+            assert_eq!(fast.backend(), backend);
+            let mut got = blocks.to_vec();
+            fast.decrypt_blocks(&mut got);
+            assert!(
+                got == want,
+                "{backend} differs from soft for {:?} (space-hard {:?}, external {}, bound {}, re-laid out {relayout}), {} blocks",
+                key.algorithm(),
+                key.space_hard_bits(),
+                key.external_encoding(),
+                key.device_bound(),
+                blocks.len()
+            );
+        }
     }
 }
 

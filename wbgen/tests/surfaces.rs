@@ -79,7 +79,8 @@ fn handles_decrypt_long_messages_identically_on_every_backend() {
             assert_eq!(
                 key.is_accelerated(),
                 space_hard && backend != Backend::Soft,
-                "{}: a short message re-lays nothing out ({backend})",
+                "{}: a short message re-lays a Chow key's tables out only from the crossover \
+                 (a space-hard key accelerates with any message) ({backend})",
                 case.what
             );
             let got = key.decrypt_cbc_to_vec(&IV, &case.long_ct).unwrap();
@@ -128,8 +129,8 @@ fn the_automatic_choice() {
         let long = case.long_ct.len() / 16;
         let short = case.short_ct.len() / 16;
         if wb.space_hard() {
-            // No re-layout: the vector rounds take even short messages (they pass shorter
-            // remainders to the scalar rounds themselves).
+            // The vector rounds take any number of blocks (a short secret fills a group of
+            // four or eight): every message runs on the process's backend.
             assert_eq!(key.backend_for(short), process);
             assert_eq!(
                 auto::backend_for(&wb, process, short, Surface::OneShot),

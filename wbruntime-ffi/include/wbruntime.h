@@ -165,7 +165,8 @@ int32_t wb_key_encrypt(const struct wb_key *key,
 // The name of the backend a loaded key runs long messages on (`"soft"`, `"portable"`,
 // `"neon"`, `"avx2"`, `"avx512vbmi"`): the fastest this CPU has, or `WBRUNTIME_BACKEND`.
 // Messages shorter than its crossover run on the scalar network; the first long one re-lays
-// the tables out for it, once per handle. A static NUL-terminated string; `"none"` for a null
+// the tables out for it, once per handle (a space-hard key: every message on the backend,
+// the table re-laid out with the first on x86-64). A static NUL-terminated string; `"none"` for a null
 // handle.
 //
 // # Safety

@@ -88,7 +88,7 @@ pub const fn handle_min_blocks(backend: Backend) -> usize {
 
 /// The fewest blocks for which a one-shot call re-lays a space-hard table out for the x86-64
 /// vector rounds (`space_hard::Relaid`) before decrypting: below it the rounds read the file's
-/// table as it is. `wbbench`'s "space-hard re-layout" and "crossover, one-shot" rows
+/// table as it is. `wbbench`'s "re-layout (accelerate)" and "re-layout pays from (one call)" rows
 /// (space-hard-16, AMD EPYC (Zen 4) VM, 2026-12-06): the re-layout takes 80–95 µs and saves
 /// about 0.03 µs a block, rounded up to a power of two. (A handle re-lays out once, with its
 /// first message.)

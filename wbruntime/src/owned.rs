@@ -15,7 +15,9 @@ use crate::{Algorithm, Backend, Error, WhiteboxKey};
 /// ([`crate::auto::process_backend`], or the one given to [`with_backend`](Self::with_backend)):
 /// the first message of at least the backend's crossover ([`crate::auto::handle_min_blocks`])
 /// re-lays the tables out for it, once, and every later one reuses them; shorter messages take
-/// the scalar network. Threads that arrive while the layout is being built wait for it; the
+/// the scalar network. A space-hard key (the default mode) runs every message on the backend,
+/// and with x86-64's backends its first message, of any length, builds the re-laid-out table
+/// (1 MiB for `n = 16`). Threads that arrive while the layout is being built wait for it; the
 /// tables are never built twice. Without `std`, every message takes the scalar network.
 pub struct OwnedKey {
     bytes: Box<[u8]>,

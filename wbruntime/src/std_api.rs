@@ -233,6 +233,21 @@ pub fn device_fingerprint() -> Result<std::string::String, Error> {
 mod tests {
     use super::*;
 
+    /// A file large enough for huge pages (`huge_pages::advise`) reads back byte for byte, as a
+    /// small one does.
+    #[test]
+    fn large_files_read_back_exactly() {
+        let dir = std::env::temp_dir().join(std::format!("wbruntime-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for len in [1000usize, (33 << 20) + 12345] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 131 + (i >> 13)) as u8).collect();
+            let path = dir.join(std::format!("{len}.bin"));
+            std::fs::write(&path, &data).unwrap();
+            assert!(read_key_file(&path).unwrap() == data, "{len} bytes");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// The SIMD ciphertext decoder accepts exactly what the `base64` crate's `STANDARD` does.
     #[test]
     fn ciphertext_decoder_agrees_with_the_base64_crate() {

@@ -306,6 +306,9 @@ struct ModeReport {
 /// Space-hard's own rows: the re-laid-out table and what it buys, encryption, and the parts of
 /// the one-shot call's fixed cost.
 struct SpaceHardRows {
+    /// Whether the detected backend re-lays this width's table out (not for n = 24, nor off
+    /// x86-64): without it the re-layout rows are `-`.
+    relaid: bool,
     /// `accelerate()`: building the re-laid-out table for the detected backend.
     relayout: Timing,
     /// 1 MiB with the detected backend over the key file's table as it is.
@@ -327,6 +330,9 @@ struct SpaceHardRows {
 impl SpaceHardRows {
     /// Fewest blocks from which building the re-laid-out table pays for itself in one call.
     fn crossover(&self) -> Option<usize> {
+        if !self.relaid {
+            return None;
+        }
         let blocks = (BULK_LEN / 16) as f64;
         let saved =
             (self.file_layout_bulk.median.as_secs_f64() - self.relaid_bulk.as_secs_f64()) / blocks;
@@ -378,8 +384,8 @@ impl ModeReport {
             "decrypt_64b_accelerated": { "backend": self.secret_fast.0.name(), "timing": self.secret_fast.1.json() },
             "whitebox_decrypt_from_disk_64b": self.from_disk.json(),
             "space_hard": self.space_hard.as_ref().map(|s| json!({
-                "relayout": s.relayout.json(),
-                "decrypt_1mib_relaid_mb_per_s": mb_per_s(BULK_LEN, s.relaid_bulk),
+                "relayout": s.relaid.then(|| s.relayout.json()),
+                "decrypt_1mib_relaid_mb_per_s": s.relaid.then(|| mb_per_s(BULK_LEN, s.relaid_bulk)),
                 "decrypt_1mib_file_table_mb_per_s": mb_per_s(BULK_LEN, s.file_layout_bulk.median),
                 "relayout_pays_from_blocks": s.crossover(),
                 "handle_from_file_decrypt_1mib_mb_per_s": mb_per_s(BULK_LEN, s.handle_from_file_bulk.median),
@@ -630,6 +636,8 @@ fn measure_space_hard(
     what: &str,
 ) -> Result<SpaceHardRows, BoxError> {
     let backend = Backend::detect();
+    let relaid = matches!(backend, Backend::Avx2 | Backend::Avx512Vbmi)
+        && wb.space_hard_bits() != Some(LineBits::N24);
     let relayout = measure(budget, || wb.accelerate_with(backend).is_ok());
     let plain_layout = wb.accelerate_without_relayout(backend)?;
     let file_layout_bulk = time_fast(
@@ -674,6 +682,7 @@ fn measure_space_hard(
         secret_plain,
     )?;
     Ok(SpaceHardRows {
+        relaid,
         relayout,
         file_layout_bulk,
         relaid_bulk,
@@ -1056,16 +1065,25 @@ impl CipherReport {
             let sh = |label: &str, f: &dyn Fn(&SpaceHardRows) -> String| {
                 row(label, &|m| m.space_hard.as_ref().map(f).unwrap_or_default());
             };
-            sh("re-layout (accelerate)", &|s| fmt_ms(s.relayout.median));
+            let relaid = |s: &SpaceHardRows, f: &dyn Fn(&SpaceHardRows) -> String| {
+                if s.relaid { f(s) } else { "-".to_owned() }
+            };
+            sh("re-layout (accelerate)", &|s| {
+                relaid(s, &|s| fmt_ms(s.relayout.median))
+            });
             sh("1 MiB, re-laid-out table", &|s| {
-                format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.relaid_bulk))
+                relaid(s, &|s| {
+                    format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.relaid_bulk))
+                })
             });
             sh("1 MiB, the file's table", &|s| {
                 format!("{:.1} MB/s", mb_per_s(BULK_LEN, s.file_layout_bulk.median))
             });
             sh("re-layout pays from (one call)", &|s| {
-                s.crossover()
-                    .map_or_else(|| "never".to_owned(), |n| format!("{n} blocks"))
+                relaid(s, &|s| {
+                    s.crossover()
+                        .map_or_else(|| "never".to_owned(), |n| format!("{n} blocks"))
+                })
             });
             sh("1 MiB, handle loaded from disk", &|s| {
                 format!(

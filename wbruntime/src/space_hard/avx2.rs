@@ -124,6 +124,13 @@ macro_rules! lanes_kernel {
                 _mm_storeu_si128, _mm_xor_si128,
             };
             use $crate::space_hard::avx2::{pick_bytes, round_constant, spread_bytes, window_start};
+            // The window bound (`window_start`) needs `LEN` to be width `N`'s section length.
+            const {
+                assert!(match $crate::space_hard::LineBits::from_bits(N) {
+                    Some(b) => b.section_len() == LEN,
+                    None => false,
+                })
+            };
             let k = N as usize / 8;
             let w = BLOCK_LEN - k;
             let rounds = $crate::space_hard::soft::rounds::<N>();
@@ -185,6 +192,9 @@ macro_rules! le_kernel {
                 _mm_shuffle_epi8, _mm_storeu_si128, _mm_xor_si128,
             };
             use $crate::space_hard::avx2::spread_bytes;
+            // The rotation and the spread index mask below are for lines that tile the block,
+            // and the entries must be all `2^n` of them.
+            const { assert!((N == 8 || N == 16) && E == 1 << N) };
             let rounds = $crate::space_hard::soft::rounds::<N>();
             let le = |x: u128| {
                 let b = x.to_le_bytes();
@@ -249,11 +259,10 @@ lanes_kernel!(
     /// The CPU must support AVX2.
     lanes,
     "avx2",
-    |t: &[u8; LEN], start: usize, k: usize, rot: __m128i, c: __m128i| {
+    |t: &[u8; LEN], start: usize, _k: usize, rot: __m128i, c: __m128i| {
         let keep = keep_bytes::<N>();
         // SAFETY: a 16-byte array.
         let keep = unsafe { _mm_loadu_si128(keep.as_ptr().cast()) };
-        let _ = k;
         // SAFETY: `start` is in bounds (`window_start`).
         let win = unsafe { _mm_loadu_si128(t.as_ptr().add(start).cast()) };
         _mm_xor_si128(_mm_xor_si128(rot, _mm_and_si128(win, keep)), c)
@@ -278,7 +287,8 @@ const FAR_LANES: usize = 128;
 /// 19 / 21 / 22 MB/s (13 on 4 KiB pages: then the page walks limit it; see `huge_pages`).
 ///
 /// # Safety
-/// The CPU must support AVX2.
+/// The CPU must support AVX2. (`LEN` must be the section length of width `N`, which the
+/// callers' `Table` variants guarantee and `window_start`'s bound relies on.)
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn far_lanes<const N: u32, const LEN: usize>(
     t: &[u8; LEN],
@@ -288,6 +298,12 @@ pub(crate) unsafe fn far_lanes<const N: u32, const LEN: usize>(
     use core::arch::x86_64::{
         _MM_HINT_T2, _mm_alignr_epi8, _mm_cvtsi128_si32, _mm_prefetch, _mm_shuffle_epi8,
         _mm_storeu_si128,
+    };
+    const {
+        assert!(match LineBits::from_bits(N) {
+            Some(b) => b.section_len() == LEN,
+            None => false,
+        })
     };
     let k = N as usize / 8;
     let w = BLOCK_LEN - k;
@@ -342,8 +358,13 @@ pub(crate) unsafe fn far_lanes<const N: u32, const LEN: usize>(
     for v in &mut s {
         *v = _mm_xor_si128(*v, *v);
     }
-    // SAFETY: `s` is a live array of plain vectors; a volatile write of zeros keeps the wipe.
-    unsafe { core::ptr::write_volatile(&mut s, [_mm_xor_si128(pick, pick); FAR_LANES]) };
+    // SAFETY: `s` and `at` are live arrays of plain values; volatile writes of zeros keep the
+    // wipe. (`at` holds each block's last window offset, which with a known plaintext gives
+    // the device mask's index half.)
+    unsafe {
+        core::ptr::write_volatile(&mut s, [_mm_xor_si128(pick, pick); FAR_LANES]);
+        core::ptr::write_volatile(&mut at, [0; FAR_LANES]);
+    }
 }
 
 /// The round constant `⟨r⟩ ⊕ b` in memory byte order (big-endian, as the block).

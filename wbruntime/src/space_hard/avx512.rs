@@ -65,7 +65,7 @@ pub(crate) fn decrypt_blocks(
                 t, &m, c
             )),
         },
-        // SAFETY: as above (AVX-512 F implies AVX2).
+        // SAFETY: the backend's CPU check includes AVX2 (`Backend::Avx512Vbmi`).
         (Table::N24(t), _) => unsafe { super::avx2::far_lanes::<24, L24>(t, &m, blocks) },
     }
     true

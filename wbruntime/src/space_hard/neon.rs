@@ -54,8 +54,9 @@
 //! states, the keep mask and the round constant, and the temporaries of the rounds in flight
 //! mostly fit beside them (the few spills counted above).
 //!
-//! Used for `n = 8` and `n = 16`; `n = 24`'s 208 MiB table makes every lookup a memory access,
-//! which no instruction choice changes, so it stays on the scalar path.
+//! Used for `n = 8` and `n = 16`; `n = 24` (a 208 MiB table: every lookup a trip to memory)
+//! stays on the scalar rounds here: x86-64's kernel for it (`space_hard::avx2::far_lanes`,
+//! many lookups in flight) is not ported yet.
 
 #![allow(unsafe_code)]
 
