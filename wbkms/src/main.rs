@@ -518,8 +518,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let unlocked = store.unlock()?;
                 let (secret_id, secret_key) =
                     auth::create_access_key(&unlocked, role, &name, expires_in)?;
+                let rec = auth::list_access_keys(unlocked.db())?
+                    .into_iter()
+                    .find(|k| k.secret_id == secret_id);
                 print(
-                    &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name}),
+                    &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name,
+                            "ExpireTime": rec.and_then(|r| r.expire_time)}),
                 );
                 Ok(())
             }

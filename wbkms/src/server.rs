@@ -335,7 +335,8 @@ impl Service {
     }
 
     /// `GET /metrics` for an `Authorization` header (blocking): the status and the text. An
-    /// admin or metrics token is needed; the scrape is audited like any request.
+    /// admin or metrics token is needed; the scrape is audited like any request, but served
+    /// even when its record cannot be written (the audit failures are what it must show then).
     pub fn metrics(&self, remote: IpAddr, authorization: Option<&str>) -> (u16, String) {
         let mut entry = Entry {
             request_id: new_request_id(),
@@ -380,6 +381,14 @@ impl Service {
             .to_owned();
         let authenticated = entry.token_id.is_some();
         if self.record(entry, authenticated).is_err() {
+            // A scrape changes nothing and shows only counts, so an authorised one is served
+            // even when its own record cannot be written: monitoring must see the audit
+            // failures while they happen (this one counted too), not only once they are over.
+            // A refused scrape stays refused, as the record of its refusal is lost.
+            if result.is_ok() {
+                let keys = self.store.db().transact(false, |tx| tx.key_states()).ok();
+                return (200, self.metrics.render(keys));
+            }
             let e = Error::AuditUnavailable;
             return (e.status(), format!("error {}: {e}\n", e.code()));
         }

@@ -261,20 +261,6 @@ fn credentials_expire_and_lists_show_no_secrets() {
         assert_eq!(c, 0, "{err}");
         serde_json::from_str::<Value>(&out).unwrap()
     };
-    let short = create(&[
-        "token",
-        "create",
-        "--keystore",
-        s,
-        "--role",
-        "reader",
-        "--name",
-        "short",
-        "--expires-in",
-        "2s",
-    ]);
-    assert!(short["ExpireTime"].as_str().unwrap().ends_with('Z'));
-    let short = short["Token"].as_str().unwrap().to_owned();
     let ak = create(&[
         "accesskey",
         "create",
@@ -285,11 +271,31 @@ fn credentials_expire_and_lists_show_no_secrets() {
         "--expires-in",
         "90d",
     ]);
+    // The service first, then the short token: its lifetime is not spent waiting for the
+    // service to unlock the store (Argon2id, slow on a loaded machine).
     let server = Server::start(dir.path(), &[]);
+    let short = create(&[
+        "token",
+        "create",
+        "--keystore",
+        s,
+        "--role",
+        "reader",
+        "--name",
+        "short",
+        "--expires-in",
+        "3s",
+    ]);
+    let short_end = humantime::parse_rfc3339(short["ExpireTime"].as_str().unwrap()).unwrap();
+    let short = short["Token"].as_str().unwrap().to_owned();
     let action = Some("DescribeWhiteBoxServiceStatus");
     assert_eq!(call(&server.addr, action, Some(&short), b"{}").0, 200);
     assert_eq!(call(&server.addr, action, Some(&admin), b"{}").0, 200);
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Past its end (a second more: the service compares with its own clock).
+    let wait = short_end
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    std::thread::sleep(wait + std::time::Duration::from_millis(1100));
     let (status, v) = call(&server.addr, action, Some(&short), b"{}");
     assert_eq!((status, code(&v)), (401, "03000017"), "{v}");
     assert!(
@@ -347,5 +353,128 @@ fn credentials_expire_and_lists_show_no_secrets() {
     assert_eq!(k["SecretId"], ak["SecretId"]);
     assert!(k.get("SealedSecret").is_none() && k.get("Mac").is_none());
     assert!(k["ExpireTime"].as_str().unwrap().starts_with("20"));
+    // `accesskey create` printed the same time.
+    assert_eq!(k["ExpireTime"], ak["ExpireTime"]);
     assert!(!keys.to_string().contains(ak["SecretKey"].as_str().unwrap()));
+}
+
+/// An access key created with `--expires-in` signs requests on the cloud protocol until then
+/// (`accesskey create` prints its `ExpireTime`, as `token create` does), and after it the
+/// cloud door answers `AuthFailure.SecretIdNotFound` (HTTP 200, as every cloud answer; the
+/// message carries our code 03000017 and says it expired), while a key that has not expired
+/// still works. An expired key with a wrong signature is a bad signature, as an unknown one:
+/// nobody without its SecretKey learns that it exists.
+#[test]
+fn an_expired_access_key_is_refused_on_the_cloud_protocol() {
+    let dir = TempDir::new("akexpiry");
+    let s = dir.path().to_str().unwrap();
+    // The service first: the short key's lifetime is then not spent waiting for it to start.
+    common::ensure_store(dir.path());
+    let server = Server::start(dir.path(), &[]);
+    let create = |expires: &str| {
+        let (c, out, err) = wbkms(
+            dir.path(),
+            &[
+                "accesskey",
+                "create",
+                "--keystore",
+                s,
+                "--role",
+                "reader",
+                "--name",
+                expires,
+                "--expires-in",
+                expires,
+            ],
+        );
+        assert_eq!(c, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let fields: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields,
+            ["ExpireTime", "Name", "Role", "SecretId", "SecretKey"],
+            "{v}"
+        );
+        assert_eq!(v["Role"], "reader");
+        assert_eq!(v["Name"], expires);
+        let expire = v["ExpireTime"].as_str().unwrap().to_owned();
+        let at = humantime::parse_rfc3339(&expire).unwrap();
+        let lifetime = humantime::parse_duration(expires).unwrap();
+        let now = std::time::SystemTime::now();
+        // Whole seconds: at most a second short of the lifetime, never past it.
+        assert!(
+            at <= now + lifetime && at + std::time::Duration::from_secs(2) > now + lifetime,
+            "{expire} for {expires}"
+        );
+        (
+            v["SecretId"].as_str().unwrap().to_owned(),
+            v["SecretKey"].as_str().unwrap().to_owned(),
+            at,
+        )
+    };
+    let (short_id, short_key, short_end) = create("4s");
+    let (long_id, long_key, _) = create("90d");
+    let status = |id: &str, key: &str| {
+        common::signed(
+            &server.addr,
+            "DescribeWhiteBoxServiceStatus",
+            id,
+            key,
+            &json!({}),
+            "2019-01-18",
+            0,
+        )
+    };
+    for (id, key) in [(&short_id, &short_key), (&long_id, &long_key)] {
+        let v = status(id, key);
+        assert_eq!(code(&v), "OK", "{v}");
+        assert_eq!(v["Response"]["ServiceEnabled"], true, "{v}");
+    }
+    // Past its end (a second more: the service compares with its own clock).
+    let wait = short_end
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    std::thread::sleep(wait + std::time::Duration::from_millis(1100));
+    let v = status(&short_id, &short_key);
+    assert_eq!(code(&v), "AuthFailure.SecretIdNotFound", "{v}");
+    let message = v["Response"]["Error"]["Message"].as_str().unwrap();
+    assert!(
+        message.contains("expired") && message.ends_with("[03000017]"),
+        "{message}"
+    );
+    assert!(v["Response"].get("ServiceEnabled").is_none(), "{v}");
+    // Without the SecretKey, the expired key is as unknown.
+    let v = status(&short_id, "not-the-secret-key");
+    assert_eq!(code(&v), "AuthFailure.SignatureFailure", "{v}");
+    // The key that has not expired still works.
+    let v = status(&long_id, &long_key);
+    assert_eq!(code(&v), "OK", "{v}");
+    // The list says which one expired.
+    let (c, out, err) = wbkms(dir.path(), &["accesskey", "list", "--keystore", s]);
+    assert_eq!(c, 0, "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let expired = |id: &str| {
+        list["AccessKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["SecretId"] == id)
+            .unwrap()["Expired"]
+            .clone()
+    };
+    assert_eq!(expired(&short_id), true);
+    assert_eq!(expired(&long_id), false);
+    // The refusal is audited under the SecretId tried, with the code (in the aggregate of
+    // refusals before authentication, written at the latest when the service stops).
+    assert_eq!(server.stop().code(), Some(0));
+    let records: Vec<Value> = common::query(dir.path(), "SELECT record FROM wb_audit")
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.to_string().contains(&short_id) && r.to_string().contains("03000017")),
+        "{records:?}"
+    );
 }

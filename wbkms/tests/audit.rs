@@ -289,6 +289,81 @@ fn an_unwritable_audit_log_withholds_answers() {
     ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
 }
 
+/// An audit record that cannot be written is counted in `wbkms_audit_write_failures_total`
+/// (and the request under the code it was answered with). A scrape is audited as any request,
+/// but served while the log cannot be written, its own failed record counted: monitoring sees
+/// the failures as they happen. A refused scrape stays refused.
+#[test]
+fn audit_write_failures_are_counted_in_the_metrics() {
+    let dir = TempDir::new("auditmetrics");
+    let admin = token(dir.path(), "admin");
+    let monitor = token(dir.path(), "metrics");
+    let reader = token(dir.path(), "reader");
+    let server = Server::start(dir.path(), &[]);
+    let (status, text) = common::scrape(&server.addr, Some(&monitor));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        common::sample(&text, "wbkms_audit_write_failures_total"),
+        Some(0.0),
+        "{text}"
+    );
+    common::sql(
+        dir.path(),
+        "CREATE TRIGGER no_audit BEFORE INSERT ON wb_audit BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        &[],
+    );
+    let (status, v) = server.call(
+        "CreateWhiteBoxKey",
+        &admin,
+        &json!({"Alias": "unaudited", "Algorithm": "SM4"}),
+    );
+    assert_eq!((status, common::code(&v)), (500, "03000009"), "{v}");
+    let (status, text) = common::scrape(&server.addr, Some(&monitor));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        common::sample(&text, "wbkms_audit_write_failures_total"),
+        Some(2.0),
+        "the create's and this scrape's own record: {text}"
+    );
+    // A token that may not scrape is still refused: its refusal's record is lost, so the
+    // answer is the audit failure, not the metrics.
+    let (status, text) = common::scrape(&server.addr, Some(&reader));
+    assert_eq!(status, 500, "{text}");
+    assert!(text.starts_with("error 03000009: "), "{text}");
+    common::sql(dir.path(), "DROP TRIGGER no_audit", &[]);
+    let (status, text) = common::scrape(&server.addr, Some(&monitor));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        common::sample(&text, "wbkms_audit_write_failures_total"),
+        Some(3.0),
+        "the create's and both scrapes' records: {text}"
+    );
+    assert_eq!(
+        common::sample(
+            &text,
+            "wbkms_requests_total{action=\"CreateWhiteBoxKey\",code=\"03000009\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        common::sample(
+            &text,
+            "wbkms_requests_total{action=\"CreateWhiteBoxKey\",code=\"OK\"}"
+        ),
+        None,
+        "{text}"
+    );
+    // Answers flow again, and the counter stays where it was.
+    ok(server.call("DescribeWhiteBoxKeyDetails", &admin, &json!({})));
+    let (_, text) = common::scrape(&server.addr, Some(&admin));
+    assert_eq!(
+        common::sample(&text, "wbkms_audit_write_failures_total"),
+        Some(3.0),
+        "{text}"
+    );
+}
+
 /// The log rotates by size: `serve --audit-archive DIR --audit-rotate-size` moves the
 /// instance's records into files once they pass the size, the chain continuing in the store;
 /// `audit verify --archive DIR` follows it across the files, and finds a file removed;

@@ -132,6 +132,17 @@ impl Server {
     /// A server on the store that `store_args` names (`--database-url URL`), with its port
     /// file in `dir`.
     pub fn start_on(dir: &Path, store_args: &[&str], extra: &[&str]) -> Server {
+        Server::start_with(dir, store_args, extra, |_| {})
+    }
+
+    /// [`Server::start_on`], its command changed by `adjust` before it runs (an environment
+    /// variable removed, say).
+    pub fn start_with(
+        dir: &Path,
+        store_args: &[&str],
+        extra: &[&str],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Server {
         let store = dir;
         let port_file = dir.join(format!(
             "test-{}.port",
@@ -141,8 +152,8 @@ impl Server {
                 .map_or("t1", |i| extra[i + 1])
         ));
         let _ = std::fs::remove_file(&port_file);
-        let child = command(Path::new(WBKMS), store)
-            .arg("serve")
+        let mut cmd = command(Path::new(WBKMS), store);
+        cmd.arg("serve")
             .args(store_args)
             .args(["--listen", "127.0.0.1:0"])
             .arg("--port-file")
@@ -155,10 +166,9 @@ impl Server {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut child = child;
+            .stderr(Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut stderr = child.stderr.take().unwrap();
         let sink = std::sync::Arc::clone(&log);
@@ -481,4 +491,22 @@ pub fn test_certificate(dir: &Path) -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&made.stderr)
     );
     (cert, key)
+}
+
+/// `GET /metrics` with `token` as a bearer token (none: `None`): (status, body).
+pub fn scrape(addr: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    let (status, _, body) = raw(
+        addr,
+        format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes(),
+    );
+    (status, String::from_utf8(body).unwrap())
+}
+
+/// The value of the sample `name` (with its labels, exactly as exposed: `wbkms_keys{state="Enabled"}`)
+/// in a metrics text, `None` if it has none.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().unwrap())
 }
