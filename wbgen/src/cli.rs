@@ -10,8 +10,10 @@ use wbruntime::Algorithm;
 /// The environment variables `wbgen` reads, as its help and manual page list them.
 pub const ENVIRONMENT_HELP: &str = "\
 Environment:
-  WBGEN_KEYSTORE      the key store directory when --keystore is not given [default: ./wbgen-keystore]
-  WBKMS_DATABASE_URL  a PostgreSQL key store, as --database-url
+  WBKMS_DATABASE_URL  a PostgreSQL key store, as --database-url, when neither --keystore nor
+                      --database-url is given
+  WBGEN_KEYSTORE      the key store directory when neither a flag nor WBKMS_DATABASE_URL names one
+                      [default: ./wbgen-keystore]
   WBGEN_PASSPHRASE    the key store's passphrase (else --passphrase-file, else asked on the terminal)
   WBGEN_HSM_PIN       the HSM token's user PIN (else --hsm-pin-file, else asked on the terminal)
   WBGEN_PROGRESS      progress on standard error while the store is unlocked (Argon2id) and key

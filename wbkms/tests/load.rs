@@ -307,8 +307,9 @@ fn a_service_killed_during_writes_leaves_a_consistent_store_and_audit_chain() {
     assert_eq!(all["TotalCount"], keys.len());
 }
 
-/// `wbkms load` (the load benchmark, README "Speed of the service") against a running service:
-/// a short run that must finish without error and report every action's percentiles.
+/// `wbkms load` (the load benchmark: README, "The key store: SQLite or PostgreSQL", **Speed.**)
+/// against a running service: a short run that must finish without error and report every
+/// action's percentiles.
 #[test]
 fn the_load_command_reports_throughput_and_percentiles() {
     let dir = TempDir::new("load-command");

@@ -2,6 +2,8 @@
 //! spread across two instances, 2,000 mixed requests, no error; an instance killed with
 //! SIGKILL during concurrent creates, every acknowledged key readable through the other; an
 //! alias raced between instances, one winner and one clean 409; every audit chain verifies.
+//! The credential commands (`token`, `accesskey`: create, list, revoke) with `--database-url`,
+//! and `WBKMS_DATABASE_URL` naming the store, with its precedence.
 //!
 //! The server is the one `WBSTORE_TEST_POSTGRES` names (an administrative connection string;
 //! each test creates its own database there). `.ci/run` starts one and sets it with
@@ -390,5 +392,278 @@ fn two_instances_rotate_a_due_key_once() {
     assert_eq!(rotations.len(), 1, "{out}");
     assert_eq!(rotations[0]["KeyIds"], json!([created]));
     assert_eq!(rotations[0]["Remote"], "scheduler");
+    chains(&dir, &url);
+}
+
+/// `wbkms ARGS` with the store named only by `WBKMS_DATABASE_URL=env_url` (plus any
+/// `--keystore`/`--database-url` in ARGS); `WBGEN_KEYSTORE` names `dir`, where no store is.
+fn wbkms_env(dir: &TempDir, env_url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
+        .env("WBKMS_DATABASE_URL", env_url)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The JSON a command printed, after asserting it succeeded.
+fn printed((c, out, err): (i32, String, String)) -> Value {
+    assert_eq!(c, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The ids a `token list` printed.
+fn token_ids(listed: &Value) -> Vec<String> {
+    listed["Tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["TokenId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `WBKMS_DATABASE_URL` alone names the PostgreSQL store of `wbkms token create|list` (no
+/// `--database-url`, no `--keystore`; `WBGEN_KEYSTORE` names an empty directory, which stays
+/// unused). The precedence StoreArg documents (wbkms/src/main.rs; README "The key store: SQLite
+/// or PostgreSQL"): `--keystore`, else `--database-url`, else `WBKMS_DATABASE_URL`, else
+/// `WBGEN_KEYSTORE`.
+#[test]
+fn wbkms_database_url_names_the_store_when_no_argument_does() {
+    let Some(url) = fresh_database("env") else {
+        return;
+    };
+    let other = fresh_database("env_other").unwrap();
+    let dir = TempDir::new("pg-env");
+    let created = printed(wbkms_env(
+        &dir,
+        &url,
+        &["token", "create", "--role", "reader", "--name", "from-env"],
+    ));
+    let id = created["TokenId"].as_str().unwrap().to_owned();
+    let listed = printed(wbkms_env(&dir, &url, &["token", "list"]));
+    assert_eq!(token_ids(&listed), [id.as_str()]);
+    assert_eq!(listed["Tokens"][0]["Name"], "from-env");
+    assert!(
+        !listed
+            .to_string()
+            .contains(created["Token"].as_str().unwrap())
+    );
+    // It went to that database: `--database-url` finds it there, and WBGEN_KEYSTORE's
+    // directory holds no store.
+    assert_eq!(
+        token_ids(&printed(wbkms(&dir, &url, &["token", "list"]))),
+        [id.as_str()]
+    );
+    assert!(!dir.path().join(wbstore::SQLITE_FILE).exists());
+    // A service on it too: the token created through the variable authenticates.
+    let server = instance(&dir, &url, "node-a");
+    let token = created["Token"].as_str().unwrap();
+    ok(server.call("DescribeWhiteBoxKeyDetails", token, &json!({})));
+    server.stop();
+
+    // `--database-url` wins over the variable.
+    let o = ["--database-url", other.as_str()];
+    let made = printed(wbkms_env(
+        &dir,
+        &url,
+        &[&["token", "create", "--role", "reader"][..], &o].concat(),
+    ));
+    let in_other = token_ids(&printed(wbkms_env(
+        &dir,
+        &url,
+        &[&["token", "list"][..], &o].concat(),
+    )));
+    assert_eq!(in_other, [made["TokenId"].as_str().unwrap()]);
+    // `--keystore` wins over it too.
+    let own = TempDir::new("pg-env-own");
+    common::ensure_store(own.path());
+    let k = ["--keystore", own.path().to_str().unwrap()];
+    let made = printed(wbkms_env(
+        &dir,
+        &url,
+        &[&["token", "create", "--role", "reader"][..], &k].concat(),
+    ));
+    let in_own = token_ids(&printed(wbkms_env(
+        &dir,
+        &url,
+        &[&["token", "list"][..], &k].concat(),
+    )));
+    assert_eq!(in_own, [made["TokenId"].as_str().unwrap()]);
+    // Neither touched the database the variable names.
+    assert_eq!(
+        token_ids(&printed(wbkms_env(&dir, &url, &["token", "list"]))),
+        [id.as_str()]
+    );
+}
+
+/// The credential commands on a PostgreSQL store, `--database-url URL` after the subcommand as
+/// on a directory: `token create|list|revoke` and `accesskey create|list|revoke`. Created
+/// credentials authenticate on a `wbkms serve --database-url` instance; the lists show them
+/// with no secret; revoked, the lists say so and the running instance refuses them at once.
+#[test]
+fn tokens_and_access_keys_are_created_listed_and_revoked_on_postgresql() {
+    let Some(url) = fresh_database("credentials") else {
+        return;
+    };
+    let dir = TempDir::new("pg-credentials");
+    let admin = token(&dir, &url, "admin");
+    let victim = printed(wbkms(
+        &dir,
+        &url,
+        &["token", "create", "--role", "reader", "--name", "victim"],
+    ));
+    let (victim_id, victim_token) = (
+        victim["TokenId"].as_str().unwrap().to_owned(),
+        victim["Token"].as_str().unwrap().to_owned(),
+    );
+    let ak = printed(wbkms(
+        &dir,
+        &url,
+        &[
+            "accesskey",
+            "create",
+            "--role",
+            "reader",
+            "--name",
+            "signer",
+        ],
+    ));
+    let (secret_id, secret_key) = (
+        ak["SecretId"].as_str().unwrap().to_owned(),
+        ak["SecretKey"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(ak["Role"], "reader");
+    let server = instance(&dir, &url, "node-a");
+    let a = &server.addr;
+    let status = |token: &str| call(a, "DescribeWhiteBoxKeyDetails", token, &json!({})).unwrap();
+    let signed_code = |id: &str, key: &str| {
+        let r = common::signed(
+            a,
+            "DescribeWhiteBoxServiceStatus",
+            id,
+            key,
+            &json!({}),
+            "2019-01-18",
+            0,
+        );
+        code(&r).to_owned()
+    };
+    assert_eq!(status(&victim_token).0, 200);
+    assert_eq!(signed_code(&secret_id, &secret_key), "OK");
+
+    // Listed, with no secret.
+    let tokens = printed(wbkms(&dir, &url, &["token", "list"]));
+    let text = tokens.to_string();
+    assert!(!text.contains(&admin) && !text.contains(&victim_token));
+    let listed = tokens["Tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["TokenId"] == victim_id.as_str())
+        .unwrap_or_else(|| panic!("{victim_id} not listed: {tokens}"))
+        .clone();
+    assert_eq!(
+        (&listed["Name"], &listed["Role"], &listed["Revoked"]),
+        (&json!("victim"), &json!("reader"), &json!(false))
+    );
+    let fields: Vec<&String> = listed.as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        [
+            "CreateTime",
+            "ExpireTime",
+            "Expired",
+            "LastUsedTime",
+            "Name",
+            "Revoked",
+            "Role",
+            "TokenId"
+        ]
+    );
+    let keys = printed(wbkms(&dir, &url, &["accesskey", "list"]));
+    assert!(!keys.to_string().contains(&secret_key));
+    let k = keys["AccessKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["SecretId"] == secret_id.as_str())
+        .unwrap_or_else(|| panic!("{secret_id} not listed: {keys}"))
+        .clone();
+    assert_eq!(
+        (&k["Name"], &k["Role"], &k["Revoked"]),
+        (&json!("signer"), &json!("reader"), &json!(false))
+    );
+    let fields: Vec<&String> = k.as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        [
+            "CreateTime",
+            "ExpireTime",
+            "Expired",
+            "LastUsedTime",
+            "Name",
+            "Revoked",
+            "Role",
+            "SecretId"
+        ]
+    );
+
+    // Revoked: listed as revoked, and refused by the running instance at once.
+    let r = printed(wbkms(
+        &dir,
+        &url,
+        &["token", "revoke", "--token-id", &victim_id],
+    ));
+    assert_eq!(
+        (&r["TokenId"], &r["Revoked"]),
+        (&json!(victim_id), &json!(true))
+    );
+    let r = printed(wbkms(
+        &dir,
+        &url,
+        &["accesskey", "revoke", "--secret-id", &secret_id],
+    ));
+    assert_eq!(
+        (&r["SecretId"], &r["Revoked"]),
+        (&json!(secret_id), &json!(true))
+    );
+    let tokens = printed(wbkms(&dir, &url, &["token", "list"]));
+    let revoked = |list: &Value, field: &str, id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t[field] == id)
+            .map(|t| t["Revoked"].clone())
+    };
+    assert_eq!(
+        revoked(&tokens["Tokens"], "TokenId", &victim_id),
+        Some(json!(true))
+    );
+    let keys = printed(wbkms(&dir, &url, &["accesskey", "list"]));
+    assert_eq!(
+        revoked(&keys["AccessKeys"], "SecretId", &secret_id),
+        Some(json!(true))
+    );
+    let (s, v) = status(&victim_token);
+    assert_eq!((s, code(&v)), (401, "03000001"), "{v}");
+    assert_eq!(
+        signed_code(&secret_id, &secret_key),
+        "AuthFailure.SignatureFailure"
+    );
+    // The others still work; unknown ids are refused.
+    assert_eq!(status(&admin).0, 200);
+    for args in [
+        &["token", "revoke", "--token-id", "tok-nope"][..],
+        &["accesskey", "revoke", "--secret-id", "AKIDnope"][..],
+    ] {
+        let (c, _, err) = wbkms(&dir, &url, args);
+        assert_ne!(c, 0);
+        assert!(err.starts_with("error 03000018"), "{args:?}: {err}");
+    }
+    server.stop();
     chains(&dir, &url);
 }

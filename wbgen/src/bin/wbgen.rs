@@ -214,8 +214,9 @@ fn warn_override(holder: &MaterialHolder, what: &str) {
     );
 }
 
-/// The store the command line names: `--database-url` (or `WBKMS_DATABASE_URL`), else the
-/// directory of `--keystore` (or `WBGEN_KEYSTORE`, else `./wbgen-keystore`).
+/// The store the command line names: the directory of `--keystore`, else `--database-url`,
+/// else `WBKMS_DATABASE_URL`, else the directory of `WBGEN_KEYSTORE`, else `./wbgen-keystore`
+/// (as `wbkms`'s `StoreArg::store`; `--keystore` and `--database-url` together are refused).
 fn location(keystore: Option<PathBuf>, database_url: Option<String>) -> Location {
     if let Some(dir) = keystore {
         return Location::Dir(dir);
