@@ -58,14 +58,17 @@ impl Drop for Scratch {
     }
 }
 
-/// Whether `program` can be started (`program --version` runs).
+/// Whether `program` is installed: `program --version` starts and succeeds. Starting alone is
+/// not enough: under qemu-user (the aarch64 platform tests) a program that does not exist
+/// still "starts" (qemu runs the spawn's vfork as a fork, so the failed exec comes back as an
+/// exit status of 127, not as an error).
 fn installed(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .is_ok_and(|s| s.success())
 }
 
 /// Checks `script` with `shell CHECK_ARGS FILE` if the shell is installed; else says so.
