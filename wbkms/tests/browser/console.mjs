@@ -5,8 +5,10 @@
 // and deletes it (after a cancelled try), asks before disabling (cancel leaves the key enabled),
 // lists the key's versions and downloads version 1 after the rotations, sets and clears the
 // rotation period, creates, uses and revokes a token and an access key in the credentials view,
-// and filters the audit log by key and by action with the chain shown intact; at 1280 x 800
-// every view fits the width, with every control in view. Writes what run.sh needs to decrypt
+// and filters the audit log by key, by action, by credential (exactly the token's records) and
+// by time (a window before the log: none, the empty-state text; one around now: rows inside
+// it), then resets the filters, with the chain shown intact; at 1280 x 800 every view fits the
+// width, with every control in view. Writes what run.sh needs to decrypt
 // on the "device" with wbdecrypt: DOWNLOAD_DIR/{key-id,iv,ciphertext}.txt,
 // DOWNLOAD_DIR/<KeyId>.wbkey (version 1, downloaded before the rotations) and
 // DOWNLOAD_DIR/<KeyId>.v1.wbkey, <KeyId>.v3.wbkey (from the versions list, after them).
@@ -687,7 +689,7 @@ async function run(page, expectedFailures) {
   assert.equal(aks.AccessKeys.find((k) => k.SecretId === secretId).Revoked, true, 'revoked on the service');
   ok(`created access key ${secretId}, revoke cancelled once, then revoked`);
 
-  // --- the audit log: the chain intact; by key, by action
+  // --- the audit log: the chain intact; by key, by action, by credential, by time; reset
   await page.locator('#tab-audit').click();
   await loaded(page, '#view-audit');
   assert.equal(await page.locator('#audit-chain').getAttribute('data-state'), 'intact');
@@ -696,16 +698,34 @@ async function run(page, expectedFailures) {
   await assertFits(page, 'the audit log');
   const auditRows = page.locator('#audit-rows [data-testid=audit-row]');
   assert.ok(await auditRows.count() > 10, 'records listed');
-  const search = async () => {
-    await requestBody(page, 'ListWhiteBoxAuditRecords', () => page.locator('#audit-search').click());
-    await loaded(page, '#view-audit');
+  const auditEmpty = page.locator('#audit-empty');
+  assert.equal(await auditEmpty.isVisible(), false, 'no empty-state text with records');
+  /** The "of N" of the pager: how many records match. */
+  const auditTotal = async () => {
+    const m = /^(\d+)–(\d+) of (\d+)$/.exec((await page.locator('#audit-page-info').textContent()).trim());
+    assert.ok(m, 'the pager shows "a–b of n"');
+    return { from: Number(m[1]), to: Number(m[2]), total: Number(m[3]) };
   };
+  const unfilteredTotal = (await auditTotal()).total;
+  /** Clicks Search; returns the ListWhiteBoxAuditRecords request the console sent. */
+  const search = async () => {
+    const body = await requestBody(page, 'ListWhiteBoxAuditRecords', () => page.locator('#audit-search').click());
+    await loaded(page, '#view-audit');
+    return body;
+  };
+  /** The rows shown: action, code, keys, credential (the cell's first line), time, instance #seq. */
+  const shownRows = () => auditRows.evaluateAll((rs) => rs.map((r) => ({
+    action: r.dataset.action,
+    code: r.dataset.code,
+    keys: r.querySelector('[data-testid=audit-keys]').textContent,
+    credential: r.querySelector('[data-testid=audit-credential] div').textContent,
+    time: r.cells[0].children[0].title,
+    ref: r.cells[0].children[1].textContent,
+    text: r.textContent,
+  })));
   await page.locator('#audit-key').fill(keyId);
   await search();
-  const byKey = await auditRows.evaluateAll((rs) => rs.map((r) => ({
-    action: r.dataset.action,
-    keys: r.querySelector('[data-testid=audit-keys]').textContent,
-  })));
+  const byKey = await shownRows();
   assert.ok(byKey.length > 5 && byKey.every((x) => x.keys.includes(keyId)), 'every record names the key');
   const keyActions = new Set(byKey.map((x) => x.action));
   for (const a of ['CreateWhiteBoxKey', 'EncryptByWhiteBox', 'DisableWhiteBoxKey', 'RotateWhiteBoxKey', 'EnableWhiteBoxKeyRotation', 'DescribeWhiteBoxDecryptKey']) {
@@ -723,9 +743,103 @@ async function run(page, expectedFailures) {
   await search();
   assert.ok((await auditRows.first().textContent()).includes(`revoked token ${newTokenId}`), 'the revocation names the token');
   assert.equal(await page.locator('#audit-chain').getAttribute('data-state'), 'intact');
-  await page.locator('#audit-reset').click();
+  await page.locator('#audit-action').fill('');
+
+  // Every record, read through the API (paged), to compare the filtered views with. Records
+  // are only added after this; the token made above is revoked, so none of its own.
+  const allRecords = [];
+  for (let offset = 0; ; offset += 1000) {
+    const [st, page1] = await api(page, TOKEN, 'ListWhiteBoxAuditRecords', { Offset: offset, Limit: 1000 });
+    assert.equal(st, 200, 'the API lists the audit records');
+    allRecords.push(...page1.Records);
+    if (page1.Records.length < 1000) break;
+  }
+  const refOf = (rec) => `${rec.Instance} #${rec.Seq}`;
+
+  // By credential: the operator token made in the credentials view (it listed the keys and
+  // was refused a delete). Exactly its records: the same ones the API has under its id.
+  await page.locator('#audit-credential').fill(newTokenId);
+  const credBody = await search();
+  assert.deepEqual(credBody, { Offset: 0, Limit: 50, TokenId: newTokenId }, 'the credential is sent as TokenId');
+  const byCred = await shownRows();
+  assert.ok(byCred.length >= 1, 'the token\'s records are shown');
+  const wrongCred = byCred.filter((x) => x.credential !== newTokenId);
+  assert.deepEqual(wrongCred, [], `every row's credential is ${newTokenId}`);
+  const expectedRefs = allRecords.filter((rec) => rec.TokenId === newTokenId).map(refOf);
+  assert.deepEqual(byCred.map((x) => x.ref), expectedRefs, 'exactly the token\'s records, newest first');
+  assert.ok(byCred.some((x) => x.action === 'DescribeWhiteBoxKeyDetails' && x.code === 'OK'), 'its key listing');
+  assert.ok(byCred.some((x) => x.action === 'DeleteWhiteBoxKey' && x.code !== 'OK'), 'its refused delete');
+  assert.deepEqual(await auditTotal(), { from: 1, to: byCred.length, total: byCred.length }, 'the pager counts them');
+  assert.equal(await auditEmpty.isVisible(), false, 'no empty-state text');
+  await assertFits(page, 'the audit log filtered by credential');
+  await page.locator('#audit-credential').fill('');
+
+  // By time. The inputs are datetime-local (local time, to the second); the console sends
+  // them as RFC 3339 UTC, StartTime and EndTime, both inclusive.
+  /** A time as the datetime-local input's value, in the browser's zone, to the second. */
+  const localInput = (ms) => page.evaluate((t) => {
+    const d = new Date(t);
+    const pad = (n) => String(n).padStart(2, '0');
+    // The shortest form, as the input normalises it (no ":00" seconds).
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}` +
+      (d.getSeconds() ? `:${pad(d.getSeconds())}` : '');
+  }, ms);
+  const floorSec = (ms) => Math.floor(ms / 1000) * 1000;
+  const iso = (ms) => new Date(ms).toISOString();
+  const setWindow = async (startMs, endMs) => {
+    await page.locator('#audit-start').fill(await localInput(startMs));
+    await page.locator('#audit-end').fill(await localInput(endMs));
+  };
+
+  // A day that ends a second before the oldest record: nothing, and the empty-state text.
+  const oldestMs = Math.min(...allRecords.map((rec) => Date.parse(rec.Time)));
+  assert.ok(Number.isFinite(oldestMs), 'the records have times');
+  const beforeEnd = floorSec(oldestMs) - 1000;
+  const beforeStart = beforeEnd - 86_400_000;
+  await setWindow(beforeStart, beforeEnd);
+  const beforeBody = await search();
+  assert.deepEqual(beforeBody, { Offset: 0, Limit: 50, StartTime: iso(beforeStart), EndTime: iso(beforeEnd) },
+    'the window is sent as StartTime and EndTime in UTC');
+  assert.equal(await auditRows.count(), 0, `no records before the first (${iso(oldestMs)})`);
+  await auditEmpty.waitFor({ state: 'visible' });
+  assert.equal((await auditEmpty.textContent()).trim(), 'No records match.');
+  assert.deepEqual(await auditTotal(), { from: 0, to: 0, total: 0 }, 'the pager shows 0 of 0');
+  assert.equal(await page.locator('#audit-chain').getAttribute('data-state'), 'intact', 'the chain is still verified');
+  await assertFits(page, 'the audit log, no records in the window');
+
+  // From the token's revocation (a few seconds ago) to a minute from now: rows, all inside,
+  // the revocation among them, the key's creation (minutes earlier) not.
+  const revoked = allRecords.find((rec) => rec.Action === 'RevokeWhiteBoxToken' && String(rec.Override || '').includes(newTokenId));
+  assert.ok(revoked, 'the API has the revocation');
+  const nowStart = floorSec(Date.parse(revoked.Time));
+  const nowEnd = floorSec(Date.now()) + 60_000;
+  await setWindow(nowStart, nowEnd);
+  const nowBody = await search();
+  assert.deepEqual(nowBody, { Offset: 0, Limit: 50, StartTime: iso(nowStart), EndTime: iso(nowEnd) });
+  const inWindow = await shownRows();
+  assert.ok(inWindow.length >= 1, 'records in the window around now');
+  assert.equal(await auditEmpty.isVisible(), false, 'no empty-state text');
+  const outside = inWindow.filter((x) => !(Date.parse(x.time) >= nowStart && Date.parse(x.time) <= nowEnd));
+  assert.deepEqual(outside, [], `every row's time is in ${iso(nowStart)}..${iso(nowEnd)}`);
+  assert.ok(inWindow.some((x) => x.ref === refOf(revoked)), 'the revocation is in the window');
+  assert.ok(!inWindow.some((x) => x.action === 'CreateWhiteBoxKey'), 'the key\'s creation is not');
+  const windowTotal = (await auditTotal()).total;
+  assert.ok(windowTotal < unfilteredTotal, `fewer records (${windowTotal}) than the whole log (${unfilteredTotal})`);
+  await assertFits(page, 'the audit log filtered by time');
+
+  // Reset clears every filter: the whole log again.
+  const resetBody = await requestBody(page, 'ListWhiteBoxAuditRecords', () => page.locator('#audit-reset').click());
   await loaded(page, '#view-audit');
-  ok('audit log: chain intact, filtered by key and by action');
+  assert.deepEqual(resetBody, { Offset: 0, Limit: 50 }, 'no filter sent after Reset');
+  for (const id of ['#audit-key', '#audit-credential', '#audit-action', '#audit-start', '#audit-end']) {
+    assert.equal(await page.locator(id).inputValue(), '', `${id} cleared`);
+  }
+  const afterReset = await auditTotal();
+  assert.ok(afterReset.total >= allRecords.length, `the whole log again (${afterReset.total} >= ${allRecords.length})`);
+  assert.equal(await auditRows.count(), Math.min(50, afterReset.total), 'a full page of rows');
+  assert.equal(await auditEmpty.isVisible(), false, 'no empty-state text');
+  ok(`audit log: chain intact; by key, by action, by credential (${byCred.length} records of ${newTokenId}), ` +
+    `by time (none before the log, ${windowTotal} since the revocation); Reset shows all ${afterReset.total}`);
   await page.locator('#tab-keys').click();
   await row(page, keyId).waitFor();
 
