@@ -333,20 +333,7 @@ fn credentials_expire_and_lists_show_no_secrets() {
     let admin_rec = tokens.iter().find(|t| t["Role"] == "admin").unwrap();
     assert!(admin_rec["ExpireTime"].is_null() && admin_rec["Expired"] == false);
     for t in tokens {
-        let fields: Vec<&String> = t.as_object().unwrap().keys().collect();
-        assert_eq!(
-            fields,
-            [
-                "CreateTime",
-                "ExpireTime",
-                "Expired",
-                "LastUsedTime",
-                "Name",
-                "Revoked",
-                "Role",
-                "TokenId"
-            ]
-        );
+        common::assert_credential_fields(t, "TokenId");
     }
     let keys = create(&["accesskey", "list", "--keystore", s]);
     let k = &keys["AccessKeys"][0];

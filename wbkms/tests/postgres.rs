@@ -35,15 +35,10 @@ fn fresh_database(name: &str) -> Option<String> {
 
 /// `wbkms ARGS --database-url URL`: (exit code, stdout, stderr).
 fn wbkms(dir: &TempDir, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
-        .args(args)
-        .args(["--database-url", url])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::output(
+        common::command(std::path::Path::new(common::WBKMS), dir.path())
+            .args(args)
+            .args(["--database-url", url]),
     )
 }
 
@@ -398,15 +393,10 @@ fn two_instances_rotate_a_due_key_once() {
 /// `wbkms ARGS` with the store named only by `WBKMS_DATABASE_URL=env_url` (plus any
 /// `--keystore`/`--database-url` in ARGS); `WBGEN_KEYSTORE` names `dir`, where no store is.
 fn wbkms_env(dir: &TempDir, env_url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = common::command(std::path::Path::new(common::WBKMS), dir.path())
-        .env("WBKMS_DATABASE_URL", env_url)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::output(
+        common::command(std::path::Path::new(common::WBKMS), dir.path())
+            .env("WBKMS_DATABASE_URL", env_url)
+            .args(args),
     )
 }
 
@@ -559,58 +549,20 @@ fn tokens_and_access_keys_are_created_listed_and_revoked_on_postgresql() {
     let tokens = printed(wbkms(&dir, &url, &["token", "list"]));
     let text = tokens.to_string();
     assert!(!text.contains(&admin) && !text.contains(&victim_token));
-    let listed = tokens["Tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["TokenId"] == victim_id.as_str())
-        .unwrap_or_else(|| panic!("{victim_id} not listed: {tokens}"))
-        .clone();
+    let listed = common::listed(&tokens, "Tokens", "TokenId", &victim_id);
     assert_eq!(
         (&listed["Name"], &listed["Role"], &listed["Revoked"]),
         (&json!("victim"), &json!("reader"), &json!(false))
     );
-    let fields: Vec<&String> = listed.as_object().unwrap().keys().collect();
-    assert_eq!(
-        fields,
-        [
-            "CreateTime",
-            "ExpireTime",
-            "Expired",
-            "LastUsedTime",
-            "Name",
-            "Revoked",
-            "Role",
-            "TokenId"
-        ]
-    );
+    common::assert_credential_fields(&listed, "TokenId");
     let keys = printed(wbkms(&dir, &url, &["accesskey", "list"]));
     assert!(!keys.to_string().contains(&secret_key));
-    let k = keys["AccessKeys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["SecretId"] == secret_id.as_str())
-        .unwrap_or_else(|| panic!("{secret_id} not listed: {keys}"))
-        .clone();
+    let k = common::listed(&keys, "AccessKeys", "SecretId", &secret_id);
     assert_eq!(
         (&k["Name"], &k["Role"], &k["Revoked"]),
         (&json!("signer"), &json!("reader"), &json!(false))
     );
-    let fields: Vec<&String> = k.as_object().unwrap().keys().collect();
-    assert_eq!(
-        fields,
-        [
-            "CreateTime",
-            "ExpireTime",
-            "Expired",
-            "LastUsedTime",
-            "Name",
-            "Revoked",
-            "Role",
-            "SecretId"
-        ]
-    );
+    common::assert_credential_fields(&k, "SecretId");
 
     // Revoked: listed as revoked, and refused by the running instance at once.
     let r = printed(wbkms(

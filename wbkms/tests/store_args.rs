@@ -15,19 +15,14 @@ use common::{PASSPHRASE, Server, TempDir, call, ensure_store, get};
 /// `wbkms ARGS` with neither WBGEN_PASSPHRASE nor a terminal to ask on, nor WBGEN_KEYSTORE:
 /// only what the command line says. (exit code, stdout, stderr).
 fn bare(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(common::WBKMS)
-        .args(args)
-        .env_remove("WBGEN_PASSPHRASE")
-        .env_remove("WBGEN_KEYSTORE")
-        .env_remove("WBKMS_DATABASE_URL")
-        .env_remove("WBKMS_INSTANCE_ID")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::output(
+        Command::new(common::WBKMS)
+            .args(args)
+            .env_remove("WBGEN_PASSPHRASE")
+            .env_remove("WBGEN_KEYSTORE")
+            .env_remove("WBKMS_DATABASE_URL")
+            .env_remove("WBKMS_INSTANCE_ID")
+            .stdin(Stdio::null()),
     )
 }
 

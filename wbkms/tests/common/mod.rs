@@ -47,15 +47,51 @@ pub fn command(bin: &Path, store: &Path) -> Command {
 
 /// Runs `wbkms ARGS` on the store: (exit code, stdout, stderr).
 pub fn wbkms(store: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = command(Path::new(WBKMS), store)
-        .args(args)
-        .output()
-        .unwrap();
+    output(command(Path::new(WBKMS), store).args(args))
+}
+
+/// Runs `cmd` to its end: (exit code, stdout, stderr).
+pub fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The fields a token (`id_key` "TokenId") or access key ("SecretId") list entry has: dates,
+/// name, role and state, never a token, secret, hash, MAC or sealed secret.
+pub fn assert_credential_fields(entry: &Value, id_key: &str) {
+    let mut want = vec![
+        "CreateTime",
+        "ExpireTime",
+        "Expired",
+        "LastUsedTime",
+        "Name",
+        "Revoked",
+        "Role",
+        id_key,
+    ];
+    want.sort_unstable();
+    let fields: Vec<&str> = entry
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, want, "{entry}");
+}
+
+/// The entry of `list[array]` whose `id_key` is `id`.
+pub fn listed(list: &Value, array: &str, id_key: &str, id: &str) -> Value {
+    list[array]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[id_key] == id)
+        .unwrap_or_else(|| panic!("{id} not listed: {list}"))
+        .clone()
 }
 
 /// Creates the store in `dir` (as `wbgen init` does) unless there is one, or a release-0.1
