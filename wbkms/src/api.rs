@@ -1459,12 +1459,9 @@ pub fn execute(
             let role = Role::parse(role)
                 .ok_or_else(|| bad("Role must be admin, operator, reader or metrics".into()))?;
             let lifetime = args.str_opt("ExpiresIn")?.map(parse_lifetime).transpose()?;
-            let db = store.db();
             let (mut out, note) = if spec.name == "CreateWhiteBoxToken" {
-                let (id, token) = crate::auth::create_token(store, role, name, lifetime)?;
-                let rec = db
-                    .transact(false, |tx| tx.token(&id))?
-                    .ok_or(Error::Internal)?;
+                let (rec, token) = crate::auth::create_token(store, role, name, lifetime)?;
+                let id = &rec.token_id;
                 let out = json!({
                     "TokenId": id,
                     "Token": token.as_str(),
@@ -1475,13 +1472,11 @@ pub fn execute(
                 });
                 (
                     out,
-                    credential_note("created token", &id, role, rec.expire_time.as_deref()),
+                    credential_note("created token", id, role, rec.expire_time.as_deref()),
                 )
             } else {
-                let (id, secret) = crate::auth::create_access_key(store, role, name, lifetime)?;
-                let rec = db
-                    .transact(false, |tx| tx.access_key(&id))?
-                    .ok_or(Error::Internal)?;
+                let (rec, secret) = crate::auth::create_access_key(store, role, name, lifetime)?;
+                let id = &rec.secret_id;
                 let out = json!({
                     "SecretId": id,
                     "SecretKey": secret.as_str(),
@@ -1492,7 +1487,7 @@ pub fn execute(
                 });
                 (
                     out,
-                    credential_note("created access key", &id, role, rec.expire_time.as_deref()),
+                    credential_note("created access key", id, role, rec.expire_time.as_deref()),
                 )
             };
             // No expiry: no ExpireTime (the List actions show null).

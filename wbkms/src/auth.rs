@@ -162,7 +162,7 @@ pub fn create_token(
     role: Role,
     name: &str,
     lifetime: Option<Duration>,
-) -> Result<(String, Zeroizing<String>), Error> {
+) -> Result<(TokenRecord, Zeroizing<String>), Error> {
     let name = &credential_name(name, "token")?;
     let expire_time = expiry(lifetime)?;
     let mut secret = Zeroizing::new([0u8; 32]);
@@ -186,9 +186,8 @@ pub fn create_token(
         last_used: None,
     };
     rec.mac = record_mac(&key, &rec);
-    let token_id = rec.token_id.clone();
     store.db().transact(true, |tx| tx.put_token(&rec))?;
-    Ok((token_id, token))
+    Ok((rec, token))
 }
 
 /// Revokes a token by id; revoking a revoked token is not an error.
@@ -254,7 +253,7 @@ pub fn create_access_key(
     role: Role,
     name: &str,
     lifetime: Option<Duration>,
-) -> Result<(String, Zeroizing<String>), Error> {
+) -> Result<(AccessKeyRecord, Zeroizing<String>), Error> {
     let name = &credential_name(name, "access key")?;
     let expire_time = expiry(lifetime)?;
     let secret_id = format!("AKID{}", random_text(32)?.as_str());
@@ -274,7 +273,7 @@ pub fn create_access_key(
     sealed_secret.extend_from_slice(&sealed);
     let mac_key = store.derive_key(MAC_CONTEXT);
     let mut rec = AccessKeyRecord {
-        secret_id: secret_id.clone(),
+        secret_id,
         name: name.to_owned(),
         role,
         create_time: now_rfc3339(),
@@ -286,7 +285,7 @@ pub fn create_access_key(
     };
     rec.mac = access_key_mac(&mac_key, &rec);
     store.db().transact(true, |tx| tx.put_access_key(&rec))?;
-    Ok((secret_id, secret_key))
+    Ok((rec, secret_key))
 }
 
 /// Revokes an access key by SecretId; revoking a revoked key is not an error.

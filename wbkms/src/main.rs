@@ -482,13 +482,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             } => {
                 let role = role_arg(&role)?;
                 let unlocked = store.unlock()?;
-                let (token_id, token) = auth::create_token(&unlocked, role, &name, expires_in)?;
-                let rec = auth::list_tokens(unlocked.db())?
-                    .into_iter()
-                    .find(|t| t.token_id == token_id);
+                let (rec, token) = auth::create_token(&unlocked, role, &name, expires_in)?;
                 print(
-                    &json!({"TokenId": token_id, "Token": token.as_str(), "Role": role.name(), "Name": name,
-                            "ExpireTime": rec.and_then(|r| r.expire_time)}),
+                    &json!({"TokenId": rec.token_id, "Token": token.as_str(), "Role": role.name(), "Name": rec.name,
+                            "ExpireTime": rec.expire_time}),
                 );
                 Ok(())
             }
@@ -516,14 +513,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             } => {
                 let role = role_arg(&role)?;
                 let unlocked = store.unlock()?;
-                let (secret_id, secret_key) =
+                let (rec, secret_key) =
                     auth::create_access_key(&unlocked, role, &name, expires_in)?;
-                let rec = auth::list_access_keys(unlocked.db())?
-                    .into_iter()
-                    .find(|k| k.secret_id == secret_id);
                 print(
-                    &json!({"SecretId": secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": name,
-                            "ExpireTime": rec.and_then(|r| r.expire_time)}),
+                    &json!({"SecretId": rec.secret_id, "SecretKey": secret_key.as_str(), "Role": role.name(), "Name": rec.name,
+                            "ExpireTime": rec.expire_time}),
                 );
                 Ok(())
             }
