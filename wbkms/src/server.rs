@@ -367,32 +367,28 @@ impl Service {
             }
             Err(e) => Err(e),
         };
-        let (status, body) = match &result {
-            Ok(()) => {
-                let keys = self.store.db().transact(false, |tx| tx.key_states()).ok();
-                (200, self.metrics.render(keys))
-            }
-            Err(e) => (e.status(), format!("error {}: {e}\n", e.code())),
-        };
-        entry.status = status;
+        entry.status = result.as_ref().map_or_else(Error::status, |()| 200);
         entry.code = result
             .as_ref()
             .map_or_else(|e| e.code(), |()| "OK")
             .to_owned();
         let authenticated = entry.token_id.is_some();
-        if self.record(entry, authenticated).is_err() {
+        let recorded = self.record(entry, authenticated).is_ok();
+        match result {
             // A scrape changes nothing and shows only counts, so an authorised one is served
             // even when its own record cannot be written: monitoring must see the audit
             // failures while they happen (this one counted too), not only once they are over.
-            // A refused scrape stays refused, as the record of its refusal is lost.
-            if result.is_ok() {
+            Ok(()) => {
                 let keys = self.store.db().transact(false, |tx| tx.key_states()).ok();
-                return (200, self.metrics.render(keys));
+                (200, self.metrics.render(keys))
             }
-            let e = Error::AuditUnavailable;
-            return (e.status(), format!("error {}: {e}\n", e.code()));
+            // A refused scrape stays refused; with its record lost, the answer says that.
+            Err(_) if !recorded => {
+                let e = Error::AuditUnavailable;
+                (e.status(), format!("error {}: {e}\n", e.code()))
+            }
+            Err(e) => (e.status(), format!("error {}: {e}\n", e.code())),
         }
-        (status, body)
     }
 
     /// Counts a request answered and writes its log line (no secrets: the credential's id,
